@@ -1,0 +1,203 @@
+package argo
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
+
+	"github.com/kubeline/kubeline/compiler/spec"
+)
+
+// taskArgs are a task's compiled inputs: Argo values by input name.
+type taskArgs struct {
+	params    map[string]string // parameter (or artifact descriptor) name -> Argo value
+	present   map[string]bool   // parameters passed
+	artifacts map[string]string // artifact name -> Argo "from"
+	// described lists artifact inputs passed as descriptor parameters
+	// (NAME+ArtifactSuffix in params).
+	described map[string]bool
+}
+
+func (a *taskArgs) arguments() wfv1.Arguments {
+	var out wfv1.Arguments
+	for _, name := range sortedKeys(a.present) {
+		out.Parameters = append(out.Parameters, wfv1.Parameter{Name: name, Value: wfv1.AnyStringPtr(a.params[name])})
+	}
+	for _, name := range sortedKeys(a.artifacts) {
+		out.Artifacts = append(out.Artifacts, wfv1.Artifact{Name: name, From: a.artifacts[name]})
+	}
+	return out
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// taskArgs resolves every input of task t in scope s.
+func (c *compiler) taskArgs(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pipelinespec.ComponentSpec, path string) *taskArgs {
+	a := &taskArgs{params: map[string]string{}, present: map[string]bool{}, artifacts: map[string]string{}, described: map[string]bool{}}
+	defs := comp.GetInputDefinitions()
+	var constants []string
+	for _, name := range sortedKeys(t.GetInputs().GetParameters()) {
+		in := t.GetInputs().GetParameters()[name]
+		p := spec.Named(path+".inputs.parameters", name)
+		switch src := in.GetKind().(type) {
+		case *pipelinespec.TaskInputsSpec_InputParameterSpec_ComponentInputParameter:
+			if !s.params[src.ComponentInputParameter] {
+				continue // not passed by the caller: absent
+			}
+			v := s.paramRef(src.ComponentInputParameter)
+			if sel := in.GetParameterExpressionSelector(); sel != "" {
+				m := selectorRE.FindStringSubmatch(sel)
+				if m == nil {
+					c.errs.Add(p+".parameterExpressionSelector", nil, "selector %q is %v: kubeline compiles parseJson(string_value)[\"key\"]", sel, spec.ErrUnsupported)
+					continue
+				}
+				scopeName := "inputs"
+				if s.root {
+					scopeName = "workflow"
+				}
+				v = fmt.Sprintf("{{=jsonpath(%s.parameters[%s], %s)}}", scopeName, quote(src.ComponentInputParameter), quote("$."+m[1]))
+			}
+			a.params[name] = v
+		case *pipelinespec.TaskInputsSpec_InputParameterSpec_TaskOutputParameter:
+			a.params[name] = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", src.TaskOutputParameter.GetProducerTask(), src.TaskOutputParameter.GetOutputParameterKey())
+		case *pipelinespec.TaskInputsSpec_InputParameterSpec_RuntimeValue:
+			typ := defs.GetParameters()[name].GetParameterType()
+			a.params[name] = encodeValue(src.RuntimeValue.GetConstant(), typ)
+			constants = append(constants, name)
+		case *pipelinespec.TaskInputsSpec_InputParameterSpec_TaskFinalStatus_:
+			a.params[name] = fmt.Sprintf("{{tasks.%s.status}}", src.TaskFinalStatus.GetProducerTask())
+		}
+		a.present[name] = true
+	}
+	// Constants may embed other inputs of the task: {{$.inputs.parameters['x']}}.
+	for _, name := range constants {
+		a.params[name] = c.substitute(a, a.params[name])
+	}
+	for _, name := range sortedKeys(t.GetInputs().GetArtifacts()) {
+		in := t.GetInputs().GetArtifacts()[name]
+		switch src := in.GetKind().(type) {
+		case *pipelinespec.TaskInputsSpec_InputArtifactSpec_ComponentInputArtifact:
+			switch {
+			case s.params[src.ComponentInputArtifact+ArtifactSuffix]:
+				a.params[name+ArtifactSuffix] = s.paramRef(src.ComponentInputArtifact + ArtifactSuffix)
+				a.present[name+ArtifactSuffix], a.described[name] = true, true
+			case s.arts[src.ComponentInputArtifact]:
+				a.artifacts[name] = "{{inputs.artifacts." + src.ComponentInputArtifact + "}}"
+			}
+		case *pipelinespec.TaskInputsSpec_InputArtifactSpec_TaskOutputArtifact:
+			prod, key := src.TaskOutputArtifact.GetProducerTask(), src.TaskOutputArtifact.GetOutputArtifactKey()
+			if c.described(s, prod, key) || defs.GetArtifacts()[name].GetIsArtifactList() {
+				a.params[name+ArtifactSuffix] = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s%s}}", prod, key, ArtifactSuffix)
+				a.present[name+ArtifactSuffix], a.described[name] = true, true
+				continue
+			}
+			a.artifacts[name] = fmt.Sprintf("{{tasks.%s.outputs.artifacts.%s}}", prod, key)
+		}
+	}
+	return a
+}
+
+// substitute replaces {{$.inputs.parameters['x']}} with the Argo value of the
+// task's input x, and pipeline placeholders with their Argo variables.
+func (c *compiler) substitute(a *taskArgs, v string) string {
+	v = inputPlaceholder.ReplaceAllStringFunc(v, func(m string) string {
+		name := inputPlaceholder.FindStringSubmatch(m)[1]
+		if ref, ok := a.params[name]; ok && !strings.Contains(ref, "{{$.inputs") {
+			return ref
+		}
+		return m
+	})
+	for k, r := range pipelinePlaceholders {
+		v = strings.ReplaceAll(v, k, r)
+	}
+	return v
+}
+
+// described reports whether output key of task prod in scope s travels as a
+// descriptor parameter: the producer is a loop or the output is a list.
+func (c *compiler) described(s *scope, prod, key string) bool {
+	pt := c.p.DAGs[s.comp].Task(prod)
+	if pt == nil {
+		return false
+	}
+	if pt.GetParameterIterator() != nil {
+		return true
+	}
+	pc := c.p.Spec.GetComponents()[pt.GetComponentRef().GetName()]
+	return pc.GetOutputDefinitions().GetArtifacts()[key].GetIsArtifactList() || c.needDescriptor[pt.GetComponentRef().GetName()+"/"+key] && pc.GetDag() != nil && c.dagOutputIsList(pt.GetComponentRef().GetName(), key)
+}
+
+// dagOutputIsList reports whether a DAG component's output artifact comes from
+// a loop (and so only exists as a descriptor list).
+func (c *compiler) dagOutputIsList(comp, key string) bool {
+	d := c.p.DAGs[comp]
+	if d == nil {
+		return false
+	}
+	for _, sel := range d.Spec.GetDag().GetOutputs().GetArtifacts()[key].GetArtifactSelectors() {
+		st := d.Task(sel.GetProducerSubtask())
+		if st.GetParameterIterator() != nil {
+			return true
+		}
+		sc := c.p.Spec.GetComponents()[st.GetComponentRef().GetName()]
+		if sc.GetOutputDefinitions().GetArtifacts()[sel.GetOutputArtifactKey()].GetIsArtifactList() {
+			return true
+		}
+		if sc.GetDag() != nil && c.dagOutputIsList(st.GetComponentRef().GetName(), sel.GetOutputArtifactKey()) {
+			return true
+		}
+	}
+	return false
+}
+
+// markDescriptors finds every component output artifact that must also travel
+// as a descriptor parameter, following DAG outputs down to executors.
+func (c *compiler) markDescriptors() {
+	var mark func(comp, key string)
+	mark = func(comp, key string) {
+		k := comp + "/" + key
+		if c.needDescriptor[k] {
+			return
+		}
+		c.needDescriptor[k] = true
+		d := c.p.DAGs[comp]
+		if d == nil {
+			return
+		}
+		for _, sel := range d.Spec.GetDag().GetOutputs().GetArtifacts()[key].GetArtifactSelectors() {
+			if st := d.Task(sel.GetProducerSubtask()); st != nil {
+				mark(st.GetComponentRef().GetName(), sel.GetOutputArtifactKey())
+			}
+		}
+	}
+	for _, d := range c.p.DAGs {
+		for _, t := range d.Spec.GetDag().GetTasks() {
+			cons := c.p.Spec.GetComponents()[t.GetComponentRef().GetName()]
+			for name, in := range t.GetInputs().GetArtifacts() {
+				src := in.GetTaskOutputArtifact()
+				if src == nil {
+					continue
+				}
+				pt := d.Task(src.GetProducerTask())
+				if pt == nil {
+					continue
+				}
+				pc := c.p.Spec.GetComponents()[pt.GetComponentRef().GetName()]
+				if pt.GetParameterIterator() != nil || cons.GetInputDefinitions().GetArtifacts()[name].GetIsArtifactList() ||
+					pc.GetOutputDefinitions().GetArtifacts()[src.GetOutputArtifactKey()].GetIsArtifactList() {
+					mark(pt.GetComponentRef().GetName(), src.GetOutputArtifactKey())
+				}
+			}
+		}
+		for key, o := range d.Spec.GetDag().GetOutputs().GetArtifacts() {
+			for _, sel := range o.GetArtifactSelectors() {
+				if st := d.Task(sel.GetProducerSubtask()); st != nil && st.GetParameterIterator() != nil {
+					mark(d.Component, key)
+				}
+			}
+		}
+	}
+}

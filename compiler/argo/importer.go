@@ -1,0 +1,127 @@
+package argo
+
+import (
+	"fmt"
+	"strings"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubeline/kubeline/compiler/kfp"
+	"github.com/kubeline/kubeline/compiler/spec"
+)
+
+func intstrFrom(n int) intstr.IntOrString { return intstr.FromInt(n) }
+
+// importerTemplate runs a KFP importer as a kubeline step: the launcher
+// resolves the URI (constant, or the task's "uri" input), copies the object
+// into the step's output artifact and records its metadata.
+func (c *compiler) importerTemplate(comp *pipelinespec.ComponentSpec, a *taskArgs, imp *pipelinespec.PipelineDeploymentConfig_ImporterSpec, label, expath string) string {
+	for name := range a.present {
+		if name != TaskParam && name != "uri" && name != imp.GetArtifactUri().GetRuntimeParameter() {
+			if _, ok := comp.GetInputDefinitions().GetParameters()[name]; !ok {
+				delete(a.present, name)
+				delete(a.params, name)
+			}
+		}
+	}
+	desc := map[string]any{"typeSchema": jsonValue(compactJSON(imp.GetTypeSchema())), "reimport": imp.GetReimport()}
+	if u := imp.GetArtifactUri(); u.GetConstant() != nil {
+		desc["uri"] = u.GetConstant().GetStringValue()
+	} else if rp := u.GetRuntimeParameter(); rp != "" {
+		desc["uriParameter"] = rp
+	} else {
+		c.errs.Add(expath+".importer.artifactUri", nil, "required: a constant or runtimeParameter URI")
+	}
+	if md := imp.GetMetadata(); md != nil {
+		desc["metadata"] = md.AsMap()
+	}
+	if c.p.DownloadToWorkspace[label] {
+		desc["downloadToWorkspace"] = true
+	}
+	tmpl := wfv1.Template{}
+	args := []string{"--task", "{{inputs.parameters." + TaskParam + "}}", "--component", componentInterface(comp), "--importer", mustJSON(desc)}
+	for _, name := range sortedKeys(a.present) {
+		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: name})
+		if name != TaskParam {
+			args = append(args, "--in", name+"={{inputs.parameters."+name+"}}")
+		}
+	}
+	c.outputs(comp, &tmpl)
+	tmpl.Container = &corev1.Container{Image: c.opts.Image, Command: []string{Launcher, "launch"}, Args: args}
+	return c.addShared(label, tmpl)
+}
+
+func jsonValue(s string) any {
+	var v any
+	_ = jsonUnmarshal([]byte(s), &v)
+	return v
+}
+
+// pvcTemplate compiles the kfp-kubernetes CreatePVC / DeletePVC stub
+// executors into Argo resource templates.
+func (c *compiler) pvcTemplate(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pipelinespec.ComponentSpec, a *taskArgs, label, expath string) string {
+	image := c.execs[label].GetContainer().GetImage()
+	tmpl := wfv1.Template{}
+	for _, name := range sortedKeys(a.present) {
+		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: name})
+	}
+	ref := func(name, fallback string) string {
+		if a.present[name] {
+			return "{{inputs.parameters." + name + "}}"
+		}
+		return fallback
+	}
+	switch image {
+	case "argostub/createpvc":
+		meta := map[string]any{}
+		if a.present["pvc_name"] {
+			meta["name"] = ref("pvc_name", "")
+		} else {
+			meta["generateName"] = "{{workflow.name}}-" + ref("pvc_name_suffix", "pvc")
+		}
+		specm := map[string]any{
+			"accessModes": jsonValue(ref("access_modes", `["ReadWriteOnce"]`)),
+			"resources":   map[string]any{"requests": map[string]any{"storage": ref("size", "1Gi")}},
+		}
+		if a.present["storage_class_name"] {
+			specm["storageClassName"] = ref("storage_class_name", "")
+		}
+		if a.present["volume_name"] {
+			specm["volumeName"] = ref("volume_name", "")
+		}
+		if a.present["access_modes"] {
+			specm["accessModes"] = "ACCESS_MODES"
+		}
+		manifest := map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": specm}
+		b, _ := yaml.Marshal(manifest)
+		text := string(b)
+		if a.present["access_modes"] {
+			text = replaceOnce(text, "ACCESS_MODES", ref("access_modes", ""))
+		}
+		tmpl.Resource = &wfv1.ResourceTemplate{Action: "create", SetOwnerReference: true, Manifest: text}
+		tmpl.Outputs.Parameters = []wfv1.Parameter{{Name: "name", ValueFrom: &wfv1.ValueFrom{JSONPath: "{.metadata.name}"}}}
+	case "argostub/deletepvc":
+		if !a.present["pvc_name"] {
+			c.errs.Add(spec.Named("components", t.GetComponentRef().GetName()), nil, "DeletePVC needs its pvc_name input")
+			return ""
+		}
+		tmpl.Resource = &wfv1.ResourceTemplate{Action: "delete", Flags: []string{"--wait=false"},
+			Manifest: "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: " + ref("pvc_name", "") + "\n"}
+	default:
+		c.errs.Add(expath+".container.image", nil, "stub executor %q is %v", image, spec.ErrUnsupported)
+		return ""
+	}
+	_ = s
+	_ = kfp.RootName
+	return c.addShared(label, tmpl)
+}
+
+func replaceOnce(s, old, repl string) string {
+	return fmt.Sprint(stringsReplace(s, old, repl))
+}
+
+func stringsReplace(s, old, repl string) string { return strings.Replace(s, old, repl, 1) }

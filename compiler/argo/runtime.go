@@ -1,0 +1,83 @@
+package argo
+
+import (
+	"fmt"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// runtime declares, once per workflow, what every pod needs: the launcher
+// binary through an init container, the launcher's environment, and the KFP
+// workspace volume when the pipeline has one.
+func (c *compiler) runtime() {
+	mounts := []corev1.VolumeMount{{Name: binVolume, MountPath: BinDir}}
+	c.wf.Spec.Volumes = append(c.wf.Spec.Volumes, corev1.Volume{
+		Name: binVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
+	})
+	if ws := c.p.Workspace; ws != nil {
+		c.workspace(ws.Size, ws.Kubernetes)
+		mounts = append(mounts, corev1.VolumeMount{Name: workspaceVol, MountPath: workspacePath})
+	}
+	env := []corev1.EnvVar{
+		{Name: "KUBELINE_WORKFLOW", Value: "{{workflow.name}}"},
+		{Name: "KUBELINE_WORKFLOW_UID", Value: "{{workflow.uid}}"},
+		{Name: "KUBELINE_POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+	}
+	patch := corev1.PodSpec{
+		InitContainers: []corev1.Container{{
+			Name:         "kubeline-init",
+			Image:        c.opts.Image,
+			Command:      []string{"kubeline", "install", BinDir},
+			VolumeMounts: mounts[:1],
+		}},
+		Containers: []corev1.Container{{Name: "main", Env: env, VolumeMounts: mounts}},
+	}
+	b, err := yaml.Marshal(patch)
+	if err != nil {
+		c.errs.Add("", nil, "render pod spec patch: %v", err)
+		return
+	}
+	c.wf.Spec.PodSpecPatch = string(b)
+}
+
+func (c *compiler) workspace(size string, k8s *struct {
+	PvcSpecPatch map[string]any `json:"pvcSpecPatch,omitempty"`
+}) {
+	q, err := resource.ParseQuantity(size)
+	if err != nil {
+		c.errs.Add("platforms.kubernetes.pipelineConfig.workspace.size", nil, "invalid size %q: %v", size, err)
+		return
+	}
+	pvc := corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: workspaceVol},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: q}},
+		},
+	}
+	if k8s != nil && k8s.PvcSpecPatch != nil {
+		if err := mergeInto(&pvc.Spec, k8s.PvcSpecPatch); err != nil {
+			c.errs.Add("platforms.kubernetes.pipelineConfig.workspace.kubernetes.pvcSpecPatch", nil, "%v", err)
+			return
+		}
+	}
+	c.wf.Spec.VolumeClaimTemplates = append(c.wf.Spec.VolumeClaimTemplates, pvc)
+}
+
+// mergeInto decodes patch (plain values) over dst strictly.
+func mergeInto(dst any, patch map[string]any) error {
+	b, err := yaml.Marshal(patch)
+	if err != nil {
+		return err
+	}
+	if err := yaml.UnmarshalStrict(b, dst); err != nil {
+		return fmt.Errorf("invalid PVC spec patch: %w", err)
+	}
+	return nil
+}
+
+var _ = wfv1.Template{}
