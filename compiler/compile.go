@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"encoding/json"
 	"fmt"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -41,10 +42,50 @@ func Compile(name string, data []byte, opts Options) (*wfv1.Workflow, error) {
 }
 
 // Marshal renders a workflow as YAML, the form `kubeline compile` writes.
+// Empty fields that Go's encoders leave behind (inputs: {}, metadata: {},
+// creationTimestamp: null, resources: {}) are dropped; they mean nothing to
+// Argo and would only grow the file.
 func Marshal(wf *wfv1.Workflow) ([]byte, error) {
-	b, err := yaml.Marshal(wf)
+	b, err := json.Marshal(wf)
+	if err != nil {
+		return nil, fmt.Errorf("render workflow: %w", err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("render workflow: %w", err)
+	}
+	out, err := yaml.Marshal(prune(v))
 	if err != nil {
 		return nil, fmt.Errorf("render workflow as YAML: %w", err)
 	}
-	return b, nil
+	return out, nil
+}
+
+// prunable are keys whose empty value carries no meaning in a Workflow.
+var prunable = map[string]bool{"inputs": true, "outputs": true, "metadata": true, "arguments": true,
+	"resources": true, "status": true, "creationTimestamp": true}
+
+func prune(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			e = prune(e)
+			if e == nil {
+				delete(x, k)
+				continue
+			}
+			if m, ok := e.(map[string]any); ok && len(m) == 0 && prunable[k] {
+				delete(x, k)
+				continue
+			}
+			x[k] = e
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = prune(e)
+		}
+		return x
+	}
+	return v
 }

@@ -1,6 +1,8 @@
 package argo
 
 import (
+	"encoding/json"
+	"strings"
 	"fmt"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -36,12 +38,13 @@ func (c *compiler) runtime() {
 		}},
 		Containers: []corev1.Container{{Name: "main", Env: env, VolumeMounts: mounts}},
 	}
-	b, err := yaml.Marshal(patch)
+	b, err := json.Marshal(patch)
 	if err != nil {
 		c.errs.Add("", nil, "render pod spec patch: %v", err)
 		return
 	}
-	c.wf.Spec.PodSpecPatch = string(b)
+	// Drop the empty resources objects Go's encoder writes.
+	c.wf.Spec.PodSpecPatch = strings.ReplaceAll(string(b), `,"resources":{}`, "")
 }
 
 func (c *compiler) workspace(size string, k8s *struct {

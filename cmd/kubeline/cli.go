@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+const usage = `kubeline: compile KFP v2 pipelines into Argo Workflows and run them.
+
+Usage:
+  kubeline compile FILE [-o OUT] [--param NAME=VALUE ...] [--image IMAGE]
+  kubeline version
+
+Run "kubeline COMMAND -h" for a command's flags.
+`
+
+// version is set with -ldflags "-X main.version=...".
+var version = "dev"
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "compile":
+		return compileCmd(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "kubeline", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "kubeline: unknown command %q\n\n%s", args[0], usage)
+	_ = stdin
+	return 2
+}
+
+// paramFlag collects repeated --param NAME=VALUE flags.
+type paramFlag map[string]string
+
+func (p paramFlag) String() string { return "" }
+
+func (p paramFlag) Set(s string) error {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=VALUE, got %q", s)
+	}
+	if _, dup := p[name]; dup {
+		return fmt.Errorf("parameter %q given twice", name)
+	}
+	p[name] = value
+	return nil
+}

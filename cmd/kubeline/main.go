@@ -1,0 +1,10 @@
+// Command kubeline compiles KFP pipeline specs into Argo Workflows and runs them.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
