@@ -70,7 +70,7 @@ func prune(v any) any {
 	case map[string]any:
 		for k, e := range x {
 			e = prune(e)
-			if e == nil {
+			if e == nil || (k == "name" && e == "") {
 				delete(x, k)
 				continue
 			}

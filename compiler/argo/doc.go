@@ -54,7 +54,8 @@
 //	    ..., "metadata": ..., "reimport": bool}; a runtime URI comes from --in uri=.
 //
 // Environment set for every pod by the podSpecPatch: KUBELINE_WORKFLOW
-// (workflow name), KUBELINE_WORKFLOW_UID, KUBELINE_POD (pod name).
+// (workflow name) and KUBELINE_WORKFLOW_UID. The pod name, which output
+// artifact keys contain, is the pod's HOSTNAME.
 //
 // argo imports compiler/kfp and compiler/spec and Argo's types; never runtime/.
 package argo

@@ -34,6 +34,7 @@ var goldenCases = map[string]string{
 	"placeholders":     "critical/pipeline_with_placeholders.yaml",
 	"concat_ifpresent": "container_with_if_placeholder.yaml",
 	"workspace":        "critical/pipeline_with_workspace.yaml",
+	"importer_ws":      "critical/pipeline_with_importer_workspace.yaml", // downloadToWorkspace
 	"mixed_condition":  "pipeline_with_loops_and_conditions.yaml",
 }
 

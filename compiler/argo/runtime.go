@@ -2,8 +2,8 @@ package argo
 
 import (
 	"encoding/json"
-	"strings"
 	"fmt"
+	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +27,6 @@ func (c *compiler) runtime() {
 	env := []corev1.EnvVar{
 		{Name: "KUBELINE_WORKFLOW", Value: "{{workflow.name}}"},
 		{Name: "KUBELINE_WORKFLOW_UID", Value: "{{workflow.uid}}"},
-		{Name: "KUBELINE_POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 	}
 	patch := corev1.PodSpec{
 		InitContainers: []corev1.Container{{

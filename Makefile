@@ -1,0 +1,38 @@
+# kubeline — build, test, benchmark, lint and fuzz.
+GO        ?= go
+BIN       ?= bin/kubeline
+FUZZTIME  ?= 5m
+BENCHTIME ?= 2000x
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build test bench lint fuzz example update-golden clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/kubeline
+
+# The test command of the README. Needs ../shared/kfp-corpus beside the checkout.
+test: lint
+	$(GO) test -count=1 ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) ./compiler/
+
+# The README's first command.
+example: build
+	$(BIN) compile examples/hello-params/pipeline.yaml
+
+update-golden:
+	$(GO) test ./compiler/... -update
+
+clean:
+	rm -rf bin
