@@ -102,7 +102,7 @@ func (p *Pipeline) newerFields(errs *spec.Errors) map[newerField]func(string, *s
 				return
 			}
 			if ws.Size == "" {
-				errs.Add(spec.Key(path, "workspace.size"), pos, "required: the workspace size, e.g. 1Gi")
+				errs.Add(spec.Key(spec.Key(path, "workspace"), "size"), pos, "required: the workspace size, e.g. 1Gi")
 			}
 			p.Workspace = ws
 		},

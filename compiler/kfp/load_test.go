@@ -1,6 +1,8 @@
 package kfp
 
 import (
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,5 +65,99 @@ func TestLoadCorpusInvalid(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+func parse(t *testing.T, s string) []spec.Document {
+	t.Helper()
+	docs, err := spec.Parse([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return docs
+}
+
+const minimal = `pipelineInfo: {name: p}
+root:
+  dag:
+    tasks:
+      t:
+        componentRef: {name: comp-t}
+        taskInfo: {name: t}
+components:
+  comp-t: {executorLabel: exec-t}
+deploymentSpec:
+  executors:
+    exec-t:
+      container: {image: alpine, command: [echo]}
+`
+
+func TestPlatformStrict(t *testing.T) {
+	cases := []struct {
+		name, platform, want string
+	}{
+		{"unknown field", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-t:\n          secretAsEnvv: []\n", `platforms.kubernetes.deploymentSpec.executors[exec-t]: json: unknown field "secretAsEnvv"`},
+		{"unknown executor", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-x:\n          podMetadata: {labels: {a: b}}\n", `executor "exec-x" is not defined`},
+		{"unknown platform", "platforms:\n  gcp: {}\n", `unknown platform "gcp"`},
+		{"workspace without size", "platforms:\n  kubernetes:\n    pipelineConfig:\n      workspace: {kubernetes: {}}\n", "workspace.size: required"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(parse(t, minimal+"---\n"+tc.platform))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want error containing %q, got %v", tc.want, err)
+			}
+		})
+	}
+	p, err := Load(parse(t, minimal+"---\nplatforms:\n  kubernetes:\n    pipelineConfig:\n      workspace: {size: 2Gi}\n    deploymentSpec:\n      executors:\n        exec-t:\n          nodeSelector: {labels: {gpu: a100}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Workspace == nil || p.Workspace.Size != "2Gi" {
+		t.Fatalf("workspace not kept: %+v", p.Workspace)
+	}
+	if p.Kubernetes["exec-t"].NodeSelector.Labels["gpu"] != "a100" {
+		t.Fatalf("node selector not kept: %+v", p.Kubernetes["exec-t"])
+	}
+}
+
+func TestDownloadToWorkspaceKept(t *testing.T) {
+	p, err := loadFile(t, filepath.Join(corpus, "ir/valid/critical/pipeline_with_importer_workspace.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.DownloadToWorkspace) == 0 {
+		t.Fatal("downloadToWorkspace was dropped")
+	}
+	for label := range p.DownloadToWorkspace {
+		if _, ok := p.Deployment.GetExecutors()[label]; !ok {
+			t.Fatalf("downloadToWorkspace recorded under %q, not an executor label", label)
+		}
+	}
+}
+
+// TestNewerFieldsAreNewer guards the table of fields the served proto
+// predates: each must really be missing from its message, or the table would
+// shadow a field protojson knows.
+func TestNewerFieldsAreNewer(t *testing.T) {
+	var errs spec.Errors
+	p := &Pipeline{DownloadToWorkspace: map[string]bool{}}
+	for f := range p.newerFields(&errs) {
+		md, err := protoregistry.GlobalFiles.FindDescriptorByName(f.message)
+		if err != nil {
+			t.Fatalf("%s: %v", f.message, err)
+		}
+		fields := md.(protoreflect.MessageDescriptor).Fields()
+		if fields.ByJSONName(f.name) != nil || fields.ByName(protoreflect.Name(f.name)) != nil {
+			t.Errorf("%s has field %s now: remove it from the newer-field table", f.message, f.name)
+		}
+	}
+}
+
+func TestCycleReported(t *testing.T) {
+	doc := strings.Replace(minimal, "        taskInfo: {name: t}\n", "        taskInfo: {name: t}\n        dependentTasks: [u]\n      u:\n        componentRef: {name: comp-t}\n        dependentTasks: [t]\n", 1)
+	_, err := Load(parse(t, doc))
+	if err == nil || !strings.Contains(err.Error(), "dependency cycle") {
+		t.Fatalf("want a cycle error, got %v", err)
 	}
 }
