@@ -68,7 +68,9 @@ func (c *compiler) taskArgs(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pi
 			a.params[name] = encodeValue(src.RuntimeValue.GetConstant(), typ)
 			constants = append(constants, name)
 		case *pipelinespec.TaskInputsSpec_InputParameterSpec_TaskFinalStatus_:
-			a.params[name] = fmt.Sprintf("{{tasks.%s.status}}", src.TaskFinalStatus.GetProducerTask())
+			// The launcher turns this into KFP's PipelineTaskFinalStatus.
+			prod := src.TaskFinalStatus.GetProducerTask()
+			a.params[name] = fmt.Sprintf(`{"state":"{{tasks.%s.status}}","pipelineTaskName":%q}`, prod, prod)
 		}
 		a.present[name] = true
 	}

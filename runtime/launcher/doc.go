@@ -1,0 +1,19 @@
+// Package launcher implements the KFP executor protocol inside one step: the
+// `kubeline launch` contract that compiler/argo emits (see the compiler/argo
+// package doc for the command line).
+//
+// Given a step's component interface, its input values and the KFP command,
+// Run builds executor_input, resolves every placeholder ({{$}}, input and
+// output parameters and artifacts with .path/.uri/.metadata, output_file,
+// IfPresent, Concat, pipeline-level placeholders), creates the output
+// directories, runs the command, reads output-parameter files and
+// executor_output.json, and writes the step's Argo outputs under the outputs
+// directory. The embedded engine calls Run in-process; in a pod, `kubeline
+// launch` calls it with the fixed /kubeline/in and /kubeline/out directories.
+//
+// It also evaluates KFP conditions (CEL, with cel-go) for condition steps and
+// runs importers.
+//
+// launcher imports compiler/argo only for the contract's constants; never the
+// engines, stores or the API server.
+package launcher

@@ -1,0 +1,344 @@
+package launcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Options is one step's launch: the flags of `kubeline launch` plus where the
+// step runs.
+type Options struct {
+	// Task is the KFP task name.
+	Task string
+	// Component is the component interface (inputDefinitions, outputDefinitions).
+	Component *pipelinespec.ComponentSpec
+	// Inputs are the --in NAME=VALUE values as Argo passed them.
+	Inputs map[string]string
+	// Command is the KFP command and args, placeholders unresolved.
+	Command []string
+	// InputsDir holds input artifacts (NAME/...); OutputsDir receives outputs.
+	InputsDir, OutputsDir string
+	// WorkDir is the command's working directory; Env its environment
+	// (KEY=VALUE, added to nothing: pass os.Environ() to inherit).
+	WorkDir string
+	Env     []string
+	// Stdout and Stderr receive the command's output.
+	Stdout, Stderr io.Writer
+	// Pipeline identifies the run for pipeline-level placeholders.
+	Pipeline PipelineInfo
+	// ArtifactRoot prefixes output artifact URIs (e.g. minio://mlpipeline or
+	// file:///home/me/.kubeline/artifacts).
+	ArtifactRoot string
+	// Resolve maps an artifact URI to a local path, for artifacts that arrive
+	// as descriptors (lists, loop outputs). Nil handles file:// only.
+	Resolve func(uri string) (string, error)
+}
+
+// PipelineInfo fills the pipeline-level placeholders.
+type PipelineInfo struct {
+	JobName, JobUID, CreateTime, ScheduleTime, TaskUID, Pod, Root, Workspace string
+}
+
+// ExitError is a user command that exited non-zero.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("command exited with code %d", e.Code) }
+
+// artifact is one artifact as the step sees it.
+type artifact struct {
+	Name     string         `json:"name,omitempty"`
+	Type     string         `json:"type,omitempty"`
+	URI      string         `json:"uri"`
+	Metadata map[string]any `json:"metadata,omitempty"`
+	Path     string         `json:"-"`
+}
+
+type step struct {
+	opts          *Options
+	params        map[string]*structpb.Value
+	inArts        map[string][]*artifact
+	outParamFiles map[string]string
+	outArts       map[string]*artifact
+	execOutput    string
+	execInput     string
+}
+
+// Run launches one step: it resolves the inputs, runs the command and writes
+// the outputs. A failed command is an *ExitError.
+func Run(ctx context.Context, opts Options) error {
+	s := &step{opts: &opts, params: map[string]*structpb.Value{}, inArts: map[string][]*artifact{},
+		outParamFiles: map[string]string{}, outArts: map[string]*artifact{}}
+	if err := s.inputs(); err != nil {
+		return err
+	}
+	if err := s.prepareOutputs(); err != nil {
+		return err
+	}
+	args, err := s.resolveArgs(opts.Command)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return errors.New("no command to run")
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = opts.WorkDir, opts.Env, opts.Stdout, opts.Stderr
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return &ExitError{Code: ee.ExitCode()}
+		}
+		return fmt.Errorf("run %s: %w", args[0], err)
+	}
+	return s.collectOutputs()
+}
+
+// inputs decodes input parameters by their declared types and finds input
+// artifacts.
+func (s *step) inputs() error {
+	defs := s.opts.Component.GetInputDefinitions()
+	var errs []string
+	for name, def := range defs.GetParameters() {
+		raw, ok := s.opts.Inputs[name]
+		switch {
+		case ok && def.GetParameterType() == pipelinespec.ParameterType_TASK_FINAL_STATUS:
+			v, err := s.finalStatus(raw)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("input %q: %v", name, err))
+				continue
+			}
+			s.params[name] = v
+		case ok:
+			v, err := decodeParam(raw, def.GetParameterType())
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("input %q: %v", name, err))
+				continue
+			}
+			s.params[name] = v
+		case def.GetDefaultValue() != nil:
+			s.params[name] = def.GetDefaultValue()
+		case def.GetIsOptional():
+		default:
+			errs = append(errs, fmt.Sprintf("required input %q has no value", name))
+		}
+	}
+	for name, def := range defs.GetArtifacts() {
+		arts, err := s.inputArtifact(name, def)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		if arts != nil {
+			s.inArts[name] = arts
+		} else if !def.GetIsOptional() {
+			errs = append(errs, fmt.Sprintf("required input artifact %q is missing", name))
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return fmt.Errorf("inputs of task %q: %s", s.opts.Task, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// finalStatus builds KFP's PipelineTaskFinalStatus from the compiler's
+// {"state": <Argo phase>, "pipelineTaskName": ...}.
+func (s *step) finalStatus(raw string) (*structpb.Value, error) {
+	var in struct {
+		State            string `json:"state"`
+		PipelineTaskName string `json:"pipelineTaskName"`
+	}
+	if err := json.Unmarshal([]byte(raw), &in); err != nil {
+		return nil, fmt.Errorf("want the task final status as JSON: %w", err)
+	}
+	state := map[string]string{"Succeeded": "SUCCEEDED", "Failed": "FAILED", "Error": "FAILED", "Skipped": "SKIPPED", "Omitted": "SKIPPED"}[in.State]
+	if state == "" {
+		state = strings.ToUpper(in.State)
+	}
+	st := map[string]any{"state": state, "pipelineJobResourceName": s.opts.Pipeline.JobName, "pipelineTaskName": in.PipelineTaskName, "error": map[string]any{}}
+	if state == "FAILED" {
+		st["error"] = map[string]any{"code": 2, "message": fmt.Sprintf("task %s %s", in.PipelineTaskName, strings.ToLower(in.State))}
+	}
+	return structpb.NewValue(st)
+}
+
+// inputArtifact finds input artifact name: a directory written by a kubeline
+// step (data + metadata.json), a plain file or directory, or a descriptor.
+func (s *step) inputArtifact(name string, def *pipelinespec.ComponentInputsSpec_ArtifactSpec) ([]*artifact, error) {
+	typ := def.GetArtifactType().GetSchemaTitle()
+	if raw, ok := s.opts.Inputs[name+"-artifact"]; ok {
+		return s.descriptors(name, typ, raw)
+	}
+	dir := filepath.Join(s.opts.InputsDir, name)
+	fi, err := os.Stat(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("input artifact %q: %w", name, err)
+	}
+	a := &artifact{Name: name, Type: typ, Path: dir, URI: "file://" + dir}
+	if fi.IsDir() {
+		if b, err := os.ReadFile(filepath.Join(dir, "metadata.json")); err == nil {
+			if err := json.Unmarshal(b, a); err != nil {
+				return nil, fmt.Errorf("input artifact %q: metadata.json: %w", name, err)
+			}
+			a.Path = filepath.Join(dir, "data")
+		}
+	}
+	if a.Type == "" {
+		a.Type = typ
+	}
+	return []*artifact{a}, nil
+}
+
+// descriptors reads an artifact (list) passed as JSON descriptors; a list of
+// lists (a loop over list outputs) is flattened.
+func (s *step) descriptors(name, typ, raw string) ([]*artifact, error) {
+	var v any
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return nil, fmt.Errorf("input artifact %q: descriptor: %w", name, err)
+	}
+	var flat []any
+	var walk func(any)
+	walk = func(x any) {
+		if l, ok := x.([]any); ok {
+			for _, e := range l {
+				walk(e)
+			}
+			return
+		}
+		if str, ok := x.(string); ok { // Argo aggregates JSON outputs as strings
+			var inner any
+			if json.Unmarshal([]byte(str), &inner) == nil {
+				walk(inner)
+				return
+			}
+		}
+		flat = append(flat, x)
+	}
+	walk(v)
+	var out []*artifact
+	for _, d := range flat {
+		b, _ := json.Marshal(d)
+		a := &artifact{}
+		if err := json.Unmarshal(b, a); err != nil || a.URI == "" {
+			return nil, fmt.Errorf("input artifact %q: descriptor %s has no uri", name, b)
+		}
+		if a.Type == "" {
+			a.Type = typ
+		}
+		p, err := s.resolve(a.URI)
+		if err != nil {
+			return nil, fmt.Errorf("input artifact %q: %w", name, err)
+		}
+		a.Path = p
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func (s *step) resolve(uri string) (string, error) {
+	if s.opts.Resolve != nil {
+		return s.opts.Resolve(uri)
+	}
+	if p, ok := strings.CutPrefix(uri, "file://"); ok {
+		return p, nil
+	}
+	return "", fmt.Errorf("cannot read %s here: no artifact store configured", uri)
+}
+
+// prepareOutputs creates output directories and assigns URIs and files.
+func (s *step) prepareOutputs() error {
+	out := s.opts.OutputsDir
+	kfpDir := filepath.Join(out, ".kfp")
+	if err := os.MkdirAll(filepath.Join(kfpDir, "parameters"), 0o755); err != nil {
+		return fmt.Errorf("create outputs directory: %w", err)
+	}
+	defs := s.opts.Component.GetOutputDefinitions()
+	for name := range defs.GetParameters() {
+		s.outParamFiles[name] = filepath.Join(kfpDir, "parameters", name)
+	}
+	for name, def := range defs.GetArtifacts() {
+		dir := filepath.Join(out, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create output artifact %q: %w", name, err)
+		}
+		s.outArts[name] = &artifact{Name: name, Type: def.GetArtifactType().GetSchemaTitle(), Path: filepath.Join(dir, "data"),
+			URI: s.outputURI(name), Metadata: map[string]any{}}
+	}
+	s.execOutput = filepath.Join(kfpDir, "executor_output.json")
+	return nil
+}
+
+// outputURI is where output artifact name lands in the artifact repository:
+// the compiled workflow's key kubeline/WORKFLOW/POD/NAME, plus /data.
+func (s *step) outputURI(name string) string {
+	root := strings.TrimSuffix(s.opts.ArtifactRoot, "/")
+	if root == "" {
+		root = "minio://mlpipeline"
+	}
+	return fmt.Sprintf("%s/kubeline/%s/%s/%s/data", root, s.opts.Pipeline.JobName, s.opts.Pipeline.Pod, name)
+}
+
+func runtimeArtifacts(arts []*artifact) []*pipelinespec.RuntimeArtifact {
+	out := make([]*pipelinespec.RuntimeArtifact, len(arts))
+	for i, a := range arts {
+		md, _ := structpb.NewStruct(a.Metadata)
+		out[i] = &pipelinespec.RuntimeArtifact{Name: a.Name, Uri: a.URI, Metadata: md,
+			Type: &pipelinespec.ArtifactTypeSchema{Kind: &pipelinespec.ArtifactTypeSchema_SchemaTitle{SchemaTitle: a.Type}}}
+	}
+	return out
+}
+
+// executorInputJSON is KFP's executor_input for {{$}}.
+func (s *step) executorInputJSON() (string, error) {
+	if s.execInput != "" {
+		return s.execInput, nil
+	}
+	in := &pipelinespec.ExecutorInput{
+		Inputs:  &pipelinespec.ExecutorInput_Inputs{ParameterValues: s.params, Artifacts: map[string]*pipelinespec.ArtifactList{}},
+		Outputs: &pipelinespec.ExecutorInput_Outputs{Parameters: map[string]*pipelinespec.ExecutorInput_OutputParameter{}, Artifacts: map[string]*pipelinespec.ArtifactList{}, OutputFile: s.execOutput},
+	}
+	for name, arts := range s.inArts {
+		in.Inputs.Artifacts[name] = &pipelinespec.ArtifactList{Artifacts: runtimeArtifacts(arts)}
+	}
+	for name, f := range s.outParamFiles {
+		in.Outputs.Parameters[name] = &pipelinespec.ExecutorInput_OutputParameter{OutputFile: f}
+	}
+	for name, a := range s.outArts {
+		in.Outputs.Artifacts[name] = &pipelinespec.ArtifactList{Artifacts: runtimeArtifacts([]*artifact{a})}
+	}
+	b, err := protojson.Marshal(in)
+	if err != nil {
+		return "", fmt.Errorf("build executor_input: %w", err)
+	}
+	s.execInput = string(b)
+	return s.execInput, nil
+}
+
+func (s *step) pipelineValues() map[string]string {
+	p := s.opts.Pipeline
+	ws := p.Workspace
+	if ws == "" {
+		ws = "/kfp-workspace"
+	}
+	return map[string]string{
+		".pipeline_job_name": p.JobName, ".pipeline_job_resource_name": p.JobName, ".pipeline_job_uuid": p.JobUID,
+		".pipeline_task_name": s.opts.Task, ".pipeline_task_uuid": p.TaskUID, ".pipeline_root": p.Root,
+		".pipeline_job_create_time_utc": p.CreateTime, ".pipeline_job_schedule_time_utc": p.ScheduleTime,
+		".workspace_path": ws,
+	}
+}

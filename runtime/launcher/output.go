@@ -1,0 +1,103 @@
+package launcher
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// collectOutputs reads what the command produced — executor_output.json and
+// the output-parameter files — and writes the step's Argo outputs:
+// OutputsDir/NAME for parameters, OutputsDir/NAME/metadata.json and the
+// descriptor OutputsDir/NAME.artifact for artifacts.
+func (s *step) collectOutputs() error {
+	eo := &pipelinespec.ExecutorOutput{}
+	if b, err := os.ReadFile(s.execOutput); err == nil {
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, eo); err != nil {
+			return fmt.Errorf("read executor_output.json: %w", err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read executor_output.json: %w", err)
+	}
+	var errs []string
+	defs := s.opts.Component.GetOutputDefinitions()
+	for _, name := range sortedKeys(defs.GetParameters()) {
+		v, err := s.outputParam(name, defs.GetParameters()[name].GetParameterType(), eo)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(s.opts.OutputsDir, name), []byte(encodeParam(v)), 0o644); err != nil {
+			errs = append(errs, fmt.Sprintf("write output parameter %q: %v", name, err))
+		}
+	}
+	for _, name := range sortedKeys(s.outArts) {
+		if err := s.writeArtifact(name, eo); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("outputs of task %q: %s", s.opts.Task, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func (s *step) outputParam(name string, t paramType, eo *pipelinespec.ExecutorOutput) (*structpb.Value, error) {
+	if v, ok := eo.GetParameterValues()[name]; ok {
+		return v, nil
+	}
+	b, err := os.ReadFile(s.outParamFiles[name])
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("output parameter %q was not written (expected %s or executor_output.json)", name, s.outParamFiles[name])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read output parameter %q: %w", name, err)
+	}
+	v, err := parseOutputFile(string(b), t)
+	if err != nil {
+		return nil, fmt.Errorf("output parameter %q: %w", name, err)
+	}
+	return v, nil
+}
+
+func (s *step) writeArtifact(name string, eo *pipelinespec.ExecutorOutput) error {
+	a := s.outArts[name]
+	if l := eo.GetArtifacts()[name].GetArtifacts(); len(l) > 0 {
+		if md := l[0].GetMetadata(); md != nil {
+			for k, v := range md.AsMap() {
+				a.Metadata[k] = v
+			}
+		}
+		if u := l[0].GetUri(); u != "" && u != a.URI {
+			a.Metadata["kubeline.io/reported-uri"] = u
+		}
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("output artifact %q: %w", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(s.opts.OutputsDir, name, "metadata.json"), b, 0o644); err != nil {
+		return fmt.Errorf("output artifact %q: %w", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(s.opts.OutputsDir, name+".artifact"), b, 0o644); err != nil {
+		return fmt.Errorf("output artifact %q: %w", name, err)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
