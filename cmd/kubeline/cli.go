@@ -10,6 +10,8 @@ const usage = `kubeline: compile KFP v2 pipelines into Argo Workflows and run th
 
 Usage:
   kubeline compile FILE [-o OUT] [--param NAME=VALUE ...] [--image IMAGE]
+  kubeline launch --task T --component JSON [--in NAME=VALUE ...] -- COMMAND...   (inside a step)
+  kubeline install DIR                                                         (init container)
   kubeline version
 
 Run "kubeline COMMAND -h" for a command's flags.
@@ -26,6 +28,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "compile":
 		return compileCmd(args[1:], stdout, stderr)
+	case "launch":
+		return launchCmd(args[1:], stdout, stderr)
+	case "install":
+		return installCmd(args[1:], stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "kubeline", version)
 		return 0

@@ -70,7 +70,7 @@ func (s *step) outputParam(name string, t paramType, eo *pipelinespec.ExecutorOu
 
 func (s *step) writeArtifact(name string, eo *pipelinespec.ExecutorOutput) error {
 	a := s.outArts[name]
-	if l := eo.GetArtifacts()[name].GetArtifacts(); len(l) > 0 {
+	if l := eo.GetArtifacts()[name].GetArtifacts(); eo != nil && len(l) > 0 {
 		if md := l[0].GetMetadata(); md != nil {
 			for k, v := range md.AsMap() {
 				a.Metadata[k] = v

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/kubeline/kubeline/compiler/argo"
+	"github.com/kubeline/kubeline/runtime/launcher"
+)
+
+// launchCmd is `kubeline launch`, the step wrapper whose contract is in the
+// compiler/argo package doc. It runs inside a pod: inputs under /kubeline/in,
+// outputs under /kubeline/out (KUBELINE_INPUTS_DIR / KUBELINE_OUTPUTS_DIR
+// override them).
+func launchCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("launch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	task := fs.String("task", "", "KFP task name")
+	component := fs.String("component", "{}", "component interface as KFP JSON")
+	importer := fs.String("importer", "", "importer descriptor (JSON): run as a KFP importer")
+	condition := fs.String("condition", "", "CEL condition: evaluate it instead of running a command")
+	fs.Bool("cache", false, "the task has KFP caching enabled (honoured by the engine)")
+	in := paramFlag{}
+	fs.Var(in, "in", "input `NAME=VALUE` (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	comp := &pipelinespec.ComponentSpec{}
+	if err := protojson.Unmarshal([]byte(*component), comp); err != nil {
+		fmt.Fprintf(stderr, "kubeline launch: --component: %v\n", err)
+		return 2
+	}
+	opts := launcher.Options{
+		Task: *task, Component: comp, Inputs: in, Command: fs.Args(),
+		InputsDir:  envOr("KUBELINE_INPUTS_DIR", argo.InputsDir),
+		OutputsDir: envOr("KUBELINE_OUTPUTS_DIR", argo.OutputsDir),
+		Env:        os.Environ(), Stdout: stdout, Stderr: stderr,
+		Pipeline: launcher.PipelineInfo{JobName: os.Getenv("KUBELINE_WORKFLOW"), JobUID: os.Getenv("KUBELINE_WORKFLOW_UID"),
+			Pod: envOr("KUBELINE_POD", os.Getenv("HOSTNAME"))},
+		ArtifactRoot: os.Getenv("KUBELINE_ARTIFACT_ROOT"),
+	}
+	var err error
+	switch {
+	case *condition != "":
+		var ok bool
+		ok, err = launcher.EvalCondition(*condition, opts)
+		if err == nil {
+			fmt.Fprintf(stdout, "condition %q is %v\n", *condition, ok)
+		}
+	case *importer != "":
+		var imp launcher.Importer
+		if err = json.Unmarshal([]byte(*importer), &imp); err == nil {
+			err = launcher.RunImporter(imp, opts)
+		}
+	default:
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		err = launcher.Run(ctx, opts)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline launch %s: %v\n", *task, err)
+		var ee *launcher.ExitError
+		if errors.As(err, &ee) {
+			return ee.Code
+		}
+		return 1
+	}
+	return 0
+}
+
+// installCmd is `kubeline install DIR`: the init container copies the
+// kubeline binary into the shared volume.
+func installCmd(args []string, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: kubeline install DIR")
+		return 2
+	}
+	self, err := os.Executable()
+	if err == nil {
+		err = copyFile(self, filepath.Join(args[0], "kubeline"))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline install: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

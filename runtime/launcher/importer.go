@@ -1,0 +1,91 @@
+package launcher
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Importer is the --importer descriptor compiler/argo writes.
+type Importer struct {
+	URI                 string          `json:"uri,omitempty"`
+	URIParameter        string          `json:"uriParameter,omitempty"`
+	TypeSchema          json.RawMessage `json:"typeSchema,omitempty"`
+	Metadata            map[string]any  `json:"metadata,omitempty"`
+	Reimport            bool            `json:"reimport,omitempty"`
+	DownloadToWorkspace bool            `json:"downloadToWorkspace,omitempty"`
+}
+
+// RunImporter runs a KFP importer step: it resolves the URI, copies the
+// object into the output artifact "artifact" when it can be read here (so the
+// artifact repository holds it), and records the URI and metadata.
+func RunImporter(imp Importer, opts Options) error {
+	s := &step{opts: &opts, params: map[string]*structpb.Value{}, inArts: map[string][]*artifact{},
+		outParamFiles: map[string]string{}, outArts: map[string]*artifact{}}
+	if err := s.inputs(); err != nil {
+		return err
+	}
+	uri := imp.URI
+	if imp.URIParameter != "" {
+		v, ok := s.params[imp.URIParameter]
+		if !ok {
+			return fmt.Errorf("importer: input %q with the URI has no value", imp.URIParameter)
+		}
+		uri = v.GetStringValue()
+	}
+	if uri == "" {
+		return fmt.Errorf("importer: empty artifact URI")
+	}
+	if err := s.prepareOutputs(); err != nil {
+		return err
+	}
+	a, ok := s.outArts["artifact"]
+	if !ok {
+		return fmt.Errorf("importer: the component declares no output artifact \"artifact\"")
+	}
+	for k, v := range imp.Metadata {
+		a.Metadata[k] = v
+	}
+	a.URI = uri
+	if src, err := s.resolve(uri); err == nil {
+		if err := copyPath(src, a.Path); err != nil {
+			return fmt.Errorf("importer: copy %s: %w", uri, err)
+		}
+	}
+	return s.writeArtifact("artifact", nil)
+}
+
+// copyPath copies a file or directory tree.
+func copyPath(src, dst string) error {
+	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.Create(target)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+}
