@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-
-	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/kubeline/kubeline/compiler/argo"
 	"github.com/kubeline/kubeline/runtime/launcher"
@@ -24,25 +19,13 @@ import (
 // outputs under /kubeline/out (KUBELINE_INPUTS_DIR / KUBELINE_OUTPUTS_DIR
 // override them).
 func launchCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("launch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	task := fs.String("task", "", "KFP task name")
-	component := fs.String("component", "{}", "component interface as KFP JSON")
-	importer := fs.String("importer", "", "importer descriptor (JSON): run as a KFP importer")
-	condition := fs.String("condition", "", "CEL condition: evaluate it instead of running a command")
-	fs.Bool("cache", false, "the task has KFP caching enabled (honoured by the engine)")
-	in := paramFlag{}
-	fs.Var(in, "in", "input `NAME=VALUE` (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	comp := &pipelinespec.ComponentSpec{}
-	if err := protojson.Unmarshal([]byte(*component), comp); err != nil {
-		fmt.Fprintf(stderr, "kubeline launch: --component: %v\n", err)
+	inv, err := launcher.ParseArgs(args, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline launch: %v\n", err)
 		return 2
 	}
 	opts := launcher.Options{
-		Task: *task, Component: comp, Inputs: in, Command: fs.Args(),
+		Task: inv.Task, Component: inv.Component, Inputs: inv.Inputs, Command: inv.Command,
 		InputsDir:  envOr("KUBELINE_INPUTS_DIR", argo.InputsDir),
 		OutputsDir: envOr("KUBELINE_OUTPUTS_DIR", argo.OutputsDir),
 		Env:        os.Environ(), Stdout: stdout, Stderr: stderr,
@@ -50,26 +33,22 @@ func launchCmd(args []string, stdout, stderr io.Writer) int {
 			Pod: envOr("KUBELINE_POD", os.Getenv("HOSTNAME"))},
 		ArtifactRoot: os.Getenv("KUBELINE_ARTIFACT_ROOT"),
 	}
-	var err error
 	switch {
-	case *condition != "":
+	case inv.Condition != "":
 		var ok bool
-		ok, err = launcher.EvalCondition(*condition, opts)
+		ok, err = launcher.EvalCondition(inv.Condition, opts)
 		if err == nil {
-			fmt.Fprintf(stdout, "condition %q is %v\n", *condition, ok)
+			fmt.Fprintf(stdout, "condition %q is %v\n", inv.Condition, ok)
 		}
-	case *importer != "":
-		var imp launcher.Importer
-		if err = json.Unmarshal([]byte(*importer), &imp); err == nil {
-			err = launcher.RunImporter(imp, opts)
-		}
+	case inv.Importer != nil:
+		err = launcher.RunImporter(*inv.Importer, opts)
 	default:
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		err = launcher.Run(ctx, opts)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "kubeline launch %s: %v\n", *task, err)
+		fmt.Fprintf(stderr, "kubeline launch %s: %v\n", inv.Task, err)
 		var ee *launcher.ExitError
 		if errors.As(err, &ee) {
 			return ee.Code

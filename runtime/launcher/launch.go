@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -41,9 +43,28 @@ type Options struct {
 	// ArtifactRoot prefixes output artifact URIs (e.g. minio://mlpipeline or
 	// file:///home/me/.kubeline/artifacts).
 	ArtifactRoot string
+	// Grace is how long the command gets between SIGTERM and SIGKILL when
+	// ctx is cancelled; 10s when zero.
+	Grace time.Duration
 	// Resolve maps an artifact URI to a local path, for artifacts that arrive
 	// as descriptors (lists, loop outputs). Nil handles file:// only.
 	Resolve func(uri string) (string, error)
+}
+
+// Terminate makes cancelling cmd's context send SIGTERM to its process group,
+// then SIGKILL after grace (10s when zero), the way a pod is stopped.
+func Terminate(cmd *exec.Cmd, grace time.Duration) {
+	if grace == 0 {
+		grace = 10 * time.Second
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		if cmd.Process == nil {
+			return nil
+		}
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	}
+	cmd.WaitDelay = grace
 }
 
 // PipelineInfo fills the pipeline-level placeholders.
@@ -95,6 +116,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = opts.WorkDir, opts.Env, opts.Stdout, opts.Stderr
+	Terminate(cmd, opts.Grace)
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

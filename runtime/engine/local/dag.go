@@ -1,0 +1,520 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v3/util/template"
+)
+
+// dag is one running DAG template.
+type dag struct {
+	r      *run
+	id     string // the DAG node
+	c      call
+	tmpl   *wfv1.Template
+	slots  chan struct{}
+	mu     sync.Mutex
+	scope  map[string]any           // tasks.NAME.* values for substitution
+	arts   map[string]wfv1.Artifact // "tasks.X.outputs.artifacts.Y", "inputs.artifacts.Y"
+	res    map[string]result
+	nodes  map[string]string // task -> node id
+	tasks  map[string]*wfv1.DAGTask
+	deps   map[string][]string
+}
+
+func (r *run) executeDAG(ctx context.Context, id string, c call, tmpl *wfv1.Template) {
+	d := &dag{r: r, id: id, c: c, tmpl: tmpl, scope: map[string]any{}, arts: map[string]wfv1.Artifact{},
+		res: map[string]result{}, nodes: map[string]string{}, tasks: map[string]*wfv1.DAGTask{}, deps: map[string][]string{}}
+	if p := tmpl.Parallelism; p != nil && *p > 0 {
+		d.slots = make(chan struct{}, *p)
+	}
+	for k, v := range r.globals {
+		d.scope[k] = v
+	}
+	for _, a := range tmpl.Inputs.Artifacts {
+		d.arts["inputs.artifacts."+a.Name] = a
+	}
+	for i := range tmpl.DAG.Tasks {
+		t := &tmpl.DAG.Tasks[i]
+		d.tasks[t.Name] = t
+		d.deps[t.Name] = dependencyNames(dependsExpr(t))
+	}
+	d.schedule(ctx)
+	d.finish(ctx)
+}
+
+// schedule starts every task whose dependencies have finished, until all
+// tasks have run, been skipped or been omitted.
+func (d *dag) schedule(ctx context.Context) {
+	pending := map[string]bool{}
+	for name := range d.tasks {
+		pending[name] = true
+	}
+	done := make(chan string)
+	running := 0
+	for len(pending) > 0 || running > 0 {
+		started := false
+		for _, t := range d.tmpl.DAG.Tasks {
+			name := t.Name
+			if !pending[name] || !d.depsDone(name) || ctx.Err() != nil {
+				continue
+			}
+			delete(pending, name)
+			started = true
+			ok, err := evalDepends(dependsExpr(d.tasks[name]), d.results())
+			switch {
+			case err != nil:
+				d.record(name, d.r.initNode(d.c.nodeName+"."+name, name, wfv1.NodeTypeSkipped, d.tasks[name].Template, d.id, wfv1.NodeError, err.Error()))
+			case !ok:
+				d.record(name, d.r.flagged(d.r.initNode(d.c.nodeName+"."+name, name, wfv1.NodeTypeSkipped, d.tasks[name].Template, d.id, wfv1.NodeOmitted, "omitted: depends condition not met")))
+			default:
+				running++
+				go func() {
+					d.record(name, d.runTask(ctx, d.tasks[name]))
+					done <- name
+				}()
+			}
+		}
+		if running == 0 && !started {
+			break // stopped, or tasks depend on tasks that never finish
+		}
+		if running > 0 && !started {
+			<-done
+			running--
+		}
+	}
+}
+
+func (d *dag) depsDone(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, dep := range d.deps[name] {
+		if _, ok := d.res[dep]; !ok {
+			if _, known := d.tasks[dep]; known {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (d *dag) results() map[string]result {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string]result, len(d.res))
+	for k, v := range d.res {
+		out[k] = v
+	}
+	return out
+}
+
+// record stores a finished task's node: its result, its outputs in the
+// scope, and its place in the graph (child of the DAG when it has no
+// dependencies, else child of each dependency).
+func (d *dag) record(name, nodeID string) {
+	n := d.r.node(nodeID)
+	res := result{phase: n.Phase}
+	prefix := "tasks." + name
+	d.mu.Lock()
+	if n.Type == wfv1.NodeTypeTaskGroup {
+		res.anySucceeded, res.allFailed = d.r.groupResults(n)
+	}
+	d.res[name] = res
+	d.nodes[name] = nodeID
+	d.scope[prefix+".status"] = string(n.Phase)
+	d.scope[prefix+".id"] = nodeID
+	d.scope[prefix+".startedAt"] = n.StartedAt.UTC().Format("2006-01-02T15:04:05Z")
+	d.scope[prefix+".finishedAt"] = n.FinishedAt.UTC().Format("2006-01-02T15:04:05Z")
+	if n.Outputs != nil {
+		for _, p := range n.Outputs.Parameters {
+			if p.Value != nil {
+				d.scope[prefix+".outputs.parameters."+p.Name] = p.Value.String()
+			}
+		}
+		for _, a := range n.Outputs.Artifacts {
+			d.arts[prefix+".outputs.artifacts."+a.Name] = a
+		}
+		if n.Outputs.Result != nil {
+			d.scope[prefix+".outputs.result"] = *n.Outputs.Result
+		}
+	}
+	var depNodes []string
+	for _, dep := range d.deps[name] {
+		if id, ok := d.nodes[dep]; ok {
+			depNodes = append(depNodes, id)
+		}
+	}
+	d.mu.Unlock()
+	// Root tasks hang off the DAG node, the others off their dependencies'
+	// outbound nodes (connectDependencies).
+	if len(depNodes) == 0 {
+		d.r.addChild(d.id, nodeID)
+	}
+	for _, dn := range depNodes {
+		for _, p := range d.r.outboundOf(dn) {
+			d.r.addChild(p, nodeID)
+		}
+	}
+}
+
+// groupResults computes AnySucceeded and AllFailed over a task group's children.
+func (r *run) groupResults(n wfv1.NodeStatus) (any, all bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	all = len(n.Children) > 0
+	for _, c := range n.Children {
+		p := r.wf.Status.Nodes[c].Phase
+		any = any || p == wfv1.NodeSucceeded
+		all = all && (p == wfv1.NodeFailed || p == wfv1.NodeError)
+	}
+	return any, all
+}
+
+// snapshot copies the scope for substitution.
+func (d *dag) snapshot() (map[string]any, map[string]wfv1.Artifact) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := make(map[string]any, len(d.scope))
+	for k, v := range d.scope {
+		s[k] = v
+	}
+	a := make(map[string]wfv1.Artifact, len(d.arts))
+	for k, v := range d.arts {
+		a[k] = v
+	}
+	return s, a
+}
+
+// runTask resolves a task against the finished tasks and runs it: skipped
+// when its `when` is false, expanded when it loops.
+func (d *dag) runTask(ctx context.Context, task *wfv1.DAGTask) string {
+	nodeName := d.c.nodeName + "." + task.Name
+	scope, arts := d.snapshot()
+	if task.When != "" {
+		when, err := replace(task.When, scope)
+		if err == nil {
+			var ok bool
+			ok, err = shouldExecute(when)
+			if err == nil && !ok {
+				return d.r.flagged(d.r.initNode(nodeName, task.Name, wfv1.NodeTypeSkipped, task.Template, d.id, wfv1.NodeSkipped,
+					fmt.Sprintf("when '%s' evaluated false", when)))
+			}
+		}
+		if err != nil {
+			return d.r.initNode(nodeName, task.Name, wfv1.NodeTypeSkipped, task.Template, d.id, wfv1.NodeError, err.Error())
+		}
+	}
+	resolved, err := resolveTask(task, scope, arts)
+	if err != nil {
+		return d.r.initNode(nodeName, task.Name, wfv1.NodeTypePod, task.Template, d.id, wfv1.NodeError, err.Error())
+	}
+	items, expanded, err := expandItems(resolved)
+	if err != nil {
+		return d.r.initNode(nodeName, task.Name, wfv1.NodeTypeTaskGroup, task.Template, d.id, wfv1.NodeError, err.Error())
+	}
+	if !expanded {
+		return d.invoke(ctx, call{nodeName: nodeName, displayName: task.Name, tmplName: resolved.Template,
+			args: resolved.Arguments, boundaryID: d.id})
+	}
+	return d.loop(ctx, task, items, scope, arts)
+}
+
+// invoke runs one template call, holding a parallelism slot of the DAG.
+func (d *dag) invoke(ctx context.Context, c call) string {
+	if d.slots != nil {
+		select {
+		case d.slots <- struct{}{}:
+			defer func() { <-d.slots }()
+		case <-ctx.Done():
+		}
+	}
+	return d.r.executeTemplate(ctx, c)
+}
+
+// loop runs an expanded task: a TaskGroup node whose children are
+// NAME(i:item), run concurrently within the DAG's parallelism. The group
+// succeeds unless an item failed; it then takes the last failed item's phase.
+func (d *dag) loop(ctx context.Context, task *wfv1.DAGTask, items []wfv1.Item, scope map[string]any, arts map[string]wfv1.Artifact) string {
+	nodeName := d.c.nodeName + "." + task.Name
+	if len(items) == 0 {
+		id := d.r.initNode(nodeName, task.Name, wfv1.NodeTypeSkipped, task.Template, d.id, wfv1.NodeSkipped, "Skipped, empty params")
+		d.r.setNode(id, func(n *wfv1.NodeStatus) { n.NodeFlag = &wfv1.NodeFlag{} })
+		return id
+	}
+	group := d.r.initNode(nodeName, task.Name, wfv1.NodeTypeTaskGroup, task.Template, d.id, wfv1.NodeRunning, "")
+	d.r.setNode(group, func(n *wfv1.NodeStatus) { n.NodeFlag = &wfv1.NodeFlag{} })
+	children := make([]string, len(items))
+	labels := make([]string, len(items))
+	for i, item := range items {
+		labels[i] = fmt.Sprintf("%s(%d:%s)", task.Name, i, itemLabel(item))
+		// Argo adds every item's node to the group up front, in item order.
+		d.r.addChildName(group, d.c.nodeName+"."+labels[i])
+	}
+	var wg sync.WaitGroup
+	for i, item := range items {
+		t, err := resolveTask(task, withItem(scope, item), arts)
+		if err != nil {
+			children[i] = d.r.initNode(d.c.nodeName+"."+labels[i], labels[i], wfv1.NodeTypePod, task.Template, d.id, wfv1.NodeError, err.Error())
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			children[i] = d.invoke(ctx, call{nodeName: d.c.nodeName + "." + labels[i], displayName: labels[i], tmplName: t.Template,
+				args: t.Arguments, boundaryID: d.id})
+		}()
+	}
+	wg.Wait()
+	phase := wfv1.NodeSucceeded
+	outputs := map[string][]string{}
+	var names []string
+	for _, c := range children {
+		n := d.r.node(c)
+		if n.Phase == wfv1.NodeFailed || n.Phase == wfv1.NodeError {
+			phase = n.Phase
+		}
+		if n.Phase != wfv1.NodeSucceeded || n.Outputs == nil {
+			continue // only succeeded items with outputs aggregate
+		}
+		for _, p := range n.Outputs.Parameters {
+			if _, seen := outputs[p.Name]; !seen {
+				names = append(names, p.Name)
+			}
+			if p.Value != nil {
+				outputs[p.Name] = append(outputs[p.Name], p.Value.String())
+			}
+		}
+	}
+	if len(names) > 0 {
+		agg := &wfv1.Outputs{}
+		for _, name := range names {
+			agg.Parameters = append(agg.Parameters, wfv1.Parameter{Name: name, Value: wfv1.AnyStringPtr(aggregate(outputs[name]))})
+		}
+		d.r.setNode(group, func(n *wfv1.NodeStatus) { n.Outputs = agg })
+	}
+	d.r.finish(group, phase, "")
+	return group
+}
+
+// aggregate renders the outputs of a loop's items as Argo's
+// aggregatedJSONValueList: a list of the parsed values when every value is a
+// JSON object or list, else a list of the strings.
+func aggregate(values []string) string {
+	parsed := make([]any, len(values))
+	allJSON := true
+	for i, v := range values {
+		var x any
+		if json.Unmarshal([]byte(v), &x) != nil {
+			allJSON = false
+			break
+		}
+		switch x.(type) {
+		case map[string]any, []any:
+			parsed[i] = x
+		default:
+			allJSON = false
+		}
+	}
+	var b []byte
+	if allJSON {
+		b, _ = json.Marshal(parsed)
+	} else {
+		if values == nil {
+			values = []string{}
+		}
+		b, _ = json.Marshal(values)
+	}
+	return string(b)
+}
+
+// finish computes the DAG's outputs and phase the way Argo's assessDAGPhase
+// does: the DAG fails when a target (leaf) task's branch failed — a Skipped
+// or Omitted target inherits the phase of the branch that led to it — unless
+// the task continues on that phase. A failed DAG node has no message.
+func (d *dag) finish(ctx context.Context) {
+	scope, arts := d.snapshot()
+	outputs, err := dagOutputs(d.tmpl, scope, arts)
+	phase, msg := d.assess(), ""
+	if ctx.Err() != nil {
+		phase, msg = wfv1.NodeFailed, "stopped"
+	} else if err != nil && phase == wfv1.NodeSucceeded {
+		phase, msg = wfv1.NodeError, err.Error()
+	}
+	ob := d.outbound()
+	d.r.setNode(d.id, func(n *wfv1.NodeStatus) {
+		if phase == wfv1.NodeSucceeded {
+			n.Outputs = outputs
+		}
+		n.OutboundNodes = ob
+	})
+	d.r.finish(d.id, phase, msg)
+}
+
+// targets are the DAG's leaf tasks (no task depends on them), sorted.
+func (d *dag) targets() []string {
+	used := map[string]bool{}
+	for _, deps := range d.deps {
+		for _, dep := range deps {
+			used[dep] = true
+		}
+	}
+	var out []string
+	for name := range d.tasks {
+		if !used[name] {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (d *dag) assess() wfv1.NodePhase {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	memo := map[string]wfv1.NodePhase{}
+	var branch func(name string) wfv1.NodePhase
+	branch = func(name string) wfv1.NodePhase {
+		if p, ok := memo[name]; ok {
+			return p
+		}
+		memo[name] = wfv1.NodeSucceeded
+		res, ok := d.res[name]
+		if !ok {
+			return wfv1.NodeSucceeded // never created (stopped)
+		}
+		p := res.phase
+		if p == wfv1.NodeSkipped || p == wfv1.NodeOmitted {
+			p = wfv1.NodeSucceeded
+			for _, dep := range d.deps[name] {
+				if bp := branch(dep); bp == wfv1.NodeFailed || bp == wfv1.NodeError {
+					p = bp
+				}
+			}
+		}
+		memo[name] = p
+		return p
+	}
+	for _, name := range d.targets() {
+		p := branch(name)
+		if (p == wfv1.NodeFailed || p == wfv1.NodeError) && !d.tasks[name].ContinuesOn(p) {
+			return p
+		}
+	}
+	return wfv1.NodeSucceeded
+}
+
+// outbound lists the DAG's outbound nodes: the targets' outbound nodes.
+func (d *dag) outbound() []string {
+	var out []string
+	for _, name := range d.targets() {
+		d.mu.Lock()
+		id, ok := d.nodes[name]
+		d.mu.Unlock()
+		if ok {
+			out = append(out, d.r.outboundOf(id)...)
+		}
+	}
+	return out
+}
+
+// outboundOf is Argo's getOutboundNodes: a pod or skipped node itself, a
+// DAG's recorded outbound nodes, a group's children's, a retry's last attempt.
+func (r *run) outboundOf(id string) []string {
+	r.mu.Lock()
+	n := r.wf.Status.Nodes[id]
+	r.mu.Unlock()
+	switch n.Type {
+	case wfv1.NodeTypeDAG:
+		if n.MemoizationStatus != nil && n.MemoizationStatus.Hit {
+			return []string{id}
+		}
+		var out []string
+		for _, o := range n.OutboundNodes {
+			out = append(out, r.outboundOf(o)...)
+		}
+		return out
+	case wfv1.NodeTypeTaskGroup:
+		if len(n.Children) == 0 {
+			return []string{id}
+		}
+		var out []string
+		for _, c := range n.Children {
+			out = append(out, r.outboundOf(c)...)
+		}
+		return out
+	case wfv1.NodeTypeRetry:
+		if len(n.Children) == 0 {
+			return []string{id}
+		}
+		return []string{n.Children[len(n.Children)-1]}
+	}
+	return []string{id}
+}
+
+// artifactRef matches {{tasks.X.outputs.artifacts.Y}} and {{inputs.artifacts.Y}}.
+var artifactRef = regexp.MustCompile(`^\{\{\s*((tasks\.[^.]+\.outputs|inputs)\.artifacts\.[^}\s]+)\s*\}\}$`)
+
+// resolveTask substitutes the scope into a task and resolves artifact
+// arguments given by `from` to the producing artifact's location.
+func resolveTask(task *wfv1.DAGTask, scope map[string]any, arts map[string]wfv1.Artifact) (*wfv1.DAGTask, error) {
+	t := task.DeepCopy()
+	t.When = ""
+	for i, a := range t.Arguments.Artifacts {
+		if a.From == "" {
+			continue
+		}
+		m := artifactRef.FindStringSubmatch(a.From)
+		if m == nil {
+			return nil, fmt.Errorf("arguments.artifacts.%s: cannot resolve from %q", a.Name, a.From)
+		}
+		src, ok := arts[m[1]]
+		if !ok {
+			if a.Optional {
+				t.Arguments.Artifacts[i].From = ""
+				continue
+			}
+			return nil, fmt.Errorf("arguments.artifacts.%s: %s has no value", a.Name, a.From)
+		}
+		name := a.Name
+		t.Arguments.Artifacts[i] = *src.DeepCopy()
+		t.Arguments.Artifacts[i].Name = name
+		t.Arguments.Artifacts[i].Path = ""
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	out, err := template.Replace(string(b), scope, true)
+	if err != nil {
+		return nil, fmt.Errorf("substitute task %q: %w", task.Name, err)
+	}
+	res := &wfv1.DAGTask{}
+	if err := json.Unmarshal([]byte(out), res); err != nil {
+		return nil, fmt.Errorf("substitute task %q: %w", task.Name, err)
+	}
+	if strings.Contains(res.WithParam, "{{") {
+		return nil, fmt.Errorf("withParam %q could not be resolved", res.WithParam)
+	}
+	return res, nil
+}
+
+// replace substitutes scope into one string.
+func replace(s string, scope map[string]any) (string, error) {
+	b, _ := json.Marshal(s)
+	out, err := template.Replace(string(b), scope, true)
+	if err != nil {
+		return "", err
+	}
+	var res string
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		return "", err
+	}
+	return res, nil
+}

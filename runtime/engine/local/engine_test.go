@@ -1,0 +1,112 @@
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubeline/kubeline/compiler"
+	"github.com/kubeline/kubeline/runtime/engine/local"
+)
+
+const corpus = "../../../../shared/kfp-corpus/ir/"
+
+// syncBuffer collects engine logs from concurrent steps.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runFile compiles a KFP file (or reads an Argo workflow) and runs it.
+func runFile(t *testing.T, path string, params map[string]string) (*wfv1.Workflow, string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf *wfv1.Workflow
+	if strings.Contains(string(data), "kind: Workflow") {
+		wf = &wfv1.Workflow{}
+		if err := yaml.UnmarshalStrict(data, wf); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		wf, err = compiler.Compile(filepath.Base(path), data, compiler.Options{Params: params})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return runWF(t, wf, t.TempDir())
+}
+
+func runWF(t *testing.T, wf *wfv1.Workflow, home string) (*wfv1.Workflow, string) {
+	t.Helper()
+	logs := &syncBuffer{}
+	e := local.New(local.Options{Home: home, Logs: logs})
+	out, err := e.Run(context.Background(), wf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, logs.String()
+}
+
+func nodesByDisplay(wf *wfv1.Workflow) map[string]wfv1.NodeStatus {
+	out := map[string]wfv1.NodeStatus{}
+	for _, n := range wf.Status.Nodes {
+		out[n.DisplayName] = n
+	}
+	return out
+}
+
+func param(t *testing.T, n wfv1.NodeStatus, name string) string {
+	t.Helper()
+	if n.Outputs != nil {
+		for _, p := range n.Outputs.Parameters {
+			if p.Name == name && p.Value != nil {
+				return p.Value.String()
+			}
+		}
+	}
+	t.Fatalf("node %s has no output parameter %s (outputs %+v)", n.DisplayName, name, n.Outputs)
+	return ""
+}
+
+func summary(wf *wfv1.Workflow) string {
+	var lines []string
+	for _, n := range wf.Status.Nodes {
+		lines = append(lines, string(n.Type)+" "+n.DisplayName+" "+string(n.Phase)+" "+n.Message)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func TestHelloParams(t *testing.T) {
+	wf, logs := runFile(t, "../../../examples/hello-params/pipeline.yaml", map[string]string{"recipient": "engine"})
+	if wf.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("phase %s: %s\n%s\n%s", wf.Status.Phase, wf.Status.Message, summary(wf), logs)
+	}
+	nodes := nodesByDisplay(wf)
+	if got := param(t, nodes["shout"], "shouted"); got != "HELLO, ENGINE!" {
+		t.Fatalf("shouted = %q\n%s", got, logs)
+	}
+}

@@ -1,0 +1,228 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubeline/kubeline/runtime/artifact"
+)
+
+// Options configure the engine.
+type Options struct {
+	// Home holds per-run working directories (Home/runs/WORKFLOW/...) and
+	// the step cache (Home/cache).
+	Home string
+	// Store keeps artifacts; Dir{Home/artifacts} when nil.
+	Store artifact.Store
+	// Logs receives every step's output, each line prefixed with the step's
+	// display name; io.Discard when nil.
+	Logs io.Writer
+	// OnUpdate receives a copy of the workflow whenever its status changes.
+	OnUpdate func(*wfv1.Workflow)
+	// StopGrace is how long a stopped step gets between SIGTERM and SIGKILL.
+	StopGrace time.Duration
+	// Env is the base environment of every step; os.Environ() when nil.
+	Env []string
+}
+
+// Engine runs workflows on this machine.
+type Engine struct{ opts Options }
+
+// New returns an engine.
+func New(opts Options) *Engine {
+	if opts.Store == nil {
+		opts.Store = artifact.Dir{Root: filepath.Join(opts.Home, "artifacts")}
+	}
+	if opts.Logs == nil {
+		opts.Logs = io.Discard
+	}
+	if opts.StopGrace == 0 {
+		opts.StopGrace = 10 * time.Second
+	}
+	if opts.Env == nil {
+		opts.Env = os.Environ()
+	}
+	return &Engine{opts: opts}
+}
+
+// run is one workflow execution.
+type run struct {
+	e       *Engine
+	mu      sync.Mutex // guards wf.Status
+	wf      *wfv1.Workflow
+	globals map[string]string
+	dir     string
+	pods    chan struct{} // workflow parallelism; nil when unlimited
+	logMu   sync.Mutex
+	stopped bool
+}
+
+// Run executes wf to completion and returns it with its status. Cancelling
+// ctx stops the run: running steps get SIGTERM, then SIGKILL after
+// StopGrace, and the workflow ends Failed with message "stopped".
+func (e *Engine) Run(ctx context.Context, wf *wfv1.Workflow) (*wfv1.Workflow, error) {
+	wf = wf.DeepCopy()
+	if wf.Name == "" {
+		wf.Name = wf.GenerateName + randomSuffix()
+		if wf.GenerateName == "" {
+			wf.Name = "workflow-" + randomSuffix()
+		}
+	}
+	if wf.Namespace == "" {
+		wf.Namespace = "default"
+	}
+	if wf.UID == "" {
+		wf.UID = types.UID(newUID())
+	}
+	wf.CreationTimestamp = metav1.Now()
+	r := &run{e: e, wf: wf, dir: filepath.Join(e.opts.Home, "runs", wf.Name)}
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	if p := wf.Spec.Parallelism; p != nil && *p > 0 {
+		r.pods = make(chan struct{}, *p)
+	}
+	r.globals = r.globalParams()
+	wf.Status = wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: metav1.Now(), Nodes: wfv1.Nodes{}}
+	r.update()
+
+	runCtx := ctx
+	if d := wf.Spec.ActiveDeadlineSeconds; d != nil {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, time.Duration(*d)*time.Second)
+		defer cancel()
+	}
+	root := r.executeTemplate(runCtx, call{
+		nodeName: wf.Name, tmplName: wf.Spec.Entrypoint, args: wf.Spec.Arguments,
+	})
+	phase, msg := r.node(root).Phase, r.node(root).Message
+	if ctx.Err() != nil {
+		phase, msg = wfv1.NodeFailed, "stopped"
+	} else if runCtx.Err() != nil {
+		phase, msg = wfv1.NodeFailed, "Max duration limit exceeded"
+	}
+	r.onExit(ctx, phase)
+	r.mu.Lock()
+	wf.Status.Phase = wfv1.WorkflowPhase(phase)
+	if phase == wfv1.NodeError {
+		wf.Status.Phase = wfv1.WorkflowError
+	}
+	if phase != wfv1.NodeSucceeded {
+		wf.Status.Message = msg
+	}
+	wf.Status.FinishedAt = metav1.Now()
+	wf.Status.Outputs = r.nodeUnlocked(root).Outputs
+	r.mu.Unlock()
+	r.update()
+	return wf, nil
+}
+
+// onExit runs spec.onExit with workflow.status and workflow.failures set.
+func (r *run) onExit(ctx context.Context, phase wfv1.NodePhase) {
+	if r.wf.Spec.OnExit == "" {
+		return
+	}
+	r.globals["workflow.status"] = string(phase)
+	r.globals["workflow.failures"] = r.failures()
+	// The exit handler runs even when the run was stopped, like Argo's.
+	r.executeTemplate(context.WithoutCancel(ctx), call{
+		nodeName: r.wf.Name + ".onExit", tmplName: r.wf.Spec.OnExit, args: r.wf.Spec.Arguments,
+	})
+}
+
+// failures is workflow.failures: the failed pod nodes as JSON.
+func (r *run) failures() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	type failure struct {
+		DisplayName  string `json:"displayName"`
+		Message      string `json:"message"`
+		TemplateName string `json:"templateName"`
+		Phase        string `json:"phase"`
+		PodName      string `json:"podName"`
+		FinishedAt   string `json:"finishedAt"`
+	}
+	var out []failure
+	for _, n := range r.wf.Status.Nodes {
+		if n.Type == wfv1.NodeTypePod && (n.Phase == wfv1.NodeFailed || n.Phase == wfv1.NodeError) {
+			out = append(out, failure{n.DisplayName, n.Message, n.TemplateName, string(n.Phase), podName(r.wf.Name, n.Name, n.TemplateName), n.FinishedAt.UTC().Format(time.RFC3339)})
+		}
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+func (r *run) globalParams() map[string]string {
+	wf := r.wf
+	g := map[string]string{
+		"workflow.name":              wf.Name,
+		"workflow.namespace":         wf.Namespace,
+		"workflow.uid":               string(wf.UID),
+		"workflow.serviceAccountName": wf.Spec.ServiceAccountName,
+		"workflow.creationTimestamp": wf.CreationTimestamp.UTC().Format(time.RFC3339),
+		"workflow.mainEntrypoint":    wf.Spec.Entrypoint,
+	}
+	for _, p := range wf.Spec.Arguments.Parameters {
+		if p.Value != nil {
+			g["workflow.parameters."+p.Name] = p.Value.String()
+		}
+	}
+	for k, v := range wf.Labels {
+		g["workflow.labels."+k] = v
+	}
+	for k, v := range wf.Annotations {
+		g["workflow.annotations."+k] = v
+	}
+	return g
+}
+
+// update hands a snapshot to OnUpdate.
+func (r *run) update() {
+	if r.e.opts.OnUpdate == nil {
+		return
+	}
+	r.mu.Lock()
+	snap := r.wf.DeepCopy()
+	r.mu.Unlock()
+	r.e.opts.OnUpdate(snap)
+}
+
+// logf writes a line of the engine's own to the logs.
+func (r *run) logf(format string, args ...any) {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	fmt.Fprintf(r.e.opts.Logs, format+"\n", args...)
+}
+
+const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomSuffix() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alnum[int(b[i])%len(alnum)]
+	}
+	return string(b)
+}
+
+func newUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+var _ = strings.TrimSpace
