@@ -69,11 +69,53 @@ func (c *compiler) subDAG(s *scope) string {
 func (c *compiler) dagBody(s *scope) wfv1.Template {
 	d := c.p.DAGs[s.comp]
 	tmpl := wfv1.Template{DAG: &wfv1.DAGTemplate{}}
+	exits := exitTasks(d)
+	hooks := map[string]wfv1.DAGTask{}
 	for _, tn := range d.Order {
-		tmpl.DAG.Tasks = append(tmpl.DAG.Tasks, c.task(s, d, tn)...)
+		for _, task := range c.task(s, d, tn) {
+			if body, ok := exits[tn]; ok && task.Name == tn {
+				hooks[body] = task
+				continue
+			}
+			tmpl.DAG.Tasks = append(tmpl.DAG.Tasks, task)
+		}
+	}
+	for i, task := range tmpl.DAG.Tasks {
+		if exit, ok := hooks[task.Name]; ok {
+			tmpl.DAG.Tasks[i].Hooks = wfv1.LifecycleHooks{wfv1.ExitLifecycleEvent: wfv1.LifecycleHook{
+				Template: exit.Template, Arguments: exit.Arguments}}
+		}
 	}
 	c.dagOutputs(s, &tmpl)
 	return tmpl
+}
+
+// exitTasks finds dsl.ExitHandler exit tasks: a task that runs after all
+// upstream tasks complete, depends only on an exit-handler DAG, and that no
+// task depends on. It becomes that DAG task's Argo exit hook, so the exit
+// task runs whatever happens to the body and the body's failure still fails
+// the run, as in KFP. Returns exit task -> exit-handler task.
+func exitTasks(d *kfp.DAG) map[string]string {
+	used := map[string]bool{}
+	for _, deps := range d.Deps {
+		for _, dep := range deps {
+			used[dep] = true
+		}
+	}
+	out := map[string]string{}
+	for _, tn := range d.Order {
+		t := d.Task(tn)
+		deps := d.Deps[tn]
+		if t.GetTriggerPolicy().GetStrategy() != pipelinespec.PipelineTaskSpec_TriggerPolicy_ALL_UPSTREAM_TASKS_COMPLETED ||
+			len(deps) != 1 || used[tn] || t.GetParameterIterator() != nil || t.GetTriggerPolicy().GetCondition() != "" {
+			continue
+		}
+		body := d.Task(deps[0])
+		if strings.HasPrefix(body.GetComponentRef().GetName(), "comp-exit-handler") {
+			out[tn] = deps[0]
+		}
+	}
+	return out
 }
 
 // task compiles one KFP task of the DAG in s.

@@ -4,6 +4,9 @@
 //
 // # Shape of a compiled workflow
 //
+//   - A dsl.ExitHandler exit task becomes the exit hook (hooks.exit) of its
+//     exit-handler DAG task, so it runs whatever the body does and a failed
+//     body still fails the run, as in KFP.
 //   - Every DAG component (root, conditions, loops, nested pipelines, exit
 //     handler bodies) becomes a dag template; every KFP task a DAG task.
 //     Dependencies use `depends`; ALL_UPSTREAM_TASKS_COMPLETED becomes

@@ -219,11 +219,56 @@ func (d *dag) runTask(ctx context.Context, task *wfv1.DAGTask) string {
 	if err != nil {
 		return d.r.initNode(nodeName, task.Name, wfv1.NodeTypeTaskGroup, task.Template, d.id, wfv1.NodeError, err.Error())
 	}
+	var id string
 	if !expanded {
-		return d.invoke(ctx, call{nodeName: nodeName, displayName: task.Name, tmplName: resolved.Template,
+		id = d.invoke(ctx, call{nodeName: nodeName, displayName: task.Name, tmplName: resolved.Template,
 			args: resolved.Arguments, boundaryID: d.id})
+	} else {
+		id = d.loop(ctx, task, items, scope, arts)
 	}
-	return d.loop(ctx, task, items, scope, arts)
+	d.exitHook(ctx, task, id)
+	return id
+}
+
+// exitHook runs the task's exit hook (hooks.exit or onExit) once its node has
+// completed, as node NAME.onExit, a child of the task's node. The hook sees
+// the task's own results ({{tasks.NAME.status}}, its outputs).
+func (d *dag) exitHook(ctx context.Context, task *wfv1.DAGTask, id string) {
+	var hook wfv1.LifecycleHook
+	switch {
+	case task.OnExit != "":
+		hook = wfv1.LifecycleHook{Template: task.OnExit, Arguments: task.Arguments}
+	case task.Hooks != nil && task.Hooks.HasExitHook():
+		hook = task.Hooks[wfv1.ExitLifecycleEvent]
+	default:
+		return
+	}
+	scope, arts := d.snapshot()
+	n := d.r.node(id)
+	prefix := "tasks." + task.Name
+	scope[prefix+".status"], scope[prefix+".id"] = string(n.Phase), id
+	if n.Outputs != nil {
+		for _, p := range n.Outputs.Parameters {
+			if p.Value != nil {
+				scope[prefix+".outputs.parameters."+p.Name] = p.Value.String()
+			}
+		}
+		for _, a := range n.Outputs.Artifacts {
+			arts[prefix+".outputs.artifacts."+a.Name] = a
+		}
+	}
+	ht, err := resolveTask(&wfv1.DAGTask{Name: task.Name, Template: hook.Template, Arguments: hook.Arguments}, scope, arts)
+	name := n.Name + ".onExit"
+	var hid string
+	if err != nil {
+		hid = d.r.initNode(name, task.Name+".onExit", wfv1.NodeTypePod, hook.Template, d.id, wfv1.NodeError, err.Error())
+	} else {
+		// The hook runs even when the run is being stopped, like Argo's.
+		hid = d.r.executeTemplate(context.WithoutCancel(ctx), call{nodeName: name, displayName: task.Name + ".onExit",
+			tmplName: ht.Template, args: ht.Arguments, boundaryID: d.id})
+	}
+	d.r.setNode(hid, func(hn *wfv1.NodeStatus) { hn.NodeFlag = &wfv1.NodeFlag{Hooked: true} })
+	d.r.addChild(id, hid)
 }
 
 // invoke runs one template call, holding a parallelism slot of the DAG.

@@ -59,6 +59,14 @@ func runFile(t *testing.T, path string, params map[string]string) (*wfv1.Workflo
 	return runWF(t, wf, t.TempDir())
 }
 
+var homes sync.Map // workflow name -> engine home, for checks that read artifacts
+
+func homeOf(wf *wfv1.Workflow) string {
+	h, _ := homes.Load(wf.Name)
+	s, _ := h.(string)
+	return s
+}
+
 func runWF(t *testing.T, wf *wfv1.Workflow, home string) (*wfv1.Workflow, string) {
 	t.Helper()
 	logs := &syncBuffer{}
@@ -67,6 +75,7 @@ func runWF(t *testing.T, wf *wfv1.Workflow, home string) (*wfv1.Workflow, string
 	if err != nil {
 		t.Fatal(err)
 	}
+	homes.Store(out.Name, home)
 	return out, logs.String()
 }
 

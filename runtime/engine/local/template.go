@@ -209,12 +209,12 @@ func (r *run) processTemplate(tmpl *wfv1.Template, args wfv1.Arguments) (*wfv1.T
 		return nil, fmt.Errorf("inputs.parameters.%s was not supplied", strings.Join(missing, ", inputs.parameters."))
 	}
 	for i, a := range t.Inputs.Artifacts {
-		if arg := args.GetArtifactByName(a.Name); arg != nil && arg.HasLocation() {
+		if arg := args.GetArtifactByName(a.Name); arg != nil && hasLocation(arg) {
 			path, mode, opt := a.Path, a.Mode, a.Optional
 			t.Inputs.Artifacts[i] = *arg.DeepCopy()
 			t.Inputs.Artifacts[i].Path, t.Inputs.Artifacts[i].Mode, t.Inputs.Artifacts[i].Optional = path, mode, opt
 			t.Inputs.Artifacts[i].From = ""
-		} else if !a.HasLocation() && !a.Optional {
+		} else if !hasLocation(&a) && !a.Optional {
 			return nil, fmt.Errorf("inputs.artifacts.%s was not supplied", a.Name)
 		}
 		if t.Inputs.Artifacts[i].Path != "" {
@@ -234,4 +234,10 @@ func (r *run) processTemplate(tmpl *wfv1.Template, args wfv1.Arguments) (*wfv1.T
 		return nil, fmt.Errorf("substitute inputs of template %q: %w", tmpl.Name, err)
 	}
 	return res, nil
+}
+
+// hasLocation reports whether an artifact says where it is. A key-only S3
+// location counts: the artifact repository supplies the rest.
+func hasLocation(a *wfv1.Artifact) bool {
+	return (a.S3 != nil && a.S3.Key != "") || a.Raw != nil || a.HasLocation()
 }
