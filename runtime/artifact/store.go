@@ -30,7 +30,9 @@ type Store interface {
 type Dir struct{ Root string }
 
 // URI returns file://Root/key.
-func (d Dir) URI(key string) string { return "file://" + filepath.Join(d.Root, filepath.FromSlash(key)) }
+func (d Dir) URI(key string) string {
+	return "file://" + filepath.Join(d.Root, filepath.FromSlash(key))
+}
 
 func (d Dir) path(key string) (string, error) {
 	clean := filepath.Clean("/" + key)

@@ -1,6 +1,5 @@
 package engine
 
-
 import (
 	"context"
 

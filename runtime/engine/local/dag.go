@@ -15,18 +15,18 @@ import (
 
 // dag is one running DAG template.
 type dag struct {
-	r      *run
-	id     string // the DAG node
-	c      call
-	tmpl   *wfv1.Template
-	slots  chan struct{}
-	mu     sync.Mutex
-	scope  map[string]any           // tasks.NAME.* values for substitution
-	arts   map[string]wfv1.Artifact // "tasks.X.outputs.artifacts.Y", "inputs.artifacts.Y"
-	res    map[string]result
-	nodes  map[string]string // task -> node id
-	tasks  map[string]*wfv1.DAGTask
-	deps   map[string][]string
+	r     *run
+	id    string // the DAG node
+	c     call
+	tmpl  *wfv1.Template
+	slots chan struct{}
+	mu    sync.Mutex
+	scope map[string]any           // tasks.NAME.* values for substitution
+	arts  map[string]wfv1.Artifact // "tasks.X.outputs.artifacts.Y", "inputs.artifacts.Y"
+	res   map[string]result
+	nodes map[string]string // task -> node id
+	tasks map[string]*wfv1.DAGTask
+	deps  map[string][]string
 }
 
 func (r *run) executeDAG(ctx context.Context, id string, c call, tmpl *wfv1.Template) {

@@ -167,12 +167,12 @@ func (r *run) failures() string {
 func (r *run) globalParams() map[string]string {
 	wf := r.wf
 	g := map[string]string{
-		"workflow.name":              wf.Name,
-		"workflow.namespace":         wf.Namespace,
-		"workflow.uid":               string(wf.UID),
+		"workflow.name":               wf.Name,
+		"workflow.namespace":          wf.Namespace,
+		"workflow.uid":                string(wf.UID),
 		"workflow.serviceAccountName": wf.Spec.ServiceAccountName,
-		"workflow.creationTimestamp": wf.CreationTimestamp.UTC().Format(time.RFC3339),
-		"workflow.mainEntrypoint":    wf.Spec.Entrypoint,
+		"workflow.creationTimestamp":  wf.CreationTimestamp.UTC().Format(time.RFC3339),
+		"workflow.mainEntrypoint":     wf.Spec.Entrypoint,
 	}
 	for _, p := range wf.Spec.Arguments.Parameters {
 		if p.Value != nil {
