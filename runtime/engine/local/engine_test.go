@@ -40,6 +40,11 @@ func (s *syncBuffer) String() string {
 // runFile compiles a KFP file (or reads an Argo workflow) and runs it.
 func runFile(t *testing.T, path string, params map[string]string) (*wfv1.Workflow, string) {
 	t.Helper()
+	return runFileIn(t, path, params, t.TempDir())
+}
+
+func runFileIn(t *testing.T, path string, params map[string]string, home string) (*wfv1.Workflow, string) {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +61,7 @@ func runFile(t *testing.T, path string, params map[string]string) (*wfv1.Workflo
 			t.Fatal(err)
 		}
 	}
-	return runWF(t, wf, t.TempDir())
+	return runWF(t, wf, home)
 }
 
 var homes sync.Map // workflow name -> engine home, for checks that read artifacts

@@ -67,14 +67,14 @@ func (r *run) executePod(ctx context.Context, id string, c call, tmpl *wfv1.Temp
 	case ctx.Err() != nil:
 		r.finish(id, wfv1.NodeFailed, "stopped")
 	case err != nil:
-		phase := wfv1.NodeError
+		phase, msg := wfv1.NodeError, err.Error()
 		var ee *launcher.ExitError
-		var xe *exec.ExitError
-		if errors.As(err, &ee) || errors.As(err, &xe) {
-			phase = wfv1.NodeFailed
+		if errors.As(err, &ee) {
+			// Argo's message for a failed main container.
+			phase, msg = wfv1.NodeFailed, fmt.Sprintf("main: Error (exit code %d)", ee.Code)
 		}
 		r.setNode(id, func(n *wfv1.NodeStatus) { n.Outputs = outputs })
-		r.finish(id, phase, err.Error())
+		r.finish(id, phase, msg)
 	default:
 		r.setNode(id, func(n *wfv1.NodeStatus) {
 			n.Outputs = outputs

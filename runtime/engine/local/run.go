@@ -59,14 +59,14 @@ func New(opts Options) *Engine {
 
 // run is one workflow execution.
 type run struct {
-	e       *Engine
-	mu      sync.Mutex // guards wf.Status
-	wf      *wfv1.Workflow
-	globals map[string]string
-	dir     string
-	pods    chan struct{} // workflow parallelism; nil when unlimited
-	logMu   sync.Mutex
-	stopped bool
+	e          *Engine
+	mu         sync.Mutex // guards wf.Status
+	wf         *wfv1.Workflow
+	globals    map[string]string
+	dir        string
+	pods       chan struct{} // workflow parallelism; nil when unlimited
+	logMu      sync.Mutex
+	lastUpdate time.Time
 }
 
 // Run executes wf to completion and returns it with its status. Cancelling
@@ -125,7 +125,7 @@ func (e *Engine) Run(ctx context.Context, wf *wfv1.Workflow) (*wfv1.Workflow, er
 	wf.Status.FinishedAt = metav1.Now()
 	wf.Status.Outputs = r.nodeUnlocked(root).Outputs
 	r.mu.Unlock()
-	r.update()
+	r.publish(true)
 	return wf, nil
 }
 
@@ -188,12 +188,21 @@ func (r *run) globalParams() map[string]string {
 	return g
 }
 
-// update hands a snapshot to OnUpdate.
-func (r *run) update() {
+// update hands a snapshot to OnUpdate, at most every 50ms so that large
+// workflows do not copy their status on every change; Run's final update
+// always goes out.
+func (r *run) update() { r.publish(false) }
+
+func (r *run) publish(force bool) {
 	if r.e.opts.OnUpdate == nil {
 		return
 	}
 	r.mu.Lock()
+	if !force && time.Since(r.lastUpdate) < 50*time.Millisecond {
+		r.mu.Unlock()
+		return
+	}
+	r.lastUpdate = time.Now()
 	snap := r.wf.DeepCopy()
 	r.mu.Unlock()
 	r.e.opts.OnUpdate(snap)

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubeline/kubeline/compiler"
+	"github.com/kubeline/kubeline/runtime/engine/local"
+)
+
+type runOptions struct {
+	file   string
+	params paramFlag
+	output string
+	home   string
+	grace  time.Duration
+}
+
+// runCmd is `kubeline run FILE`: compile (or read an Argo Workflow), run on
+// the embedded engine, show progress, print the outputs.
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	o := runOptions{params: paramFlag{}}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(o.params, "param", "set pipeline parameter `NAME=VALUE` (repeatable)")
+	fs.StringVar(&o.output, "o", "", "output format: json prints the final Workflow with its status")
+	fs.DurationVar(&o.grace, "grace", 10*time.Second, "on Ctrl-C, time between SIGTERM and SIGKILL of running steps")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: kubeline run FILE [--param NAME=VALUE ...] [-o json]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(interleave(args, fs)); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 || (o.output != "" && o.output != "json") {
+		fs.Usage()
+		return 2
+	}
+	o.file = fs.Arg(0)
+	o.home = kubelineHome()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	wf, err := o.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline run %s:\n%v\n", o.file, err)
+		return 1
+	}
+	p := newProgress(stderr)
+	e := local.New(local.Options{Home: o.home, Logs: p.logs(), OnUpdate: p.update, StopGrace: o.grace})
+	done, err := e.Run(ctx, wf)
+	p.close()
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline run %s: %v\n", o.file, err)
+		return 1
+	}
+	if o.output == "json" {
+		b, _ := json.MarshalIndent(done, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		printResult(stdout, done)
+	}
+	if done.Status.Phase != wfv1.WorkflowSucceeded {
+		fmt.Fprintf(stderr, "workflow %s %s%s\n", done.Name, done.Status.Phase, failureDetail(done))
+		return 1
+	}
+	return 0
+}
+
+// load compiles a KFP file, or takes an Argo Workflow file as it is.
+func (o *runOptions) load() (*wfv1.Workflow, error) {
+	data, err := os.ReadFile(o.file)
+	if err != nil {
+		return nil, err
+	}
+	var probe struct {
+		Kind       string `json:"kind"`
+		APIVersion string `json:"apiVersion"`
+	}
+	if yaml.Unmarshal(data, &probe) == nil && probe.Kind == "Workflow" && strings.HasPrefix(probe.APIVersion, "argoproj.io/") {
+		wf := &wfv1.Workflow{}
+		if err := yaml.UnmarshalStrict(data, wf); err != nil {
+			return nil, fmt.Errorf("read Argo Workflow: %w", err)
+		}
+		for name, v := range o.params {
+			found := false
+			for i, p := range wf.Spec.Arguments.Parameters {
+				if p.Name == name {
+					wf.Spec.Arguments.Parameters[i].Value = wfv1.AnyStringPtr(v)
+					found = true
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("--param %s: the workflow has no such argument", name)
+			}
+		}
+		return wf, nil
+	}
+	return compiler.Compile(filepath.Base(o.file), data, compiler.Options{Params: o.params})
+}
+
+// kubelineHome is $KUBELINE_HOME, default ~/.kubeline.
+func kubelineHome() string {
+	if h := os.Getenv("KUBELINE_HOME"); h != "" {
+		return h
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".kubeline")
+	}
+	return ".kubeline"
+}
+
+// printResult prints the workflow's outputs.
+func printResult(w io.Writer, wf *wfv1.Workflow) {
+	fmt.Fprintf(w, "workflow %s %s in %s\n", wf.Name, wf.Status.Phase,
+		wf.Status.FinishedAt.Sub(wf.Status.StartedAt.Time).Round(time.Millisecond))
+	if out := wf.Status.Outputs; out != nil {
+		for _, p := range out.Parameters {
+			if p.Value != nil {
+				fmt.Fprintf(w, "output %s = %s\n", p.Name, p.Value.String())
+			}
+		}
+		for _, a := range out.Artifacts {
+			if a.S3 != nil {
+				fmt.Fprintf(w, "output %s = artifact %s\n", a.Name, a.S3.Key)
+			}
+		}
+	}
+}
+
+// failureDetail names the failed steps and their messages.
+func failureDetail(wf *wfv1.Workflow) string {
+	var parts []string
+	for _, n := range wf.Status.Nodes {
+		if (n.Phase == wfv1.NodeFailed || n.Phase == wfv1.NodeError) && n.Message != "" && n.Type != wfv1.NodeTypeDAG {
+			parts = append(parts, fmt.Sprintf("%s: %s", n.DisplayName, n.Message))
+		}
+	}
+	if wf.Status.Message != "" {
+		parts = append([]string{wf.Status.Message}, parts...)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, "; ")
+}

@@ -1,0 +1,201 @@
+package local_test
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+)
+
+// Hand-written pipelines under testdata/, each testing one control-flow
+// feature through compile + run.
+
+func TestConditionsAndOneOf(t *testing.T) {
+	for pick, want := range map[string]string{"a": "branch-a", "b": "branch-b", "zzz": "branch-else"} {
+		t.Run(pick, func(t *testing.T) {
+			wf, logs := runFile(t, "testdata/branches.yaml", map[string]string{"pick": pick})
+			if wf.Status.Phase != wfv1.WorkflowSucceeded {
+				t.Fatalf("phase %s\n%s\n%s", wf.Status.Phase, summary(wf), logs)
+			}
+			if got := wf.Status.Outputs.Parameters[0].Value.String(); got != want {
+				t.Fatalf("output %q, want %q", got, want)
+			}
+			ran, skipped := 0, 0
+			for _, n := range wf.Status.Nodes {
+				if strings.HasPrefix(n.DisplayName, "condition-") && !strings.HasPrefix(n.DisplayName, "condition-branches") && n.Type == wfv1.NodeTypeDAG {
+					ran++
+				}
+				if n.Type == wfv1.NodeTypeSkipped {
+					skipped++
+				}
+			}
+			if ran != 1 || skipped != 2 {
+				t.Fatalf("want one branch run and two skipped, got %d and %d\n%s", ran, skipped, summary(wf))
+			}
+			checkGraph(t, wf)
+		})
+	}
+}
+
+func TestParallelForLimitAndCollected(t *testing.T) {
+	dir := t.TempDir()
+	wf, logs := runFile(t, "testdata/loop.yaml", map[string]string{"logdir": dir})
+	if wf.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("phase %s\n%s\n%s", wf.Status.Phase, summary(wf), logs)
+	}
+	if got := wf.Status.Outputs.Parameters[0].Value.String(); got != "91" { // 1+4+9+16+25+36
+		t.Fatalf("sum of collected squares %s, want 91", got)
+	}
+	if peak := peakConcurrency(t, filepath.Join(dir, "events")); peak != 2 {
+		t.Fatalf("peak concurrency %d, want the parallelismLimit 2", peak)
+	}
+	checkGraph(t, wf)
+}
+
+// peakConcurrency reads "start NS"/"end NS" events and returns the most
+// iterations that ran at once.
+func peakConcurrency(t *testing.T, path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type ev struct {
+		ts    string
+		delta int
+	}
+	var evs []ev
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		kind, ts, _ := strings.Cut(sc.Text(), " ")
+		d := 1
+		if kind == "end" {
+			d = -1
+		}
+		evs = append(evs, ev{ts, d})
+	}
+	if len(evs) != 12 {
+		t.Fatalf("want 12 events (6 iterations), got %d", len(evs))
+	}
+	// Same-length nanosecond timestamps sort as strings; ends first on ties.
+	for i := range evs {
+		for j := i + 1; j < len(evs); j++ {
+			if evs[j].ts < evs[i].ts || (evs[j].ts == evs[i].ts && evs[j].delta < evs[i].delta) {
+				evs[i], evs[j] = evs[j], evs[i]
+			}
+		}
+	}
+	cur, peak := 0, 0
+	for _, e := range evs {
+		cur += e.delta
+		peak = max(peak, cur)
+	}
+	return peak
+}
+
+func TestNestedPipeline(t *testing.T) {
+	wf, logs := runFile(t, "testdata/nested.yaml", map[string]string{"start": "5"})
+	if wf.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("phase %s\n%s\n%s", wf.Status.Phase, summary(wf), logs)
+	}
+	if got := wf.Status.Outputs.Parameters[0].Value.String(); got != "40" {
+		t.Fatalf("output %s, want 40", got)
+	}
+	inner := nodesByDisplay(wf)["inner"]
+	if inner.Type != wfv1.NodeTypeDAG || len(inner.Children) != 1 {
+		t.Fatalf("inner pipeline node %+v", inner)
+	}
+	checkGraph(t, wf)
+}
+
+func TestExitHandlerSeesFailure(t *testing.T) {
+	wf, logs := runFile(t, "testdata/exit.yaml", nil)
+	if wf.Status.Phase != wfv1.WorkflowFailed {
+		t.Fatalf("phase %s, want Failed (the body failed)\n%s", wf.Status.Phase, summary(wf))
+	}
+	var exit *wfv1.NodeStatus
+	for _, n := range wf.Status.Nodes {
+		if strings.HasSuffix(n.Name, ".onExit") {
+			exit = &n
+		}
+	}
+	if exit == nil || exit.Phase != wfv1.NodeSucceeded {
+		t.Fatalf("exit task did not run and succeed\n%s", summary(wf))
+	}
+	if got := param(t, *exit, "Output"); !strings.Contains(got, `"state":"FAILED"`) || !strings.Contains(got, `"pipelineTaskName":"exit-handler-1"`) {
+		t.Fatalf("exit task saw %s", got)
+	}
+	wantLog(t, logs, "failing on purpose")
+	if f := nodesByDisplay(wf)["fail"]; f.Message != "main: Error (exit code 3)" {
+		t.Fatalf("failed step message %q", f.Message)
+	}
+	checkGraph(t, wf)
+}
+
+func TestRetry(t *testing.T) {
+	dir := t.TempDir()
+	wf, logs := runFile(t, "testdata/retry.yaml", map[string]string{"statedir": dir})
+	if wf.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("phase %s\n%s\n%s", wf.Status.Phase, summary(wf), logs)
+	}
+	retry := nodesByDisplay(wf)["flaky"]
+	if retry.Type != wfv1.NodeTypeRetry || len(retry.Children) != 3 {
+		t.Fatalf("retry node %+v", retry)
+	}
+	phases := []wfv1.NodePhase{wfv1.NodeFailed, wfv1.NodeFailed, wfv1.NodeSucceeded}
+	for i, c := range retry.Children {
+		n := wf.Status.Nodes[c]
+		if n.Phase != phases[i] || n.NodeFlag == nil || !n.NodeFlag.Retried {
+			t.Fatalf("attempt %d: %s %s %+v", i, n.DisplayName, n.Phase, n.NodeFlag)
+		}
+	}
+	checkGraph(t, wf)
+}
+
+func TestCaching(t *testing.T) {
+	home, state := t.TempDir(), t.TempDir()
+	compile := func() *wfv1.Workflow {
+		wf, _ := runFileIn(t, "testdata/cache.yaml", map[string]string{"statedir": state}, home)
+		return wf
+	}
+	first, second := compile(), compile()
+	for _, wf := range []*wfv1.Workflow{first, second} {
+		if wf.Status.Phase != wfv1.WorkflowSucceeded {
+			t.Fatalf("phase %s\n%s", wf.Status.Phase, summary(wf))
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(state, "runs"))
+	if got := strings.Count(string(b), "ran"); got != 1 {
+		t.Fatalf("the command ran %d times, want once", got)
+	}
+	n1, n2 := nodesByDisplay(first)["compute"], nodesByDisplay(second)["compute"]
+	if n1.MemoizationStatus != nil || n2.MemoizationStatus == nil || !n2.MemoizationStatus.Hit {
+		t.Fatalf("memoization: first %+v, second %+v", n1.MemoizationStatus, n2.MemoizationStatus)
+	}
+	if param(t, n2, "Output") != "42" || n2.Outputs.Artifacts[0].S3.Key != n1.Outputs.Artifacts[0].S3.Key {
+		t.Fatalf("cached outputs differ: %+v vs %+v", n2.Outputs, n1.Outputs)
+	}
+	// Different inputs miss the cache.
+	third, _ := runFileIn(t, "testdata/cache.yaml", map[string]string{"statedir": state, "x": "1"}, home)
+	if n := nodesByDisplay(third)["compute"]; n.MemoizationStatus != nil || param(t, n, "Output") != "2" {
+		t.Fatalf("a new input hit the cache: %+v", n)
+	}
+}
+
+func TestIgnoreUpstreamFailure(t *testing.T) {
+	wf, logs := runFile(t, "testdata/ignore.yaml", nil)
+	nodes := nodesByDisplay(wf)
+	if nodes["fail"].Phase != wfv1.NodeFailed || nodes["cleanup"].Phase != wfv1.NodeSucceeded {
+		t.Fatalf("want fail Failed and cleanup Succeeded\n%s", summary(wf))
+	}
+	wantLog(t, logs, "cleaning up after upstream")
+	// As in Argo, a failure that a dependent's depends handles does not fail
+	// the DAG: cleanup, the only target, succeeded.
+	if wf.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("phase %s", wf.Status.Phase)
+	}
+	checkGraph(t, wf)
+}
