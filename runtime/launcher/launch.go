@@ -72,10 +72,19 @@ type PipelineInfo struct {
 	JobName, JobUID, CreateTime, ScheduleTime, TaskUID, Pod, Root, Workspace string
 }
 
-// ExitError is a user command that exited non-zero.
-type ExitError struct{ Code int }
+// ExitError is a user command that exited non-zero. Reason, when set, says
+// what is known to have caused it.
+type ExitError struct {
+	Code   int
+	Reason string
+}
 
-func (e *ExitError) Error() string { return fmt.Sprintf("command exited with code %d", e.Code) }
+func (e *ExitError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("command exited with code %d: %s", e.Code, e.Reason)
+	}
+	return fmt.Sprintf("command exited with code %d", e.Code)
+}
 
 // artifact is one artifact as the step sees it.
 type artifact struct {
@@ -120,7 +129,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return &ExitError{Code: ee.ExitCode()}
+			return &ExitError{Code: ee.ExitCode(), Reason: explainFailure(args, opts.Env)}
 		}
 		return fmt.Errorf("run %s: %w", args[0], err)
 	}
@@ -363,4 +372,23 @@ func (s *step) pipelineValues() map[string]string {
 		".pipeline_job_create_time_utc": p.CreateTime, ".pipeline_job_schedule_time_utc": p.ScheduleTime,
 		".workspace_path": ws,
 	}
+}
+
+// explainFailure recognises a KFP lightweight Python component (its command
+// runs kfp.dsl.executor_main) whose python3 has no kfp package — offline, the
+// component's own pip install of kfp fails first — and says so.
+func explainFailure(args, env []string) string {
+	if !strings.Contains(strings.Join(args, " "), "kfp.dsl.executor_main") {
+		return ""
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		return "this KFP lightweight Python component needs python3, and there is none on PATH"
+	}
+	check := exec.Command(py, "-c", "import kfp")
+	check.Env = env
+	if check.Run() == nil {
+		return ""
+	}
+	return fmt.Sprintf("this KFP lightweight Python component needs the kfp package, and %s has no kfp package (its pip install of kfp failed or could not run): install kfp into that interpreter", py)
 }

@@ -199,3 +199,36 @@ func TestIgnoreUpstreamFailure(t *testing.T) {
 	}
 	checkGraph(t, wf)
 }
+
+func TestHandWrittenArgoWorkflow(t *testing.T) {
+	wf, logs := runFile(t, "testdata/argo-features.yaml", nil)
+	if wf.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("phase %s %q\n%s\n%s", wf.Status.Phase, wf.Status.Message, summary(wf), logs)
+	}
+	for _, want := range []string{
+		"hi: item 1 of a", "hi: item 2 of b", // withParam from a script's result, map items
+		"hi: s01", "hi: s02", "hi: s03", // withSequence with a format
+		"read: RAW SEED TEXT",           // raw input artifact -> output artifact -> input artifact
+		"hi: rescued after Failed",      // depends on .Failed
+		"goodbye, the workflow Succeeded",
+	} {
+		wantLog(t, logs, want)
+	}
+	if strings.Contains(logs, "should not run") {
+		t.Error("a task whose when is false ran")
+	}
+	nodes := nodesByDisplay(wf)
+	if n := nodes["each(0:n:1,tag:a)"]; n.Phase != wfv1.NodeSucceeded {
+		t.Errorf("map item node name: %v", summary(wf))
+	}
+	if n := nodes["seq(2:s03)"]; n.Phase != wfv1.NodeSucceeded {
+		t.Errorf("sequence item node name: %v", summary(wf))
+	}
+	if n := nodes["slow"]; n.Phase != wfv1.NodeFailed {
+		t.Errorf("activeDeadlineSeconds did not stop slow: %s %q", n.Phase, n.Message)
+	}
+	if n := nodes["never"]; n.Phase != wfv1.NodeSkipped || n.Message != "when 'Succeeded == Failed' evaluated false" {
+		t.Errorf("never: %s %q", n.Phase, n.Message)
+	}
+	checkGraph(t, wf)
+}

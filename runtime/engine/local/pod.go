@@ -72,6 +72,9 @@ func (r *run) executePod(ctx context.Context, id string, c call, tmpl *wfv1.Temp
 		if errors.As(err, &ee) {
 			// Argo's message for a failed main container.
 			phase, msg = wfv1.NodeFailed, fmt.Sprintf("main: Error (exit code %d)", ee.Code)
+			if ee.Reason != "" {
+				msg += ": " + ee.Reason
+			}
 		}
 		r.setNode(id, func(n *wfv1.NodeStatus) { n.Outputs = outputs })
 		r.finish(id, phase, msg)
