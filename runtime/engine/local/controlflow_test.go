@@ -208,8 +208,8 @@ func TestHandWrittenArgoWorkflow(t *testing.T) {
 	for _, want := range []string{
 		"hi: item 1 of a", "hi: item 2 of b", // withParam from a script's result, map items
 		"hi: s01", "hi: s02", "hi: s03", // withSequence with a format
-		"read: RAW SEED TEXT",           // raw input artifact -> output artifact -> input artifact
-		"hi: rescued after Failed",      // depends on .Failed
+		"read: RAW SEED TEXT",      // raw input artifact -> output artifact -> input artifact
+		"hi: rescued after Failed", // depends on .Failed
 		"goodbye, the workflow Succeeded",
 	} {
 		wantLog(t, logs, want)
