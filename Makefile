@@ -18,6 +18,7 @@ test: lint
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./runtime/engine/local/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -27,9 +28,9 @@ lint:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./compiler/
 
-# The README's first command.
+# The README's first command, through make.
 example: build
-	$(BIN) compile examples/hello-params/pipeline.yaml
+	$(BIN) run examples/hello-params/pipeline.yaml
 
 update-golden:
 	$(GO) test ./compiler/... -update

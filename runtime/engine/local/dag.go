@@ -21,17 +21,23 @@ type dag struct {
 	tmpl  *wfv1.Template
 	slots chan struct{}
 	mu    sync.Mutex
-	scope map[string]any           // tasks.NAME.* values for substitution
-	arts  map[string]wfv1.Artifact // "tasks.X.outputs.artifacts.Y", "inputs.artifacts.Y"
-	res   map[string]result
-	nodes map[string]string // task -> node id
-	tasks map[string]*wfv1.DAGTask
-	deps  map[string][]string
+	scope map[string]any           // globals
+	arts  map[string]wfv1.Artifact // "inputs.artifacts.Y"
+	// taskScope and taskArts hold what each finished task offers:
+	// tasks.NAME.* values and tasks.NAME.outputs.artifacts.*.
+	taskScope map[string]map[string]any
+	taskArts  map[string]map[string]wfv1.Artifact
+	anc       map[string][]string // memoised transitive dependencies
+	res       map[string]result
+	nodes     map[string]string // task -> node id
+	tasks     map[string]*wfv1.DAGTask
+	deps      map[string][]string
 }
 
 func (r *run) executeDAG(ctx context.Context, id string, c call, tmpl *wfv1.Template) {
 	d := &dag{r: r, id: id, c: c, tmpl: tmpl, scope: map[string]any{}, arts: map[string]wfv1.Artifact{},
-		res: map[string]result{}, nodes: map[string]string{}, tasks: map[string]*wfv1.DAGTask{}, deps: map[string][]string{}}
+		res: map[string]result{}, nodes: map[string]string{}, tasks: map[string]*wfv1.DAGTask{}, deps: map[string][]string{},
+		taskScope: map[string]map[string]any{}, taskArts: map[string]map[string]wfv1.Artifact{}, anc: map[string][]string{}}
 	if p := tmpl.Parallelism; p != nil && *p > 0 {
 		d.slots = make(chan struct{}, *p)
 	}
@@ -51,29 +57,50 @@ func (r *run) executeDAG(ctx context.Context, id string, c call, tmpl *wfv1.Temp
 }
 
 // schedule starts every task whose dependencies have finished, until all
-// tasks have run, been skipped or been omitted.
+// tasks have run, been skipped or been omitted. It is event driven: a
+// finished task releases the tasks that wait on it.
 func (d *dag) schedule(ctx context.Context) {
-	pending := map[string]bool{}
-	for name := range d.tasks {
-		pending[name] = true
+	waiting := map[string]int{}         // task -> unfinished dependencies
+	dependents := map[string][]string{} // task -> tasks that wait on it
+	var ready []string
+	for _, t := range d.tmpl.DAG.Tasks {
+		n := 0
+		for _, dep := range d.deps[t.Name] {
+			if _, known := d.tasks[dep]; known {
+				n++
+				dependents[dep] = append(dependents[dep], t.Name)
+			}
+		}
+		waiting[t.Name] = n
+		if n == 0 {
+			ready = append(ready, t.Name)
+		}
 	}
 	done := make(chan string)
 	running := 0
-	for len(pending) > 0 || running > 0 {
-		started := false
-		for _, t := range d.tmpl.DAG.Tasks {
-			name := t.Name
-			if !pending[name] || !d.depsDone(name) || ctx.Err() != nil {
-				continue
+	finished := func(name string) {
+		for _, u := range dependents[name] {
+			waiting[u]--
+			if waiting[u] == 0 {
+				ready = append(ready, u)
 			}
-			delete(pending, name)
-			started = true
-			ok, err := evalDepends(dependsExpr(d.tasks[name]), d.results())
+		}
+	}
+	for len(ready) > 0 || running > 0 {
+		for len(ready) > 0 {
+			name := ready[0]
+			ready = ready[1:]
+			if ctx.Err() != nil {
+				continue // stopped: start nothing new
+			}
+			ok, err := evalDepends(dependsExpr(d.tasks[name]), d.results(d.deps[name]))
 			switch {
 			case err != nil:
-				d.record(name, d.r.initNode(d.c.nodeName+"."+name, name, wfv1.NodeTypeSkipped, d.tasks[name].Template, d.id, wfv1.NodeError, err.Error()))
+				d.record(name, d.r.flagged(d.r.initNode(d.c.nodeName+"."+name, name, wfv1.NodeTypeSkipped, d.tasks[name].Template, d.id, wfv1.NodeError, err.Error())))
+				finished(name)
 			case !ok:
 				d.record(name, d.r.flagged(d.r.initNode(d.c.nodeName+"."+name, name, wfv1.NodeTypeSkipped, d.tasks[name].Template, d.id, wfv1.NodeOmitted, "omitted: depends condition not met")))
+				finished(name)
 			default:
 				running++
 				go func() {
@@ -82,36 +109,46 @@ func (d *dag) schedule(ctx context.Context) {
 				}()
 			}
 		}
-		if running == 0 && !started {
-			break // stopped, or tasks depend on tasks that never finish
-		}
-		if running > 0 && !started {
-			<-done
+		if running > 0 {
+			finished(<-done)
 			running--
 		}
 	}
 }
 
-func (d *dag) depsDone(name string) bool {
+// results returns the results of the named tasks.
+func (d *dag) results(names []string) map[string]result {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, dep := range d.deps[name] {
-		if _, ok := d.res[dep]; !ok {
-			if _, known := d.tasks[dep]; known {
-				return false
+	out := make(map[string]result, len(names))
+	for _, k := range names {
+		if v, ok := d.res[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// ancestors returns the task's transitive dependencies (memoised; callers
+// hold d.mu).
+func (d *dag) ancestors(name string) []string {
+	if a, ok := d.anc[name]; ok {
+		return a
+	}
+	seen := map[string]bool{}
+	var out []string
+	var walk func(string)
+	walk = func(n string) {
+		for _, dep := range d.deps[n] {
+			if !seen[dep] {
+				seen[dep] = true
+				out = append(out, dep)
+				walk(dep)
 			}
 		}
 	}
-	return true
-}
-
-func (d *dag) results() map[string]result {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := make(map[string]result, len(d.res))
-	for k, v := range d.res {
-		out[k] = v
-	}
+	walk(name)
+	d.anc[name] = out
 	return out
 }
 
@@ -128,23 +165,27 @@ func (d *dag) record(name, nodeID string) {
 	}
 	d.res[name] = res
 	d.nodes[name] = nodeID
-	d.scope[prefix+".status"] = string(n.Phase)
-	d.scope[prefix+".id"] = nodeID
-	d.scope[prefix+".startedAt"] = n.StartedAt.UTC().Format("2006-01-02T15:04:05Z")
-	d.scope[prefix+".finishedAt"] = n.FinishedAt.UTC().Format("2006-01-02T15:04:05Z")
+	sc := map[string]any{
+		prefix + ".status":     string(n.Phase),
+		prefix + ".id":         nodeID,
+		prefix + ".startedAt":  n.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		prefix + ".finishedAt": n.FinishedAt.UTC().Format("2006-01-02T15:04:05Z"),
+	}
+	arts := map[string]wfv1.Artifact{}
 	if n.Outputs != nil {
 		for _, p := range n.Outputs.Parameters {
 			if p.Value != nil {
-				d.scope[prefix+".outputs.parameters."+p.Name] = p.Value.String()
+				sc[prefix+".outputs.parameters."+p.Name] = p.Value.String()
 			}
 		}
 		for _, a := range n.Outputs.Artifacts {
-			d.arts[prefix+".outputs.artifacts."+a.Name] = a
+			arts[prefix+".outputs.artifacts."+a.Name] = a
 		}
 		if n.Outputs.Result != nil {
-			d.scope[prefix+".outputs.result"] = *n.Outputs.Result
+			sc[prefix+".outputs.result"] = *n.Outputs.Result
 		}
 	}
+	d.taskScope[name], d.taskArts[name] = sc, arts
 	var depNodes []string
 	for _, dep := range d.deps[name] {
 		if id, ok := d.nodes[dep]; ok {
@@ -177,17 +218,34 @@ func (r *run) groupResults(n wfv1.NodeStatus) (any, all bool) {
 	return any, all
 }
 
-// snapshot copies the scope for substitution.
-func (d *dag) snapshot() (map[string]any, map[string]wfv1.Artifact) {
+// snapshot is the scope a task resolves in: the workflow's globals, the
+// DAG's input artifacts, and what the task's transitive ancestors produced
+// (as Argo's buildLocalScopeFromTask). With an empty name it holds every task.
+func (d *dag) snapshot(task string) (map[string]any, map[string]wfv1.Artifact) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := make(map[string]any, len(d.scope))
+	s := make(map[string]any, len(d.scope)+8)
 	for k, v := range d.scope {
 		s[k] = v
 	}
 	a := make(map[string]wfv1.Artifact, len(d.arts))
 	for k, v := range d.arts {
 		a[k] = v
+	}
+	names := d.ancestors(task)
+	if task == "" {
+		names = names[:0:0]
+		for n := range d.taskScope {
+			names = append(names, n)
+		}
+	}
+	for _, n := range names {
+		for k, v := range d.taskScope[n] {
+			s[k] = v
+		}
+		for k, v := range d.taskArts[n] {
+			a[k] = v
+		}
 	}
 	return s, a
 }
@@ -196,7 +254,7 @@ func (d *dag) snapshot() (map[string]any, map[string]wfv1.Artifact) {
 // when its `when` is false, expanded when it loops.
 func (d *dag) runTask(ctx context.Context, task *wfv1.DAGTask) string {
 	nodeName := d.c.nodeName + "." + task.Name
-	scope, arts := d.snapshot()
+	scope, arts := d.snapshot(task.Name)
 	if task.When != "" {
 		when, err := replace(task.When, scope)
 		if err == nil {
@@ -243,7 +301,7 @@ func (d *dag) exitHook(ctx context.Context, task *wfv1.DAGTask, id string) {
 	default:
 		return
 	}
-	scope, arts := d.snapshot()
+	scope, arts := d.snapshot(task.Name)
 	n := d.r.node(id)
 	prefix := "tasks." + task.Name
 	scope[prefix+".status"], scope[prefix+".id"] = string(n.Phase), id
@@ -384,7 +442,7 @@ func aggregate(values []string) string {
 // or Omitted target inherits the phase of the branch that led to it — unless
 // the task continues on that phase. A failed DAG node has no message.
 func (d *dag) finish(ctx context.Context) {
-	scope, arts := d.snapshot()
+	scope, arts := d.snapshot("")
 	outputs, err := dagOutputs(d.tmpl, scope, arts)
 	phase, msg := d.assess(), ""
 	if ctx.Err() != nil {

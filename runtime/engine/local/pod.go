@@ -48,6 +48,13 @@ func (r *run) executePod(ctx context.Context, id string, c call, tmpl *wfv1.Temp
 			return
 		}
 	}
+	select {
+	case r.e.procs <- struct{}{}:
+		defer func() { <-r.e.procs }()
+	case <-ctx.Done():
+		r.finish(id, wfv1.NodeFailed, "stopped")
+		return
+	}
 	p := &pod{r: r, id: id, name: podName(r.wf.Name, c.nodeName, c.tmplName), display: c.display(),
 		dir: filepath.Join(r.dir, id), paths: map[string]string{}}
 	t, err := p.prepare(tmpl)

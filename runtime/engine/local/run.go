@@ -35,10 +35,16 @@ type Options struct {
 	StopGrace time.Duration
 	// Env is the base environment of every step; os.Environ() when nil.
 	Env []string
+	// MaxProcesses caps the steps running at once on this machine, whatever
+	// the workflow's parallelism; 64 when zero.
+	MaxProcesses int
 }
 
 // Engine runs workflows on this machine.
-type Engine struct{ opts Options }
+type Engine struct {
+	opts  Options
+	procs chan struct{} // MaxProcesses slots
+}
 
 // New returns an engine.
 func New(opts Options) *Engine {
@@ -54,7 +60,10 @@ func New(opts Options) *Engine {
 	if opts.Env == nil {
 		opts.Env = os.Environ()
 	}
-	return &Engine{opts: opts}
+	if opts.MaxProcesses == 0 {
+		opts.MaxProcesses = 64
+	}
+	return &Engine{opts: opts, procs: make(chan struct{}, opts.MaxProcesses)}
 }
 
 // run is one workflow execution.

@@ -1,0 +1,74 @@
+package local_test
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"syscall"
+	"testing"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kubeline/kubeline/runtime/engine/local"
+)
+
+// trueWorkflow is a DAG of n `true` steps: independent (fan-out) or each
+// depending on the one before (chain).
+func trueWorkflow(n int, chain bool) *wfv1.Workflow {
+	wf := &wfv1.Workflow{}
+	wf.Name = "bench"
+	wf.Spec.Entrypoint = "main"
+	dag := &wfv1.DAGTemplate{}
+	for i := 0; i < n; i++ {
+		task := wfv1.DAGTask{Name: fmt.Sprintf("t%d", i), Template: "true"}
+		if chain && i > 0 {
+			task.Depends = fmt.Sprintf("t%d", i-1)
+		}
+		dag.Tasks = append(dag.Tasks, task)
+	}
+	wf.Spec.Templates = []wfv1.Template{
+		{Name: "main", DAG: dag},
+		{Name: "true", Container: &corev1Container},
+	}
+	return wf
+}
+
+func runBench(b *testing.B, wf *wfv1.Workflow, steps int) {
+	b.Helper()
+	e := local.New(local.Options{Home: b.TempDir()})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out, err := e.Run(context.Background(), wf)
+		if err != nil || out.Status.Phase != wfv1.WorkflowSucceeded {
+			b.Fatalf("run: %v %s", err, out.Status.Phase)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(steps), "ns/step")
+}
+
+// BenchmarkForkExecTrue is the floor: starting `true` directly.
+func BenchmarkForkExecTrue(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if err := exec.Command("true").Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/step")
+}
+
+func BenchmarkFanOut1000(b *testing.B) { runBench(b, trueWorkflow(1000, false), 1000) }
+
+func BenchmarkChain200(b *testing.B) { runBench(b, trueWorkflow(200, true), 200) }
+
+// BenchmarkNodes10000 runs a 10,000-step workflow and reports the process's
+// peak resident memory.
+func BenchmarkNodes10000(b *testing.B) {
+	runBench(b, trueWorkflow(10000, false), 10000)
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MB")
+	}
+}
+
+var corev1Container = trueContainer()
