@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/kubeline/kubeline/compiler/argo"
+	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/launcher"
 )
 
@@ -67,30 +68,13 @@ func installCmd(args []string, stderr io.Writer) int {
 	}
 	self, err := os.Executable()
 	if err == nil {
-		err = copyFile(self, filepath.Join(args[0], "kubeline"))
+		err = artifact.CopyTree(context.Background(), self, filepath.Join(args[0], "kubeline"))
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline install: %v\n", err)
 		return 1
 	}
 	return 0
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func envOr(key, def string) string {

@@ -14,6 +14,6 @@
 // It also evaluates KFP conditions (CEL, with cel-go) for condition steps and
 // runs importers.
 //
-// launcher imports compiler/argo only for the contract's constants; never the
-// engines, stores or the API server.
+// launcher imports runtime/artifact for copying; never the compiler, the
+// engines, the metadata store or the API server.
 package launcher

@@ -1,13 +1,13 @@
 package launcher
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 
 	"google.golang.org/protobuf/types/known/structpb"
+
+	artstore "github.com/kubeline/kubeline/runtime/artifact"
 )
 
 // Importer is the --importer descriptor compiler/argo writes.
@@ -52,40 +52,9 @@ func RunImporter(imp Importer, opts Options) error {
 	}
 	a.URI = uri
 	if src, err := s.resolve(uri); err == nil {
-		if err := copyPath(src, a.Path); err != nil {
+		if err := artstore.CopyTree(context.Background(), src, a.Path); err != nil {
 			return fmt.Errorf("importer: copy %s: %w", uri, err)
 		}
 	}
 	return s.writeArtifact("artifact", nil)
-}
-
-// copyPath copies a file or directory tree.
-func copyPath(src, dst string) error {
-	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if fi.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.Create(target)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
 }
