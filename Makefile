@@ -14,6 +14,7 @@ build:
 
 # The test command of the README. Needs ../shared/kfp-corpus beside the checkout.
 test: lint
+	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s runtime/launcher/pyexec/tests
 	$(GO) test -count=1 ./...
 
 bench:

@@ -33,6 +33,9 @@ func launchCmd(args []string, stdout, stderr io.Writer) int {
 		Pipeline: launcher.PipelineInfo{JobName: os.Getenv("KUBELINE_WORKFLOW"), JobUID: os.Getenv("KUBELINE_WORKFLOW_UID"),
 			Pod: envOr("KUBELINE_POD", os.Getenv("HOSTNAME"))},
 		ArtifactRoot: os.Getenv("KUBELINE_ARTIFACT_ROOT"),
+		// In a pod the component's own command runs (it can pip install);
+		// KUBELINE_PYTHON_EXECUTOR=builtin selects the builtin executor.
+		Python: launcher.PythonEnv{Executor: os.Getenv("KUBELINE_PYTHON_EXECUTOR"), Home: envOr("KUBELINE_HOME", os.TempDir())},
 	}
 	switch {
 	case inv.Condition != "":

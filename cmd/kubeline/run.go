@@ -18,14 +18,17 @@ import (
 
 	"github.com/kubeline/kubeline/compiler"
 	"github.com/kubeline/kubeline/runtime/engine/local"
+	"github.com/kubeline/kubeline/runtime/launcher"
 )
 
 type runOptions struct {
-	file   string
-	params paramFlag
-	output string
-	home   string
-	grace  time.Duration
+	file    string
+	params  paramFlag
+	output  string
+	home    string
+	grace   time.Duration
+	python  string
+	noCache bool
 }
 
 // runCmd is `kubeline run FILE`: compile (or read an Argo Workflow), run on
@@ -36,12 +39,21 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Var(o.params, "param", "set pipeline parameter `NAME=VALUE` (repeatable)")
 	fs.StringVar(&o.output, "o", "", "output format: json prints the final Workflow with its status")
+	fs.StringVar(&o.python, "python-executor", launcher.PythonAuto,
+		"how KFP lightweight Python components run: auto (a reused venv when one can be made, else builtin), builtin, venv, or command (their own pip install)")
+	fs.BoolVar(&o.noCache, "no-cache", false, "turn KFP step caching off: every step runs")
 	fs.DurationVar(&o.grace, "grace", 10*time.Second, "on Ctrl-C, time between SIGTERM and SIGKILL of running steps")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kubeline run FILE [--param NAME=VALUE ...] [-o json]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(interleave(args, fs)); err != nil {
+		return 2
+	}
+	switch o.python {
+	case launcher.PythonAuto, launcher.PythonBuiltin, launcher.PythonVenv, launcher.PythonCommand:
+	default:
+		fmt.Fprintf(stderr, "kubeline run: --python-executor %q: want auto, builtin, venv or command\n", o.python)
 		return 2
 	}
 	if fs.NArg() != 1 || (o.output != "" && o.output != "json") {
@@ -58,7 +70,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	p := newProgress(stderr)
-	e := local.New(local.Options{Home: o.home, Logs: p.logs(), OnUpdate: p.update, StopGrace: o.grace})
+	e := local.New(local.Options{Home: o.home, Logs: p.logs(), OnUpdate: p.update, StopGrace: o.grace, PythonExecutor: o.python, NoCache: o.noCache})
 	done, err := e.Run(ctx, wf)
 	p.close()
 	if err != nil {

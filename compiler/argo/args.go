@@ -62,7 +62,11 @@ func (c *compiler) taskArgs(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pi
 			}
 			a.params[name] = v
 		case *pipelinespec.TaskInputsSpec_InputParameterSpec_TaskOutputParameter:
-			a.params[name] = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", src.TaskOutputParameter.GetProducerTask(), src.TaskOutputParameter.GetOutputParameterKey())
+			prod, key := src.TaskOutputParameter.GetProducerTask(), src.TaskOutputParameter.GetOutputParameterKey()
+			a.params[name] = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", prod, key)
+			if conv := c.collectedConversion(s.comp, prod, key); conv != "" {
+				a.params[name] = "{{=" + conv + "}}"
+			}
 		case *pipelinespec.TaskInputsSpec_InputParameterSpec_RuntimeValue:
 			typ := defs.GetParameters()[name].GetParameterType()
 			a.params[name] = encodeValue(src.RuntimeValue.GetConstant(), typ)
@@ -202,4 +206,43 @@ func (c *compiler) markDescriptors() {
 			}
 		}
 	}
+}
+
+// collectedConversion returns an expression giving a dsl.Collected list of
+// numbers or booleans its KFP types, or "" when none is needed. Argo
+// aggregates a loop's scalar outputs as a JSON list of strings
+// (["2","4"]); KFP's Collected[int] is [2,4].
+func (c *compiler) collectedConversion(dagComp, prod, key string) string {
+	pt := c.p.DAGs[dagComp].Task(prod)
+	if pt == nil || pt.GetParameterIterator() == nil {
+		return ""
+	}
+	conv := map[pipelinespec.ParameterType_ParameterTypeEnum]string{
+		pipelinespec.ParameterType_NUMBER_INTEGER: "asInt(#)",
+		pipelinespec.ParameterType_NUMBER_DOUBLE:  "asFloat(#)",
+		pipelinespec.ParameterType_BOOLEAN:        "# == 'true'",
+	}[c.elementType(pt.GetComponentRef().GetName(), key)]
+	if conv == "" {
+		return ""
+	}
+	return fmt.Sprintf("toJson(map(fromJSON(tasks[%s].outputs.parameters[%s]), {%s}))", quote(prod), quote(key), conv)
+}
+
+// elementType is the type of what one iteration of loop body comp outputs as
+// key: the type of the output its DAG output selects.
+func (c *compiler) elementType(comp, key string) pipelinespec.ParameterType_ParameterTypeEnum {
+	d := c.p.DAGs[comp]
+	if d == nil {
+		return pipelinespec.ParameterType_PARAMETER_TYPE_ENUM_UNSPECIFIED
+	}
+	sel := d.Spec.GetDag().GetOutputs().GetParameters()[key].GetValueFromParameter()
+	st := d.Task(sel.GetProducerSubtask())
+	if st == nil || st.GetParameterIterator() != nil {
+		return pipelinespec.ParameterType_PARAMETER_TYPE_ENUM_UNSPECIFIED
+	}
+	sc := c.p.Spec.GetComponents()[st.GetComponentRef().GetName()]
+	if sc.GetDag() != nil {
+		return c.elementType(st.GetComponentRef().GetName(), sel.GetOutputParameterKey())
+	}
+	return sc.GetOutputDefinitions().GetParameters()[sel.GetOutputParameterKey()].GetParameterType()
 }

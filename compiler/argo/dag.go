@@ -210,6 +210,16 @@ func (c *compiler) callDAG(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pip
 			sub.rootRefs[name] = strings.TrimSuffix(root, "}}")
 		}
 	}
+	// An input the caller leaves out takes the component's default, as the
+	// KFP driver gives it: the DAG's tasks see it like a passed value.
+	for _, name := range sortedKeys(defs.GetParameters()) {
+		def := defs.GetParameters()[name]
+		if a.present[name] || def.GetDefaultValue() == nil {
+			continue
+		}
+		a.params[name], a.present[name] = encodeValue(def.GetDefaultValue(), def.GetParameterType()), true
+		sub.params[name] = true
+	}
 	for name := range a.artifacts {
 		if _, declared := defs.GetArtifacts()[name]; !declared {
 			delete(a.artifacts, name)
@@ -285,6 +295,9 @@ func (c *compiler) dagOutputs(s *scope, tmpl *wfv1.Template) {
 		vf := &wfv1.ValueFrom{}
 		if sel := o.GetValueFromParameter(); sel != nil {
 			vf.Parameter = fmt.Sprintf("{{tasks.%s.outputs.parameters.%s}}", sel.GetProducerSubtask(), sel.GetOutputParameterKey())
+			if conv := c.collectedConversion(s.comp, sel.GetProducerSubtask(), sel.GetOutputParameterKey()); conv != "" {
+				vf.Parameter, vf.Expression = "", conv
+			}
 		} else {
 			var refs []string
 			for _, sel := range o.GetValueFromOneof().GetParameterSelectors() {

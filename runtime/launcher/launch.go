@@ -46,6 +46,12 @@ type Options struct {
 	// Grace is how long the command gets between SIGTERM and SIGKILL when
 	// ctx is cancelled; 10s when zero.
 	Grace time.Duration
+	// LocalURIs makes every artifact's URI its local path, as kfp.local does:
+	// the embedded engine runs steps on this machine, where a component that
+	// opens its artifact's .uri must find the file.
+	LocalURIs bool
+	// Python says how KFP lightweight Python components run.
+	Python PythonEnv
 	// Resolve maps an artifact URI to a local path, for artifacts that arrive
 	// as descriptors (lists, loop outputs). Nil handles file:// only.
 	Resolve func(uri string) (string, error)
@@ -103,18 +109,30 @@ type step struct {
 	outArts       map[string]*artifact
 	execOutput    string
 	execInput     string
+	// localURIs gives artifacts their local paths as URIs in executor_input,
+	// for Python executors that derive .path from .uri.
+	localURIs bool
 }
 
 // Run launches one step: it resolves the inputs, runs the command and writes
 // the outputs. A failed command is an *ExitError.
 func Run(ctx context.Context, opts Options) error {
 	s := &step{opts: &opts, params: map[string]*structpb.Value{}, inArts: map[string][]*artifact{},
-		outParamFiles: map[string]string{}, outArts: map[string]*artifact{}}
+		outParamFiles: map[string]string{}, outArts: map[string]*artifact{}, localURIs: opts.LocalURIs}
 	if err := s.inputs(); err != nil {
 		return err
 	}
 	if err := s.prepareOutputs(); err != nil {
 		return err
+	}
+	if lw := parseLightweight(opts.Command); lw != nil {
+		ran, err := s.runPython(ctx, lw)
+		if ran {
+			if err != nil {
+				return err
+			}
+			return s.collectOutputs()
+		}
 	}
 	args, err := s.resolveArgs(opts.Command)
 	if err != nil {
@@ -151,7 +169,19 @@ func (s *step) inputs() error {
 				continue
 			}
 			s.params[name] = v
+		case ok && def.GetParameterType() == pipelinespec.ParameterType_STRUCT && isCompiledFinalStatus(raw):
+			// A final status passed on through a pipeline-as-exit-task keeps
+			// KFP's shape when it reaches a dict input.
+			v, err := s.finalStatus(raw)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("input %q: %v", name, err))
+				continue
+			}
+			s.params[name] = v
 		case ok:
+			// Values may hold pipeline placeholders ({{$.pipeline_task_name}},
+			// ...), which the KFP driver resolves before the step runs.
+			raw = s.pipelinePlaceholders(raw)
 			v, err := decodeParam(raw, def.GetParameterType())
 			if err != nil {
 				errs = append(errs, fmt.Sprintf("input %q: %v", name, err))
@@ -182,6 +212,22 @@ func (s *step) inputs() error {
 		return fmt.Errorf("inputs of task %q: %s", s.opts.Task, strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// isCompiledFinalStatus reports whether raw is the compiler's final-status
+// value: exactly {"state": <Argo phase>, "pipelineTaskName": ...}.
+func isCompiledFinalStatus(raw string) bool {
+	var m map[string]any
+	if json.Unmarshal([]byte(raw), &m) != nil || len(m) != 2 {
+		return false
+	}
+	st, ok := m["state"].(string)
+	_, hasTask := m["pipelineTaskName"].(string)
+	switch st {
+	case "Succeeded", "Failed", "Error", "Skipped", "Omitted":
+		return ok && hasTask
+	}
+	return false
 }
 
 // finalStatus builds KFP's PipelineTaskFinalStatus from the compiler's
@@ -288,6 +334,9 @@ func (s *step) resolve(uri string) (string, error) {
 	if p, ok := strings.CutPrefix(uri, "file://"); ok {
 		return p, nil
 	}
+	if filepath.IsAbs(uri) {
+		return uri, nil
+	}
 	return "", fmt.Errorf("cannot read %s here: no artifact store configured", uri)
 }
 
@@ -307,8 +356,12 @@ func (s *step) prepareOutputs() error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create output artifact %q: %w", name, err)
 		}
-		s.outArts[name] = &artifact{Name: name, Type: def.GetArtifactType().GetSchemaTitle(), Path: filepath.Join(dir, "data"),
+		a := &artifact{Name: name, Type: def.GetArtifactType().GetSchemaTitle(), Path: filepath.Join(dir, "data"),
 			URI: s.outputURI(name), Metadata: map[string]any{}}
+		if s.opts.LocalURIs {
+			a.URI = a.Path
+		}
+		s.outArts[name] = a
 	}
 	s.execOutput = filepath.Join(kfpDir, "executor_output.json")
 	return nil
@@ -324,11 +377,15 @@ func (s *step) outputURI(name string) string {
 	return fmt.Sprintf("%s/kubeline/%s/%s/%s/data", root, s.opts.Pipeline.JobName, s.opts.Pipeline.Pod, name)
 }
 
-func runtimeArtifacts(arts []*artifact) []*pipelinespec.RuntimeArtifact {
+func runtimeArtifacts(arts []*artifact, localURIs bool) []*pipelinespec.RuntimeArtifact {
 	out := make([]*pipelinespec.RuntimeArtifact, len(arts))
 	for i, a := range arts {
 		md, _ := structpb.NewStruct(a.Metadata)
-		out[i] = &pipelinespec.RuntimeArtifact{Name: a.Name, Uri: a.URI, Metadata: md,
+		uri := a.URI
+		if localURIs {
+			uri = a.Path
+		}
+		out[i] = &pipelinespec.RuntimeArtifact{Name: a.Name, Uri: uri, Metadata: md,
 			Type: &pipelinespec.ArtifactTypeSchema{Kind: &pipelinespec.ArtifactTypeSchema_SchemaTitle{SchemaTitle: a.Type}}}
 	}
 	return out
@@ -344,13 +401,13 @@ func (s *step) executorInputJSON() (string, error) {
 		Outputs: &pipelinespec.ExecutorInput_Outputs{Parameters: map[string]*pipelinespec.ExecutorInput_OutputParameter{}, Artifacts: map[string]*pipelinespec.ArtifactList{}, OutputFile: s.execOutput},
 	}
 	for name, arts := range s.inArts {
-		in.Inputs.Artifacts[name] = &pipelinespec.ArtifactList{Artifacts: runtimeArtifacts(arts)}
+		in.Inputs.Artifacts[name] = &pipelinespec.ArtifactList{Artifacts: runtimeArtifacts(arts, s.localURIs)}
 	}
 	for name, f := range s.outParamFiles {
 		in.Outputs.Parameters[name] = &pipelinespec.ExecutorInput_OutputParameter{OutputFile: f}
 	}
 	for name, a := range s.outArts {
-		in.Outputs.Artifacts[name] = &pipelinespec.ArtifactList{Artifacts: runtimeArtifacts([]*artifact{a})}
+		in.Outputs.Artifacts[name] = &pipelinespec.ArtifactList{Artifacts: runtimeArtifacts([]*artifact{a}, s.localURIs)}
 	}
 	b, err := protojson.Marshal(in)
 	if err != nil {
@@ -358,6 +415,17 @@ func (s *step) executorInputJSON() (string, error) {
 	}
 	s.execInput = string(b)
 	return s.execInput, nil
+}
+
+// pipelinePlaceholders replaces the pipeline-level placeholders in v.
+func (s *step) pipelinePlaceholders(v string) string {
+	if !strings.Contains(v, "{{$.") {
+		return v
+	}
+	for k, val := range s.pipelineValues() {
+		v = strings.ReplaceAll(v, "{{$"+k+"}}", val)
+	}
+	return v
 }
 
 func (s *step) pipelineValues() map[string]string {

@@ -76,7 +76,7 @@ func (s *step) writeArtifact(name string, eo *pipelinespec.ExecutorOutput) error
 				a.Metadata[k] = v
 			}
 		}
-		if u := l[0].GetUri(); u != "" && u != a.URI {
+		if u := l[0].GetUri(); u != "" && u != a.URI && u != a.Path {
 			a.Metadata["kubeline.io/reported-uri"] = u
 		}
 	}

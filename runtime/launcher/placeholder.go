@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -159,10 +158,15 @@ func (s *step) placeholder(p string) (string, error) {
 			return "", fmt.Errorf("input artifact %q is not present", name)
 		}
 		if attr == "" {
-			b, _ := protojson.Marshal(&pipelinespec.ArtifactList{Artifacts: runtimeArtifacts(arts)})
-			return string(b), nil
+			// A list input renders as a JSON list of its artifacts.
+			var parts []string
+			for _, ra := range runtimeArtifacts(arts, s.localURIs) {
+				b, _ := protojson.Marshal(ra)
+				parts = append(parts, string(b))
+			}
+			return "[" + strings.Join(parts, ",") + "]", nil
 		}
-		return artifactAttr(arts[0], attr, name)
+		return s.artifactAttr(arts[0], attr, name)
 	case kind == "parameters":
 		if attr != "output_file" {
 			return "", fmt.Errorf("output parameter %q: unknown attribute %q", name, attr)
@@ -177,15 +181,18 @@ func (s *step) placeholder(p string) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("no output artifact %q", name)
 		}
-		return artifactAttr(a, attr, name)
+		return s.artifactAttr(a, attr, name)
 	}
 }
 
-func artifactAttr(a *artifact, attr, name string) (string, error) {
+func (s *step) artifactAttr(a *artifact, attr, name string) (string, error) {
 	switch attr {
 	case "path":
 		return a.Path, nil
 	case "uri":
+		if s.localURIs {
+			return a.Path, nil
+		}
 		return a.URI, nil
 	case "metadata":
 		b, _ := json.Marshal(a.Metadata)

@@ -15,6 +15,11 @@ import (
 	"github.com/kubeline/kubeline/runtime/launcher"
 )
 
+// cacheVersion changes when what a step produces for the same inputs may
+// change (the launcher's or the builtin executor's behaviour), so old cache
+// entries are not reused.
+const cacheVersion = "kubeline-step-cache-v1"
+
 // cacheKey identifies a step for KFP caching: the component interface, the
 // command, the image, the input values and the content of the input
 // artifacts — not the task's name, so the same component with the same inputs
@@ -22,6 +27,7 @@ import (
 func (p *pod) cacheKey(inv *launcher.Invocation) string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
+	_ = enc.Encode(cacheVersion)
 	_ = enc.Encode(inv.Component)
 	_ = enc.Encode(inv.Command)
 	_ = enc.Encode(p.tmpl.Container.Image)

@@ -1,9 +1,12 @@
 package local_test
 
 import (
+	"time"
+
 	"bufio"
 	"os"
 	"path/filepath"
+	"sigs.k8s.io/yaml"
 	"strings"
 	"testing"
 
@@ -57,7 +60,9 @@ func TestParallelForLimitAndCollected(t *testing.T) {
 
 // peakConcurrency reads "start NS"/"end NS" events and returns the most
 // iterations that ran at once.
-func peakConcurrency(t *testing.T, path string) int {
+func peakConcurrency(t *testing.T, path string) int { return peakOf(t, path, 6) }
+
+func peakOf(t *testing.T, path string, iterations int) int {
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -77,8 +82,8 @@ func peakConcurrency(t *testing.T, path string) int {
 		}
 		evs = append(evs, ev{ts, d})
 	}
-	if len(evs) != 12 {
-		t.Fatalf("want 12 events (6 iterations), got %d", len(evs))
+	if len(evs) != 2*iterations {
+		t.Fatalf("want %d events (%d iterations), got %d", 2*iterations, iterations, len(evs))
 	}
 	// Same-length nanosecond timestamps sort as strings; ends first on ties.
 	for i := range evs {
@@ -231,4 +236,59 @@ func TestHandWrittenArgoWorkflow(t *testing.T) {
 		t.Errorf("never: %s %q", n.Phase, n.Message)
 	}
 	checkGraph(t, wf)
+}
+
+// TestWorkflowParallelismAndBackoff: spec.parallelism caps running pods
+// across the workflow, and retry backoff waits duration * factor^attempt
+// between attempts.
+func TestWorkflowParallelismAndBackoff(t *testing.T) {
+	dir := t.TempDir()
+	src := `
+metadata: {name: par}
+spec:
+  entrypoint: main
+  parallelism: 2
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: a, template: work}
+      - {name: b, template: work}
+      - {name: c, template: work}
+      - {name: d, template: work}
+      - {name: e, template: work}
+      - {name: flaky, template: flaky}
+  - name: work
+    container:
+      image: alpine
+      command: [sh, -c, 'echo "start $(date +%s%N)" >> ` + dir + `/events; sleep 0.3; echo "end $(date +%s%N)" >> ` + dir + `/events']
+  - name: flaky
+    retryStrategy: {limit: 2, retryPolicy: Always, backoff: {duration: "1", factor: 2}}
+    container:
+      image: alpine
+      command: [sh, -c, 'echo x >> ` + dir + `/tries; [ $(wc -l < ` + dir + `/tries) -ge 3 ]']
+`
+	wf := &wfv1.Workflow{}
+	if err := yaml.UnmarshalStrict([]byte(src), wf); err != nil {
+		t.Fatal(err)
+	}
+	out, logs := runWF(t, wf, t.TempDir())
+	if out.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("phase %s\n%s\n%s", out.Status.Phase, summary(out), logs)
+	}
+	// flaky's pods count too, so the sleepers alone may reach at most 2.
+	if peak := peakOf(t, filepath.Join(dir, "events"), 5); peak > 2 {
+		t.Fatalf("peak concurrency %d with spec.parallelism 2", peak)
+	}
+	retry := nodesByDisplay(out)["flaky"]
+	if len(retry.Children) != 3 {
+		t.Fatalf("flaky attempts: %d", len(retry.Children))
+	}
+	for i, wantGap := range []time.Duration{time.Second, 2 * time.Second} {
+		prev, next := out.Status.Nodes[retry.Children[i]], out.Status.Nodes[retry.Children[i+1]]
+		if gap := next.StartedAt.Sub(prev.FinishedAt.Time); gap < wantGap-50*time.Millisecond {
+			t.Errorf("backoff before attempt %d: %s, want %s", i+1, gap, wantGap)
+		}
+	}
+	checkGraph(t, out)
 }

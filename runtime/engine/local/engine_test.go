@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubeline/kubeline/compiler"
 	"github.com/kubeline/kubeline/runtime/engine/local"
+	"github.com/kubeline/kubeline/runtime/launcher"
 )
 
 const corpus = "../../../../shared/kfp-corpus/ir/"
@@ -43,7 +44,8 @@ func runFile(t *testing.T, path string, params map[string]string) (*wfv1.Workflo
 	return runFileIn(t, path, params, t.TempDir())
 }
 
-func runFileIn(t *testing.T, path string, params map[string]string, home string) (*wfv1.Workflow, string) {
+// compileFile compiles a KFP file, or reads an Argo Workflow file.
+func compileFile(t *testing.T, path string, params map[string]string) *wfv1.Workflow {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -61,7 +63,12 @@ func runFileIn(t *testing.T, path string, params map[string]string, home string)
 			t.Fatal(err)
 		}
 	}
-	return runWF(t, wf, home)
+	return wf
+}
+
+func runFileIn(t *testing.T, path string, params map[string]string, home string) (*wfv1.Workflow, string) {
+	t.Helper()
+	return runWF(t, compileFile(t, path, params), home)
 }
 
 var homes sync.Map // workflow name -> engine home, for checks that read artifacts
@@ -74,8 +81,16 @@ func homeOf(wf *wfv1.Workflow) string {
 
 func runWF(t *testing.T, wf *wfv1.Workflow, home string) (*wfv1.Workflow, string) {
 	t.Helper()
+	return runWFWith(t, wf, local.Options{Home: home, PythonExecutor: launcher.PythonBuiltin})
+}
+
+// runWFWith runs wf with opts (Logs are collected and returned).
+func runWFWith(t *testing.T, wf *wfv1.Workflow, opts local.Options) (*wfv1.Workflow, string) {
+	t.Helper()
 	logs := &syncBuffer{}
-	e := local.New(local.Options{Home: home, Logs: logs})
+	opts.Logs = logs
+	home := opts.Home
+	e := local.New(opts)
 	out, err := e.Run(context.Background(), wf)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package local
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -185,9 +186,14 @@ func dagOutputs(tmpl *wfv1.Template, scope map[string]any, arts map[string]wfv1.
 			v = stringify(res)
 		}
 		if err != nil {
-			if vf.Default != nil {
+			switch {
+			case vf.Default != nil:
 				v, err = vf.Default.String(), nil
-			} else {
+			case fromSkipped(vf.Parameter+vf.Expression, scope):
+				// A skipped or omitted producer has no outputs: the output is
+				// absent (a loop then collects nothing for this iteration).
+				continue
+			default:
 				errs = append(errs, fmt.Sprintf("outputs.parameters.%s: %v", p.Name, err))
 				continue
 			}
@@ -221,6 +227,19 @@ func dagOutputs(tmpl *wfv1.Template, scope map[string]any, arts map[string]wfv1.
 		return out, fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return out, nil
+}
+
+var taskRef = regexp.MustCompile(`tasks(?:\.|\[')([^.'\]]+)`)
+
+// fromSkipped reports whether ref names a task that was skipped or omitted.
+func fromSkipped(ref string, scope map[string]any) bool {
+	for _, m := range taskRef.FindAllStringSubmatch(ref, -1) {
+		st, _ := scope["tasks."+m[1]+".status"].(string)
+		if st == string(wfv1.NodeSkipped) || st == string(wfv1.NodeOmitted) {
+			return true
+		}
+	}
+	return false
 }
 
 // evalExpr evaluates an Argo expression (valueFrom.expression,

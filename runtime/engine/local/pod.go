@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -105,7 +107,7 @@ func (p *pod) prepare(tmpl *wfv1.Template) (*wfv1.Template, error) {
 	if err := json.Unmarshal([]byte(out), t); err != nil {
 		return nil, err
 	}
-	for _, d := range []string{"in", "out", "work", "root"} {
+	for _, d := range []string{"in", "out", "root"} {
 		if err := os.MkdirAll(filepath.Join(p.dir, d), 0o755); err != nil {
 			return nil, fmt.Errorf("create step directory: %w", err)
 		}
@@ -160,14 +162,41 @@ func (p *pod) env(c *corev1.Container) []string {
 		"KUBELINE_POD="+p.name, "HOSTNAME="+p.name, "ARGO_NODE_ID="+p.id)
 	for _, e := range c.Env {
 		if e.ValueFrom != nil {
-			if e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name" {
-				env = append(env, e.Name+"="+p.name)
+			if f := e.ValueFrom.FieldRef; f != nil {
+				if v, ok := p.field(f.FieldPath); ok {
+					env = append(env, e.Name+"="+v)
+				}
 			}
 			continue // secrets and config maps exist on Kubernetes only
 		}
 		env = append(env, e.Name+"="+e.Value)
 	}
 	return env
+}
+
+var metaField = regexp.MustCompile(`^metadata\.(labels|annotations)\['([^']+)'\]$`)
+
+// field resolves a downward-API field path for the step's "pod": its name,
+// namespace, and the labels and annotations its template declares.
+func (p *pod) field(path string) (string, bool) {
+	switch path {
+	case "metadata.name":
+		return p.name, true
+	case "metadata.namespace":
+		return p.r.wf.Namespace, true
+	case "spec.nodeName":
+		return "localhost", true
+	}
+	m := metaField.FindStringSubmatch(path)
+	if m == nil {
+		return "", false
+	}
+	src := p.tmpl.Metadata.Labels
+	if m[1] == "annotations" {
+		src = p.tmpl.Metadata.Annotations
+	}
+	// The downward API gives an absent label or annotation as "".
+	return src[m[2]], true
 }
 
 // run executes the step and collects its outputs. It returns the cache key
@@ -187,6 +216,9 @@ func (p *pod) run(ctx context.Context) (*wfv1.Outputs, string, error) {
 		inv, err := launcher.ParseArgs(c.Args, logs)
 		if err != nil {
 			return nil, "", fmt.Errorf("kubeline launch: %w", err)
+		}
+		if p.r.e.opts.NoCache {
+			inv.Cache = false
 		}
 		if key, outs, hit := p.cached(inv); hit {
 			fmt.Fprintf(logs, "cached: outputs reused from an earlier run (key %s)\n", key[:12])
@@ -212,12 +244,14 @@ func (p *pod) run(ctx context.Context) (*wfv1.Outputs, string, error) {
 func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Container, logs io.Writer) error {
 	opts := launcher.Options{
 		Task: inv.Task, Component: inv.Component, Inputs: inv.Inputs, Command: p.mapArgs(inv.Command),
-		InputsDir: filepath.Join(p.dir, "in"), OutputsDir: filepath.Join(p.dir, "out"), WorkDir: filepath.Join(p.dir, "work"),
+		InputsDir: filepath.Join(p.dir, "in"), OutputsDir: filepath.Join(p.dir, "out"), WorkDir: p.r.workDir(),
 		Env: p.env(c), Stdout: logs, Stderr: logs, Grace: p.r.e.opts.StopGrace,
 		Pipeline: launcher.PipelineInfo{JobName: p.r.wf.Name, JobUID: string(p.r.wf.UID), Pod: p.name, TaskUID: p.id,
 			CreateTime: p.r.globals["workflow.creationTimestamp"], Workspace: filepath.Join(p.r.dir, "workspace")},
 		ArtifactRoot: strings.TrimSuffix(p.r.e.opts.Store.URI("x"), "/x"),
 		Resolve:      p.resolveURI,
+		Python:       launcher.PythonEnv{Executor: p.r.e.opts.PythonExecutor, Home: p.r.e.opts.Home},
+		LocalURIs:    true,
 	}
 	switch {
 	case inv.Condition != "":
@@ -233,6 +267,9 @@ func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Co
 func (p *pod) resolveURI(uri string) (string, error) {
 	if path, ok := strings.CutPrefix(uri, "file://"); ok {
 		return path, nil
+	}
+	if filepath.IsAbs(uri) {
+		return uri, nil
 	}
 	return "", fmt.Errorf("cannot read %s on the embedded engine", uri)
 }
@@ -251,7 +288,7 @@ func (p *pod) exec(ctx context.Context, c *corev1.Container, logs io.Writer) err
 		return errors.New("the container has no command: images are not run on the embedded engine")
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Dir = filepath.Join(p.dir, "work")
+	cmd.Dir = p.r.workDir()
 	if c.WorkingDir != "" {
 		cmd.Dir = p.hostPath(c.WorkingDir)
 		_ = os.MkdirAll(cmd.Dir, 0o755)
@@ -376,12 +413,15 @@ func (p *pod) recordResources(d time.Duration) {
 // prefixWriter writes step output to the engine's logs, line by line,
 // prefixed with the step's name.
 type prefixWriter struct {
+	mu     sync.Mutex // stdout and stderr are copied concurrently
 	r      *run
 	prefix string
 	buf    []byte
 }
 
 func (w *prefixWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.buf = append(w.buf, b...)
 	for {
 		i := strings.IndexByte(string(w.buf), '\n')

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/launcher"
 )
 
 // Options configure the engine.
@@ -35,6 +36,13 @@ type Options struct {
 	StopGrace time.Duration
 	// Env is the base environment of every step; os.Environ() when nil.
 	Env []string
+	// PythonExecutor says how KFP lightweight Python components run:
+	// launcher.PythonAuto (the default: a reused venv when one exists or can
+	// be made, else the builtin executor), PythonBuiltin, PythonVenv, or
+	// PythonCommand (their own pip-installing command).
+	PythonExecutor string
+	// NoCache turns KFP step caching off: every step runs.
+	NoCache bool
 	// MaxProcesses caps the steps running at once on this machine, whatever
 	// the workflow's parallelism; 64 when zero.
 	MaxProcesses int
@@ -59,6 +67,9 @@ func New(opts Options) *Engine {
 	}
 	if opts.Env == nil {
 		opts.Env = os.Environ()
+	}
+	if opts.PythonExecutor == "" {
+		opts.PythonExecutor = launcher.PythonAuto
 	}
 	if opts.MaxProcesses == 0 {
 		opts.MaxProcesses = 64
@@ -94,6 +105,15 @@ func (e *Engine) Run(ctx context.Context, wf *wfv1.Workflow) (*wfv1.Workflow, er
 	}
 	if wf.UID == "" {
 		wf.UID = types.UID(newUID())
+	}
+	var missing []string
+	for _, p := range wf.Spec.Arguments.Parameters {
+		if p.Value == nil && p.ValueFrom == nil {
+			missing = append(missing, p.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("workflow arguments without a value: %s (set them, e.g. --param %s=...)", strings.Join(missing, ", "), missing[0])
 	}
 	wf.CreationTimestamp = metav1.Now()
 	r := &run{e: e, wf: wf, dir: filepath.Join(e.opts.Home, "runs", wf.Name)}
@@ -136,6 +156,15 @@ func (e *Engine) Run(ctx context.Context, wf *wfv1.Workflow) (*wfv1.Workflow, er
 	r.mu.Unlock()
 	r.publish(true)
 	return wf, nil
+}
+
+// workDir is the working directory all the run's steps share, as
+// kfp.local's subprocess runner shares the caller's: relative paths written
+// by one step are seen by the next.
+func (r *run) workDir() string {
+	d := filepath.Join(r.dir, "work")
+	_ = os.MkdirAll(d, 0o755)
+	return d
 }
 
 // onExit runs spec.onExit with workflow.status and workflow.failures set.
@@ -242,5 +271,3 @@ func newUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
-
-var _ = strings.TrimSpace

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/runtime/engine/local"
+	"github.com/kubeline/kubeline/runtime/launcher"
 )
 
 // TestStop cancels a run while a step sleeps: the step gets SIGTERM (its trap
@@ -72,7 +73,9 @@ spec:
 // python3 has no kfp package fails saying exactly that.
 func TestLightweightPythonWithoutKFP(t *testing.T) {
 	t.Setenv("PIP_RETRIES", "0") // offline: let pip give up at once
-	wf, logs := runFile(t, corpus+"valid/critical/flip_coin.yaml", nil)
+	// The component's own command (pip install kfp, then kfp's executor).
+	wf, logs := runWFWith(t, compileFile(t, corpus+"valid/critical/flip_coin.yaml", nil),
+		local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonCommand})
 	hasKFP := exec.Command("python3", "-c", "import kfp").Run() == nil
 	flip := nodesByDisplay(wf)["flip-coin"]
 	if hasKFP {

@@ -1,0 +1,1 @@
+"""Artifact classes and type annotations of kubeline's builtin kfp runtime."""

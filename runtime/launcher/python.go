@@ -1,0 +1,347 @@
+package launcher
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Python executors for KFP lightweight Python components.
+const (
+	// PythonCommand runs the component's own command (pip-installs kfp).
+	PythonCommand = "command"
+	// PythonBuiltin runs kubeline's own executor, shipped in the binary.
+	PythonBuiltin = "builtin"
+	// PythonVenv runs the component in a virtual environment per (python,
+	// kfp version, packages), created once and reused.
+	PythonVenv = "venv"
+	// PythonAuto uses a venv when one exists or can be made, else builtin.
+	PythonAuto = "auto"
+)
+
+//go:embed all:pyexec/kfp
+var pyexecFS embed.FS
+
+// lightweight is a recognised KFP lightweight Python component.
+type lightweight struct {
+	source   string     // the component's Python source
+	rest     []string   // the args after the source: --executor_input {{$}} --function_to_execute NAME
+	pipArgs  [][]string // each pip install of the bootstrap, its arguments
+	function string
+}
+
+// pipInstallRE finds the pip installs of the bootstrap script.
+var pipInstallRE = regexp.MustCompile(`pip install ((?:'[^']*'\s*|--?[\w-]+\s*)+)`)
+var quotedRE = regexp.MustCompile(`'([^']*)'|(--?[\w-]+)`)
+
+// parseLightweight recognises the command shape the kfp SDK writes for
+// lightweight components: sh -c "<pip bootstrap> && "$0" "$@"" sh -ec
+// "<write ephemeral_component.py; python3 -m kfp.dsl.executor_main ...>"
+// SOURCE --executor_input {{$}} --function_to_execute NAME. The
+// containerized form (python3 -m kfp.dsl.executor_main without a source)
+// is not recognised: its code lives in its image.
+func parseLightweight(cmd []string) *lightweight {
+	for i, a := range cmd {
+		if !strings.Contains(a, "kfp.dsl.executor_main") || !strings.Contains(a, "ephemeral_component.py") || i+1 >= len(cmd) {
+			continue
+		}
+		lw := &lightweight{source: cmd[i+1], rest: append([]string{}, cmd[i+2:]...)}
+		for j := 0; j+1 < len(lw.rest); j++ {
+			if lw.rest[j] == "--function_to_execute" {
+				lw.function = lw.rest[j+1]
+			}
+		}
+		for _, b := range cmd[:i] {
+			for _, m := range pipInstallRE.FindAllStringSubmatch(b, -1) {
+				var args []string
+				for _, q := range quotedRE.FindAllStringSubmatch(m[1], -1) {
+					arg := q[1] + q[2]
+					if arg == "--quiet" || arg == "--no-warn-script-location" {
+						continue
+					}
+					args = append(args, arg)
+				}
+				lw.pipArgs = append(lw.pipArgs, args)
+			}
+		}
+		if lw.function == "" {
+			return nil
+		}
+		return lw
+	}
+	return nil
+}
+
+// PythonEnv configures how lightweight Python components run.
+type PythonEnv struct {
+	// Executor is PythonCommand (the default), PythonBuiltin, PythonVenv or
+	// PythonAuto.
+	Executor string
+	// Home holds venvs (Home/venvs) and the builtin executor (Home/pyexec).
+	Home string
+}
+
+// venvFailures remembers, per venv, when making it last failed (offline), so
+// auto mode does not retry pip for every step.
+var venvFailures sync.Map
+
+// runPython runs a lightweight component with the configured executor. ok
+// is false when the command should run as written.
+func (s *step) runPython(ctx context.Context, lw *lightweight) (bool, error) {
+	pe := s.opts.Python
+	if pe.Executor == "" || pe.Executor == PythonCommand {
+		return false, nil
+	}
+	log := s.opts.Stderr
+	if log == nil {
+		log = io.Discard
+	}
+	python := "python3"
+	if pe.Executor == PythonVenv || pe.Executor == PythonAuto {
+		venv, err := s.venv(ctx, lw, log)
+		switch {
+		case err == nil:
+			python = filepath.Join(venv, "bin", "python")
+			fmt.Fprintf(log, "kubeline: %s runs in the venv %s\n", s.opts.Task, venv)
+			return true, s.execPython(ctx, lw, python, nil)
+		case pe.Executor == PythonVenv:
+			return true, err
+		default:
+			fmt.Fprintf(log, "kubeline: no venv for %s (%v); using the builtin executor\n", s.opts.Task, err)
+		}
+	}
+	dir, err := builtinDir(pe.Home)
+	if err != nil {
+		return true, err
+	}
+	fmt.Fprintf(log, "kubeline: %s runs with kubeline's builtin KFP executor\n", s.opts.Task)
+	return true, s.execPython(ctx, lw, python, []string{"PYTHONPATH=" + joinPath(dir, envValue(s.opts.Env, "PYTHONPATH"))})
+}
+
+// execPython runs python -m kfp.dsl.executor_main on the component, with
+// artifact URIs given as local paths.
+func (s *step) execPython(ctx context.Context, lw *lightweight, python string, extraEnv []string) error {
+	src := filepath.Join(s.opts.OutputsDir, ".kfp", "ephemeral_component.py")
+	if err := os.WriteFile(src, []byte(lw.source), 0o644); err != nil {
+		return fmt.Errorf("write component source: %w", err)
+	}
+	localURIs := s.localURIs
+	s.localURIs, s.execInput = true, ""
+	defer func() { s.localURIs = localURIs }()
+	rest, err := s.resolveArgs(lw.rest)
+	if err != nil {
+		return err
+	}
+	args := append([]string{"-m", "kfp.dsl.executor_main", "--component_module_path", src}, rest...)
+	cmd := exec.CommandContext(ctx, python, args...)
+	tail := &tailBuffer{max: 8 << 10}
+	var stderr io.Writer = tail
+	if s.opts.Stderr != nil {
+		stderr = io.MultiWriter(s.opts.Stderr, tail)
+	}
+	cmd.Dir, cmd.Stdout, cmd.Stderr = s.opts.WorkDir, s.opts.Stdout, stderr
+	cmd.Env = append(append(append([]string{}, s.opts.Env...), "_KFP_RUNTIME=true"), extraEnv...)
+	Terminate(cmd, s.opts.Grace)
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			reason := ""
+			if m := missingModuleRE.FindStringSubmatch(tail.String()); m != nil {
+				reason = fmt.Sprintf("the component needs the Python package %q, which %s does not have", m[1], python)
+			}
+			return &ExitError{Code: ee.ExitCode(), Reason: reason}
+		}
+		return fmt.Errorf("run %s: %w", python, err)
+	}
+	return nil
+}
+
+var missingModuleRE = regexp.MustCompile(`No module named '([^'.]+)`)
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = t.b[len(t.b)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
+
+// venv returns a virtual environment with the component's pip packages,
+// making it on first use: python3 -m venv --without-pip, then the pip on
+// PATH installs into it (pip --python). It is keyed by the python version and
+// the pip arguments, and reused by later steps and runs.
+func (s *step) venv(ctx context.Context, lw *lightweight, log io.Writer) (string, error) {
+	version, err := exec.CommandContext(ctx, "python3", "-c", "import sys; print(sys.version)").Output()
+	if err != nil {
+		return "", fmt.Errorf("python3: %w", err)
+	}
+	h := sha256.New()
+	h.Write(version)
+	for _, a := range lw.pipArgs {
+		fmt.Fprintf(h, "%q\n", a)
+	}
+	key := hex.EncodeToString(h.Sum(nil))[:16]
+	dir := filepath.Join(s.opts.Python.Home, "venvs", key)
+	if _, err := os.Stat(filepath.Join(dir, ".ready")); err == nil {
+		return dir, nil
+	}
+	if t, ok := venvFailures.Load(dir); ok && time.Since(t.(time.Time)) < 10*time.Minute {
+		return "", fmt.Errorf("making venv %s failed %s ago", key, time.Since(t.(time.Time)).Round(time.Second))
+	}
+	lock, err := lockDir(dir + ".lock")
+	if err != nil {
+		return "", err
+	}
+	defer lock()
+	if _, err := os.Stat(filepath.Join(dir, ".ready")); err == nil {
+		return dir, nil // made while we waited
+	}
+	fail := func(err error) (string, error) {
+		venvFailures.Store(dir, time.Now())
+		os.RemoveAll(dir)
+		return "", err
+	}
+	os.RemoveAll(dir)
+	fmt.Fprintf(log, "kubeline: making venv %s for %s\n", dir, s.opts.Task)
+	if out, err := exec.CommandContext(ctx, "python3", "-m", "venv", "--without-pip", dir).CombinedOutput(); err != nil {
+		return fail(fmt.Errorf("python3 -m venv: %v: %s", err, strings.TrimSpace(string(out))))
+	}
+	for _, args := range lw.pipArgs {
+		pip := exec.CommandContext(ctx, "pip", append([]string{"--python", filepath.Join(dir, "bin", "python"), "install",
+			"--quiet", "--disable-pip-version-check", "--retries", "1", "--timeout", "15"}, args...)...)
+		pip.Env = s.opts.Env
+		if out, err := pip.CombinedOutput(); err != nil {
+			return fail(fmt.Errorf("pip install %s: %v: %s", strings.Join(args, " "), err, lastLine(string(out))))
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".ready"), []byte(time.Now().UTC().Format(time.RFC3339)), 0o644); err != nil {
+		return fail(err)
+	}
+	return dir, nil
+}
+
+// lockDir takes an exclusive lock by creating a directory, waiting for
+// another holder; it returns the unlock function.
+func lockDir(path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	for i := 0; ; i++ {
+		err := os.Mkdir(path, 0o755)
+		if err == nil {
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+		if fi, statErr := os.Stat(path); statErr == nil && time.Since(fi.ModTime()) > 30*time.Minute {
+			os.Remove(path) // a holder that died
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// builtinDir writes the builtin executor (the kfp package shim) once under
+// home/pyexec/<content hash> and returns that directory.
+func builtinDir(home string) (string, error) {
+	h := sha256.New()
+	var files []string
+	err := fs.WalkDir(pyexecFS, "pyexec", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.Contains(p, "__pycache__") || strings.HasSuffix(p, ".pyc") {
+			return err
+		}
+		b, err := pyexecFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files = append(files, p)
+		fmt.Fprintf(h, "%s\n", p)
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if home == "" {
+		home = os.TempDir()
+	}
+	dir := filepath.Join(home, "pyexec", hex.EncodeToString(h.Sum(nil))[:16])
+	if _, err := os.Stat(filepath.Join(dir, ".ready")); err == nil {
+		return dir, nil
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir)+string(os.PathSeparator), ".pyexec-")
+	if err != nil {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return "", err
+		}
+		if tmp, err = os.MkdirTemp(filepath.Dir(dir), ".pyexec-"); err != nil {
+			return "", err
+		}
+	}
+	for _, p := range files {
+		b, _ := pyexecFS.ReadFile(p)
+		target := filepath.Join(tmp, strings.TrimPrefix(p, "pyexec/"))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(target, b, 0o644); err != nil {
+			return "", err
+		}
+	}
+	os.WriteFile(filepath.Join(tmp, ".ready"), nil, 0o644)
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if _, statErr := os.Stat(filepath.Join(dir, ".ready")); statErr != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+func envValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func joinPath(first, rest string) string {
+	if rest == "" {
+		return first
+	}
+	return first + string(os.PathListSeparator) + rest
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
