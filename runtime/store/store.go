@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the postgres driver
+	_ "modernc.org/sqlite"             // the sqlite driver
+)
+
+// Sentinel errors, for errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+	ErrInvalid  = errors.New("invalid")
+)
+
+// Store is the metadata store over one SQL database.
+type Store struct {
+	db       *sql.DB
+	postgres bool
+}
+
+// Open opens a store: "postgres://..." or "postgresql://..." is PostgreSQL,
+// anything else a SQLite file path (":memory:" for a private in-memory one).
+// The schema is migrated to the newest version.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	s := &Store{}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s.postgres = true
+		s.db, err = sql.Open("pgx", dsn)
+	} else {
+		s.db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+		if err == nil {
+			s.db.SetMaxOpenConns(1) // one writer: SQLite serialises anyway
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// migrations are applied in order, each once; never edit one that shipped.
+var migrations = []string{
+	`CREATE TABLE pipelines (
+		id TEXT PRIMARY KEY, name TEXT NOT NULL, display_name TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '', namespace TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL, UNIQUE (namespace, name));
+	CREATE INDEX pipelines_created ON pipelines (created_at, id);
+	CREATE TABLE pipeline_versions (
+		id TEXT PRIMARY KEY, pipeline_id TEXT NOT NULL REFERENCES pipelines (id),
+		name TEXT NOT NULL, display_name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+		spec TEXT NOT NULL, code_source_url TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL,
+		UNIQUE (pipeline_id, name));
+	CREATE INDEX pipeline_versions_created ON pipeline_versions (pipeline_id, created_at, id);
+	CREATE TABLE experiments (
+		id TEXT PRIMARY KEY, name TEXT NOT NULL, display_name TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '', namespace TEXT NOT NULL DEFAULT '',
+		storage_state TEXT NOT NULL, created_at BIGINT NOT NULL, last_run_created_at BIGINT NOT NULL DEFAULT 0,
+		UNIQUE (namespace, name));
+	CREATE INDEX experiments_created ON experiments (created_at, id);
+	CREATE TABLE runs (
+		id TEXT PRIMARY KEY, experiment_id TEXT NOT NULL DEFAULT '', display_name TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '', namespace TEXT NOT NULL DEFAULT '', storage_state TEXT NOT NULL,
+		pipeline_id TEXT NOT NULL DEFAULT '', pipeline_version_id TEXT NOT NULL DEFAULT '',
+		pipeline_spec TEXT NOT NULL DEFAULT '', runtime_config TEXT NOT NULL DEFAULT '',
+		service_account TEXT NOT NULL DEFAULT '', state TEXT NOT NULL, state_history TEXT NOT NULL DEFAULT '[]',
+		error TEXT NOT NULL DEFAULT '', recurring_run_id TEXT NOT NULL DEFAULT '', workflow TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL, scheduled_at BIGINT NOT NULL DEFAULT 0, finished_at BIGINT NOT NULL DEFAULT 0);
+	CREATE INDEX runs_created ON runs (created_at, id);
+	CREATE INDEX runs_experiment ON runs (experiment_id, created_at, id);
+	CREATE INDEX runs_state ON runs (state);
+	CREATE TABLE recurring_runs (
+		id TEXT PRIMARY KEY, display_name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+		namespace TEXT NOT NULL DEFAULT '', experiment_id TEXT NOT NULL DEFAULT '',
+		pipeline_id TEXT NOT NULL DEFAULT '', pipeline_version_id TEXT NOT NULL DEFAULT '',
+		pipeline_spec TEXT NOT NULL DEFAULT '', runtime_config TEXT NOT NULL DEFAULT '',
+		trigger_spec TEXT NOT NULL, mode TEXT NOT NULL, no_catchup BOOLEAN NOT NULL DEFAULT FALSE,
+		max_concurrency BIGINT NOT NULL DEFAULT 1, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+		last_fired_at BIGINT NOT NULL DEFAULT 0);
+	CREATE INDEX recurring_runs_created ON recurring_runs (created_at, id);`,
+	// The UI and the SDK filter runs by state and storage state and page by
+	// creation time: keep both in one index each.
+	`CREATE INDEX runs_state_created ON runs (state, created_at, id);
+	CREATE INDEX runs_storage_created ON runs (storage_state, created_at, id)`,
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for i, m := range migrations {
+		v := i + 1
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), v).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			for _, stmt := range strings.Split(m, ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// q rewrites ? placeholders as $1, $2 ... for PostgreSQL.
+func (s *Store) q(query string) string {
+	if !s.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// conflict maps unique-constraint violations to ErrConflict.
+func conflict(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "UNIQUE constraint") || strings.Contains(msg, "duplicate key") || strings.Contains(msg, "23505") {
+		return fmt.Errorf("%s: %w", what, ErrConflict)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
