@@ -43,9 +43,14 @@ func (r *Runner) Submit(ctx context.Context, wf *wfv1.Workflow) (string, error) 
 	}
 	h := &handle{}
 	r.mu.Lock()
-	if _, dup := r.runs[wf.Name]; dup {
-		r.mu.Unlock()
-		return "", fmt.Errorf("workflow %q is already running", wf.Name)
+	if prev, dup := r.runs[wf.Name]; dup {
+		prev.mu.Lock()
+		running := !prev.done
+		prev.mu.Unlock()
+		if running {
+			r.mu.Unlock()
+			return "", fmt.Errorf("workflow %q is already running", wf.Name)
+		}
 	}
 	r.runs[wf.Name] = h
 	r.mu.Unlock()

@@ -1,0 +1,247 @@
+package apiserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kubeline/kubeline/compiler"
+	"github.com/kubeline/kubeline/compiler/spec"
+	"github.com/kubeline/kubeline/runtime/apiserver"
+	"github.com/kubeline/kubeline/runtime/engine/local"
+	"github.com/kubeline/kubeline/runtime/launcher"
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+const corpus = "../../../shared/kfp-corpus/ir/"
+
+// newServer starts the API on a real loopback listener over SQLite and the
+// embedded engine.
+func newServer(t *testing.T) string {
+	t.Helper()
+	home := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(home, "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runner := local.NewRunner(local.Options{Home: home, PythonExecutor: launcher.PythonBuiltin})
+	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
+		return compiler.Compile(name, data, compiler.Options{Params: params})
+	}
+	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test")
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		api.Wait()
+		st.Close()
+	})
+	return srv.URL + "/apis/v2beta1"
+}
+
+type resp struct {
+	code int
+	body map[string]any
+	raw  string
+}
+
+func call(t *testing.T, method, u string, body any) resp {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, u, r)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := resp{code: res.StatusCode, raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+func upload(t *testing.T, base, path, query string) resp {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("uploadfile", filepath.Base(path))
+	fw.Write(data)
+	mw.Close()
+	res, err := http.Post(base+"/pipelines/upload?"+query, mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := resp{code: res.StatusCode, raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+func TestHealthz(t *testing.T) {
+	base := newServer(t)
+	r := call(t, "GET", base+"/healthz", nil)
+	if r.code != 200 || r.body["pipeline_store"] != "database" {
+		t.Fatalf("healthz %d %s", r.code, r.raw)
+	}
+	if r := call(t, "GET", base+"/nope", nil); r.code != 404 || r.body["message"] == nil {
+		t.Fatalf("unknown endpoint %d %s", r.code, r.raw)
+	}
+}
+
+func TestUploadsAndInvalidFiles(t *testing.T) {
+	base := newServer(t)
+	for _, f := range []string{"valid/hello_world.yaml", "valid/arguments_parameters.zip"} {
+		r := upload(t, base, corpus+f, "name="+url.QueryEscape(f))
+		if r.code != 200 || r.body["pipeline_id"] == nil {
+			t.Fatalf("%s: %d %s", f, r.code, r.raw)
+		}
+	}
+	entries, _ := os.ReadDir(corpus + "invalid")
+	for _, e := range entries {
+		r := upload(t, base, corpus+"invalid/"+e.Name(), "name=bad-"+e.Name())
+		msg, _ := r.body["message"].(string)
+		if r.code != 400 || msg == "" {
+			t.Errorf("%s: %d %s, want 400 with a message", e.Name(), r.code, r.raw)
+		}
+	}
+	if r := upload(t, base, corpus+"valid/hello_world.yaml", "name=valid/hello_world.yaml"); r.code != 409 {
+		t.Fatalf("duplicate name: %d %s, want 409", r.code, r.raw)
+	}
+}
+
+func TestListsPagingAndFilters(t *testing.T) {
+	base := newServer(t)
+	for i := 0; i < 25; i++ {
+		if r := call(t, "POST", base+"/experiments", map[string]any{"display_name": fmt.Sprintf("exp-%02d", i)}); r.code != 200 {
+			t.Fatalf("create: %d %s", r.code, r.raw)
+		}
+	}
+	var names []string
+	token := ""
+	for page := 0; page < 3; page++ {
+		r := call(t, "GET", base+"/experiments?page_size=10&sort_by=display_name%20desc&filter=&page_token="+token, nil)
+		if r.code != 200 || r.body["total_size"] != float64(25) {
+			t.Fatalf("page %d: %d %s", page, r.code, r.raw)
+		}
+		for _, e := range r.body["experiments"].([]any) {
+			names = append(names, e.(map[string]any)["display_name"].(string))
+		}
+		token, _ = r.body["next_page_token"].(string)
+	}
+	if len(names) != 25 || names[0] != "exp-24" || names[24] != "exp-00" || token != "" {
+		t.Fatalf("3 pages gave %d names (%v ... ), last token %q", len(names), names[:1], token)
+	}
+	r := call(t, "GET", base+"/experiments?page_size=10&sort_by=display_name", nil)
+	if r2 := call(t, "GET", base+"/experiments?page_size=10&sort_by=display_name%20desc&page_token="+r.body["next_page_token"].(string), nil); r2.code != 400 {
+		t.Fatalf("mismatched token: %d", r2.code)
+	}
+	sdk := url.QueryEscape(`{"predicates":[{"operation":1,"key":"display_name","stringValue":"exp-07"}]}`)
+	ui := url.QueryEscape(url.QueryEscape(`{"predicates":[{"operation":"IS_SUBSTRING","key":"display_name","string_value":"exp-1"}]}`))
+	for filter, want := range map[string]float64{sdk: 1, ui: 10} {
+		r := call(t, "GET", base+"/experiments?filter="+filter, nil)
+		if r.code != 200 || r.body["total_size"] != want {
+			t.Errorf("filter %s: %d %s", filter, r.code, r.raw)
+		}
+	}
+	if r := call(t, "GET", base+"/experiments?page_size=-1", nil); r.code != 400 {
+		t.Fatalf("negative page_size: %d", r.code)
+	}
+	if r := call(t, "POST", base+"/experiments", map[string]any{"display_name": "x", "colour": "blue"}); r.code != 400 {
+		t.Fatalf("unknown field: %d %s", r.code, r.raw)
+	}
+}
+
+// waitRun polls a run until it reaches a final state.
+func waitRun(t *testing.T, base, id string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		r := call(t, "GET", base+"/runs/"+id, nil)
+		switch r.body["state"] {
+		case "SUCCEEDED", "FAILED", "CANCELED":
+			return r.body
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("run %s did not finish", id)
+	return nil
+}
+
+func TestRunsToSucceededAndFailed(t *testing.T) {
+	base := newServer(t)
+	p := upload(t, base, "../../examples/hello-params/pipeline.yaml", "name=hello")
+	exp := call(t, "POST", base+"/experiments", map[string]any{"display_name": "default"})
+	// Only pipeline_id: the latest version runs.
+	r := call(t, "POST", base+"/runs", map[string]any{"display_name": "ok", "experiment_id": exp.body["experiment_id"],
+		"pipeline_version_reference": map[string]any{"pipeline_id": p.body["pipeline_id"]},
+		"runtime_config":             map[string]any{"parameters": map[string]any{"recipient": "api", "repeat": 2}}})
+	if r.code != 200 || r.body["finished_at"] != "1970-01-01T00:00:00Z" {
+		t.Fatalf("create run: %d %s", r.code, r.raw)
+	}
+	run := waitRun(t, base, r.body["run_id"].(string))
+	if run["state"] != "SUCCEEDED" {
+		t.Fatalf("run %v", run)
+	}
+	tasks := run["run_details"].(map[string]any)["task_details"].([]any)
+	found := false
+	for _, tk := range tasks {
+		m := tk.(map[string]any)
+		found = found || (m["display_name"] == "shout" && m["state"] == "SUCCEEDED")
+	}
+	if !found || len(run["state_history"].([]any)) < 2 {
+		t.Fatalf("task_details %v, history %v", tasks, run["state_history"])
+	}
+	// An inline spec that fails.
+	specData, _ := os.ReadFile("../engine/local/testdata/exit.yaml")
+	var specJSON map[string]any
+	if err := yamlToJSON(specData, &specJSON); err != nil {
+		t.Fatal(err)
+	}
+	r = call(t, "POST", base+"/runs", map[string]any{"display_name": "bad", "pipeline_spec": specJSON})
+	if r.code != 200 {
+		t.Fatalf("inline run: %d %s", r.code, r.raw)
+	}
+	if run := waitRun(t, base, r.body["run_id"].(string)); run["state"] != "FAILED" {
+		t.Fatalf("failing run ended %v", run["state"])
+	}
+	list := call(t, "GET", base+"/runs?filter="+url.QueryEscape(`{"predicates":[{"operation":"EQUALS","key":"state","string_value":"FAILED"}]}`), nil)
+	if list.body["total_size"] != float64(1) {
+		t.Fatalf("FAILED runs: %s", list.raw)
+	}
+	if r := call(t, "POST", base+"/runs/"+run["run_id"].(string)+":archive", nil); r.code != 200 {
+		t.Fatalf("archive: %d %s", r.code, r.raw)
+	}
+	if r := call(t, "GET", base+"/runs/"+run["run_id"].(string), nil); r.body["storage_state"] != "ARCHIVED" {
+		t.Fatalf("after archive: %s", r.raw)
+	}
+	if r := call(t, "POST", base+"/runs/nope:terminate", nil); r.code != 404 {
+		t.Fatalf("terminate unknown run: %d", r.code)
+	}
+	if r := call(t, "POST", base+"/runs", map[string]any{"display_name": "x"}); r.code != 400 || !strings.Contains(r.raw, "pipeline_version_reference") {
+		t.Fatalf("run without a pipeline: %d %s", r.code, r.raw)
+	}
+}

@@ -1,0 +1,378 @@
+package apiserver
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+const maxUpload = 32 << 20
+
+func pipelineJSON(p store.Pipeline) map[string]any {
+	m := map[string]any{"pipeline_id": p.ID, "name": p.Name, "display_name": p.DisplayName, "created_at": timestamp(p.CreatedAt)}
+	if p.Description != "" {
+		m["description"] = p.Description
+	}
+	if p.Namespace != "" {
+		m["namespace"] = p.Namespace
+	}
+	return m
+}
+
+// specJSON renders a stored pipeline file as KFP's pipeline_spec: the spec,
+// or {"pipeline_spec": ..., "platform_spec": ...} when it has a platform doc.
+func specJSON(spec string) (any, error) {
+	dec := yaml.NewDecoder(strings.NewReader(spec))
+	var docs []any
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, badRequest("pipeline spec: %v", err)
+		}
+		if v != nil {
+			docs = append(docs, v)
+		}
+	}
+	switch len(docs) {
+	case 0:
+		return nil, badRequest("pipeline spec is empty")
+	case 1:
+		return docs[0], nil
+	}
+	return map[string]any{"pipeline_spec": docs[0], "platform_spec": docs[1]}, nil
+}
+
+func versionJSON(v store.PipelineVersion) map[string]any {
+	m := map[string]any{"pipeline_id": v.PipelineID, "pipeline_version_id": v.ID, "name": v.Name,
+		"display_name": v.DisplayName, "created_at": timestamp(v.CreatedAt)}
+	if v.Description != "" {
+		m["description"] = v.Description
+	}
+	if v.CodeSourceURL != "" {
+		m["code_source_url"] = v.CodeSourceURL
+	}
+	if spec, err := specJSON(v.Spec); err == nil {
+		m["pipeline_spec"] = spec
+	}
+	return m
+}
+
+type pipelineBody struct {
+	PipelineID  string `json:"pipeline_id"`
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+	Description string `json:"description"`
+	Namespace   string `json:"namespace"`
+	CreatedAt   string `json:"created_at"`
+}
+
+type versionBody struct {
+	PipelineID        string         `json:"pipeline_id"`
+	PipelineVersionID string         `json:"pipeline_version_id"`
+	Name              string         `json:"name"`
+	DisplayName       string         `json:"display_name"`
+	Description       string         `json:"description"`
+	PipelineSpec      map[string]any `json:"pipeline_spec"`
+	CodeSourceURL     string         `json:"code_source_url"`
+	PackageURL        map[string]any `json:"package_url"`
+	CreatedAt         string         `json:"created_at"`
+}
+
+func (s *Server) createPipeline(r *http.Request) (any, error) {
+	var b pipelineBody
+	if err := decode(r, &b); err != nil {
+		return nil, err
+	}
+	name := firstOf(b.Name, b.DisplayName)
+	if name == "" {
+		return nil, badRequest("pipeline.name or pipeline.display_name is required")
+	}
+	p := &store.Pipeline{Name: name, DisplayName: firstOf(b.DisplayName, name), Description: b.Description, Namespace: b.Namespace}
+	if err := s.store.CreatePipeline(r.Context(), p, nil); err != nil {
+		return nil, err
+	}
+	return pipelineJSON(*p), nil
+}
+
+func (s *Server) createPipelineAndVersion(r *http.Request) (any, error) {
+	var b struct {
+		Pipeline        pipelineBody `json:"pipeline"`
+		PipelineVersion versionBody  `json:"pipeline_version"`
+	}
+	if err := decode(r, &b); err != nil {
+		return nil, err
+	}
+	name := firstOf(b.Pipeline.Name, b.Pipeline.DisplayName)
+	if name == "" {
+		return nil, badRequest("pipeline.name or pipeline.display_name is required")
+	}
+	v, err := s.versionFromBody(b.PipelineVersion, name)
+	if err != nil {
+		return nil, err
+	}
+	p := &store.Pipeline{Name: name, DisplayName: firstOf(b.Pipeline.DisplayName, name), Description: b.Pipeline.Description, Namespace: b.Pipeline.Namespace}
+	if err := s.store.CreatePipeline(r.Context(), p, v); err != nil {
+		return nil, err
+	}
+	return pipelineJSON(*p), nil
+}
+
+// versionFromBody validates a version's inline spec by compiling it.
+func (s *Server) versionFromBody(b versionBody, fallbackName string) (*store.PipelineVersion, error) {
+	if b.PipelineSpec == nil {
+		return nil, badRequest("pipeline_version.pipeline_spec is required (package_url is not supported)")
+	}
+	spec, err := specText(b.PipelineSpec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.compile("pipeline.yaml", []byte(spec), nil); err != nil {
+		return nil, badRequest("pipeline_version.pipeline_spec: %v", err)
+	}
+	name := firstOf(b.Name, b.DisplayName, fallbackName)
+	return &store.PipelineVersion{Name: name, DisplayName: firstOf(b.DisplayName, name), Description: b.Description,
+		Spec: spec, CodeSourceURL: b.CodeSourceURL}, nil
+}
+
+// specText turns a JSON pipeline_spec (or the spec/platform pair) into the
+// YAML file kubeline stores.
+func specText(spec map[string]any) (string, error) {
+	docs := []any{spec}
+	if ps, ok := spec["pipeline_spec"]; ok {
+		docs = []any{ps}
+		if pl, ok := spec["platform_spec"]; ok {
+			docs = append(docs, pl)
+		}
+	}
+	var buf bytes.Buffer
+	for i, d := range docs {
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		b, err := yaml.Marshal(d)
+		if err != nil {
+			return "", badRequest("pipeline_spec: %v", err)
+		}
+		buf.Write(b)
+	}
+	return buf.String(), nil
+}
+
+func firstOf(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (s *Server) getPipeline(r *http.Request) (any, error) {
+	p, err := s.store.GetPipeline(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return pipelineJSON(p), nil
+}
+
+func (s *Server) getPipelineByName(r *http.Request) (any, error) {
+	p, err := s.store.GetPipelineByName(r.Context(), r.URL.Query().Get("namespace"), r.PathValue("name"))
+	if err != nil {
+		return nil, err
+	}
+	return pipelineJSON(p), nil
+}
+
+func (s *Server) listPipelines(r *http.Request) (any, error) {
+	opts, err := listOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	ps, page, err := s.store.ListPipelines(r.Context(), r.URL.Query().Get("namespace"), opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, len(ps))
+	for i, p := range ps {
+		out[i] = pipelineJSON(p)
+	}
+	return listResponse("pipelines", out, page), nil
+}
+
+func (s *Server) deletePipeline(r *http.Request) (any, error) {
+	cascade := r.URL.Query().Get("cascade") == "true"
+	return map[string]any{}, s.store.DeletePipeline(r.Context(), r.PathValue("id"), cascade)
+}
+
+// readUpload reads the multipart file field "uploadfile" (32 MiB at most).
+func readUpload(r *http.Request) (string, []byte, error) {
+	r.Body = http.MaxBytesReader(nil, r.Body, maxUpload+1<<20)
+	f, hdr, err := r.FormFile("uploadfile")
+	if err != nil {
+		return "", nil, badRequest("uploadfile: %v", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxUpload+1))
+	if err != nil {
+		return "", nil, badRequest("uploadfile: %v", err)
+	}
+	if len(data) > maxUpload {
+		return "", nil, badRequest("uploadfile: larger than %d bytes", maxUpload)
+	}
+	return hdr.Filename, data, nil
+}
+
+// uploadedSpec validates an uploaded file by compiling it and returns the
+// pipeline YAML to store (archives unpacked by the compiler).
+func (s *Server) uploadedSpec(name string, data []byte) (string, error) {
+	spec, err := s.unpack(name, data)
+	if err != nil {
+		return "", badRequest("invalid pipeline %s: %v", name, err)
+	}
+	if _, err := s.compile("pipeline.yaml", spec, nil); err != nil {
+		return "", badRequest("invalid pipeline %s: %v", name, err)
+	}
+	return string(spec), nil
+}
+
+func (s *Server) upload(r *http.Request) (any, error) {
+	file, data, err := readUpload(r)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := s.uploadedSpec(file, data)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	name := firstOf(q.Get("name"), q.Get("display_name"), strings.TrimSuffix(file, filepath.Ext(file)))
+	p := &store.Pipeline{Name: name, DisplayName: firstOf(q.Get("display_name"), name), Description: q.Get("description"), Namespace: q.Get("namespace")}
+	v := &store.PipelineVersion{Name: name, DisplayName: firstOf(q.Get("display_name"), name), Description: q.Get("description"),
+		Spec: spec, CodeSourceURL: q.Get("code_source_url")}
+	if err := s.store.CreatePipeline(r.Context(), p, v); err != nil {
+		return nil, err
+	}
+	return pipelineJSON(*p), nil
+}
+
+func (s *Server) uploadVersion(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	pid := q.Get("pipelineid")
+	if pid == "" {
+		return nil, badRequest("pipelineid is required")
+	}
+	file, data, err := readUpload(r)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := s.uploadedSpec(file, data)
+	if err != nil {
+		return nil, err
+	}
+	name := firstOf(q.Get("name"), q.Get("display_name"), strings.TrimSuffix(file, filepath.Ext(file)))
+	v := &store.PipelineVersion{PipelineID: pid, Name: name, DisplayName: firstOf(q.Get("display_name"), name),
+		Description: q.Get("description"), Spec: spec, CodeSourceURL: q.Get("code_source_url")}
+	if err := s.store.CreateVersion(r.Context(), v); err != nil {
+		return nil, err
+	}
+	return versionJSON(*v), nil
+}
+
+func (s *Server) createVersion(r *http.Request) (any, error) {
+	var b versionBody
+	if err := decode(r, &b); err != nil {
+		return nil, err
+	}
+	v, err := s.versionFromBody(b, "")
+	if err != nil {
+		return nil, err
+	}
+	if v.Name == "" {
+		return nil, badRequest("pipeline_version.name or display_name is required")
+	}
+	v.PipelineID = r.PathValue("id")
+	if err := s.store.CreateVersion(r.Context(), v); err != nil {
+		return nil, err
+	}
+	return versionJSON(*v), nil
+}
+
+func (s *Server) listVersionsOf(r *http.Request, pid string) (any, error) {
+	opts, err := listOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetPipeline(r.Context(), pid); err != nil {
+		return nil, err
+	}
+	vs, page, err := s.store.ListVersions(r.Context(), pid, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, len(vs))
+	for i, v := range vs {
+		out[i] = versionJSON(v)
+	}
+	return listResponse("pipeline_versions", out, page), nil
+}
+
+func (s *Server) listVersions(r *http.Request) (any, error) { return s.listVersionsOf(r, r.PathValue("id")) }
+
+// listVersionsV1 serves the UI's v1beta1 call with resource_key.id.
+func (s *Server) listVersionsV1(r *http.Request) (any, error) {
+	pid := r.URL.Query().Get("resource_key.id")
+	if pid == "" {
+		return nil, badRequest("resource_key.id is required")
+	}
+	resp, err := s.listVersionsOf(r, pid)
+	if err != nil {
+		return nil, err
+	}
+	m := resp.(map[string]any)
+	if vs, ok := m["pipeline_versions"]; ok {
+		delete(m, "pipeline_versions")
+		m["versions"] = vs
+	}
+	return m, nil
+}
+
+func (s *Server) getVersion(r *http.Request) (any, error) {
+	v, err := s.store.GetVersion(r.Context(), r.PathValue("vid"))
+	if err != nil {
+		return nil, err
+	}
+	if pid := r.PathValue("id"); pid != "" && pid != v.PipelineID {
+		return nil, notFoundErr("pipeline %s has no version %s", pid, v.ID)
+	}
+	return versionJSON(v), nil
+}
+
+func (s *Server) deleteVersion(r *http.Request) (any, error) {
+	if _, err := s.getVersion(r); err != nil {
+		return nil, err
+	}
+	return map[string]any{}, s.store.DeleteVersion(r.Context(), r.PathValue("vid"))
+}
+
+// template serves the v1beta1 templates call: the version's YAML.
+func (s *Server) template(r *http.Request) (any, error) {
+	v, err := s.store.GetVersion(r.Context(), r.PathValue("vid"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"template": v.Spec}, nil
+}
+
+var _ = fmt.Sprintf

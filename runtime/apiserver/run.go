@@ -1,0 +1,317 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+type runBody struct {
+	RunID                    string         `json:"run_id"`
+	ExperimentID             string         `json:"experiment_id"`
+	DisplayName              string         `json:"display_name"`
+	Description              string         `json:"description"`
+	ServiceAccount           string         `json:"service_account"`
+	PipelineVersionReference *struct {
+		PipelineID        string `json:"pipeline_id"`
+		PipelineVersionID string `json:"pipeline_version_id"`
+	} `json:"pipeline_version_reference"`
+	PipelineSpec  map[string]any `json:"pipeline_spec"`
+	RuntimeConfig *struct {
+		Parameters   map[string]any `json:"parameters"`
+		PipelineRoot string         `json:"pipeline_root"`
+	} `json:"runtime_config"`
+	RecurringRunID string `json:"recurring_run_id"`
+}
+
+// phaseState maps a workflow phase onto KFP's run states.
+func phaseState(wf *wfv1.Workflow) string {
+	switch wf.Status.Phase {
+	case wfv1.WorkflowSucceeded:
+		return "SUCCEEDED"
+	case wfv1.WorkflowFailed, wfv1.WorkflowError:
+		if wf.Status.Message == "stopped" {
+			return "CANCELED"
+		}
+		return "FAILED"
+	case wfv1.WorkflowRunning:
+		return "RUNNING"
+	}
+	return "PENDING"
+}
+
+func (s *Server) createRun(r *http.Request) (any, error) {
+	var b runBody
+	if err := decode(r, &b); err != nil {
+		return nil, err
+	}
+	if b.DisplayName == "" {
+		return nil, badRequest("run.display_name is required")
+	}
+	run := &store.Run{DisplayName: b.DisplayName, Description: b.Description, ExperimentID: b.ExperimentID,
+		ServiceAccount: b.ServiceAccount, RecurringRunID: b.RecurringRunID}
+	spec, err := s.runSpec(r, &b, run)
+	if err != nil {
+		return nil, err
+	}
+	params := map[string]string{}
+	if b.RuntimeConfig != nil {
+		for k, v := range b.RuntimeConfig.Parameters {
+			params[k] = paramString(v)
+		}
+		rc, _ := json.Marshal(b.RuntimeConfig)
+		run.RuntimeConfig = string(rc)
+	}
+	wf, err := s.compile("pipeline.yaml", []byte(spec), params)
+	if err != nil {
+		return nil, badRequest("run: %v", err)
+	}
+	if run.ExperimentID != "" {
+		if _, err := s.store.GetExperiment(r.Context(), run.ExperimentID); err != nil {
+			return nil, err
+		}
+	}
+	wfJSON, _ := json.Marshal(wf)
+	run.Workflow = string(wfJSON)
+	if err := s.store.CreateRun(r.Context(), run); err != nil {
+		return nil, err
+	}
+	s.start(*run, wf)
+	got, err := s.store.GetRun(r.Context(), run.ID)
+	if err != nil {
+		return nil, err
+	}
+	return runJSON(got), nil
+}
+
+// runSpec finds the pipeline file a run executes: a version (only the
+// pipeline id means its latest version) or an inline spec.
+func (s *Server) runSpec(r *http.Request, b *runBody, run *store.Run) (string, error) {
+	switch {
+	case b.PipelineVersionReference != nil && b.PipelineSpec != nil:
+		return "", badRequest("give pipeline_version_reference or pipeline_spec, not both")
+	case b.PipelineVersionReference != nil:
+		ref := b.PipelineVersionReference
+		var v store.PipelineVersion
+		var err error
+		if ref.PipelineVersionID != "" {
+			v, err = s.store.GetVersion(r.Context(), ref.PipelineVersionID)
+		} else if ref.PipelineID != "" {
+			v, err = s.store.LatestVersion(r.Context(), ref.PipelineID)
+		} else {
+			return "", badRequest("pipeline_version_reference needs pipeline_id or pipeline_version_id")
+		}
+		if err != nil {
+			return "", err
+		}
+		run.PipelineID, run.PipelineVersionID = v.PipelineID, v.ID
+		return v.Spec, nil
+	case b.PipelineSpec != nil:
+		spec, err := specText(b.PipelineSpec)
+		run.PipelineSpec = spec
+		return spec, err
+	}
+	return "", badRequest("run needs pipeline_version_reference or pipeline_spec")
+}
+
+// paramString renders a runtime parameter as kubeline's --param value.
+func paramString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// start submits a run's workflow and follows it, recording its state.
+func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
+	wf = wf.DeepCopy()
+	wf.Name = "run-" + run.ID[:8]
+	name, err := s.engine.Submit(s.ctx, wf)
+	if err != nil {
+		_ = s.store.UpdateRun(s.ctx, run.ID, "FAILED", err.Error(), "", time.Now())
+		return
+	}
+	ch, err := s.engine.Watch(s.ctx, name)
+	if err != nil {
+		_ = s.store.UpdateRun(s.ctx, run.ID, "FAILED", err.Error(), "", time.Now())
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for w := range ch {
+			state := phaseState(w)
+			finished := time.Time{}
+			if w.Status.Phase.Completed() {
+				finished = w.Status.FinishedAt.Time
+			}
+			b, _ := json.Marshal(w)
+			_ = s.store.UpdateRun(s.ctx, run.ID, state, w.Status.Message, string(b), finished)
+		}
+	}()
+}
+
+func runJSON(r store.Run) map[string]any {
+	m := map[string]any{"run_id": r.ID, "display_name": r.DisplayName, "storage_state": r.StorageState,
+		"state": r.State, "created_at": timestamp(r.CreatedAt), "scheduled_at": timestamp(r.ScheduledAt),
+		"finished_at": timestamp(r.FinishedAt)}
+	for k, v := range map[string]string{"experiment_id": r.ExperimentID, "description": r.Description,
+		"service_account": r.ServiceAccount, "recurring_run_id": r.RecurringRunID} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if r.Error != "" {
+		m["error"] = map[string]any{"code": 2, "message": r.Error}
+	}
+	if r.PipelineVersionID != "" {
+		m["pipeline_version_reference"] = map[string]any{"pipeline_id": r.PipelineID, "pipeline_version_id": r.PipelineVersionID}
+	} else if spec, err := specJSON(r.PipelineSpec); err == nil {
+		m["pipeline_spec"] = spec
+	}
+	if r.RuntimeConfig != "" {
+		var rc any
+		if json.Unmarshal([]byte(r.RuntimeConfig), &rc) == nil {
+			m["runtime_config"] = rc
+		}
+	}
+	var hist []map[string]any
+	for _, ev := range r.StateHistory {
+		h := map[string]any{"update_time": timestamp(ev.Time), "state": ev.State}
+		if ev.Error != "" {
+			h["error"] = map[string]any{"message": ev.Error}
+		}
+		hist = append(hist, h)
+	}
+	m["state_history"] = hist
+	m["run_details"] = map[string]any{"task_details": taskDetails(r.Workflow)}
+	return m
+}
+
+// taskDetails renders the workflow's status graph as KFP task details.
+func taskDetails(workflow string) []map[string]any {
+	var wf wfv1.Workflow
+	if json.Unmarshal([]byte(workflow), &wf) != nil {
+		return []map[string]any{}
+	}
+	out := []map[string]any{}
+	for id, n := range wf.Status.Nodes {
+		t := map[string]any{"task_id": id, "display_name": n.DisplayName, "run_id": wf.Name,
+			"create_time": timestamp(n.StartedAt.Time), "start_time": timestamp(n.StartedAt.Time),
+			"end_time": timestamp(n.FinishedAt.Time), "state": nodeState(n.Phase)}
+		if n.Type == wfv1.NodeTypePod {
+			t["pod_name"] = fmt.Sprintf("%s-%s", wf.Name, id)
+		}
+		if n.BoundaryID != "" {
+			t["parent_task_id"] = n.BoundaryID
+		}
+		var kids []map[string]any
+		for _, c := range n.Children {
+			kids = append(kids, map[string]any{"task_id": c})
+		}
+		if len(kids) > 0 {
+			t["child_tasks"] = kids
+		}
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i]["start_time"].(string)+out[i]["task_id"].(string) < out[j]["start_time"].(string)+out[j]["task_id"].(string) })
+	return out
+}
+
+func nodeState(p wfv1.NodePhase) string {
+	switch p {
+	case wfv1.NodeSucceeded:
+		return "SUCCEEDED"
+	case wfv1.NodeFailed, wfv1.NodeError:
+		return "FAILED"
+	case wfv1.NodeSkipped, wfv1.NodeOmitted:
+		return "SKIPPED"
+	case wfv1.NodeRunning:
+		return "RUNNING"
+	}
+	return "PENDING"
+}
+
+func (s *Server) getRun(r *http.Request) (any, error) {
+	run, err := s.store.GetRun(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return runJSON(run), nil
+}
+
+func (s *Server) listRuns(r *http.Request) (any, error) {
+	opts, err := listOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	runs, page, err := s.store.ListRuns(r.Context(), q.Get("namespace"), q.Get("experiment_id"), opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, len(runs))
+	for i, run := range runs {
+		out[i] = runJSON(run)
+	}
+	return listResponse("runs", out, page), nil
+}
+
+func (s *Server) deleteRun(r *http.Request) (any, error) {
+	return map[string]any{}, s.store.DeleteRun(r.Context(), r.PathValue("id"))
+}
+
+// runAction serves POST /runs/{id}:terminate, :retry, :archive, :unarchive.
+func (s *Server) runAction(r *http.Request) (any, error) {
+	id, action, err := idAction(r.PathValue("action"))
+	if err != nil {
+		return nil, err
+	}
+	run, err := s.store.GetRun(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	switch action {
+	case "archive":
+		return map[string]any{}, s.store.SetRunStorage(r.Context(), id, "ARCHIVED")
+	case "unarchive":
+		return map[string]any{}, s.store.SetRunStorage(r.Context(), id, "AVAILABLE")
+	case "terminate":
+		if run.State != "PENDING" && run.State != "RUNNING" {
+			return nil, badRequest("run %s is %s: only a pending or running run can be terminated", id, run.State)
+		}
+		if err := s.store.UpdateRun(r.Context(), id, "CANCELING", "", "", time.Time{}); err != nil {
+			return nil, err
+		}
+		return map[string]any{}, s.engine.Stop(r.Context(), "run-"+id[:8])
+	case "retry":
+		if run.State != "FAILED" && run.State != "CANCELED" {
+			return nil, badRequest("run %s is %s: only a failed or canceled run can be retried", id, run.State)
+		}
+		var wf wfv1.Workflow
+		if err := json.Unmarshal([]byte(run.Workflow), &wf); err != nil {
+			return nil, err
+		}
+		wf.Status = wfv1.WorkflowStatus{}
+		wf.Name = ""
+		if err := s.store.UpdateRun(r.Context(), id, "PENDING", "", "", time.Time{}); err != nil {
+			return nil, err
+		}
+		s.start(run, &wf)
+		return map[string]any{}, nil
+	}
+	return nil, notFoundErr("no such run action %q", action)
+}

@@ -1,0 +1,113 @@
+package apiserver
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kubeline/kubeline/runtime/engine"
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+// Compiler turns a pipeline file (its name and bytes) and run parameters into
+// the Workflow to run; errors describe the user's mistakes.
+type Compiler func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error)
+
+// Unpacker returns the pipeline YAML held in an uploaded file (plain, .zip
+// or .tar.gz), or an error naming what is wrong with it.
+type Unpacker func(name string, data []byte) ([]byte, error)
+
+// Server is the KFP API server.
+type Server struct {
+	store   *store.Store
+	engine  engine.Engine
+	compile Compiler
+	unpack  Unpacker
+	version string
+	ctx     context.Context
+	wg      sync.WaitGroup
+}
+
+// New returns a server; ctx bounds the background run watchers.
+func New(ctx context.Context, st *store.Store, eng engine.Engine, compile Compiler, unpack Unpacker, version string) *Server {
+	return &Server{store: st, engine: eng, compile: compile, unpack: unpack, version: version, ctx: ctx}
+}
+
+// Wait waits for the run watchers to finish (after ctx is cancelled).
+func (s *Server) Wait() { s.wg.Wait() }
+
+// Handler returns the HTTP routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	h := func(pattern string, f func(*http.Request) (any, error)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			v, err := f(r)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, v)
+		})
+	}
+	const v2 = "/apis/v2beta1"
+	h("GET "+v2+"/healthz", s.healthz)
+	h("GET /apis/v1beta1/healthz", s.healthz)
+	h("POST "+v2+"/pipelines", s.createPipeline)
+	h("POST "+v2+"/pipelines/create", s.createPipelineAndVersion)
+	h("GET "+v2+"/pipelines", s.listPipelines)
+	h("GET "+v2+"/pipelines/{id}", s.getPipeline)
+	h("GET /apis/v1beta1/pipelines/{id}", s.getPipeline)
+	h("DELETE "+v2+"/pipelines/{id}", s.deletePipeline)
+	h("POST "+v2+"/pipelines/upload", s.upload)
+	h("POST /apis/v1beta1/pipelines/upload", s.upload)
+	h("POST "+v2+"/pipelines/upload_version", s.uploadVersion)
+	h("POST "+v2+"/pipelines/{id}/versions", s.createVersion)
+	h("GET "+v2+"/pipelines/{id}/{sub}", s.pipelineSub) // names/{name} and {id}/versions
+	h("GET "+v2+"/pipelines/{id}/versions/{vid}", s.getVersion)
+	h("DELETE "+v2+"/pipelines/{id}/versions/{vid}", s.deleteVersion)
+	h("GET /apis/v1beta1/pipeline_versions", s.listVersionsV1)
+	h("GET /apis/v1beta1/pipeline_versions/{vid}", s.getVersion)
+	h("GET /apis/v1beta1/pipeline_versions/{vid}/templates", s.template)
+	h("POST "+v2+"/experiments", s.createExperiment)
+	h("GET "+v2+"/experiments", s.listExperiments)
+	h("GET "+v2+"/experiments/{id}", s.getExperiment)
+	h("POST "+v2+"/experiments/{action}", s.experimentAction)
+	h("POST "+v2+"/runs", s.createRun)
+	h("GET "+v2+"/runs", s.listRuns)
+	h("GET "+v2+"/runs/{id}", s.getRun)
+	h("DELETE "+v2+"/runs/{id}", s.deleteRun)
+	h("POST "+v2+"/runs/{action}", s.runAction)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// pipelineSub serves GET /pipelines/names/{name} and /pipelines/{id}/versions,
+// which one ServeMux pattern cannot tell apart.
+func (s *Server) pipelineSub(r *http.Request) (any, error) {
+	switch {
+	case r.PathValue("id") == "names":
+		r.SetPathValue("name", r.PathValue("sub"))
+		return s.getPipelineByName(r)
+	case r.PathValue("sub") == "versions":
+		return s.listVersions(r)
+	}
+	return nil, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path)
+}
+
+func (s *Server) healthz(r *http.Request) (any, error) {
+	return map[string]any{"commit_sha": s.version, "tag_name": s.version, "multi_user": false, "pipeline_store": "database"}, nil
+}
+
+// idAction splits "ID:action".
+func idAction(v string) (string, string, error) {
+	id, action, ok := strings.Cut(v, ":")
+	if !ok || id == "" {
+		return "", "", notFoundErr("no such endpoint: %s", v)
+	}
+	return id, action, nil
+}
