@@ -328,7 +328,9 @@ func (s *Server) listVersionsOf(r *http.Request, pid string) (any, error) {
 	return listResponse("pipeline_versions", out, page), nil
 }
 
-func (s *Server) listVersions(r *http.Request) (any, error) { return s.listVersionsOf(r, r.PathValue("id")) }
+func (s *Server) listVersions(r *http.Request) (any, error) {
+	return s.listVersionsOf(r, r.PathValue("id"))
+}
 
 // listVersionsV1 serves the UI's v1beta1 call with resource_key.id.
 func (s *Server) listVersionsV1(r *http.Request) (any, error) {

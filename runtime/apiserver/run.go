@@ -14,11 +14,11 @@ import (
 )
 
 type runBody struct {
-	RunID                    string         `json:"run_id"`
-	ExperimentID             string         `json:"experiment_id"`
-	DisplayName              string         `json:"display_name"`
-	Description              string         `json:"description"`
-	ServiceAccount           string         `json:"service_account"`
+	RunID                    string `json:"run_id"`
+	ExperimentID             string `json:"experiment_id"`
+	DisplayName              string `json:"display_name"`
+	Description              string `json:"description"`
+	ServiceAccount           string `json:"service_account"`
 	PipelineVersionReference *struct {
 		PipelineID        string `json:"pipeline_id"`
 		PipelineVersionID string `json:"pipeline_version_id"`
@@ -227,7 +227,9 @@ func taskDetails(workflow string) []map[string]any {
 		}
 		out = append(out, t)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i]["start_time"].(string)+out[i]["task_id"].(string) < out[j]["start_time"].(string)+out[j]["task_id"].(string) })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i]["start_time"].(string)+out[i]["task_id"].(string) < out[j]["start_time"].(string)+out[j]["task_id"].(string)
+	})
 	return out
 }
 
