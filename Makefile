@@ -16,6 +16,7 @@ build:
 test: lint
 	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s runtime/launcher/pyexec/tests
 	$(GO) test -count=1 ./...
+	bash examples/api-walkthrough/walkthrough.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/...

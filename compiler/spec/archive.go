@@ -12,8 +12,12 @@ import (
 	"strings"
 )
 
-// maxSpecSize bounds what is read from one file or archive member.
-const maxSpecSize = 64 << 20
+// maxSpecSize bounds what is read from one file or archive member (the KFP
+// upload limit); maxMembers bounds an archive's entries.
+const (
+	maxSpecSize = 32 << 20
+	maxMembers  = 1000
+)
 
 // Unpack returns the pipeline YAML/JSON held in data. Plain YAML or JSON is
 // returned as it is; a .zip or .tar.gz (recognised by content, as the KFP
@@ -49,10 +53,19 @@ func unzip(name string, data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: invalid zip archive: %w", name, err)
 	}
+	if len(zr.File) > maxMembers {
+		return nil, fmt.Errorf("%s: archive has %d entries (at most %d)", name, len(zr.File), maxMembers)
+	}
 	var members []member
 	for _, f := range zr.File {
+		if err := safeName(f.Name); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 		if f.FileInfo().IsDir() {
 			continue
+		}
+		if f.UncompressedSize64 > maxSpecSize {
+			return nil, fmt.Errorf("%s: %s would expand to %d bytes (at most %d)", name, f.Name, f.UncompressedSize64, maxSpecSize)
 		}
 		members = append(members, member{name: f.Name, open: f.Open})
 	}
@@ -75,12 +88,21 @@ func untar(name string, data []byte) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: invalid tar archive: %w", name, err)
 		}
+		if err := safeName(h.Name); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(members) >= maxMembers {
+			return nil, fmt.Errorf("%s: archive has more than %d entries", name, maxMembers)
+		}
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
 		b, err := io.ReadAll(io.LimitReader(tr, maxSpecSize+1))
 		if err != nil {
 			return nil, fmt.Errorf("%s: read %s: %w", name, h.Name, err)
+		}
+		if len(b) > maxSpecSize {
+			return nil, fmt.Errorf("%s: %s expands to more than %d bytes", name, h.Name, maxSpecSize)
 		}
 		contents[h.Name] = b
 		n := h.Name
@@ -128,4 +150,14 @@ func pick(archive string, members []member) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %s is larger than %d bytes", archive, chosen.name, maxSpecSize)
 	}
 	return b, nil
+}
+
+// safeName refuses archive entries that would escape a directory: absolute
+// paths and "..".
+func safeName(n string) error {
+	clean := path.Clean("/" + n)
+	if strings.HasPrefix(n, "/") || strings.Contains(n, "\\") || n == ".." || strings.HasPrefix(n, "../") || strings.Contains(n, "/../") || clean != "/"+strings.TrimPrefix(path.Clean(n), "/") {
+		return fmt.Errorf("archive entry %q is outside the archive", n)
+	}
+	return nil
 }

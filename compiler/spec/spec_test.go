@@ -40,6 +40,9 @@ func TestUnpack(t *testing.T) {
 		{"broken zip", []byte("PK\x03\x04garbage"), "", "invalid zip"},
 		{"broken gzip", []byte{0x1f, 0x8b, 0, 1}, "", "invalid gzip"},
 		{"png", []byte("\x89PNG\r\n\x1a\n\x00\x00"), "", "not a pipeline"},
+		{"zip with traversal", zipOf(t, map[string]string{"../../etc/pipeline.yaml": "p: 1"}), "", "outside the archive"},
+		{"zip with absolute path", zipOf(t, map[string]string{"/abs/pipeline.yaml": "p: 1"}), "", "outside the archive"},
+		{"zip bomb", zipOf(t, map[string]string{"pipeline.yaml": strings.Repeat("a", 33<<20)}), "", "would expand"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -378,3 +378,18 @@ func (s *Server) template(r *http.Request) (any, error) {
 }
 
 var _ = fmt.Sprintf
+
+// updatePipeline changes a pipeline's display name and description.
+func (s *Server) updatePipeline(r *http.Request) (any, error) {
+	var b pipelineBody
+	if err := decode(r, &b); err != nil {
+		return nil, err
+	}
+	if b.PipelineID != "" && b.PipelineID != r.PathValue("id") {
+		return nil, badRequest("pipeline.pipeline_id %q does not match the path", b.PipelineID)
+	}
+	if err := s.store.UpdatePipeline(r.Context(), r.PathValue("id"), b.DisplayName, b.Description); err != nil {
+		return nil, err
+	}
+	return s.getPipeline(r)
+}

@@ -61,6 +61,9 @@ func (s *Server) Handler() http.Handler {
 	h("GET "+v2+"/pipelines/{id}", s.getPipeline)
 	h("GET /apis/v1beta1/pipelines/{id}", s.getPipeline)
 	h("DELETE "+v2+"/pipelines/{id}", s.deletePipeline)
+	h("PATCH "+v2+"/pipelines/{id}", s.updatePipeline)
+	h("GET "+v2+"/auth", func(*http.Request) (any, error) { return map[string]any{}, nil }) // single user: everything allowed
+	h("GET "+v2+"/filters", s.echoFilter)
 	h("POST "+v2+"/pipelines/upload", s.upload)
 	h("POST /apis/v1beta1/pipelines/upload", s.upload)
 	h("POST "+v2+"/pipelines/upload_version", s.uploadVersion)
@@ -84,6 +87,15 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return mux
+}
+
+// echoFilter is KFP's filter test endpoint: it returns the parsed filter.
+func (s *Server) echoFilter(r *http.Request) (any, error) {
+	opts, err := listOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	return opts.Filter, nil
 }
 
 // pipelineSub serves GET /pipelines/names/{name} and /pipelines/{id}/versions,

@@ -248,3 +248,23 @@ func (s *Store) DeleteVersion(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// UpdatePipeline sets a pipeline's display name and description (empty
+// values leave them as they are).
+func (s *Store) UpdatePipeline(ctx context.Context, id, displayName, description string) error {
+	p, err := s.GetPipeline(ctx, id)
+	if err != nil {
+		return err
+	}
+	if displayName != "" {
+		p.DisplayName = displayName
+	}
+	if description != "" {
+		p.Description = description
+	}
+	_, err = s.db.ExecContext(ctx, s.q("UPDATE pipelines SET display_name = ?, description = ? WHERE id = ?"), p.DisplayName, p.Description, id)
+	if err != nil {
+		return fmt.Errorf("update pipeline %s: %w", id, err)
+	}
+	return nil
+}

@@ -70,19 +70,17 @@ var recurringTable = table{
 // validate checks what the store itself relies on; the cron syntax is the
 // schedule package's to check.
 func (t Trigger) validate() error {
-	var errs []error
 	switch {
 	case t.Cron == nil && t.Periodic == nil:
-		errs = append(errs, fmt.Errorf("trigger: %w: one of cron_schedule and periodic_schedule is required", ErrInvalid))
+		return fmt.Errorf("trigger: %w: one of cron_schedule and periodic_schedule is required", ErrInvalid)
 	case t.Cron != nil && t.Periodic != nil:
-		errs = append(errs, fmt.Errorf("trigger: %w: cron_schedule and periodic_schedule are exclusive", ErrInvalid))
+		return fmt.Errorf("trigger: %w: cron_schedule and periodic_schedule are exclusive", ErrInvalid)
 	case t.Cron != nil && t.Cron.Cron == "":
-		errs = append(errs, fmt.Errorf("trigger.cron_schedule.cron: %w: required", ErrInvalid))
+		return fmt.Errorf("trigger.cron_schedule.cron: %w: required", ErrInvalid)
 	case t.Periodic != nil && t.Periodic.IntervalSecond <= 0:
-		errs = append(errs, fmt.Errorf("trigger.periodic_schedule.interval_second: %w: must be positive, not %d",
-			ErrInvalid, t.Periodic.IntervalSecond))
+		return fmt.Errorf("trigger.periodic_schedule.interval_second: %w: must be positive, not %d", ErrInvalid, t.Periodic.IntervalSecond)
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 func validMode(mode string) error {
