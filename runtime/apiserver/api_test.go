@@ -123,7 +123,7 @@ func TestUploadsAndInvalidFiles(t *testing.T) {
 	entries, _ := os.ReadDir(corpus + "invalid")
 	for _, e := range entries {
 		r := upload(t, base, corpus+"invalid/"+e.Name(), "name=bad-"+e.Name())
-		msg, _ := r.body["message"].(string)
+		msg, _ := r.body["error_message"].(string)
 		if r.code != 400 || msg == "" {
 			t.Errorf("%s: %d %s, want 400 with a message", e.Name(), r.code, r.raw)
 		}
@@ -243,5 +243,64 @@ func TestRunsToSucceededAndFailed(t *testing.T) {
 	}
 	if r := call(t, "POST", base+"/runs", map[string]any{"display_name": "x"}); r.code != 400 || !strings.Contains(r.raw, "pipeline_version_reference") {
 		t.Fatalf("run without a pipeline: %d %s", r.code, r.raw)
+	}
+}
+
+func TestTerminateAndRetry(t *testing.T) {
+	base := newServer(t)
+	spec := map[string]any{}
+	if err := yamlToJSON([]byte(`components:
+  comp-nap: {executorLabel: exec-nap}
+deploymentSpec:
+  executors:
+    exec-nap:
+      container: {image: alpine, command: [sh, -c, 'sleep 30']}
+pipelineInfo: {name: nap}
+root:
+  dag:
+    tasks:
+      nap: {componentRef: {name: comp-nap}, taskInfo: {name: nap}}
+schemaVersion: 2.1.0
+`), &spec); err != nil {
+		t.Fatal(err)
+	}
+	r := call(t, "POST", base+"/runs", map[string]any{"display_name": "nap", "pipeline_spec": spec})
+	id := r.body["run_id"].(string)
+	for i := 0; i < 100; i++ {
+		if call(t, "GET", base+"/runs/"+id, nil).body["state"] == "RUNNING" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := call(t, "POST", base+"/runs/"+id+":terminate", nil); r.code != 200 {
+		t.Fatalf("terminate: %d %s", r.code, r.raw)
+	}
+	run := waitRun(t, base, id)
+	if run["state"] != "CANCELED" {
+		t.Fatalf("terminated run ended %v", run["state"])
+	}
+	var states []string
+	for _, h := range run["state_history"].([]any) {
+		states = append(states, h.(map[string]any)["state"].(string))
+	}
+	if strings.Join(states, ",") != "PENDING,RUNNING,CANCELING,CANCELED" {
+		t.Fatalf("state history %v", states)
+	}
+	if r := call(t, "POST", base+"/runs/"+id+":retry", nil); r.code != 200 {
+		t.Fatalf("retry: %d %s", r.code, r.raw)
+	}
+	for i := 0; i < 100; i++ {
+		if call(t, "GET", base+"/runs/"+id, nil).body["state"] == "RUNNING" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := call(t, "GET", base+"/runs/"+id, nil); r.body["state"] != "RUNNING" {
+		t.Fatalf("retried run is %v", r.body["state"])
+	}
+	call(t, "POST", base+"/runs/"+id+":terminate", nil)
+	waitRun(t, base, id)
+	if r := call(t, "POST", base+"/runs/"+id+":terminate", nil); r.code != 400 {
+		t.Fatalf("terminating a finished run: %d", r.code)
 	}
 }

@@ -64,9 +64,20 @@ func (s *Server) Handler() http.Handler {
 	h("PATCH "+v2+"/pipelines/{id}", s.updatePipeline)
 	h("GET "+v2+"/auth", func(*http.Request) (any, error) { return map[string]any{}, nil }) // single user: everything allowed
 	h("GET "+v2+"/filters", s.echoFilter)
-	h("POST "+v2+"/pipelines/upload", s.upload)
-	h("POST /apis/v1beta1/pipelines/upload", s.upload)
-	h("POST "+v2+"/pipelines/upload_version", s.uploadVersion)
+	hu := func(pattern string, f func(*http.Request) (any, error)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			v, err := f(r)
+			if err != nil {
+				// Upload errors have their own body in KFP.
+				writeJSON(w, status(err), map[string]any{"error_message": err.Error(), "error_details": err.Error()})
+				return
+			}
+			writeJSON(w, http.StatusOK, v)
+		})
+	}
+	hu("POST "+v2+"/pipelines/upload", s.upload)
+	hu("POST /apis/v1beta1/pipelines/upload", s.upload)
+	hu("POST "+v2+"/pipelines/upload_version", s.uploadVersion)
 	h("POST "+v2+"/pipelines/{id}/versions", s.createVersion)
 	h("GET "+v2+"/pipelines/{id}/{sub}", s.pipelineSub) // names/{name} and {id}/versions
 	h("GET "+v2+"/pipelines/{id}/versions/{vid}", s.getVersion)
