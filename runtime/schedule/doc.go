@@ -7,8 +7,9 @@
 // one interval after its start time, or after its creation without one.
 //
 // schedule is pure: no I/O and no clock, every time is passed in, and cron
-// fields are matched in the location of the times given (UTC for the
-// store's). It imports no other kubeline package; whoever runs the scheduler
+// fields match in the location of the "now" passed in (UTC for the store's
+// times); time zone prefixes (CRON_TZ=), which read the zone database, are
+// rejected. It imports no other kubeline package; whoever runs the scheduler
 // loop converts store.Trigger into Trigger, creates the runs and records the
 // fires.
 package schedule

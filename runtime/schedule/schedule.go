@@ -70,7 +70,7 @@ func parse(t Trigger) (plan, error) {
 func parseCron(expr string) (plan, []error) {
 	if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
 		return plan{}, []error{fmt.Errorf("cron_schedule.cron %q: %w: time zone prefixes are not supported "+
-			"(fields match in the location of the times scheduled, UTC)", expr, ErrInvalid)}
+			"(fields match in the location of now, UTC from the store)", expr, ErrInvalid)}
 	}
 	s, err := parser.Parse(expr)
 	if err != nil {
@@ -85,7 +85,8 @@ func parseCron(expr string) (plan, []error) {
 // Due returns the fire times of t due in (from, now], oldest first. from is
 // lastFired, or for a trigger that never fired (zero lastFired) its start
 // time, or else created; a start time later than lastFired wins. Nothing is
-// due after t.End. With noCatchup only the latest due time is returned (KFP:
+// due after t.End. Cron fields match in now's location, and the times
+// returned are in it. With noCatchup only the latest due time is returned (KFP:
 // "only schedule the latest interval if behind schedule"); without, at most
 // MaxDue.
 //
@@ -109,6 +110,7 @@ func Due(t Trigger, created, lastFired, now time.Time, noCatchup bool) ([]time.T
 	if t.Start.After(from) {
 		from = t.Start
 	}
+	from = from.In(now.Location())
 	until := now
 	if !t.End.IsZero() && t.End.Before(until) {
 		until = t.End
@@ -121,7 +123,7 @@ func Due(t Trigger, created, lastFired, now time.Time, noCatchup bool) ([]time.T
 		if base.IsZero() {
 			base = created
 		}
-		return periodic(base, p.every, from, until, noCatchup), nil
+		return periodic(base.In(now.Location()), p.every, from, until, noCatchup), nil
 	}
 	if noCatchup {
 		if last := latest(p.cron, from, until); !last.IsZero() {
