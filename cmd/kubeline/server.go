@@ -71,6 +71,7 @@ func serve(ctx context.Context, l net.Listener, db string, log io.Writer) error 
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	api := apiserver.New(runCtx, st, runner, compile, spec.Unpack, version)
+	go api.Schedule(runCtx, time.Second)
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s)\n", l.Addr(), db)
 	errc := make(chan error, 1)

@@ -32,6 +32,12 @@ const corpus = "../../../shared/kfp-corpus/ir/"
 // embedded engine.
 func newServer(t *testing.T) string {
 	t.Helper()
+	return newServerWith(t, nil)
+}
+
+// newServerWith also lets the test start the scheduler.
+func newServerWith(t *testing.T, with func(*apiserver.Server, context.Context)) string {
+	t.Helper()
 	home := t.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(home, "k.db"))
 	if err != nil {
@@ -43,6 +49,9 @@ func newServer(t *testing.T) string {
 		return compiler.Compile(name, data, compiler.Options{Params: params})
 	}
 	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test")
+	if with != nil {
+		with(api, ctx)
+	}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(func() {
 		srv.Close()
@@ -302,5 +311,49 @@ schemaVersion: 2.1.0
 	waitRun(t, base, id)
 	if r := call(t, "POST", base+"/runs/"+id+":terminate", nil); r.code != 400 {
 		t.Fatalf("terminating a finished run: %d", r.code)
+	}
+}
+
+func TestRecurringRuns(t *testing.T) {
+	base := newServerWith(t, func(api *apiserver.Server, ctx context.Context) { go api.Schedule(ctx, 100*time.Millisecond) })
+	p := upload(t, base, "../../examples/hello-params/pipeline.yaml", "name=hello")
+	r := call(t, "POST", base+"/recurringruns", map[string]any{"display_name": "every-second",
+		"pipeline_version_reference": map[string]any{"pipeline_id": p.body["pipeline_id"]},
+		"trigger":                    map[string]any{"periodic_schedule": map[string]any{"interval_second": 1}},
+		"max_concurrency":            "1", "mode": "ENABLE", "no_catchup": true})
+	if r.code != 200 || r.body["status"] != "ENABLED" || r.body["max_concurrency"] != "1" {
+		t.Fatalf("create: %d %s", r.code, r.raw)
+	}
+	id := r.body["recurring_run_id"].(string)
+	filter := url.QueryEscape(fmt.Sprintf(`{"predicates":[{"operation":"EQUALS","key":"recurring_run_id","string_value":%q}]}`, id))
+	count := func() float64 { return call(t, "GET", base+"/runs?filter="+filter, nil).body["total_size"].(float64) }
+	deadline := time.Now().Add(10 * time.Second)
+	for count() < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := count(); n < 2 {
+		t.Fatalf("%v runs fired in 10 s by an every-second schedule", n)
+	}
+	if r := call(t, "POST", base+"/recurringruns/"+id+":disable", nil); r.code != 200 {
+		t.Fatalf("disable: %d %s", r.code, r.raw)
+	}
+	time.Sleep(300 * time.Millisecond) // a tick in flight may still fire once
+	before := count()
+	time.Sleep(1500 * time.Millisecond)
+	if after := count(); after != before {
+		t.Fatalf("a disabled schedule fired: %v -> %v runs", before, after)
+	}
+	list := call(t, "GET", base+"/recurringruns", nil)
+	if _, ok := list.body["recurringRuns"]; !ok || list.body["total_size"] != float64(1) {
+		t.Fatalf("list: %s", list.raw)
+	}
+	if r := call(t, "GET", base+"/recurringruns/"+id, nil); r.body["status"] != "DISABLED" {
+		t.Fatalf("after disable: %s", r.raw)
+	}
+	bad := call(t, "POST", base+"/recurringruns", map[string]any{"display_name": "x",
+		"pipeline_version_reference": map[string]any{"pipeline_id": p.body["pipeline_id"]},
+		"trigger":                    map[string]any{"cron_schedule": map[string]any{"cron": "not a cron"}}})
+	if bad.code != 400 {
+		t.Fatalf("invalid cron: %d %s", bad.code, bad.raw)
 	}
 }

@@ -1,6 +1,8 @@
 package apiserver
 
 import (
+	"bytes"
+	"io"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -47,7 +49,10 @@ func phaseState(wf *wfv1.Workflow) string {
 	return "PENDING"
 }
 
-func (s *Server) createRun(r *http.Request) (any, error) {
+func (s *Server) createRun(r *http.Request) (any, error) { return s.createRunScheduled(r, time.Time{}) }
+
+// createRunScheduled creates a run; scheduledAt is set for recurring runs.
+func (s *Server) createRunScheduled(r *http.Request, scheduledAt time.Time) (any, error) {
 	var b runBody
 	if err := decode(r, &b); err != nil {
 		return nil, err
@@ -56,7 +61,7 @@ func (s *Server) createRun(r *http.Request) (any, error) {
 		return nil, badRequest("run.display_name is required")
 	}
 	run := &store.Run{DisplayName: b.DisplayName, Description: b.Description, ExperimentID: b.ExperimentID,
-		ServiceAccount: b.ServiceAccount, RecurringRunID: b.RecurringRunID}
+		ServiceAccount: b.ServiceAccount, RecurringRunID: b.RecurringRunID, ScheduledAt: scheduledAt}
 	spec, err := s.runSpec(r, &b, run)
 	if err != nil {
 		return nil, err
@@ -317,3 +322,5 @@ func (s *Server) runAction(r *http.Request) (any, error) {
 	}
 	return nil, notFoundErr("no such run action %q", action)
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

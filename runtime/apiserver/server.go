@@ -94,6 +94,11 @@ func (s *Server) Handler() http.Handler {
 	h("GET "+v2+"/runs/{id}", s.getRun)
 	h("DELETE "+v2+"/runs/{id}", s.deleteRun)
 	h("POST "+v2+"/runs/{action}", s.runAction)
+	h("POST "+v2+"/recurringruns", s.createRecurringRun)
+	h("GET "+v2+"/recurringruns", s.listRecurringRuns)
+	h("GET "+v2+"/recurringruns/{id}", s.getRecurringRun)
+	h("DELETE "+v2+"/recurringruns/{id}", s.deleteRecurringRun)
+	h("POST "+v2+"/recurringruns/{action}", s.recurringAction)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
