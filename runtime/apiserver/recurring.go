@@ -21,12 +21,12 @@ type scheduleBody struct {
 }
 
 type recurringBody struct {
-	RecurringRunID           string         `json:"recurring_run_id"`
-	DisplayName              string         `json:"display_name"`
-	Description              string         `json:"description"`
-	ExperimentID             string         `json:"experiment_id"`
-	Namespace                string         `json:"namespace"`
-	ServiceAccount           string         `json:"service_account"`
+	RecurringRunID           string `json:"recurring_run_id"`
+	DisplayName              string `json:"display_name"`
+	Description              string `json:"description"`
+	ExperimentID             string `json:"experiment_id"`
+	Namespace                string `json:"namespace"`
+	ServiceAccount           string `json:"service_account"`
 	PipelineVersionReference *struct {
 		PipelineID        string `json:"pipeline_id"`
 		PipelineVersionID string `json:"pipeline_version_id"`
