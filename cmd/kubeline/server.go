@@ -19,6 +19,7 @@ import (
 	"github.com/kubeline/kubeline/compiler"
 	"github.com/kubeline/kubeline/compiler/spec"
 	"github.com/kubeline/kubeline/runtime/apiserver"
+	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/store"
 )
@@ -70,7 +71,8 @@ func serve(ctx context.Context, l net.Listener, db string, log io.Writer) error 
 	}
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
-	api := apiserver.New(runCtx, st, runner, compile, spec.Unpack, version)
+	api := apiserver.New(runCtx, st, runner, compile, spec.Unpack, version).
+		WithArtifacts(artifact.Dir{Root: filepath.Join(home, "artifacts")}.Read)
 	go api.Schedule(runCtx, time.Second)
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s)\n", l.Addr(), db)

@@ -1,8 +1,11 @@
 package apiserver_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +24,7 @@ import (
 	"github.com/kubeline/kubeline/compiler"
 	"github.com/kubeline/kubeline/compiler/spec"
 	"github.com/kubeline/kubeline/runtime/apiserver"
+	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/launcher"
 	"github.com/kubeline/kubeline/runtime/store"
@@ -48,7 +52,8 @@ func newServerWith(t *testing.T, with func(*apiserver.Server, context.Context)) 
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
 		return compiler.Compile(name, data, compiler.Options{Params: params})
 	}
-	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test")
+	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").
+		WithArtifacts(artifact.Dir{Root: filepath.Join(home, "artifacts")}.Read)
 	if with != nil {
 		with(api, ctx)
 	}
@@ -356,4 +361,112 @@ func TestRecurringRuns(t *testing.T) {
 	if bad.code != 400 {
 		t.Fatalf("invalid cron: %d %s", bad.code, bad.raw)
 	}
+}
+
+func TestEveryOtherEndpoint(t *testing.T) {
+	base := newServer(t)
+	// Upload as tar.gz, then a second version, then update both.
+	p := uploadTarGz(t, base, "../../examples/word-count/pipeline.yaml", "name=wc")
+	if p.code != 200 {
+		t.Fatalf("tar.gz upload: %d %s", p.code, p.raw)
+	}
+	pid := p.body["pipeline_id"].(string)
+	if r := call(t, "PATCH", base+"/pipelines/"+pid, map[string]any{"description": "counts words"}); r.code != 200 || r.body["description"] != "counts words" {
+		t.Fatalf("patch pipeline: %d %s", r.code, r.raw)
+	}
+	if r := call(t, "GET", base+"/pipelines/names/wc", nil); r.body["pipeline_id"] != pid {
+		t.Fatalf("by name: %s", r.raw)
+	}
+	vs := call(t, "GET", base+"/pipelines/"+pid+"/versions", nil)
+	vid := vs.body["pipeline_versions"].([]any)[0].(map[string]any)["pipeline_version_id"].(string)
+	if r := call(t, "PATCH", base+"/pipelines/"+pid+"/versions/"+vid, map[string]any{"display_name": "first"}); r.code != 200 || r.body["display_name"] != "first" {
+		t.Fatalf("patch version: %d %s", r.code, r.raw)
+	}
+	root := strings.TrimSuffix(base, "/v2beta1")
+	if r := call(t, "GET", root+"/v1beta1/pipeline_versions/"+vid+"/templates", nil); !strings.Contains(fmt.Sprint(r.body["template"]), "word-count") {
+		t.Fatalf("v1 templates: %s", r.raw)
+	}
+	if r := call(t, "GET", root+"/v1beta1/pipeline_versions?resource_key.type=PIPELINE&resource_key.id="+pid+"&page_size=50&sort_by=created_at%20desc", nil); r.body["total_size"] != float64(1) {
+		t.Fatalf("v1 versions: %s", r.raw)
+	}
+	if r := call(t, "GET", root+"/v1beta1/runs/whatever", nil); r.code != 404 {
+		t.Fatalf("v1 run: %d", r.code)
+	}
+	// Run it and read an artifact back.
+	r := call(t, "POST", base+"/runs", map[string]any{"display_name": "wc", "pipeline_version_reference": map[string]any{"pipeline_id": pid, "pipeline_version_id": vid}})
+	run := waitRun(t, base, r.body["run_id"].(string))
+	if run["state"] != "SUCCEEDED" {
+		t.Fatalf("run: %v", run["state"])
+	}
+	node := ""
+	for _, tk := range run["run_details"].(map[string]any)["task_details"].([]any) {
+		if m := tk.(map[string]any); m["display_name"] == "write-text" {
+			node = m["task_id"].(string)
+		}
+	}
+	a := call(t, "GET", base+"/runs/"+run["run_id"].(string)+"/nodes/"+node+"/artifacts/text:read", nil)
+	data, _ := base64.StdEncoding.DecodeString(fmt.Sprint(a.body["data"]))
+	if a.code != 200 || !strings.Contains(string(data), "the") {
+		t.Fatalf("artifact read: %d %s", a.code, a.raw)
+	}
+	// Experiments: archive, unarchive, delete.
+	e := call(t, "POST", base+"/experiments", map[string]any{"display_name": "e"})
+	eid := e.body["experiment_id"].(string)
+	for _, action := range []string{":archive", ":unarchive"} {
+		if r := call(t, "POST", base+"/experiments/"+eid+action, nil); r.code != 200 {
+			t.Fatalf("%s: %d", action, r.code)
+		}
+	}
+	if r := call(t, "DELETE", base+"/experiments/"+eid, nil); r.code != 200 {
+		t.Fatalf("delete experiment: %d", r.code)
+	}
+	if r := call(t, "GET", base+"/experiments/"+eid, nil); r.code != 404 {
+		t.Fatalf("deleted experiment: %d", r.code)
+	}
+	// Version and pipeline deletion, cascade.
+	if r := call(t, "DELETE", base+"/pipelines/"+pid, nil); r.code != 409 {
+		t.Fatalf("delete pipeline with versions: %d", r.code)
+	}
+	if r := call(t, "DELETE", base+"/pipelines/"+pid+"?cascade=true", nil); r.code != 200 {
+		t.Fatalf("cascade delete: %d %s", r.code, r.raw)
+	}
+	// The report endpoint updates a run from a reported workflow.
+	rep, _ := json.Marshal(map[string]any{"metadata": map[string]any{"name": "x", "annotations": map[string]any{apiserver.AnnotationRunID: run["run_id"]}},
+		"status": map[string]any{"phase": "Failed", "message": "reported"}})
+	if r := call(t, "POST", base+"/workflows", map[string]any{"workflow": string(rep)}); r.code != 200 {
+		t.Fatalf("report: %d %s", r.code, r.raw)
+	}
+	if r := call(t, "GET", base+"/runs/"+run["run_id"].(string), nil); r.body["state"] != "FAILED" {
+		t.Fatalf("after report: %v", r.body["state"])
+	}
+	for _, ep := range []string{"/scheduledworkflows", "/visualizations/default"} {
+		if r := call(t, "POST", base+ep, map[string]any{}); r.code != 400 || r.body["message"] == nil {
+			t.Fatalf("%s: %d %s", ep, r.code, r.raw)
+		}
+	}
+	if r := call(t, "GET", base+"/auth", nil); r.code != 200 {
+		t.Fatalf("auth: %d", r.code)
+	}
+	if r := call(t, "GET", base+"/filters?filter="+url.QueryEscape(`{"predicates":[{"operation":1,"key":"a","stringValue":"b"}]}`), nil); r.code != 200 {
+		t.Fatalf("filters: %d %s", r.code, r.raw)
+	}
+}
+
+func uploadTarGz(t *testing.T, base, path, query string) resp {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tgz bytes.Buffer
+	gz := gzip.NewWriter(&tgz)
+	tw := tar.NewWriter(gz)
+	tw.WriteHeader(&tar.Header{Name: "pipeline.yaml", Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+	tw.Write(data)
+	tw.Close()
+	gz.Close()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "pipeline.tar.gz")
+	os.WriteFile(f, tgz.Bytes(), 0o644)
+	return upload(t, base, f, query)
 }

@@ -79,3 +79,7 @@ func (s *Server) experimentAction(r *http.Request) (any, error) {
 	}
 	return nil, notFoundErr("no such experiment action %q", action)
 }
+
+func (s *Server) deleteExperiment(r *http.Request) (any, error) {
+	return map[string]any{}, s.store.DeleteExperiment(r.Context(), r.PathValue("id"))
+}

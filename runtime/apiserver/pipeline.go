@@ -393,3 +393,18 @@ func (s *Server) updatePipeline(r *http.Request) (any, error) {
 	}
 	return s.getPipeline(r)
 }
+
+// updateVersion changes a version's display name and description.
+func (s *Server) updateVersion(r *http.Request) (any, error) {
+	var b versionBody
+	if err := decode(r, &b); err != nil {
+		return nil, err
+	}
+	if _, err := s.getVersion(r); err != nil {
+		return nil, err
+	}
+	if err := s.store.UpdateVersion(r.Context(), r.PathValue("vid"), b.DisplayName, b.Description); err != nil {
+		return nil, err
+	}
+	return s.getVersion(r)
+}

@@ -144,6 +144,10 @@ func paramString(v any) string {
 func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 	wf = wf.DeepCopy()
 	wf.Name = "run-" + run.ID[:8]
+	if wf.Annotations == nil {
+		wf.Annotations = map[string]string{}
+	}
+	wf.Annotations[AnnotationRunID] = run.ID
 	name, err := s.engine.Submit(s.ctx, wf)
 	if err != nil {
 		_ = s.store.UpdateRun(s.ctx, run.ID, "FAILED", err.Error(), "", time.Now())

@@ -20,20 +20,30 @@ type Compiler func(name string, data []byte, params map[string]string) (*wfv1.Wo
 // or .tar.gz), or an error naming what is wrong with it.
 type Unpacker func(name string, data []byte) ([]byte, error)
 
+// ArtifactReader returns the bytes of the artifact stored under key.
+type ArtifactReader func(ctx context.Context, key string) ([]byte, error)
+
 // Server is the KFP API server.
 type Server struct {
-	store   *store.Store
-	engine  engine.Engine
-	compile Compiler
-	unpack  Unpacker
-	version string
-	ctx     context.Context
-	wg      sync.WaitGroup
+	artifacts ArtifactReader
+	store     *store.Store
+	engine    engine.Engine
+	compile   Compiler
+	unpack    Unpacker
+	version   string
+	ctx       context.Context
+	wg        sync.WaitGroup
 }
 
 // New returns a server; ctx bounds the background run watchers.
 func New(ctx context.Context, st *store.Store, eng engine.Engine, compile Compiler, unpack Unpacker, version string) *Server {
 	return &Server{store: st, engine: eng, compile: compile, unpack: unpack, version: version, ctx: ctx}
+}
+
+// WithArtifacts lets the server read run artifacts (runs/.../artifacts/NAME:read).
+func (s *Server) WithArtifacts(read ArtifactReader) *Server {
+	s.artifacts = read
+	return s
 }
 
 // Wait waits for the run watchers to finish (after ctx is cancelled).
@@ -89,6 +99,16 @@ func (s *Server) Handler() http.Handler {
 	h("GET "+v2+"/experiments", s.listExperiments)
 	h("GET "+v2+"/experiments/{id}", s.getExperiment)
 	h("POST "+v2+"/experiments/{action}", s.experimentAction)
+	h("DELETE "+v2+"/experiments/{id}", s.deleteExperiment)
+	h("PATCH "+v2+"/pipelines/{id}/versions/{vid}", s.updateVersion)
+	h("GET "+v2+"/runs/{id}/nodes/{node}/artifacts/{artifact}", s.readArtifact)
+	h("POST "+v2+"/workflows", s.reportWorkflow)
+	h("POST "+v2+"/scheduledworkflows", func(*http.Request) (any, error) {
+		return nil, badRequest("kubeline schedules recurring runs itself: it has no ScheduledWorkflow resources to report")
+	})
+	h("POST "+v2+"/visualizations/{namespace}", func(*http.Request) (any, error) {
+		return nil, badRequest("visualizations need KFP's visualization server, which kubeline does not run; metrics and artifacts are in the run's outputs")
+	})
 	h("POST "+v2+"/runs", s.createRun)
 	h("GET "+v2+"/runs", s.listRuns)
 	h("GET "+v2+"/runs/{id}", s.getRun)

@@ -116,3 +116,28 @@ func copyFile(src, dst string) error {
 	}
 	return out.Close()
 }
+
+// Read returns the bytes of the object under key. For an artifact a
+// kubeline step wrote (a directory with data and metadata.json) it returns
+// the data.
+func (d Dir) Read(ctx context.Context, key string) ([]byte, error) {
+	p, err := d.path(key)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	if fi.IsDir() {
+		p = filepath.Join(p, "data")
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	return b, nil
+}

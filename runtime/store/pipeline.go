@@ -268,3 +268,23 @@ func (s *Store) UpdatePipeline(ctx context.Context, id, displayName, description
 	}
 	return nil
 }
+
+// UpdateVersion sets a version's display name and description (empty values
+// leave them as they are).
+func (s *Store) UpdateVersion(ctx context.Context, id, displayName, description string) error {
+	v, err := s.GetVersion(ctx, id)
+	if err != nil {
+		return err
+	}
+	if displayName != "" {
+		v.DisplayName = displayName
+	}
+	if description != "" {
+		v.Description = description
+	}
+	_, err = s.db.ExecContext(ctx, s.q("UPDATE pipeline_versions SET display_name = ?, description = ? WHERE id = ?"), v.DisplayName, v.Description, id)
+	if err != nil {
+		return fmt.Errorf("update pipeline version %s: %w", id, err)
+	}
+	return nil
+}

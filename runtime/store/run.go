@@ -256,3 +256,16 @@ func (s *Store) UnfinishedRuns(ctx context.Context) ([]Run, error) {
 	}
 	return out, rows.Err()
 }
+
+// DeleteExperiment deletes an experiment; its runs keep their experiment id,
+// as in KFP, and no longer list under it.
+func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM experiments WHERE id = ?"), id)
+	if err != nil {
+		return fmt.Errorf("delete experiment %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("experiment %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
