@@ -382,11 +382,26 @@ func TestEveryOtherEndpoint(t *testing.T) {
 	if r := call(t, "PATCH", base+"/pipelines/"+pid+"/versions/"+vid, map[string]any{"display_name": "first"}); r.code != 200 || r.body["display_name"] != "first" {
 		t.Fatalf("patch version: %d %s", r.code, r.raw)
 	}
+	// upload_version adds a second version under pipelineid.
+	data, _ := os.ReadFile("../../examples/word-count/pipeline.yaml")
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("uploadfile", "v2.yaml")
+	fw.Write(data)
+	mw.Close()
+	res, err := http.Post(base+"/pipelines/upload_version?name=v2&pipelineid="+pid, mw.FormDataContentType(), &buf)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("upload_version: %v %v", err, res)
+	}
+	res.Body.Close()
+	if r := call(t, "GET", base+"/pipelines/"+pid+"/versions", nil); r.body["total_size"] != float64(2) {
+		t.Fatalf("versions after upload_version: %s", r.raw)
+	}
 	root := strings.TrimSuffix(base, "/v2beta1")
 	if r := call(t, "GET", root+"/v1beta1/pipeline_versions/"+vid+"/templates", nil); !strings.Contains(fmt.Sprint(r.body["template"]), "word-count") {
 		t.Fatalf("v1 templates: %s", r.raw)
 	}
-	if r := call(t, "GET", root+"/v1beta1/pipeline_versions?resource_key.type=PIPELINE&resource_key.id="+pid+"&page_size=50&sort_by=created_at%20desc", nil); r.body["total_size"] != float64(1) {
+	if r := call(t, "GET", root+"/v1beta1/pipeline_versions?resource_key.type=PIPELINE&resource_key.id="+pid+"&page_size=50&sort_by=created_at%20desc", nil); r.body["total_size"] != float64(2) {
 		t.Fatalf("v1 versions: %s", r.raw)
 	}
 	if r := call(t, "GET", root+"/v1beta1/runs/whatever", nil); r.code != 404 {
@@ -405,7 +420,7 @@ func TestEveryOtherEndpoint(t *testing.T) {
 		}
 	}
 	a := call(t, "GET", base+"/runs/"+run["run_id"].(string)+"/nodes/"+node+"/artifacts/text:read", nil)
-	data, _ := base64.StdEncoding.DecodeString(fmt.Sprint(a.body["data"]))
+	data, _ = base64.StdEncoding.DecodeString(fmt.Sprint(a.body["data"]))
 	if a.code != 200 || !strings.Contains(string(data), "the") {
 		t.Fatalf("artifact read: %d %s", a.code, a.raw)
 	}
@@ -438,6 +453,12 @@ func TestEveryOtherEndpoint(t *testing.T) {
 	}
 	if r := call(t, "GET", base+"/runs/"+run["run_id"].(string), nil); r.body["state"] != "FAILED" {
 		t.Fatalf("after report: %v", r.body["state"])
+	}
+	if r := call(t, "DELETE", base+"/runs/"+run["run_id"].(string), nil); r.code != 200 {
+		t.Fatalf("delete run: %d", r.code)
+	}
+	if r := call(t, "GET", base+"/runs/"+run["run_id"].(string), nil); r.code != 404 {
+		t.Fatalf("deleted run: %d", r.code)
 	}
 	for _, ep := range []string{"/scheduledworkflows", "/visualizations/default"} {
 		if r := call(t, "POST", base+ep, map[string]any{}); r.code != 400 || r.body["message"] == nil {

@@ -27,6 +27,9 @@ type Page struct {
 	NextPageToken string
 }
 
+// rowScanner is one result row.
+type rowScanner interface{ Scan(dest ...any) error }
+
 // table describes a listable table.
 type table struct {
 	name    string
@@ -46,7 +49,7 @@ type pageToken struct {
 // rows further (a parent id); scan reads one row and returns its id and sort
 // value, for the next page token.
 func (s *Store) list(ctx context.Context, t table, opts ListOptions, where []string, args []any,
-	scan func(*sql.Rows) (id string, sortValue any, err error)) (Page, error) {
+	scan func(rowScanner) (id string, sortValue any, err error)) (Page, error) {
 	size, col, desc, err := t.order(opts)
 	if err != nil {
 		return Page{}, err
@@ -58,10 +61,6 @@ func (s *Store) list(ctx context.Context, t table, opts ListOptions, where []str
 		return Page{}, err
 	}
 	where, args = append(where, fw...), append(args, fargs...)
-	var total int
-	if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM "+t.name+whereSQL(where)), args...).Scan(&total); err != nil {
-		return Page{}, fmt.Errorf("count %s: %w", t.name, err)
-	}
 	pw, pargs := where, args
 	if opts.PageToken != "" {
 		tok, err := decodeToken(opts.PageToken)
@@ -86,13 +85,17 @@ func (s *Store) list(ctx context.Context, t table, opts ListOptions, where []str
 	if desc {
 		dir = "DESC"
 	}
-	query := fmt.Sprintf("SELECT %s FROM %s%s ORDER BY %s %s, id %s LIMIT %d", t.columns, t.name, whereSQL(pw), col, dir, dir, size+1)
-	rows, err := s.db.QueryContext(ctx, s.q(query), pargs...)
+	// One statement per page: the rows after the token, and the count of all
+	// matching rows as a scalar subquery (a page past the end still counts).
+	query := fmt.Sprintf("SELECT %s, (SELECT COUNT(*) FROM %s%s) FROM %s%s ORDER BY %s %s, id %s LIMIT %d",
+		t.columns, t.name, whereSQL(where), t.name, whereSQL(pw), col, dir, dir, size+1)
+	rows, err := s.db.QueryContext(ctx, s.q(query), append(append([]any{}, args...), pargs...)...)
 	if err != nil {
 		return Page{}, fmt.Errorf("list %s: %w", t.name, err)
 	}
 	defer rows.Close()
-	page := Page{TotalSize: total}
+	page := Page{}
+	counted := &countingRow{rows: rows, total: &page.TotalSize}
 	n := 0
 	var lastID string
 	var lastValue any
@@ -102,12 +105,29 @@ func (s *Store) list(ctx context.Context, t table, opts ListOptions, where []str
 			page.NextPageToken = encodeToken(pageToken{Sort: sortKey, Filter: string(filterJSON), Value: lastValue, ID: lastID})
 			break
 		}
-		if lastID, lastValue, err = scan(rows); err != nil {
+		if lastID, lastValue, err = scan(counted); err != nil {
 			return Page{}, fmt.Errorf("list %s: %w", t.name, err)
 		}
 	}
-	return page, rows.Err()
+	if err := rows.Err(); err != nil {
+		return Page{}, err
+	}
+	if n == 0 {
+		// No rows on this page: the count still has to be asked for.
+		if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM "+t.name+whereSQL(where)), args...).Scan(&page.TotalSize); err != nil {
+			return Page{}, fmt.Errorf("count %s: %w", t.name, err)
+		}
+	}
+	return page, nil
 }
+
+// countingRow scans a row's columns and then its trailing total count.
+type countingRow struct {
+	rows  *sql.Rows
+	total *int
+}
+
+func (c *countingRow) Scan(dest ...any) error { return c.rows.Scan(append(dest, c.total)...) }
 
 func whereSQL(w []string) string {
 	if len(w) == 0 {

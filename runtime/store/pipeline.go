@@ -152,7 +152,7 @@ func (s *Store) GetPipelineByName(ctx context.Context, namespace, name string) (
 func (s *Store) ListPipelines(ctx context.Context, namespace string, opts ListOptions) ([]Pipeline, Page, error) {
 	var out []Pipeline
 	where, args := nsWhere(namespace)
-	page, err := s.list(ctx, pipelineTable, opts, where, args, func(r *sql.Rows) (string, any, error) {
+	page, err := s.list(ctx, pipelineTable, opts, where, args, func(r rowScanner) (string, any, error) {
 		p, err := scanPipeline(r)
 		out = append(out, p)
 		return p.ID, sortValue(opts.SortBy, map[string]any{"id": p.ID, "pipeline_id": p.ID, "name": p.Name, "display_name": p.DisplayName,
@@ -228,7 +228,7 @@ func (s *Store) LatestVersion(ctx context.Context, pipelineID string) (PipelineV
 // ListVersions returns one page of a pipeline's versions.
 func (s *Store) ListVersions(ctx context.Context, pipelineID string, opts ListOptions) ([]PipelineVersion, Page, error) {
 	var out []PipelineVersion
-	page, err := s.list(ctx, versionTable, opts, []string{"pipeline_id = ?"}, []any{pipelineID}, func(r *sql.Rows) (string, any, error) {
+	page, err := s.list(ctx, versionTable, opts, []string{"pipeline_id = ?"}, []any{pipelineID}, func(r rowScanner) (string, any, error) {
 		v, err := scanVersion(r)
 		out = append(out, v)
 		return v.ID, sortValue(opts.SortBy, map[string]any{"id": v.ID, "pipeline_version_id": v.ID, "name": v.Name,

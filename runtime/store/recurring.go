@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -155,7 +154,7 @@ func (s *Store) ListRecurringRuns(ctx context.Context, namespace, experimentID s
 	if experimentID != "" {
 		where, args = append(where, "experiment_id = ?"), append(args, experimentID)
 	}
-	page, err := s.list(ctx, recurringTable, opts, where, args, func(rows *sql.Rows) (string, any, error) {
+	page, err := s.list(ctx, recurringTable, opts, where, args, func(rows rowScanner) (string, any, error) {
 		r, err := scanRecurringRun(rows)
 		out = append(out, r)
 		return r.ID, sortValue(opts.SortBy, map[string]any{"id": r.ID, "recurring_run_id": r.ID, "name": r.DisplayName,

@@ -92,7 +92,7 @@ func (s *Store) GetExperiment(ctx context.Context, id string) (Experiment, error
 func (s *Store) ListExperiments(ctx context.Context, namespace string, opts ListOptions) ([]Experiment, Page, error) {
 	var out []Experiment
 	where, args := nsWhere(namespace)
-	page, err := s.list(ctx, experimentTable, opts, where, args, func(r *sql.Rows) (string, any, error) {
+	page, err := s.list(ctx, experimentTable, opts, where, args, func(r rowScanner) (string, any, error) {
 		e, err := scanExperiment(r)
 		out = append(out, e)
 		return e.ID, sortValue(opts.SortBy, map[string]any{"id": e.ID, "experiment_id": e.ID, "name": e.Name, "display_name": e.DisplayName,
@@ -181,7 +181,7 @@ func (s *Store) ListRuns(ctx context.Context, namespace, experimentID string, op
 	if experimentID != "" {
 		where, args = append(where, "experiment_id = ?"), append(args, experimentID)
 	}
-	page, err := s.list(ctx, runTable, opts, where, args, func(rows *sql.Rows) (string, any, error) {
+	page, err := s.list(ctx, runTable, opts, where, args, func(rows rowScanner) (string, any, error) {
 		r, err := scanRun(rows)
 		out = append(out, r)
 		return r.ID, sortValue(opts.SortBy, map[string]any{"id": r.ID, "run_id": r.ID, "name": r.DisplayName, "display_name": r.DisplayName,
