@@ -78,7 +78,13 @@ func TestCrashRecovery(t *testing.T) {
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the server and its steps
 	cmd.Wait()
 	cmd, base = start()
-	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+	stopped := false
+	defer func() {
+		if !stopped {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+		}
+	}()
 	res, err := http.Get(base + "/runs?page_size=100")
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +118,19 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	if list.TotalSize != 20 || len(seen) != 20 {
 		t.Fatalf("%d runs listed (total %d), want 20", len(seen), list.TotalSize)
+	}
+	// SIGTERM shuts the server down gracefully: it exits 0.
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		stopped = true
+		if err != nil {
+			t.Fatalf("server exit after SIGTERM: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("server did not stop within 15 s of SIGTERM")
 	}
 }
 
