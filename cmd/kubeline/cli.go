@@ -11,7 +11,7 @@ const usage = `kubeline: compile KFP v2 pipelines into Argo Workflows and run th
 Usage:
   kubeline compile FILE [-o OUT] [--param NAME=VALUE ...] [--image IMAGE]
   kubeline run FILE [--param NAME=VALUE ...] [-o json]                          (embedded engine)
-  kubeline server [--addr 127.0.0.1:8888] [--db URL]                          (KFP-compatible API)
+  kubeline server [--addr 127.0.0.1:8888] [--db URL] [--artifacts DIR]        (KFP-compatible API)
   kubeline launch --task T --component JSON [--in NAME=VALUE ...] -- COMMAND...   (inside a step)
   kubeline install DIR                                                         (init container)
   kubeline version
