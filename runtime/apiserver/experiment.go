@@ -55,14 +55,7 @@ func (s *Server) listExperiments(r *http.Request) (any, error) {
 		return nil, err
 	}
 	es, page, err := s.store.ListExperiments(r.Context(), r.URL.Query().Get("namespace"), opts)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]map[string]any, len(es))
-	for i, e := range es {
-		out[i] = experimentJSON(e)
-	}
-	return listResponse("experiments", out, page), nil
+	return listed("experiments", es, page, err, experimentJSON)
 }
 
 // experimentAction serves POST /experiments/{id}:archive and :unarchive.

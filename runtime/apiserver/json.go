@@ -140,3 +140,15 @@ func listResponse(key string, items any, page store.Page) map[string]any {
 	}
 	return out
 }
+
+// listed renders a store list page under key, each item through render.
+func listed[T any](key string, items []T, page store.Page, err error, render func(T) map[string]any) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, len(items))
+	for i, it := range items {
+		out[i] = render(it)
+	}
+	return listResponse(key, out, page), nil
+}

@@ -201,14 +201,7 @@ func (s *Server) listPipelines(r *http.Request) (any, error) {
 		return nil, err
 	}
 	ps, page, err := s.store.ListPipelines(r.Context(), r.URL.Query().Get("namespace"), opts)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]map[string]any, len(ps))
-	for i, p := range ps {
-		out[i] = pipelineJSON(p)
-	}
-	return listResponse("pipelines", out, page), nil
+	return listed("pipelines", ps, page, err, pipelineJSON)
 }
 
 func (s *Server) deletePipeline(r *http.Request) (any, error) {
@@ -318,14 +311,7 @@ func (s *Server) listVersionsOf(r *http.Request, pid string) (any, error) {
 		return nil, err
 	}
 	vs, page, err := s.store.ListVersions(r.Context(), pid, opts)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]map[string]any, len(vs))
-	for i, v := range vs {
-		out[i] = versionJSON(v)
-	}
-	return listResponse("pipeline_versions", out, page), nil
+	return listed("pipeline_versions", vs, page, err, versionJSON)
 }
 
 func (s *Server) listVersions(r *http.Request) (any, error) {

@@ -208,14 +208,7 @@ func (s *Server) listRecurringRuns(r *http.Request) (any, error) {
 	}
 	q := r.URL.Query()
 	rrs, page, err := s.store.ListRecurringRuns(r.Context(), q.Get("namespace"), q.Get("experiment_id"), opts)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]map[string]any, len(rrs))
-	for i, rr := range rrs {
-		out[i] = recurringJSON(rr)
-	}
-	return listResponse("recurringRuns", out, page), nil // KFP's key is camelCase here
+	return listed("recurringRuns", rrs, page, err, recurringJSON) // KFP's key is camelCase here
 }
 
 func (s *Server) deleteRecurringRun(r *http.Request) (any, error) {

@@ -271,14 +271,7 @@ func (s *Server) listRuns(r *http.Request) (any, error) {
 	}
 	q := r.URL.Query()
 	runs, page, err := s.store.ListRuns(r.Context(), q.Get("namespace"), q.Get("experiment_id"), opts)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]map[string]any, len(runs))
-	for i, run := range runs {
-		out[i] = runJSON(run)
-	}
-	return listResponse("runs", out, page), nil
+	return listed("runs", runs, page, err, runJSON)
 }
 
 func (s *Server) deleteRun(r *http.Request) (any, error) {
