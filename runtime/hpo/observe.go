@@ -1,0 +1,93 @@
+package hpo
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"strconv"
+)
+
+// mdlFloat reads a float setting, def when absent.
+func mdlFloat(s Settings, key string, def float64) (float64, error) {
+	v, ok := s[key]
+	if !ok || v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%w: setting %s = %q is not a number", ErrInvalid, key, v)
+	}
+	return f, nil
+}
+
+// mdlInt reads an integer setting that must be at least min.
+func mdlInt(s Settings, key string, def, min int) (int, error) {
+	v, ok := s[key]
+	if !ok || v == "" {
+		return def, nil
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i < min {
+		return 0, fmt.Errorf("%w: setting %s = %q must be an integer ≥ %d", ErrInvalid, key, v, min)
+	}
+	return i, nil
+}
+
+// mdlSeed reads random_state (default 0).
+func mdlSeed(s Settings) (int64, error) {
+	v, ok := s["random_state"]
+	if !ok || v == "" {
+		return 0, nil
+	}
+	i, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: setting random_state = %q is not an integer", ErrInvalid, v)
+	}
+	return i, nil
+}
+
+// mdlObs encodes the succeeded trials into the unit cube with values to
+// minimise (negated for Maximize). Trials that do not encode are skipped.
+func mdlObs(space Space, history []Trial, dir Direction) ([][]float64, []float64) {
+	var xs [][]float64
+	var ys []float64
+	for _, t := range history {
+		if t.State != Succeeded || math.IsNaN(t.Value) || math.IsInf(t.Value, 0) {
+			continue
+		}
+		x, err := space.Encode(t.Params)
+		if err != nil {
+			continue
+		}
+		y := t.Value
+		if dir == Maximize {
+			y = -y
+		}
+		xs = append(xs, x)
+		ys = append(ys, y)
+	}
+	return xs, ys
+}
+
+// mdlUniform draws a point of the unit cube.
+func mdlUniform(r *rand.Rand, d int) []float64 {
+	x := make([]float64, d)
+	for i := range x {
+		x[i] = r.Float64()
+	}
+	return x
+}
+
+// mdlCheck validates the space and direction shared by every model.
+func mdlCheck(space Space, dir Direction) error {
+	if err := space.Validate(); err != nil {
+		return err
+	}
+	if len(space) == 0 {
+		return fmt.Errorf("%w: empty search space", ErrInvalid)
+	}
+	if dir != Minimize && dir != Maximize {
+		return fmt.Errorf("%w: unknown direction %d", ErrInvalid, dir)
+	}
+	return nil
+}

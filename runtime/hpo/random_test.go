@@ -1,0 +1,114 @@
+package hpo
+
+import (
+	"errors"
+	"reflect"
+	"strconv"
+	"testing"
+)
+
+func randomSpace() Space {
+	return Space{
+		{Name: "lr", Type: Double, Min: 1e-4, Max: 1e-1, Distribution: LogUniform},
+		{Name: "layers", Type: Int, Min: 1, Max: 3},
+		{Name: "opt", Type: Categorical, List: []string{"sgd", "adam"}},
+		{Name: "mom", Type: Double, Min: 0, Max: 1, Distribution: Normal},
+	}
+}
+
+func TestRandomReproducible(t *testing.T) {
+	hist := []Trial{{Name: "a"}, {Name: "b"}}
+	tests := []struct {
+		name       string
+		s1, s2     Settings
+		h1, h2     []Trial
+		wantEquals bool
+	}{
+		{"same seed same history", Settings{"random_state": "7"}, Settings{"random_state": "7"}, hist, hist, true},
+		{"default seed", nil, Settings{"random_state": "0"}, nil, nil, true},
+		{"different seed", Settings{"random_state": "7"}, Settings{"random_state": "8"}, hist, hist, false},
+		{"different history", Settings{"random_state": "7"}, Settings{"random_state": "7"}, hist, hist[:1], false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := mustSuggest(t, tc.s1, tc.h1)
+			b := mustSuggest(t, tc.s2, tc.h2)
+			if got := reflect.DeepEqual(a, b); got != tc.wantEquals {
+				t.Fatalf("equal = %v, want %v\n%v\n%v", got, tc.wantEquals, a, b)
+			}
+		})
+	}
+}
+
+func mustSuggest(t *testing.T, s Settings, h []Trial) []Assignment {
+	t.Helper()
+	r, err := NewRandom(randomSpace(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.Suggest(h, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 5 {
+		t.Fatalf("got %d suggestions", len(a))
+	}
+	return a
+}
+
+func TestRandomRanges(t *testing.T) {
+	r, err := NewRandom(randomSpace(), Settings{"random_state": "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Suggest(nil, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers := map[string]int{}
+	lowLR := 0
+	for _, a := range got {
+		layers[a["layers"]]++
+		lr, _ := strconv.ParseFloat(a["lr"], 64)
+		if lr < 1e-4 || lr > 1e-1 {
+			t.Fatalf("lr %v out of range", lr)
+		}
+		if lr < 1e-3 {
+			lowLR++
+		}
+		m, _ := strconv.ParseFloat(a["mom"], 64)
+		if m < 0 || m > 1 {
+			t.Fatalf("mom %v out of range", m)
+		}
+	}
+	for _, v := range []string{"1", "2", "3"} {
+		if layers[v] == 0 {
+			t.Errorf("int value %s never drawn: %v", v, layers)
+		}
+	}
+	if len(layers) != 3 {
+		t.Errorf("unexpected int values %v", layers)
+	}
+	// log-uniform: a third of the draws fall in the lowest decade.
+	if lowLR < 100 || lowLR > 240 {
+		t.Errorf("%d of 500 lr draws below 1e-3, want about 167", lowLR)
+	}
+}
+
+func TestRandomInvalid(t *testing.T) {
+	tests := []struct {
+		name  string
+		space Space
+		set   Settings
+	}{
+		{"bad seed", randomSpace(), Settings{"random_state": "x"}},
+		{"bad space", Space{{Name: "a", Type: Int, Min: 3, Max: 1}}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewRandom(tc.space, tc.set); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
