@@ -38,11 +38,11 @@ func NewCMAES(space Space, settings Settings, dir Direction) (Suggester, error) 
 		return nil, fmt.Errorf("%w: cmaes needs at least two numeric parameters", ErrInvalid)
 	}
 	var err error
-	if c.seed, err = mdlSeed(settings); err != nil {
+	if c.seed, err = seedSetting(settings); err != nil {
 		return nil, err
 	}
 	if _, ok := settings["sigma"]; ok {
-		s, err := mdlFloat(settings, "sigma", 0)
+		s, err := floatSetting(settings, "sigma", 0)
 		if err != nil {
 			return nil, err
 		}

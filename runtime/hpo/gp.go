@@ -30,16 +30,16 @@ func NewGP(space Space, settings Settings, dir Direction) (Suggester, error) {
 	}
 	g := &gpOpt{space: space, dir: dir}
 	var err error
-	if g.seed, err = mdlSeed(settings); err != nil {
+	if g.seed, err = seedSetting(settings); err != nil {
 		return nil, err
 	}
-	if g.initial, err = mdlInt(settings, "n_initial_points", 10, 1); err != nil {
+	if g.initial, err = intSetting(settings, "n_initial_points", 10, 1); err != nil {
 		return nil, err
 	}
-	if g.kappa, err = mdlFloat(settings, "kappa", 1.96); err != nil {
+	if g.kappa, err = floatSetting(settings, "kappa", 1.96); err != nil {
 		return nil, err
 	}
-	if g.xi, err = mdlFloat(settings, "xi", 0.01); err != nil {
+	if g.xi, err = floatSetting(settings, "xi", 0.01); err != nil {
 		return nil, err
 	}
 	if be := settings["base_estimator"]; be != "" && strings.ToUpper(be) != "GP" {

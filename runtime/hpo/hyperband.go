@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 )
 
 // Bracket is one bracket of hyperband: S is its index (s_max .. 0), N the
@@ -122,22 +121,6 @@ func hyperbandSettings(space Space, settings Settings) (rl, eta float64, res Par
 		}
 	}
 	return 0, 0, res, fmt.Errorf("%w: resource_name %q is not a parameter of the space", ErrInvalid, name)
-}
-
-// floatSetting reads a numeric setting; def (NaN = required) when absent.
-func floatSetting(settings Settings, name string, def float64) (float64, error) {
-	v, ok := settings[name]
-	if !ok || v == "" {
-		if math.IsNaN(def) {
-			return 0, fmt.Errorf("%w: setting %s is required", ErrInvalid, name)
-		}
-		return def, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) {
-		return 0, fmt.Errorf("%w: setting %s = %q is not a number", ErrInvalid, name, v)
-	}
-	return f, nil
 }
 
 // Suggest proposes the next slots of the schedule, up to n, stopping at a

@@ -4,47 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"strconv"
 )
-
-// mdlFloat reads a float setting, def when absent.
-func mdlFloat(s Settings, key string, def float64) (float64, error) {
-	v, ok := s[key]
-	if !ok || v == "" {
-		return def, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("%w: setting %s = %q is not a number", ErrInvalid, key, v)
-	}
-	return f, nil
-}
-
-// mdlInt reads an integer setting that must be at least min.
-func mdlInt(s Settings, key string, def, min int) (int, error) {
-	v, ok := s[key]
-	if !ok || v == "" {
-		return def, nil
-	}
-	i, err := strconv.Atoi(v)
-	if err != nil || i < min {
-		return 0, fmt.Errorf("%w: setting %s = %q must be an integer ≥ %d", ErrInvalid, key, v, min)
-	}
-	return i, nil
-}
-
-// mdlSeed reads random_state (default 0).
-func mdlSeed(s Settings) (int64, error) {
-	v, ok := s["random_state"]
-	if !ok || v == "" {
-		return 0, nil
-	}
-	i, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%w: setting random_state = %q is not an integer", ErrInvalid, v)
-	}
-	return i, nil
-}
 
 // mdlObs encodes the succeeded trials into the unit cube with values to
 // minimise (negated for Maximize). Trials that do not encode are skipped.

@@ -1,10 +1,7 @@
 package hpo
 
 import (
-	"fmt"
-	"math"
 	"math/rand"
-	"strconv"
 )
 
 // randomSearch draws every coordinate independently.
@@ -50,21 +47,4 @@ func (r *randomSearch) draw(g *rand.Rand, n int) []Assignment {
 		out = append(out, r.space.Decode(x))
 	}
 	return out
-}
-
-// seedSetting reads random_state (default 0).
-func seedSetting(settings Settings) (int64, error) {
-	v, ok := settings["random_state"]
-	if !ok || v == "" {
-		return 0, nil
-	}
-	seed, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		f, ferr := strconv.ParseFloat(v, 64)
-		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
-			return 0, fmt.Errorf("%w: random_state = %q is not an integer", ErrInvalid, v)
-		}
-		seed = int64(f)
-	}
-	return seed, nil
 }

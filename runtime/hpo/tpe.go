@@ -29,22 +29,22 @@ func NewTPE(space Space, settings Settings, dir Direction, multivariate bool) (S
 	}
 	t := &tpe{space: space, dir: dir, multivariate: multivariate}
 	var err error
-	if t.seed, err = mdlSeed(settings); err != nil {
+	if t.seed, err = seedSetting(settings); err != nil {
 		return nil, err
 	}
-	if t.startup, err = mdlInt(settings, "n_startup_trials", 10, 0); err != nil {
+	if t.startup, err = intSetting(settings, "n_startup_trials", 10, 0); err != nil {
 		return nil, err
 	}
-	if t.candidates, err = mdlInt(settings, "n_EI_candidates", 24, 1); err != nil {
+	if t.candidates, err = intSetting(settings, "n_EI_candidates", 24, 1); err != nil {
 		return nil, err
 	}
-	if t.gamma, err = mdlFloat(settings, "gamma", 0); err != nil {
+	if t.gamma, err = floatSetting(settings, "gamma", 0); err != nil {
 		return nil, err
 	}
 	if _, ok := settings["gamma"]; ok && (t.gamma <= 0 || t.gamma > 1) {
 		return nil, fmt.Errorf("%w: gamma must be in (0, 1]", ErrInvalid)
 	}
-	if t.priorWeight, err = mdlFloat(settings, "prior_weight", 1); err != nil {
+	if t.priorWeight, err = floatSetting(settings, "prior_weight", 1); err != nil {
 		return nil, err
 	}
 	if t.priorWeight <= 0 {
