@@ -2,11 +2,12 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Pipeline is a named pipeline; its specs live in its versions.
@@ -41,13 +42,7 @@ var versionTable = table{
 }
 
 // NewID returns a random UUID (version 4).
-func NewID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
+func NewID() string { return uuid.NewString() }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
@@ -239,14 +234,7 @@ func (s *Store) ListVersions(ctx context.Context, pipelineID string, opts ListOp
 
 // DeleteVersion deletes a pipeline version.
 func (s *Store) DeleteVersion(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM pipeline_versions WHERE id = ?"), id)
-	if err != nil {
-		return fmt.Errorf("delete pipeline version %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("pipeline version %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, "pipeline version "+id, "DELETE FROM pipeline_versions WHERE id = ?", id)
 }
 
 // UpdatePipeline sets a pipeline's display name and description (empty

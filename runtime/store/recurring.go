@@ -173,26 +173,12 @@ func (s *Store) SetRecurringRunMode(ctx context.Context, id, mode string) error 
 	if err := validMode(mode); err != nil {
 		return fmt.Errorf("recurring run %s: %w", id, err)
 	}
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE recurring_runs SET mode = ?, updated_at = ? WHERE id = ?"), mode, ms(now()), id)
-	if err != nil {
-		return fmt.Errorf("recurring run %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("recurring run %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, "recurring run "+id, "UPDATE recurring_runs SET mode = ?, updated_at = ? WHERE id = ?", mode, ms(now()), id)
 }
 
 // DeleteRecurringRun deletes a recurring run; the runs it started stay.
 func (s *Store) DeleteRecurringRun(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM recurring_runs WHERE id = ?"), id)
-	if err != nil {
-		return fmt.Errorf("delete recurring run %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("recurring run %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, "recurring run "+id, "DELETE FROM recurring_runs WHERE id = ?", id)
 }
 
 // MarkFired records that a recurring run fired for the scheduled time at.

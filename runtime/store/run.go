@@ -215,26 +215,12 @@ func (s *Store) UpdateRun(ctx context.Context, id, state, errMsg, workflow strin
 
 // SetRunStorage archives or restores a run.
 func (s *Store) SetRunStorage(ctx context.Context, id, state string) error {
-	res, err := s.db.ExecContext(ctx, s.q("UPDATE runs SET storage_state = ? WHERE id = ?"), state, id)
-	if err != nil {
-		return fmt.Errorf("run %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("run %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, "run "+id, "UPDATE runs SET storage_state = ? WHERE id = ?", state, id)
 }
 
 // DeleteRun deletes a run.
 func (s *Store) DeleteRun(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM runs WHERE id = ?"), id)
-	if err != nil {
-		return fmt.Errorf("delete run %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("run %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, "run "+id, "DELETE FROM runs WHERE id = ?", id)
 }
 
 // UnfinishedRuns lists the runs in a state that is not final, for a server
@@ -260,12 +246,5 @@ func (s *Store) UnfinishedRuns(ctx context.Context) ([]Run, error) {
 // DeleteExperiment deletes an experiment; its runs keep their experiment id,
 // as in KFP, and no longer list under it.
 func (s *Store) DeleteExperiment(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q("DELETE FROM experiments WHERE id = ?"), id)
-	if err != nil {
-		return fmt.Errorf("delete experiment %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("experiment %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.execOne(ctx, "experiment "+id, "DELETE FROM experiments WHERE id = ?", id)
 }

@@ -172,3 +172,16 @@ func conflict(err error, what string) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// execOne runs a statement that must touch exactly the row of what (an
+// update or delete by id): no row is ErrNotFound.
+func (s *Store) execOne(ctx context.Context, what, query string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, s.q(query), args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return nil
+}

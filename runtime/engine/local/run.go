@@ -13,6 +13,7 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/google/uuid"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -104,7 +105,7 @@ func (e *Engine) Run(ctx context.Context, wf *wfv1.Workflow) (*wfv1.Workflow, er
 		wf.Namespace = "default"
 	}
 	if wf.UID == "" {
-		wf.UID = types.UID(newUID())
+		wf.UID = types.UID(uuid.NewString())
 	}
 	var missing []string
 	for _, p := range wf.Spec.Arguments.Parameters {
@@ -262,12 +263,4 @@ func randomSuffix() string {
 		b[i] = alnum[int(b[i])%len(alnum)]
 	}
 	return string(b)
-}
-
-func newUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
