@@ -240,7 +240,10 @@ func (s *Server) uploadedSpec(name string, data []byte) (string, error) {
 	return string(spec), nil
 }
 
-func (s *Server) upload(r *http.Request) (any, error) {
+// uploadedVersion reads an upload (the multipart file, validated by
+// compiling it) into a pipeline version named by the query (name, else
+// display_name, else the file name).
+func (s *Server) uploadedVersion(r *http.Request) (*store.PipelineVersion, error) {
 	file, data, err := readUpload(r)
 	if err != nil {
 		return nil, err
@@ -251,9 +254,17 @@ func (s *Server) upload(r *http.Request) (any, error) {
 	}
 	q := r.URL.Query()
 	name := firstOf(q.Get("name"), q.Get("display_name"), strings.TrimSuffix(file, filepath.Ext(file)))
-	p := &store.Pipeline{Name: name, DisplayName: firstOf(q.Get("display_name"), name), Description: q.Get("description"), Namespace: q.Get("namespace")}
-	v := &store.PipelineVersion{Name: name, DisplayName: firstOf(q.Get("display_name"), name), Description: q.Get("description"),
-		Spec: spec, CodeSourceURL: q.Get("code_source_url")}
+	return &store.PipelineVersion{Name: name, DisplayName: firstOf(q.Get("display_name"), name),
+		Description: q.Get("description"), Spec: spec, CodeSourceURL: q.Get("code_source_url")}, nil
+}
+
+func (s *Server) upload(r *http.Request) (any, error) {
+	v, err := s.uploadedVersion(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	p := &store.Pipeline{Name: v.Name, DisplayName: v.DisplayName, Description: v.Description, Namespace: q.Get("namespace")}
 	if err := s.store.CreatePipeline(r.Context(), p, v); err != nil {
 		return nil, err
 	}
@@ -261,22 +272,15 @@ func (s *Server) upload(r *http.Request) (any, error) {
 }
 
 func (s *Server) uploadVersion(r *http.Request) (any, error) {
-	q := r.URL.Query()
-	pid := q.Get("pipelineid")
+	pid := r.URL.Query().Get("pipelineid")
 	if pid == "" {
 		return nil, badRequest("pipelineid is required")
 	}
-	file, data, err := readUpload(r)
+	v, err := s.uploadedVersion(r)
 	if err != nil {
 		return nil, err
 	}
-	spec, err := s.uploadedSpec(file, data)
-	if err != nil {
-		return nil, err
-	}
-	name := firstOf(q.Get("name"), q.Get("display_name"), strings.TrimSuffix(file, filepath.Ext(file)))
-	v := &store.PipelineVersion{PipelineID: pid, Name: name, DisplayName: firstOf(q.Get("display_name"), name),
-		Description: q.Get("description"), Spec: spec, CodeSourceURL: q.Get("code_source_url")}
+	v.PipelineID = pid
 	if err := s.store.CreateVersion(r.Context(), v); err != nil {
 		return nil, err
 	}

@@ -52,16 +52,24 @@ func (s *Server) Wait() { s.wg.Wait() }
 // Handler returns the HTTP routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	h := func(pattern string, f func(*http.Request) (any, error)) {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			v, err := f(r)
-			if err != nil {
-				writeError(w, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, v)
-		})
+	// route serves f's value as JSON, its error with onError.
+	route := func(onError func(http.ResponseWriter, error)) func(string, func(*http.Request) (any, error)) {
+		return func(pattern string, f func(*http.Request) (any, error)) {
+			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+				v, err := f(r)
+				if err != nil {
+					onError(w, err)
+					return
+				}
+				writeJSON(w, http.StatusOK, v)
+			})
+		}
 	}
+	h := route(writeError)
+	// Upload errors have their own body in KFP.
+	hu := route(func(w http.ResponseWriter, err error) {
+		writeJSON(w, status(err), map[string]any{"error_message": err.Error(), "error_details": err.Error()})
+	})
 	const v2 = "/apis/v2beta1"
 	h("GET "+v2+"/healthz", s.healthz)
 	h("GET /apis/v1beta1/healthz", s.healthz)
@@ -74,17 +82,6 @@ func (s *Server) Handler() http.Handler {
 	h("PATCH "+v2+"/pipelines/{id}", s.updatePipeline)
 	h("GET "+v2+"/auth", func(*http.Request) (any, error) { return map[string]any{}, nil }) // single user: everything allowed
 	h("GET "+v2+"/filters", s.echoFilter)
-	hu := func(pattern string, f func(*http.Request) (any, error)) {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			v, err := f(r)
-			if err != nil {
-				// Upload errors have their own body in KFP.
-				writeJSON(w, status(err), map[string]any{"error_message": err.Error(), "error_details": err.Error()})
-				return
-			}
-			writeJSON(w, http.StatusOK, v)
-		})
-	}
 	hu("POST "+v2+"/pipelines/upload", s.upload)
 	hu("POST /apis/v1beta1/pipelines/upload", s.upload)
 	hu("POST "+v2+"/pipelines/upload_version", s.uploadVersion)
