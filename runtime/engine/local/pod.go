@@ -249,7 +249,6 @@ func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Co
 		Pipeline: launcher.PipelineInfo{JobName: p.r.wf.Name, JobUID: string(p.r.wf.UID), Pod: p.name, TaskUID: p.id,
 			CreateTime: p.r.globals["workflow.creationTimestamp"], Workspace: filepath.Join(p.r.dir, "workspace")},
 		ArtifactRoot: strings.TrimSuffix(p.r.e.opts.Store.URI("x"), "/x"),
-		Resolve:      p.resolveURI,
 		Python:       launcher.PythonEnv{Executor: p.r.e.opts.PythonExecutor, Home: p.r.e.opts.Home},
 		LocalURIs:    true,
 	}
@@ -261,17 +260,6 @@ func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Co
 		return launcher.RunImporter(*inv.Importer, opts)
 	}
 	return launcher.Run(ctx, opts)
-}
-
-// resolveURI maps an artifact URI of this engine's store to a local path.
-func (p *pod) resolveURI(uri string) (string, error) {
-	if path, ok := strings.CutPrefix(uri, "file://"); ok {
-		return path, nil
-	}
-	if filepath.IsAbs(uri) {
-		return uri, nil
-	}
-	return "", fmt.Errorf("cannot read %s on the embedded engine", uri)
 }
 
 // exec runs a plain container command on the host.
