@@ -19,6 +19,10 @@ type taskArgs struct {
 	// described lists artifact inputs passed as descriptor parameters
 	// (NAME+ArtifactSuffix in params).
 	described map[string]bool
+	// finalStatus lists parameters that carry a task's final status from an
+	// enclosing DAG input typed TASK_FINAL_STATUS (a pipeline used as an exit
+	// task), whatever type the component declares for them.
+	finalStatus map[string]bool
 }
 
 func (a *taskArgs) arguments() wfv1.Arguments {
@@ -36,7 +40,8 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // taskArgs resolves every input of task t in scope s.
 func (c *compiler) taskArgs(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pipelinespec.ComponentSpec, path string) *taskArgs {
-	a := &taskArgs{params: map[string]string{}, present: map[string]bool{}, artifacts: map[string]string{}, described: map[string]bool{}}
+	a := &taskArgs{params: map[string]string{}, present: map[string]bool{}, artifacts: map[string]string{},
+		described: map[string]bool{}, finalStatus: map[string]bool{}}
 	defs := comp.GetInputDefinitions()
 	var constants []string
 	for _, name := range sortedKeys(t.GetInputs().GetParameters()) {
@@ -46,6 +51,9 @@ func (c *compiler) taskArgs(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pi
 		case *pipelinespec.TaskInputsSpec_InputParameterSpec_ComponentInputParameter:
 			if !s.params[src.ComponentInputParameter] {
 				continue // not passed by the caller: absent
+			}
+			if s.spec.GetInputDefinitions().GetParameters()[src.ComponentInputParameter].GetParameterType() == pipelinespec.ParameterType_TASK_FINAL_STATUS {
+				a.finalStatus[name] = true
 			}
 			v := s.paramRef(src.ComponentInputParameter)
 			if sel := in.GetParameterExpressionSelector(); sel != "" {

@@ -8,6 +8,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
+	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -68,7 +69,7 @@ func (c *compiler) keepInputs(comp *pipelinespec.ComponentSpec, a *taskArgs, ctr
 
 func (c *compiler) containerTemplate(comp *pipelinespec.ComponentSpec, a *taskArgs, ctr *containerSpec, t *pipelinespec.PipelineTaskSpec, expath string) wfv1.Template {
 	tmpl := wfv1.Template{}
-	args := []string{"--task", "{{inputs.parameters." + TaskParam + "}}", "--component", componentInterface(comp)}
+	args := []string{"--task", "{{inputs.parameters." + TaskParam + "}}", "--component", componentInterface(comp, a.finalStatus)}
 	for _, name := range sortedKeys(a.present) {
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: name})
 		if name != TaskParam {
@@ -101,9 +102,20 @@ func (c *compiler) containerTemplate(comp *pipelinespec.ComponentSpec, a *taskAr
 	return tmpl
 }
 
-// componentInterface is the --component value of the launcher contract.
-func componentInterface(comp *pipelinespec.ComponentSpec) string {
-	iface := &pipelinespec.ComponentSpec{InputDefinitions: comp.GetInputDefinitions(), OutputDefinitions: comp.GetOutputDefinitions()}
+// componentInterface is the --component value of the launcher contract. The
+// parameters in finalStatus are declared TASK_FINAL_STATUS, so the launcher
+// gives them KFP's final-status struct whatever the component declared.
+func componentInterface(comp *pipelinespec.ComponentSpec, finalStatus map[string]bool) string {
+	in := comp.GetInputDefinitions()
+	if len(finalStatus) > 0 {
+		in = proto.Clone(in).(*pipelinespec.ComponentInputsSpec)
+		for name := range finalStatus {
+			if def := in.GetParameters()[name]; def != nil {
+				def.ParameterType = pipelinespec.ParameterType_TASK_FINAL_STATUS
+			}
+		}
+	}
+	iface := &pipelinespec.ComponentSpec{InputDefinitions: in, OutputDefinitions: comp.GetOutputDefinitions()}
 	return compactJSON(iface)
 }
 

@@ -43,7 +43,7 @@ func (c *compiler) importerTemplate(comp *pipelinespec.ComponentSpec, a *taskArg
 		desc["downloadToWorkspace"] = true
 	}
 	tmpl := wfv1.Template{}
-	args := []string{"--task", "{{inputs.parameters." + TaskParam + "}}", "--component", componentInterface(comp), "--importer", mustJSON(desc)}
+	args := []string{"--task", "{{inputs.parameters." + TaskParam + "}}", "--component", componentInterface(comp, nil), "--importer", mustJSON(desc)}
 	for _, name := range sortedKeys(a.present) {
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: name})
 		if name != TaskParam {

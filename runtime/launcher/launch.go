@@ -169,15 +169,6 @@ func (s *step) inputs() error {
 				continue
 			}
 			s.params[name] = v
-		case ok && def.GetParameterType() == pipelinespec.ParameterType_STRUCT && isCompiledFinalStatus(raw):
-			// A final status passed on through a pipeline-as-exit-task keeps
-			// KFP's shape when it reaches a dict input.
-			v, err := s.finalStatus(raw)
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("input %q: %v", name, err))
-				continue
-			}
-			s.params[name] = v
 		case ok:
 			// Values may hold pipeline placeholders ({{$.pipeline_task_name}},
 			// ...), which the KFP driver resolves before the step runs.
@@ -212,22 +203,6 @@ func (s *step) inputs() error {
 		return fmt.Errorf("inputs of task %q: %s", s.opts.Task, strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-// isCompiledFinalStatus reports whether raw is the compiler's final-status
-// value: exactly {"state": <Argo phase>, "pipelineTaskName": ...}.
-func isCompiledFinalStatus(raw string) bool {
-	var m map[string]any
-	if json.Unmarshal([]byte(raw), &m) != nil || len(m) != 2 {
-		return false
-	}
-	st, ok := m["state"].(string)
-	_, hasTask := m["pipelineTaskName"].(string)
-	switch st {
-	case "Succeeded", "Failed", "Error", "Skipped", "Omitted":
-		return ok && hasTask
-	}
-	return false
 }
 
 // finalStatus builds KFP's PipelineTaskFinalStatus from the compiler's
