@@ -159,7 +159,7 @@ func (c *compiler) task(s *scope, d *kfp.DAG, tn string) []wfv1.DAGTask {
 	}
 	switch {
 	case comp.GetDag() != nil:
-		task.Template = c.callDAG(s, t, comp, a, path)
+		task.Template = c.callDAG(t, comp, a)
 	default:
 		task.Template = c.execTemplate(s, t, comp, a, path)
 	}
@@ -193,7 +193,7 @@ func rawItems(raw string) ([]wfv1.Item, error) {
 }
 
 // callDAG returns the template of a DAG component called with a's inputs.
-func (c *compiler) callDAG(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pipelinespec.ComponentSpec, a *taskArgs, path string) string {
+func (c *compiler) callDAG(t *pipelinespec.PipelineTaskSpec, comp *pipelinespec.ComponentSpec, a *taskArgs) string {
 	sub := &scope{comp: t.GetComponentRef().GetName(), spec: comp, path: spec.Named("components", t.GetComponentRef().GetName()),
 		params: map[string]bool{}, arts: map[string]bool{}, rootRefs: map[string]string{}}
 	defs := comp.GetInputDefinitions()
@@ -227,7 +227,6 @@ func (c *compiler) callDAG(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pip
 		}
 		sub.arts[name] = true
 	}
-	_ = path
 	return c.subDAG(sub)
 }
 

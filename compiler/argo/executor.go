@@ -1,8 +1,6 @@
 package argo
 
 import (
-	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -30,7 +28,7 @@ func (c *compiler) execTemplate(s *scope, t *pipelinespec.PipelineTaskSpec, comp
 	}
 	switch {
 	case ex.GetContainer() != nil && strings.HasPrefix(ex.GetContainer().GetImage(), "argostub/"):
-		return c.pvcTemplate(s, t, comp, a, label, expath)
+		return c.pvcTemplate(t, a, label, expath)
 	case ex.GetContainer() != nil:
 		c.keepInputs(comp, a, ex.GetContainer())
 		a.params[TaskParam], a.present[TaskParam] = taskName, true
@@ -39,7 +37,7 @@ func (c *compiler) execTemplate(s *scope, t *pipelinespec.PipelineTaskSpec, comp
 		return c.addShared(label, tmpl)
 	case ex.GetImporter() != nil:
 		a.params[TaskParam], a.present[TaskParam] = taskName, true
-		return c.importerTemplate(comp, a, ex.GetImporter(), label, expath)
+		return c.importerTemplate(t.GetComponentRef().GetName(), a, ex.GetImporter(), label, expath)
 	default:
 		c.errs.Add(expath, nil, "executor kind is %v: kubeline runs container and importer executors", spec.ErrUnsupported)
 		return ""
@@ -83,7 +81,7 @@ func (c *compiler) containerTemplate(comp *pipelinespec.ComponentSpec, a *taskAr
 		}
 		tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, art)
 	}
-	c.outputs(comp, &tmpl)
+	c.outputs(t.GetComponentRef().GetName(), &tmpl)
 	if t.GetCachingOptions().GetEnableCache() {
 		args = append(args, "--cache")
 	}
@@ -119,15 +117,10 @@ func componentInterface(comp *pipelinespec.ComponentSpec, finalStatus map[string
 	return compactJSON(iface)
 }
 
-// outputs declares the executor's output parameters and artifacts.
-func (c *compiler) outputs(comp *pipelinespec.ComponentSpec, tmpl *wfv1.Template) {
-	outs := comp.GetOutputDefinitions()
-	compName := ""
-	for name, cs := range c.p.Spec.GetComponents() {
-		if cs == comp {
-			compName = name
-		}
-	}
+// outputs declares the output parameters and artifacts of component
+// compName's executor.
+func (c *compiler) outputs(compName string, tmpl *wfv1.Template) {
+	outs := c.p.Spec.GetComponents()[compName].GetOutputDefinitions()
 	for _, name := range sortedKeys(outs.GetParameters()) {
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: name,
 			ValueFrom: &wfv1.ValueFrom{Path: OutputsDir + "/" + name}})
@@ -260,6 +253,3 @@ func countQty(n int64) string {
 	}
 	return strconv.FormatInt(n, 10)
 }
-
-var _ = sort.Strings
-var _ = fmt.Sprintf

@@ -1,7 +1,6 @@
 package argo
 
 import (
-	"fmt"
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -10,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubeline/kubeline/compiler/kfp"
 	"github.com/kubeline/kubeline/compiler/spec"
 )
 
@@ -19,7 +17,8 @@ func intstrFrom(n int) intstr.IntOrString { return intstr.FromInt(n) }
 // importerTemplate runs a KFP importer as a kubeline step: the launcher
 // resolves the URI (constant, or the task's "uri" input), copies the object
 // into the step's output artifact and records its metadata.
-func (c *compiler) importerTemplate(comp *pipelinespec.ComponentSpec, a *taskArgs, imp *pipelinespec.PipelineDeploymentConfig_ImporterSpec, label, expath string) string {
+func (c *compiler) importerTemplate(compName string, a *taskArgs, imp *pipelinespec.PipelineDeploymentConfig_ImporterSpec, label, expath string) string {
+	comp := c.p.Spec.GetComponents()[compName]
 	for name := range a.present {
 		if name != TaskParam && name != "uri" && name != imp.GetArtifactUri().GetRuntimeParameter() {
 			if _, ok := comp.GetInputDefinitions().GetParameters()[name]; !ok {
@@ -50,7 +49,7 @@ func (c *compiler) importerTemplate(comp *pipelinespec.ComponentSpec, a *taskArg
 			args = append(args, "--in", name+"={{inputs.parameters."+name+"}}")
 		}
 	}
-	c.outputs(comp, &tmpl)
+	c.outputs(compName, &tmpl)
 	tmpl.Container = &corev1.Container{Image: c.opts.Image, Command: []string{Launcher, "launch"}, Args: args}
 	return c.addShared(label, tmpl)
 }
@@ -63,7 +62,7 @@ func jsonValue(s string) any {
 
 // pvcTemplate compiles the kfp-kubernetes CreatePVC / DeletePVC stub
 // executors into Argo resource templates.
-func (c *compiler) pvcTemplate(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pipelinespec.ComponentSpec, a *taskArgs, label, expath string) string {
+func (c *compiler) pvcTemplate(t *pipelinespec.PipelineTaskSpec, a *taskArgs, label, expath string) string {
 	image := c.execs[label].GetContainer().GetImage()
 	tmpl := wfv1.Template{}
 	for _, name := range sortedKeys(a.present) {
@@ -100,7 +99,7 @@ func (c *compiler) pvcTemplate(s *scope, t *pipelinespec.PipelineTaskSpec, comp 
 		b, _ := yaml.Marshal(manifest)
 		text := string(b)
 		if a.present["access_modes"] {
-			text = replaceOnce(text, "ACCESS_MODES", ref("access_modes", ""))
+			text = strings.Replace(text, "ACCESS_MODES", ref("access_modes", ""), 1)
 		}
 		tmpl.Resource = &wfv1.ResourceTemplate{Action: "create", SetOwnerReference: true, Manifest: text}
 		tmpl.Outputs.Parameters = []wfv1.Parameter{{Name: "name", ValueFrom: &wfv1.ValueFrom{JSONPath: "{.metadata.name}"}}}
@@ -115,13 +114,5 @@ func (c *compiler) pvcTemplate(s *scope, t *pipelinespec.PipelineTaskSpec, comp 
 		c.errs.Add(expath+".container.image", nil, "stub executor %q is %v", image, spec.ErrUnsupported)
 		return ""
 	}
-	_ = s
-	_ = kfp.RootName
 	return c.addShared(label, tmpl)
 }
-
-func replaceOnce(s, old, repl string) string {
-	return fmt.Sprint(stringsReplace(s, old, repl))
-}
-
-func stringsReplace(s, old, repl string) string { return strings.Replace(s, old, repl, 1) }

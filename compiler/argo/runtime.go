@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,5 +80,3 @@ func mergeInto(dst any, patch map[string]any) error {
 	}
 	return nil
 }
-
-var _ = wfv1.Template{}

@@ -183,7 +183,7 @@ func (v *validator) task(parent *pipelinespec.ComponentSpec, tasks map[string]*p
 			v.errs.Add(p+".triggerPolicy.condition", pos, "invalid CEL condition %q: %s", cond, strings.TrimSpace(iss.ToDisplayString()))
 		}
 	}
-	v.iterator(parent, t, p, pos)
+	v.iterator(t, p, pos)
 }
 
 func (v *validator) producerOutput(tasks map[string]*pipelinespec.PipelineTaskSpec, producer, key string, artifact bool,
@@ -237,7 +237,7 @@ func (v *validator) requiredInputs(comp *pipelinespec.ComponentSpec, t *pipeline
 	}
 }
 
-func (v *validator) iterator(parent *pipelinespec.ComponentSpec, t *pipelinespec.PipelineTaskSpec, p string, pos *spec.Pos) {
+func (v *validator) iterator(t *pipelinespec.PipelineTaskSpec, p string, pos *spec.Pos) {
 	it := t.GetParameterIterator()
 	if it == nil {
 		return
@@ -259,7 +259,6 @@ func (v *validator) iterator(parent *pipelinespec.ComponentSpec, t *pipelinespec
 	default:
 		v.errs.Add(ip+".items", pos, "required: raw or inputParameter")
 	}
-	_ = parent
 }
 
 func (v *validator) dagOutputs(c *pipelinespec.ComponentSpec, tasks map[string]*pipelinespec.PipelineTaskSpec, path string, keys []string) {

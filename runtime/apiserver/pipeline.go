@@ -3,7 +3,6 @@ package apiserver
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -366,8 +365,6 @@ func (s *Server) template(r *http.Request) (any, error) {
 	}
 	return map[string]any{"template": v.Spec}, nil
 }
-
-var _ = fmt.Sprintf
 
 // updatePipeline changes a pipeline's display name and description.
 func (s *Server) updatePipeline(r *http.Request) (any, error) {
