@@ -21,19 +21,16 @@ type scheduleBody struct {
 }
 
 type recurringBody struct {
-	RecurringRunID           string `json:"recurring_run_id"`
-	DisplayName              string `json:"display_name"`
-	Description              string `json:"description"`
-	ExperimentID             string `json:"experiment_id"`
-	Namespace                string `json:"namespace"`
-	ServiceAccount           string `json:"service_account"`
-	PipelineVersionReference *struct {
-		PipelineID        string `json:"pipeline_id"`
-		PipelineVersionID string `json:"pipeline_version_id"`
-	} `json:"pipeline_version_reference"`
-	PipelineSpec  map[string]any `json:"pipeline_spec"`
-	RuntimeConfig map[string]any `json:"runtime_config"`
-	Trigger       *struct {
+	RecurringRunID           string         `json:"recurring_run_id"`
+	DisplayName              string         `json:"display_name"`
+	Description              string         `json:"description"`
+	ExperimentID             string         `json:"experiment_id"`
+	Namespace                string         `json:"namespace"`
+	ServiceAccount           string         `json:"service_account"`
+	PipelineVersionReference *versionRef    `json:"pipeline_version_reference"`
+	PipelineSpec             map[string]any `json:"pipeline_spec"`
+	RuntimeConfig            map[string]any `json:"runtime_config"`
+	Trigger                  *struct {
 		CronSchedule     *scheduleBody `json:"cron_schedule"`
 		PeriodicSchedule *scheduleBody `json:"periodic_schedule"`
 	} `json:"trigger"`
@@ -113,7 +110,7 @@ func (s *Server) createRecurringRun(r *http.Request) (any, error) {
 		Namespace: b.Namespace, Trigger: tr, Mode: b.Mode, NoCatchup: b.NoCatchup, MaxConcurrency: int64(b.MaxConcurrency)}
 	rb := runBody{PipelineVersionReference: b.PipelineVersionReference, PipelineSpec: b.PipelineSpec}
 	var probe store.Run
-	if _, err := s.runSpec(r, &rb, &probe); err != nil {
+	if _, err := s.runSpec(r.Context(), &rb, &probe); err != nil {
 		return nil, err
 	}
 	rr.PipelineID, rr.PipelineVersionID, rr.PipelineSpec = probe.PipelineID, probe.PipelineVersionID, probe.PipelineSpec
@@ -279,19 +276,14 @@ func (s *Server) fireOne(ctx context.Context, rr store.RecurringRun, at time.Tim
 	b := runBody{DisplayName: fmt.Sprintf("%s-%s", rr.DisplayName, at.Format("20060102150405")),
 		ExperimentID: rr.ExperimentID, RecurringRunID: rr.ID}
 	if rr.PipelineID != "" {
-		b.PipelineVersionReference = &struct {
-			PipelineID        string `json:"pipeline_id"`
-			PipelineVersionID string `json:"pipeline_version_id"`
-		}{rr.PipelineID, rr.PipelineVersionID}
+		b.PipelineVersionReference = &versionRef{rr.PipelineID, rr.PipelineVersionID}
 	} else if spec, err := specJSON(rr.PipelineSpec); err == nil {
 		b.PipelineSpec, _ = spec.(map[string]any)
 	}
 	if rr.RuntimeConfig != "" {
 		_ = json.Unmarshal([]byte(rr.RuntimeConfig), &b.RuntimeConfig)
 	}
-	body, _ := json.Marshal(b)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/", bytesReader(body))
-	if _, err := s.createRunScheduled(req, at); err != nil {
+	if _, err := s.createRunFrom(ctx, b, at); err != nil {
 		_ = err // the failure is visible as a missing run; the next tick does not retry a claimed time
 	}
 }

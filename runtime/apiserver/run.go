@@ -1,10 +1,9 @@
 package apiserver
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -15,18 +14,22 @@ import (
 	"github.com/kubeline/kubeline/runtime/store"
 )
 
+// versionRef is KFP's pipeline_version_reference: a version, or only a
+// pipeline meaning its latest version.
+type versionRef struct {
+	PipelineID        string `json:"pipeline_id"`
+	PipelineVersionID string `json:"pipeline_version_id"`
+}
+
 type runBody struct {
-	RunID                    string `json:"run_id"`
-	ExperimentID             string `json:"experiment_id"`
-	DisplayName              string `json:"display_name"`
-	Description              string `json:"description"`
-	ServiceAccount           string `json:"service_account"`
-	PipelineVersionReference *struct {
-		PipelineID        string `json:"pipeline_id"`
-		PipelineVersionID string `json:"pipeline_version_id"`
-	} `json:"pipeline_version_reference"`
-	PipelineSpec  map[string]any `json:"pipeline_spec"`
-	RuntimeConfig *struct {
+	RunID                    string         `json:"run_id"`
+	ExperimentID             string         `json:"experiment_id"`
+	DisplayName              string         `json:"display_name"`
+	Description              string         `json:"description"`
+	ServiceAccount           string         `json:"service_account"`
+	PipelineVersionReference *versionRef    `json:"pipeline_version_reference"`
+	PipelineSpec             map[string]any `json:"pipeline_spec"`
+	RuntimeConfig            *struct {
 		Parameters   map[string]any `json:"parameters"`
 		PipelineRoot string         `json:"pipeline_root"`
 	} `json:"runtime_config"`
@@ -49,20 +52,23 @@ func phaseState(wf *wfv1.Workflow) string {
 	return "PENDING"
 }
 
-func (s *Server) createRun(r *http.Request) (any, error) { return s.createRunScheduled(r, time.Time{}) }
-
-// createRunScheduled creates a run; scheduledAt is set for recurring runs.
-func (s *Server) createRunScheduled(r *http.Request, scheduledAt time.Time) (any, error) {
+func (s *Server) createRun(r *http.Request) (any, error) {
 	var b runBody
 	if err := decode(r, &b); err != nil {
 		return nil, err
 	}
+	return s.createRunFrom(r.Context(), b, time.Time{})
+}
+
+// createRunFrom creates and starts a run; scheduledAt is set for the runs
+// of a recurring run.
+func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.Time) (any, error) {
 	if b.DisplayName == "" {
 		return nil, badRequest("run.display_name is required")
 	}
 	run := &store.Run{DisplayName: b.DisplayName, Description: b.Description, ExperimentID: b.ExperimentID,
 		ServiceAccount: b.ServiceAccount, RecurringRunID: b.RecurringRunID, ScheduledAt: scheduledAt}
-	spec, err := s.runSpec(r, &b, run)
+	spec, err := s.runSpec(ctx, &b, run)
 	if err != nil {
 		return nil, err
 	}
@@ -79,17 +85,17 @@ func (s *Server) createRunScheduled(r *http.Request, scheduledAt time.Time) (any
 		return nil, badRequest("run: %v", err)
 	}
 	if run.ExperimentID != "" {
-		if _, err := s.store.GetExperiment(r.Context(), run.ExperimentID); err != nil {
+		if _, err := s.store.GetExperiment(ctx, run.ExperimentID); err != nil {
 			return nil, err
 		}
 	}
 	wfJSON, _ := json.Marshal(wf)
 	run.Workflow = string(wfJSON)
-	if err := s.store.CreateRun(r.Context(), run); err != nil {
+	if err := s.store.CreateRun(ctx, run); err != nil {
 		return nil, err
 	}
 	s.start(*run, wf)
-	got, err := s.store.GetRun(r.Context(), run.ID)
+	got, err := s.store.GetRun(ctx, run.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +104,7 @@ func (s *Server) createRunScheduled(r *http.Request, scheduledAt time.Time) (any
 
 // runSpec finds the pipeline file a run executes: a version (only the
 // pipeline id means its latest version) or an inline spec.
-func (s *Server) runSpec(r *http.Request, b *runBody, run *store.Run) (string, error) {
+func (s *Server) runSpec(ctx context.Context, b *runBody, run *store.Run) (string, error) {
 	switch {
 	case b.PipelineVersionReference != nil && b.PipelineSpec != nil:
 		return "", badRequest("give pipeline_version_reference or pipeline_spec, not both")
@@ -107,9 +113,9 @@ func (s *Server) runSpec(r *http.Request, b *runBody, run *store.Run) (string, e
 		var v store.PipelineVersion
 		var err error
 		if ref.PipelineVersionID != "" {
-			v, err = s.store.GetVersion(r.Context(), ref.PipelineVersionID)
+			v, err = s.store.GetVersion(ctx, ref.PipelineVersionID)
 		} else if ref.PipelineID != "" {
-			v, err = s.store.LatestVersion(r.Context(), ref.PipelineID)
+			v, err = s.store.LatestVersion(ctx, ref.PipelineID)
 		} else {
 			return "", badRequest("pipeline_version_reference needs pipeline_id or pipeline_version_id")
 		}
@@ -319,5 +325,3 @@ func (s *Server) runAction(r *http.Request) (any, error) {
 	}
 	return nil, notFoundErr("no such run action %q", action)
 }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
