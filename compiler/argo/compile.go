@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -102,7 +104,7 @@ func Compile(p *kfp.Pipeline, opts Options) (*wfv1.Workflow, error) {
 // arguments declares the root input parameters as workflow arguments.
 func (c *compiler) arguments() {
 	root := c.p.Spec.GetRoot().GetInputDefinitions()
-	names := sortedKeys(root.GetParameters())
+	names := slices.Sorted(maps.Keys(root.GetParameters()))
 	for _, name := range names {
 		def := root.GetParameters()[name]
 		prm := wfv1.Parameter{Name: name}
@@ -123,7 +125,7 @@ func (c *compiler) arguments() {
 	// Pipeline input artifacts are workflow argument artifacts at a key-only
 	// location in the artifact repository, where the run's submitter puts them
 	// (or overrides the location when submitting).
-	for _, name := range sortedKeys(root.GetArtifacts()) {
+	for _, name := range slices.Sorted(maps.Keys(root.GetArtifacts())) {
 		c.wf.Spec.Arguments.Artifacts = append(c.wf.Spec.Arguments.Artifacts, wfv1.Artifact{Name: name,
 			ArtifactLocation: wfv1.ArtifactLocation{S3: &wfv1.S3Artifact{Key: InputArtifactKey(name)}}})
 	}
@@ -155,15 +157,6 @@ func (c *compiler) addShared(base string, tmpl wfv1.Template) string {
 	c.tmplKeys[key] = tmpl.Name
 	c.wf.Spec.Templates = append(c.wf.Spec.Templates, tmpl)
 	return tmpl.Name
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // dns1123 lowercases s and keeps [a-z0-9-], at most max characters.

@@ -2,6 +2,8 @@ package argo
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -136,7 +138,7 @@ func (c *compiler) scheduling(k *kfp.KubernetesConfig, pp *platformParams, tmpl 
 	}
 	// Runtime JSON values are spliced into the patch text unquoted.
 	var parts []string
-	for _, key := range sortedKeys(patch) {
+	for _, key := range slices.Sorted(maps.Keys(patch)) {
 		parts = append(parts, fmt.Sprintf("%q:%s", key, patch[key]))
 	}
 	if len(jsonTols) > 0 {

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
@@ -29,7 +30,7 @@ func (s *step) collectOutputs() error {
 	}
 	var errs []string
 	defs := s.opts.Component.GetOutputDefinitions()
-	for _, name := range sortedKeys(defs.GetParameters()) {
+	for _, name := range slices.Sorted(maps.Keys(defs.GetParameters())) {
 		v, err := s.outputParam(name, defs.GetParameters()[name].GetParameterType(), eo)
 		if err != nil {
 			errs = append(errs, err.Error())
@@ -39,7 +40,7 @@ func (s *step) collectOutputs() error {
 			errs = append(errs, fmt.Sprintf("write output parameter %q: %v", name, err))
 		}
 	}
-	for _, name := range sortedKeys(s.outArts) {
+	for _, name := range slices.Sorted(maps.Keys(s.outArts)) {
 		if err := s.writeArtifact(name, eo); err != nil {
 			errs = append(errs, err.Error())
 		}
@@ -91,13 +92,4 @@ func (s *step) writeArtifact(name string, eo *pipelinespec.ExecutorOutput) error
 		return fmt.Errorf("output artifact %q: %w", name, err)
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
