@@ -3,11 +3,14 @@ package compiler
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/compiler/argo"
+	"github.com/kubeline/kubeline/compiler/hpo"
 	"github.com/kubeline/kubeline/compiler/kfp"
 	"github.com/kubeline/kubeline/compiler/spec"
 )
@@ -33,7 +36,9 @@ func Compile(name string, data []byte, opts Options) (*wfv1.Workflow, error) {
 			return nil, err
 		}
 		return argo.Compile(p, opts)
-	case spec.KindExperiment, spec.KindDeployment, spec.KindProject:
+	case spec.KindExperiment:
+		return compileExperiment(docs[0], opts)
+	case spec.KindDeployment, spec.KindProject:
 		return nil, fmt.Errorf("%s: kind %s is %w by this version of kubeline", name, docs[0].Kind, spec.ErrUnsupported)
 	}
 	var es spec.Errors
@@ -88,4 +93,40 @@ func prune(v any) any {
 		return x
 	}
 	return v
+}
+
+// compileExperiment compiles a Katib-style Experiment and its trial
+// pipeline into one Workflow (see compiler/hpo).
+func compileExperiment(doc spec.Document, opts Options) (*wfv1.Workflow, error) {
+	e, err := hpo.Decode(doc.Node)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	tt := e.Spec.TrialTemplate
+	name, data := "pipelineSpec", []byte(nil)
+	if tt.PipelineFile != "" {
+		name = tt.PipelineFile
+		path := tt.PipelineFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(opts.BaseDir, path)
+		}
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("spec.trialTemplate.pipelineFile: %w", err)
+		}
+	} else if data, err = yaml.Marshal(tt.PipelineSpec); err != nil {
+		return nil, fmt.Errorf("spec.trialTemplate.pipelineSpec: %w", err)
+	}
+	if d, err := spec.Parse(data); err != nil || d[0].Kind != spec.KindPipeline {
+		return nil, fmt.Errorf("spec.trialTemplate (%s): a trial must be a KFP pipeline spec", name)
+	}
+	popts := opts
+	popts.Params = nil
+	pipeline, err := Compile(filepath.Base(name), data, popts)
+	if err != nil {
+		return nil, fmt.Errorf("spec.trialTemplate (%s):\n%w", name, err)
+	}
+	return hpo.CompileWorkflow(e, pipeline, opts)
 }

@@ -48,7 +48,7 @@ func (o *compileOptions) run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	wf, err := compiler.Compile(filepath.Base(o.file), data, compiler.Options{Params: o.params, Image: o.image})
+	wf, err := compiler.Compile(filepath.Base(o.file), data, compiler.Options{Params: o.params, Image: o.image, BaseDir: filepath.Dir(o.file)})
 	if err != nil {
 		return err
 	}

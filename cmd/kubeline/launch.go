@@ -46,7 +46,10 @@ func launchCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	case inv.Importer != nil:
 		err = launcher.RunImporter(*inv.Importer, opts)
+	case inv.HPOStep != "":
+		err = launcher.RunHPOStep(inv, opts)
 	default:
+		opts.Trial = inv.Trial
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		err = launcher.Run(ctx, opts)

@@ -119,7 +119,7 @@ func (o *runOptions) load() (*wfv1.Workflow, error) {
 		}
 		return wf, nil
 	}
-	return compiler.Compile(filepath.Base(o.file), data, compiler.Options{Params: o.params})
+	return compiler.Compile(filepath.Base(o.file), data, compiler.Options{Params: o.params, BaseDir: filepath.Dir(o.file)})
 }
 
 // kubelineHome is $KUBELINE_HOME, default ~/.kubeline.

@@ -1,12 +1,13 @@
 package hpo
 
 import (
+	"bytes"
+	"encoding/json"
 	"regexp"
 	"sort"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/compiler/spec"
 )
@@ -115,13 +116,23 @@ type TrialParameter struct {
 
 // Decode reads an Experiment document strictly: an unknown field is an error
 // naming it.
+// The document is read as YAML 1.2 (yaml.v3): a parameter named y or n
+// stays a string, as it does for Katib's API server.
 func Decode(doc *yaml.Node) (*Experiment, error) {
-	b, err := yaml.Marshal(doc)
-	if err != nil {
+	var v any
+	if err := doc.Decode(&v); err != nil {
 		return nil, err
 	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		var es spec.Errors
+		es.Add("", spec.PosOf(doc), "invalid Experiment: %v", err)
+		return nil, es.Err()
+	}
 	e := &Experiment{}
-	if err := sigsyaml.UnmarshalStrict(b, e); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(e); err != nil {
 		var es spec.Errors
 		es.Add("", spec.PosOf(doc), "invalid Experiment: %v", err)
 		return nil, es.Err()

@@ -21,6 +21,12 @@ type Invocation struct {
 	Importer  *Importer
 	Condition string
 	Command   []string
+	// Trial makes the step part of an experiment trial (--trial, --hpo-config).
+	Trial *Trial
+	// HPOStep is an experiment's own step: "suggest" or "observe" (of Trial,
+	// whose pipeline ended in TrialStatus).
+	HPOStep     string
+	TrialStatus string
 }
 
 // ParseArgs parses the arguments of `kubeline launch` (the contract in the
@@ -48,7 +54,14 @@ func ParseArgs(args []string, errOut io.Writer) (*Invocation, error) {
 		inv.Inputs[name] = value
 		return nil
 	})
+	trial := fs.String("trial", "", "the experiment trial this step belongs to")
+	hpoConfig := fs.String("hpo-config", "", "the experiment's settings (JSON of hpo.Config)")
+	fs.StringVar(&inv.HPOStep, "hpo-step", "", "run an experiment step instead of a command: suggest or observe")
+	fs.StringVar(&inv.TrialStatus, "trial-status", "", "observe: the Argo phase the trial's pipeline ended in")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := inv.parseHPO(*trial, *hpoConfig); err != nil {
 		return nil, err
 	}
 	inv.Command = fs.Args()
@@ -62,8 +75,34 @@ func ParseArgs(args []string, errOut io.Writer) (*Invocation, error) {
 			return nil, fmt.Errorf("--importer: %w", err)
 		}
 	}
-	if inv.Importer == nil && inv.Condition == "" && len(inv.Command) == 0 {
+	if inv.Importer == nil && inv.Condition == "" && inv.HPOStep == "" && len(inv.Command) == 0 {
 		return nil, errors.New("no command after --")
 	}
 	return inv, nil
+}
+
+func (inv *Invocation) parseHPO(trial, config string) error {
+	if config == "" {
+		if trial != "" || inv.HPOStep != "" {
+			return errors.New("--trial and --hpo-step need --hpo-config")
+		}
+		return nil
+	}
+	inv.Trial = &Trial{Name: trial}
+	if err := json.Unmarshal([]byte(config), &inv.Trial.Config); err != nil {
+		return fmt.Errorf("--hpo-config: %w", err)
+	}
+	switch inv.HPOStep {
+	case "", "suggest":
+	case "observe":
+		if trial == "" || inv.TrialStatus == "" {
+			return errors.New("--hpo-step observe needs --trial and --trial-status")
+		}
+	default:
+		return fmt.Errorf("--hpo-step: want suggest or observe, got %q", inv.HPOStep)
+	}
+	if inv.HPOStep == "" && trial == "" {
+		return errors.New("--hpo-config without --trial or --hpo-step")
+	}
+	return nil
 }

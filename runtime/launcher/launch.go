@@ -55,6 +55,8 @@ type Options struct {
 	// Resolve maps an artifact URI to a local path, for artifacts that arrive
 	// as descriptors (lists, loop outputs). Nil handles file:// only.
 	Resolve func(uri string) (string, error)
+	// Trial, when set, makes the step part of an experiment's trial.
+	Trial *Trial
 }
 
 // Terminate makes cancelling cmd's context send SIGTERM to its process group,
@@ -117,8 +119,27 @@ type step struct {
 // Run launches one step: it resolves the inputs, runs the command and writes
 // the outputs. A failed command is an *ExitError.
 func Run(ctx context.Context, opts Options) error {
+	var tc *trialCollector
+	if opts.Trial != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		var err error
+		if tc, err = startTrial(&opts, cancel); err != nil {
+			return err
+		}
+	}
 	s := &step{opts: &opts, params: map[string]*structpb.Value{}, inArts: map[string][]*artifact{},
 		outParamFiles: map[string]string{}, outArts: map[string]*artifact{}, localURIs: opts.LocalURIs}
+	err := s.run(ctx)
+	if tc != nil {
+		return tc.finish(&opts, s, err)
+	}
+	return err
+}
+
+func (s *step) run(ctx context.Context) error {
+	opts := s.opts
 	if err := s.inputs(); err != nil {
 		return err
 	}

@@ -258,7 +258,10 @@ func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Co
 		return err
 	case inv.Importer != nil:
 		return launcher.RunImporter(*inv.Importer, opts)
+	case inv.HPOStep != "":
+		return launcher.RunHPOStep(inv, opts)
 	}
+	opts.Trial = inv.Trial
 	return launcher.Run(ctx, opts)
 }
 

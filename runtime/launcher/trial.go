@@ -1,0 +1,413 @@
+package launcher
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/kubeline/kubeline/runtime/hpo"
+)
+
+// Trial makes a step part of an experiment's trial: the launcher reads the
+// step's metric reports (Katib's StdOut, File or Push collector, and KFP
+// metrics outputs), applies medianstop while the command runs, and records
+// the reports for the trial's observe step.
+type Trial struct {
+	Name   string
+	Config hpo.Config
+}
+
+// Experiment records live under ArtifactRoot/hpo/WORKFLOW_UID/: trials/NAME.json
+// (one hpo.Record per trial), tasks/TRIAL/TASK-ID.json (one step's reports)
+// and status.json (the experiment's status in Katib's shape).
+func (o *Options) hpoDir() (string, error) {
+	root, ok := strings.CutPrefix(o.ArtifactRoot, "file://")
+	if !ok {
+		return "", fmt.Errorf("experiment records need a local artifact root (file://...), got %q", o.ArtifactRoot)
+	}
+	if o.Pipeline.JobUID == "" {
+		return "", errors.New("experiment records need the workflow uid (KUBELINE_WORKFLOW_UID)")
+	}
+	return filepath.Join(root, "hpo", o.Pipeline.JobUID), nil
+}
+
+// TaskReport is what one step of a trial reported.
+type TaskReport struct {
+	Metrics      map[string][]float64 `json:"metrics"`
+	EarlyStopped bool                 `json:"earlyStopped,omitempty"`
+}
+
+// ReadRecords returns the trial records under dir (an experiment's hpo
+// directory), in the order the trials were created.
+func ReadRecords(dir string) ([]hpo.Record, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "trials", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []hpo.Record
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("read trial record: %w", err)
+		}
+		var r hpo.Record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("read trial record %s: %w", filepath.Base(f), err)
+		}
+		out = append(out, r)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return trialIndex(out[i].Name) < trialIndex(out[j].Name) })
+	return out, nil
+}
+
+// trialIndex is N of a trial named EXPERIMENT-N.
+func trialIndex(name string) int {
+	n, _ := strconv.Atoi(name[strings.LastIndex(name, "-")+1:])
+	return n
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// RunSuggest is an experiment's suggest step: it reads the finished trials,
+// applies the end rules (hpo.Decide), writes status.json and, when the
+// experiment goes on, creates the next trials' records and writes them to
+// OutputsDir/hpo-trials (a JSON list for withParam: one map per trial with
+// its name under hpo.TrialItem and each parameter's value under the parameter's
+// name) with hpo-done false.
+// An experiment that failed is an error naming the reason.
+func RunSuggest(c hpo.Config, opts Options) error {
+	dir, err := opts.hpoDir()
+	if err != nil {
+		return err
+	}
+	records, err := ReadRecords(dir)
+	if err != nil {
+		return err
+	}
+	phase, next, st, err := hpo.Decide(c, records)
+	if err != nil {
+		return fmt.Errorf("experiment %s: %w", c.Name, err)
+	}
+	if err := writeJSON(filepath.Join(dir, "status.json"), st); err != nil {
+		return fmt.Errorf("write experiment status: %w", err)
+	}
+	props := []map[string]string{}
+	for i, a := range next {
+		name := fmt.Sprintf("%s-%d", c.Name, len(records)+i+1)
+		if err := writeJSON(filepath.Join(dir, "trials", name+".json"), hpo.Record{Name: name, Params: a, State: hpo.Running}); err != nil {
+			return fmt.Errorf("create trial %s: %w", name, err)
+		}
+		item := map[string]string{hpo.TrialItem: name}
+		for k, v := range a {
+			item[k] = v
+		}
+		props = append(props, item)
+	}
+	b, _ := json.Marshal(props)
+	if err := os.MkdirAll(opts.OutputsDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(opts.OutputsDir, hpo.SuggestTrials), b, 0o644); err != nil {
+		return err
+	}
+	done := strconv.FormatBool(phase != hpo.Continue)
+	if err := os.WriteFile(filepath.Join(opts.OutputsDir, hpo.SuggestDone), []byte(done), 0o644); err != nil {
+		return err
+	}
+	last := st.Conditions[len(st.Conditions)-1]
+	fmt.Fprintf(opts.Stdout, "experiment %s: %s (%s) — %s\n", c.Name, last.Type, last.Reason, last.Message)
+	if phase == hpo.Fail {
+		return fmt.Errorf("experiment %s failed: %s: %s", c.Name, last.Reason, last.Message)
+	}
+	return nil
+}
+
+// RunObserve is a trial's observe step: it merges the reports its steps
+// recorded and ends the trial record (hpo.Observe). pipelinePhase is the
+// Argo phase of the trial's pipeline.
+func RunObserve(c hpo.Config, trial, pipelinePhase string, opts Options) error {
+	dir, err := opts.hpoDir()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "trials", trial+".json")
+	var r hpo.Record
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("observe trial %s: %w", trial, err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("observe trial %s: %w", trial, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "tasks", trial, "*.json"))
+	sort.Strings(files)
+	r.Metrics = map[string][]float64{}
+	stopped := false
+	for _, f := range files {
+		var tr TaskReport
+		b, err := os.ReadFile(f)
+		if err == nil {
+			err = json.Unmarshal(b, &tr)
+		}
+		if err != nil {
+			return fmt.Errorf("observe trial %s: %s: %w", trial, filepath.Base(f), err)
+		}
+		for m, vs := range tr.Metrics {
+			r.Metrics[m] = append(r.Metrics[m], vs...)
+		}
+		stopped = stopped || tr.EarlyStopped
+	}
+	r = hpo.Observe(c, r, pipelinePhase == "Succeeded", stopped)
+	if err := writeJSON(path, r); err != nil {
+		return fmt.Errorf("observe trial %s: %w", trial, err)
+	}
+	fmt.Fprintf(opts.Stdout, "trial %s %s %s=%g\n", trial, r.State, c.Objective, r.Value)
+	return nil
+}
+
+// trialCollector watches one step of a trial.
+type trialCollector struct {
+	t         *Trial
+	col       *hpo.Collector
+	completed []hpo.Trial
+	minTrials int
+	startStep int
+	stop      context.CancelFunc
+
+	mu      sync.Mutex
+	report  TaskReport
+	stopped bool
+	partial []byte
+}
+
+func newTrialCollector(t *Trial, opts *Options, stop context.CancelFunc) (*trialCollector, error) {
+	col, err := hpo.NewCollector(t.Config)
+	if err != nil {
+		return nil, err
+	}
+	tc := &trialCollector{t: t, col: col, stop: stop, report: TaskReport{Metrics: map[string][]float64{}}}
+	if t.Config.EarlyStop {
+		if tc.minTrials, tc.startStep, err = hpo.MedianStopSettings(t.Config.MedianStop); err != nil {
+			return nil, err
+		}
+		dir, err := opts.hpoDir()
+		if err != nil {
+			return nil, err
+		}
+		records, err := ReadRecords(dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range records {
+			if r.Finished() {
+				tc.completed = append(tc.completed, r.Trial(t.Config.Objective))
+			}
+		}
+	}
+	return tc, nil
+}
+
+// Write scans the step's output for metric reports, line by line.
+func (tc *trialCollector) Write(p []byte) (int, error) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	tc.partial = append(tc.partial, p...)
+	for {
+		i := bytes.IndexByte(tc.partial, '\n')
+		if i < 0 {
+			break
+		}
+		tc.line(string(tc.partial[:i]))
+		tc.partial = tc.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+func (tc *trialCollector) line(l string) {
+	for _, m := range tc.col.Line(l) {
+		v, _ := strconv.ParseFloat(m.Value, 64)
+		tc.add(m.Name, v)
+	}
+}
+
+func (tc *trialCollector) add(name string, v float64) {
+	tc.report.Metrics[name] = append(tc.report.Metrics[name], v)
+	c := tc.t.Config
+	if !c.EarlyStop || tc.stopped || name != c.Objective {
+		return
+	}
+	running := hpo.Trial{Name: tc.t.Name, State: hpo.Running, Reports: tc.report.Metrics[name]}
+	if hpo.ShouldStop(running, tc.completed, c.Direction, tc.minTrials, tc.startStep) {
+		tc.stopped = true
+		tc.stop()
+	}
+}
+
+// readFile reads the File or Push collector's file after the command ended:
+// TEXT lines through the metrics formats, or JSON lines {"metric": value}.
+func (tc *trialCollector) readFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read metrics file: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		tc.mu.Lock()
+		if tc.t.Config.FileFormat == "JSON" {
+			var obj map[string]any
+			if json.Unmarshal(sc.Bytes(), &obj) == nil {
+				for _, k := range []string{tc.t.Config.Objective} {
+					if v, ok := number(obj[k]); ok {
+						tc.add(k, v)
+					}
+				}
+				for _, k := range tc.t.Config.Additional {
+					if v, ok := number(obj[k]); ok {
+						tc.add(k, v)
+					}
+				}
+			}
+		} else {
+			tc.line(sc.Text())
+		}
+		tc.mu.Unlock()
+	}
+	return sc.Err()
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// metricsArtifacts adds the numeric metadata of the step's system.Metrics
+// outputs (KFP's log_metric) as reports.
+func (tc *trialCollector) metricsArtifacts(arts map[string]*artifact) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	for _, a := range arts {
+		if a.Type != "system.Metrics" {
+			continue
+		}
+		for _, k := range append([]string{tc.t.Config.Objective}, tc.t.Config.Additional...) {
+			if v, ok := number(a.Metadata[k]); ok {
+				tc.add(k, v)
+			}
+		}
+	}
+}
+
+// save writes the step's report where the trial's observe step reads it.
+func (tc *trialCollector) save(opts *Options) error {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if len(tc.partial) > 0 {
+		tc.line(string(tc.partial))
+		tc.partial = nil
+	}
+	tc.report.EarlyStopped = tc.stopped
+	dir, err := opts.hpoDir()
+	if err != nil {
+		return err
+	}
+	id := opts.Pipeline.TaskUID
+	if id == "" {
+		id = opts.Pipeline.Pod
+	}
+	return writeJSON(filepath.Join(dir, "tasks", tc.t.Name, opts.Task+"-"+id+".json"), tc.report)
+}
+
+var _ io.Writer = (*trialCollector)(nil)
+
+// startTrial sets up metric collection for a trial's step: StdOut reports
+// are read as the command writes them; Push gives the command a file
+// (KUBELINE_TRIAL_METRICS) to append reports to.
+func startTrial(opts *Options, stop context.CancelFunc) (*trialCollector, error) {
+	tc, err := newTrialCollector(opts.Trial, opts, stop)
+	if err != nil {
+		return nil, fmt.Errorf("trial %s: %w", opts.Trial.Name, err)
+	}
+	switch opts.Trial.Config.Collector {
+	case "File":
+	case "Push":
+		f := filepath.Join(opts.OutputsDir, ".kfp", "trial-metrics")
+		opts.Env = append(opts.Env, "KUBELINE_TRIAL_METRICS="+f)
+	default:
+		opts.Stdout = io.MultiWriter(opts.Stdout, tc)
+	}
+	return tc, nil
+}
+
+// finish records the step's reports after it ran. A step stopped by
+// medianstop succeeds: the trial is EarlyStopped, not failed.
+func (tc *trialCollector) finish(opts *Options, s *step, runErr error) error {
+	c := opts.Trial.Config
+	if tc.stopped {
+		fmt.Fprintf(opts.Stdout, "trial %s stopped early by medianstop: %s is worse than the median of completed trials\n", opts.Trial.Name, c.Objective)
+		runErr = nil
+	} else {
+		file := ""
+		switch c.Collector {
+		case "File":
+			file = c.MetricsFile
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(opts.WorkDir, file)
+			}
+		case "Push":
+			file = filepath.Join(opts.OutputsDir, ".kfp", "trial-metrics")
+		}
+		if file != "" {
+			if err := tc.readFile(file); err != nil && runErr == nil {
+				runErr = err
+			}
+		}
+		if runErr == nil {
+			tc.metricsArtifacts(s.outArts)
+		}
+	}
+	if err := tc.save(opts); err != nil {
+		return errors.Join(runErr, fmt.Errorf("record the reports of trial %s: %w", opts.Trial.Name, err))
+	}
+	return runErr
+}
+
+// RunHPOStep runs an experiment's suggest or observe step.
+func RunHPOStep(inv *Invocation, opts Options) error {
+	if inv.HPOStep == "observe" {
+		return RunObserve(inv.Trial.Config, inv.Trial.Name, inv.TrialStatus, opts)
+	}
+	return RunSuggest(inv.Trial.Config, opts)
+}
