@@ -12,6 +12,7 @@ Usage:
   kubeline compile FILE [-o OUT] [--param NAME=VALUE ...] [--image IMAGE]
   kubeline run FILE [--param NAME=VALUE ...] [-o json]                          (embedded engine)
   kubeline server [--addr 127.0.0.1:8888] [--db URL] [--artifacts DIR]        (KFP-compatible API)
+  kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json]                  (HPO experiment)
   kubeline suggest EXPERIMENT.yaml [--trials JSON|@FILE] [--count N] [-o FILE]  (HPO step)
   kubeline launch --task T --component JSON [--in NAME=VALUE ...] -- COMMAND...   (inside a step)
   kubeline install DIR                                                         (init container)
@@ -37,6 +38,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return serverCmd(args[1:], stdout, stderr)
 	case "suggest":
 		return suggestCmd(args[1:], stdout, stderr)
+	case "hpo":
+		return hpoCmd(args[1:], stdout, stderr)
 	case "launch":
 		return launchCmd(args[1:], stdout, stderr)
 	case "install":

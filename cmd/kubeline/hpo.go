@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kubeline/kubeline/compiler"
+	chpo "github.com/kubeline/kubeline/compiler/hpo"
+	"github.com/kubeline/kubeline/runtime/engine/local"
+	"github.com/kubeline/kubeline/runtime/hpo"
+	"github.com/kubeline/kubeline/runtime/launcher"
+)
+
+// hpoCmd is `kubeline hpo run FILE`: compile an Experiment into its one
+// Workflow, run it on the embedded engine with a live table of trials, print
+// the status in Katib's shape and write the SVG plot.
+func hpoCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "run" {
+		fmt.Fprintln(stderr, "usage: kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json]")
+		return 2
+	}
+	fs := flag.NewFlagSet("hpo run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	plot := fs.String("plot", "", "write the objective-per-trial plot here (default NAME.svg)")
+	output := fs.String("o", "", "json prints the experiment's status in Katib's shape")
+	grace := fs.Duration("grace", 10*time.Second, "on Ctrl-C, time between SIGTERM and SIGKILL of running steps")
+	if err := fs.Parse(interleave(args[1:], fs)); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 || (*output != "" && *output != "json") {
+		fmt.Fprintln(stderr, "usage: kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json]")
+		return 2
+	}
+	file := fs.Arg(0)
+	data, err := os.ReadFile(file)
+	var wf *wfv1.Workflow
+	if err == nil {
+		wf, err = compiler.Compile(filepath.Base(file), data, compiler.Options{BaseDir: filepath.Dir(file)})
+	}
+	if err == nil && wf.Labels[chpo.LabelExperiment] == "" {
+		err = fmt.Errorf("not an Experiment (kind: Experiment, apiVersion: kubeline.io/v1alpha1)")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline hpo run %s:\n%v\n", file, err)
+		return 1
+	}
+	var cfg hpo.Config
+	if err := json.Unmarshal([]byte(wf.Spec.Arguments.Parameters[0].Value.String()), &cfg); err != nil {
+		fmt.Fprintf(stderr, "kubeline hpo run: %v\n", err)
+		return 1
+	}
+	if *plot == "" {
+		*plot = cfg.Name + ".svg"
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	home := kubelineHome()
+	t := &trialTable{w: stderr, cfg: cfg, shown: map[string]hpo.TrialState{}}
+	var logs strings.Builder
+	var logMu sync.Mutex
+	e := local.New(local.Options{Home: home, StopGrace: *grace, Logs: lockedWriter{&logMu, &logs},
+		OnUpdate: func(w *wfv1.Workflow) { t.update(filepath.Join(home, "artifacts", "hpo", string(w.UID))) }})
+	done, err := e.Run(ctx, wf)
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline hpo run %s: %v\n", file, err)
+		return 1
+	}
+	dir := filepath.Join(home, "artifacts", "hpo", string(done.UID))
+	t.update(dir)
+	records, err := launcher.ReadRecords(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline hpo run: %v\n", err)
+		return 1
+	}
+	var st hpo.Status
+	if b, err := os.ReadFile(filepath.Join(dir, "status.json")); err == nil {
+		_ = json.Unmarshal(b, &st)
+	}
+	if err := os.WriteFile(*plot, hpo.PlotSVG(cfg, records), 0o644); err != nil {
+		fmt.Fprintf(stderr, "kubeline hpo run: write plot: %v\n", err)
+		return 1
+	}
+	if *output == "json" {
+		b, _ := json.MarshalIndent(struct {
+			Workflow string     `json:"workflow"`
+			Status   hpo.Status `json:"status"`
+		}{done.Name, st}, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		printExperiment(stdout, cfg, st, done, *plot)
+	}
+	if done.Status.Phase != wfv1.WorkflowSucceeded {
+		fmt.Fprintf(stderr, "experiment workflow %s %s%s\n", done.Name, done.Status.Phase, failureDetail(done))
+		logMu.Lock()
+		fmt.Fprint(stderr, lastLines(logs.String(), 20))
+		logMu.Unlock()
+		return 1
+	}
+	return 0
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.SplitAfter(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "")
+}
+
+func printExperiment(w io.Writer, cfg hpo.Config, st hpo.Status, wf *wfv1.Workflow, plot string) {
+	if n := len(st.Conditions); n > 0 {
+		c := st.Conditions[n-1]
+		fmt.Fprintf(w, "experiment %s %s (%s): %s\n", cfg.Name, c.Type, c.Reason, c.Message)
+	}
+	fmt.Fprintf(w, "trials %d: succeeded %d, failed %d, early stopped %d, metrics unavailable %d (workflow %s %s)\n",
+		st.Trials, st.TrialsSucceeded, st.TrialsFailed, st.TrialsEarlyStopped, st.TrialMetricsUnavailable, wf.Name, wf.Status.Phase)
+	if o := st.CurrentOptimalTrial; o.BestTrialName != "" {
+		var ps []string
+		for _, p := range o.ParameterAssignments {
+			ps = append(ps, p.Name+"="+p.Value)
+		}
+		var ms []string
+		for _, m := range o.Observation.Metrics {
+			ms = append(ms, fmt.Sprintf("%s min %s max %s latest %s", m.Name, m.Min, m.Max, m.Latest))
+		}
+		fmt.Fprintf(w, "best trial %s: %s; %s\n", o.BestTrialName, strings.Join(ps, " "), strings.Join(ms, "; "))
+	}
+	fmt.Fprintf(w, "plot: %s\n", plot)
+}
+
+// trialTable prints the trials as they are created and as they end: one
+// row per change.
+type trialTable struct {
+	mu     sync.Mutex
+	w      io.Writer
+	cfg    hpo.Config
+	header bool
+	shown  map[string]hpo.TrialState
+}
+
+func (t *trialTable) update(dir string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	records, err := launcher.ReadRecords(dir)
+	if err != nil {
+		return
+	}
+	for _, r := range records {
+		if t.shown[r.Name] == r.State {
+			continue
+		}
+		t.shown[r.Name] = r.State
+		if !t.header {
+			fmt.Fprintf(t.w, "%-24s %-18s %-14s %s\n", "TRIAL", "STATE", strings.ToUpper(t.cfg.Objective), "PARAMETERS")
+			t.header = true
+		}
+		value := "-"
+		if vs := r.Metrics[t.cfg.Objective]; len(vs) > 0 {
+			value = fmt.Sprintf("%.6g", r.Value)
+		}
+		var ps []string
+		for _, p := range t.cfg.Space {
+			ps = append(ps, p.Name+"="+r.Params[p.Name])
+		}
+		fmt.Fprintf(t.w, "%-24s %-18s %-14s %s\n", r.Name, r.State, value, strings.Join(ps, " "))
+	}
+}
