@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/kubeline/kubeline/runtime/hpo"
+	"github.com/kubeline/kubeline/runtime/launcher"
+)
+
+type hpoResult struct {
+	Workflow string     `json:"workflow"`
+	Status   hpo.Status `json:"status"`
+}
+
+// runExperiment runs `kubeline hpo run -o json` on an Experiment whose trial
+// pipeline is the example's train.yaml, on the embedded engine (real
+// processes), and returns the exit code, the status and the trial records.
+func runExperiment(t *testing.T, experiment string) (int, hpoResult, []hpo.Record, string) {
+	t.Helper()
+	home, dir := t.TempDir(), t.TempDir()
+	t.Setenv("KUBELINE_HOME", home)
+	train, err := os.ReadFile("../../examples/hpo/train.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"train.yaml": train, "experiment.yaml": []byte(experiment)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	plot := filepath.Join(dir, "plot.svg")
+	code := run([]string{"hpo", "run", "-o", "json", "--plot", plot, filepath.Join(dir, "experiment.yaml")}, nil, &stdout, &stderr)
+	var res hpoResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatalf("exit %d, -o json: %v\n%s\n%s", code, err, stdout.String(), stderr.String())
+	}
+	matches, _ := filepath.Glob(filepath.Join(home, "artifacts", "hpo", "*"))
+	if len(matches) != 1 {
+		t.Fatalf("want one experiment's records, found %v", matches)
+	}
+	records, err := launcher.ReadRecords(matches[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(plot); err != nil {
+		t.Fatalf("no plot: %v", err)
+	}
+	return code, res, records, stderr.String()
+}
+
+func lastCondition(st hpo.Status) hpo.Condition { return st.Conditions[len(st.Conditions)-1] }
+
+// TestExperimentReachesGoal runs the example: Bayesian optimisation over
+// the training pipeline whose loss is (x-2)^2 + (y+1)^2 reaches loss ≤ 0.5.
+func TestExperimentReachesGoal(t *testing.T) {
+	src, err := os.ReadFile("../../examples/hpo/experiment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, res, records, stderr := runExperiment(t, string(src))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	c := lastCondition(res.Status)
+	if c.Type != hpo.ConditionSucceeded || c.Reason != hpo.ReasonGoalReached {
+		t.Fatalf("ended %s %s: %s", c.Type, c.Reason, c.Message)
+	}
+	if res.Status.Trials >= 30 || res.Status.Trials != len(records) || res.Status.TrialsSucceeded != res.Status.Trials {
+		t.Fatalf("status counts %+v for %d records", res.Status, len(records))
+	}
+	best := res.Status.CurrentOptimalTrial
+	params := map[string]float64{}
+	for _, p := range best.ParameterAssignments {
+		params[p.Name], _ = strconv.ParseFloat(p.Value, 64)
+	}
+	want := math.Pow(params["x"]-2, 2) + math.Pow(params["y"]+1, 2)
+	got, _ := strconv.ParseFloat(best.Observation.Metrics[0].Min, 64)
+	if got > 0.5 || math.Abs(got-want) > 1e-5 {
+		t.Fatalf("best trial %s reports loss %g; the function gives %g at %v", best.BestTrialName, got, want, params)
+	}
+	// Every trial's value is the known function of its own parameters.
+	for _, r := range records {
+		x, _ := strconv.ParseFloat(r.Params["x"], 64)
+		y, _ := strconv.ParseFloat(r.Params["y"], 64)
+		if f := math.Pow(x-2, 2) + math.Pow(y+1, 2); math.Abs(r.Value-f) > 1e-5 || len(r.Metrics["loss"]) != 5 {
+			t.Fatalf("trial %s: value %g with %d reports, want %g with 5", r.Name, r.Value, len(r.Metrics["loss"]), f)
+		}
+	}
+	if !strings.Contains(stderr, "TRIAL") || !strings.Contains(stderr, best.BestTrialName) {
+		t.Fatalf("no live trial table on stderr:\n%s", stderr)
+	}
+}
+
+// TestExperimentMedianStop: three good trials complete, then a clearly bad
+// one (x=9) is stopped by medianstop while it trains.
+func TestExperimentMedianStop(t *testing.T) {
+	code, res, records, stderr := runExperiment(t, `apiVersion: kubeline.io/v1alpha1
+kind: Experiment
+metadata: {name: median}
+spec:
+  objective: {type: minimize, objectiveMetricName: loss}
+  algorithm: {algorithmName: grid}
+  earlyStopping:
+    algorithmName: medianstop
+    algorithmSettings: [{name: min_trials_required, value: "2"}, {name: start_step, value: "2"}]
+  parallelTrialCount: 1
+  maxTrialCount: 4
+  parameters:
+  - {name: x, parameterType: discrete, feasibleSpace: {list: ["2", "2.5", "2.2", "9"]}}
+  trialTemplate:
+    pipelineFile: train.yaml
+    trialParameters: [{name: x, reference: x}]
+    parameters: {x: "${trialParameters.x}", epochs: "8", pause: "0.2"}
+`)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if len(records) != 4 {
+		t.Fatalf("%d trials", len(records))
+	}
+	for _, r := range records[:3] {
+		if r.State != hpo.Succeeded || len(r.Metrics["loss"]) != 8 {
+			t.Fatalf("trial %s (x=%s) %s with %d reports, want Succeeded with 8", r.Name, r.Params["x"], r.State, len(r.Metrics["loss"]))
+		}
+	}
+	bad := records[3]
+	if bad.Params["x"] != "9" || bad.State != hpo.EarlyStopped || len(bad.Metrics["loss"]) >= 8 || len(bad.Metrics["loss"]) < 2 {
+		t.Fatalf("trial %s (x=%s) %s after %d reports, want EarlyStopped after 2..7", bad.Name, bad.Params["x"], bad.State, len(bad.Metrics["loss"]))
+	}
+	if res.Status.TrialsEarlyStopped != 1 || lastCondition(res.Status).Reason != hpo.ReasonMaxTrials {
+		t.Fatalf("status %+v", res.Status)
+	}
+}
+
+// TestExperimentMaxFailedTrials: every trial's training diverges; the
+// experiment fails once the failures exceed maxFailedTrialCount.
+func TestExperimentMaxFailedTrials(t *testing.T) {
+	code, res, records, stderr := runExperiment(t, `apiVersion: kubeline.io/v1alpha1
+kind: Experiment
+metadata: {name: diverge}
+spec:
+  objective: {type: minimize, objectiveMetricName: loss}
+  algorithm: {algorithmName: random, algorithmSettings: [{name: random_state, value: "1"}]}
+  parallelTrialCount: 1
+  maxTrialCount: 8
+  maxFailedTrialCount: 2
+  parameters:
+  - {name: x, parameterType: double, feasibleSpace: {min: "0", max: "4"}}
+  trialTemplate:
+    pipelineFile: train.yaml
+    trialParameters: [{name: x, reference: x}]
+    parameters: {x: "${trialParameters.x}", fail_above: "-100"}
+`)
+	if code != 1 {
+		t.Fatalf("a failed experiment exited %d\n%s", code, stderr)
+	}
+	c := lastCondition(res.Status)
+	if c.Type != hpo.ConditionFailed || c.Reason != hpo.ReasonFailed || !strings.Contains(c.Message, "maxFailedTrialCount 2") {
+		t.Fatalf("ended %+v", c)
+	}
+	if len(records) != 3 || res.Status.TrialsFailed != 3 {
+		t.Fatalf("%d trials, status %+v; want 3 failed", len(records), res.Status)
+	}
+	if !strings.Contains(stderr, "training diverged") || !strings.Contains(stderr, "ExperimentFailed") {
+		t.Fatalf("stderr does not say why:\n%s", stderr)
+	}
+}
