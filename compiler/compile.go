@@ -16,7 +16,22 @@ import (
 )
 
 // Options tune a compilation.
-type Options = argo.Options
+type Options struct {
+	// Params override pipeline parameters (root input parameters) by name.
+	Params map[string]string
+	// Image is the kubeline image for the init container and kubeline's own
+	// steps; argo.DefaultImage when empty.
+	Image string
+	// BaseDir is where files a document names by relative path are read
+	// from (an Experiment's trialTemplate.pipelineFile); "." when empty.
+	BaseDir string
+	// PipelineVersion returns the pipeline spec (KFP's pipeline_spec, as
+	// YAML or JSON) of a stored pipeline version, for an Experiment whose
+	// trial is a pipelineVersionReference. Nil refuses such references.
+	PipelineVersion func(pipelineID, versionID string) ([]byte, error)
+}
+
+func (o Options) argo() argo.Options { return argo.Options{Params: o.Params, Image: o.Image} }
 
 // Compile compiles the spec file name (its bytes in data) into one Argo
 // Workflow. Every problem of the document is in the returned error.
@@ -35,7 +50,7 @@ func Compile(name string, data []byte, opts Options) (*wfv1.Workflow, error) {
 		if err != nil {
 			return nil, err
 		}
-		return argo.Compile(p, opts)
+		return argo.Compile(p, opts.argo())
 	case spec.KindExperiment:
 		return compileExperiment(docs[0], opts)
 	case spec.KindDeployment, spec.KindProject:
@@ -105,19 +120,9 @@ func compileExperiment(doc spec.Document, opts Options) (*wfv1.Workflow, error) 
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
-	tt := e.Spec.TrialTemplate
-	name, data := "pipelineSpec", []byte(nil)
-	if tt.PipelineFile != "" {
-		name = tt.PipelineFile
-		path := tt.PipelineFile
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(opts.BaseDir, path)
-		}
-		if data, err = os.ReadFile(path); err != nil {
-			return nil, fmt.Errorf("spec.trialTemplate.pipelineFile: %w", err)
-		}
-	} else if data, err = yaml.Marshal(tt.PipelineSpec); err != nil {
-		return nil, fmt.Errorf("spec.trialTemplate.pipelineSpec: %w", err)
+	name, data, err := trialPipeline(&e.Spec.TrialTemplate, opts)
+	if err != nil {
+		return nil, err
 	}
 	if d, err := spec.Parse(data); err != nil || d[0].Kind != spec.KindPipeline {
 		return nil, fmt.Errorf("spec.trialTemplate (%s): a trial must be a KFP pipeline spec", name)
@@ -128,5 +133,37 @@ func compileExperiment(doc spec.Document, opts Options) (*wfv1.Workflow, error) 
 	if err != nil {
 		return nil, fmt.Errorf("spec.trialTemplate (%s):\n%w", name, err)
 	}
-	return hpo.CompileWorkflow(e, pipeline, opts)
+	return hpo.CompileWorkflow(e, pipeline, opts.argo())
+}
+
+// trialPipeline reads the trial's pipeline: a file, the inline spec or a
+// stored pipeline version.
+func trialPipeline(tt *hpo.TrialTemplate, opts Options) (string, []byte, error) {
+	switch {
+	case tt.PipelineFile != "":
+		path := tt.PipelineFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(opts.BaseDir, path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return "", nil, fmt.Errorf("spec.trialTemplate.pipelineFile: %w", err)
+		}
+		return tt.PipelineFile, data, nil
+	case tt.PipelineVersionReference != nil:
+		ref := tt.PipelineVersionReference
+		if opts.PipelineVersion == nil {
+			return "", nil, fmt.Errorf("spec.trialTemplate.pipelineVersionReference: a stored pipeline version needs a kubeline server (--server URL)")
+		}
+		data, err := opts.PipelineVersion(ref.PipelineID, ref.PipelineVersionID)
+		if err != nil {
+			return "", nil, fmt.Errorf("spec.trialTemplate.pipelineVersionReference: %w", err)
+		}
+		return ref.PipelineID + "@" + ref.PipelineVersionID, data, nil
+	}
+	data, err := yaml.Marshal(tt.PipelineSpec)
+	if err != nil {
+		return "", nil, fmt.Errorf("spec.trialTemplate.pipelineSpec: %w", err)
+	}
+	return "pipelineSpec", data, nil
 }

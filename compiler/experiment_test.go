@@ -126,3 +126,42 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestCompileExperimentInlinePipeline: a trial given inline as pipelineSpec
+// compiles to the same workflow as the same pipeline given as a file.
+func TestCompileExperimentInlinePipeline(t *testing.T) {
+	src, err := os.ReadFile("../examples/hpo/experiment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, err := os.ReadFile("../examples/hpo/train.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inline strings.Builder
+	inline.WriteString("    pipelineSpec:\n")
+	for _, line := range strings.Split(strings.TrimRight(string(train), "\n"), "\n") {
+		inline.WriteString("      " + line + "\n")
+	}
+	doc := strings.Replace(string(src), "    pipelineFile: train.yaml\n", inline.String(), 1)
+	if doc == string(src) {
+		t.Fatal("the example no longer names train.yaml")
+	}
+	byFile, err := Compile("experiment.yaml", src, Options{BaseDir: "../examples/hpo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byValue, err := Compile("experiment.yaml", []byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := Marshal(byFile)
+	b, _ := Marshal(byValue)
+	if d := cmp.Diff(string(a), string(b)); d != "" {
+		t.Fatalf("inline and file trials differ:\n%s", d)
+	}
+	both := strings.Replace(doc, "    pipelineSpec:\n", "    pipelineFile: train.yaml\n    pipelineSpec:\n", 1)
+	if _, err := Compile("experiment.yaml", []byte(both), Options{}); err == nil || !strings.Contains(err.Error(), "exactly one of pipelineFile, pipelineSpec and pipelineVersionReference") {
+		t.Fatalf("two trial pipelines: %v", err)
+	}
+}

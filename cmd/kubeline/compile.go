@@ -15,6 +15,7 @@ type compileOptions struct {
 	out    string
 	params paramFlag
 	image  string
+	server string
 }
 
 func compileCmd(args []string, stdout, stderr io.Writer) int {
@@ -24,6 +25,7 @@ func compileCmd(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.out, "o", "", "write the workflow to `OUT` instead of stdout")
 	fs.Var(o.params, "param", "set pipeline parameter `NAME=VALUE` (repeatable)")
 	fs.StringVar(&o.image, "image", "", "kubeline `IMAGE` for the launcher init container")
+	fs.StringVar(&o.server, "server", "", "kubeline server `URL` an Experiment's pipelineVersionReference is read from")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kubeline compile FILE [-o OUT] [--param NAME=VALUE ...]")
 		fs.PrintDefaults()
@@ -48,7 +50,8 @@ func (o *compileOptions) run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	wf, err := compiler.Compile(filepath.Base(o.file), data, compiler.Options{Params: o.params, Image: o.image, BaseDir: filepath.Dir(o.file)})
+	wf, err := compiler.Compile(filepath.Base(o.file), data, compiler.Options{Params: o.params, Image: o.image, BaseDir: filepath.Dir(o.file),
+		PipelineVersion: pipelineVersionFrom(o.server)})
 	if err != nil {
 		return err
 	}

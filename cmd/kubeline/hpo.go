@@ -28,26 +28,27 @@ import (
 // the status in Katib's shape and write the SVG plot.
 func hpoCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(stderr, "usage: kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json]")
+		fmt.Fprintln(stderr, "usage: kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json] [--server URL]")
 		return 2
 	}
 	fs := flag.NewFlagSet("hpo run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	plot := fs.String("plot", "", "write the objective-per-trial plot here (default NAME.svg)")
 	output := fs.String("o", "", "json prints the experiment's status in Katib's shape")
+	server := fs.String("server", "", "kubeline server `URL` that trials given by pipelineVersionReference are read from")
 	grace := fs.Duration("grace", 10*time.Second, "on Ctrl-C, time between SIGTERM and SIGKILL of running steps")
 	if err := fs.Parse(interleave(args[1:], fs)); err != nil {
 		return 2
 	}
 	if fs.NArg() != 1 || (*output != "" && *output != "json") {
-		fmt.Fprintln(stderr, "usage: kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json]")
+		fmt.Fprintln(stderr, "usage: kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json] [--server URL]")
 		return 2
 	}
 	file := fs.Arg(0)
 	data, err := os.ReadFile(file)
 	var wf *wfv1.Workflow
 	if err == nil {
-		wf, err = compiler.Compile(filepath.Base(file), data, compiler.Options{BaseDir: filepath.Dir(file)})
+		wf, err = compiler.Compile(filepath.Base(file), data, compiler.Options{BaseDir: filepath.Dir(file), PipelineVersion: pipelineVersionFrom(*server)})
 	}
 	if err == nil && wf.Labels[chpo.LabelExperiment] == "" {
 		err = fmt.Errorf("not an Experiment (kind: Experiment, apiVersion: kubeline.io/v1alpha1)")

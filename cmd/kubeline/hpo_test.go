@@ -2,13 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"math"
+	"mime/multipart"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubeline/kubeline/runtime/hpo"
 	"github.com/kubeline/kubeline/runtime/launcher"
@@ -171,5 +178,100 @@ spec:
 	}
 	if !strings.Contains(stderr, "training diverged") || !strings.Contains(stderr, "ExperimentFailed") {
 		t.Fatalf("stderr does not say why:\n%s", stderr)
+	}
+}
+
+// TestExperimentTrialFromServer: the trial pipeline is a pipeline version
+// uploaded to a real kubeline server (over HTTP), named by
+// pipelineVersionReference; the experiment is reproducible from its seed.
+func TestExperimentTrialFromServer(t *testing.T) {
+	t.Setenv("KUBELINE_HOME", t.TempDir())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, l, "", "", io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	})
+	api := "http://" + l.Addr().String()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("uploadfile", "train.yaml")
+	train, err := os.ReadFile("../../examples/hpo/train.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(train)
+	mw.Close()
+	resp, err := http.Post(api+"/apis/v2beta1/pipelines/upload?name=train", mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		PipelineID string `json:"pipeline_id"`
+	}
+	json.NewDecoder(resp.Body).Decode(&p)
+	resp.Body.Close()
+	resp, err = http.Get(api + "/apis/v2beta1/pipelines/" + p.PipelineID + "/versions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs struct {
+		Versions []struct {
+			ID string `json:"pipeline_version_id"`
+		} `json:"pipeline_versions"`
+	}
+	json.NewDecoder(resp.Body).Decode(&vs)
+	resp.Body.Close()
+	if p.PipelineID == "" || len(vs.Versions) != 1 {
+		t.Fatalf("upload gave pipeline %q with versions %+v", p.PipelineID, vs)
+	}
+	src, err := os.ReadFile("../../examples/hpo/experiment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := strings.Replace(string(src), "    pipelineFile: train.yaml\n",
+		"    pipelineVersionReference: {pipelineId: "+p.PipelineID+", pipelineVersionId: "+vs.Versions[0].ID+"}\n", 1)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "experiment.yaml")
+	if err := os.WriteFile(file, []byte(exp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runOnce := func(server string) (int, []string, string) {
+		t.Setenv("KUBELINE_HOME", t.TempDir())
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"hpo", "run", "--server", server, "--plot", filepath.Join(dir, "p.svg"), file}, nil, &stdout, &stderr)
+		matches, _ := filepath.Glob(filepath.Join(os.Getenv("KUBELINE_HOME"), "artifacts", "hpo", "*"))
+		var params []string
+		if len(matches) == 1 {
+			records, _ := launcher.ReadRecords(matches[0])
+			for _, r := range records {
+				params = append(params, r.Name+" x="+r.Params["x"]+" y="+r.Params["y"])
+			}
+		}
+		return code, params, stdout.String() + stderr.String()
+	}
+	code, first, out := runOnce(api)
+	if code != 0 || !strings.Contains(out, "ExperimentGoalReached") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	code, second, out := runOnce(api)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if d := cmp.Diff(first, second); d != "" || len(first) < 4 {
+		t.Fatalf("the same random_state gave different trials (-first +second):\n%s", d)
+	}
+	if code, _, out := runOnce(""); code != 1 || !strings.Contains(out, "needs a kubeline server (--server URL)") {
+		t.Fatalf("without --server: exit %d\n%s", code, out)
+	}
+	if code, _, out := runOnce(api + "/nowhere"); code != 1 || !strings.Contains(out, "404") {
+		t.Fatalf("a wrong server: exit %d\n%s", code, out)
 	}
 }

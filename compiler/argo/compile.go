@@ -52,9 +52,6 @@ type Options struct {
 	// Image is the kubeline image for the init container and kubeline's own
 	// steps; DefaultImage when empty.
 	Image string
-	// BaseDir is where files a document names by relative path are read
-	// from (an Experiment's trialTemplate.pipelineFile); "." when empty.
-	BaseDir string
 }
 
 type compiler struct {

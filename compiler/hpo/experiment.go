@@ -103,8 +103,17 @@ type TrialTemplate struct {
 	PipelineFile string `json:"pipelineFile,omitempty"`
 	// PipelineSpec is an inline KFP pipeline spec.
 	PipelineSpec map[string]any `json:"pipelineSpec,omitempty"`
+	// PipelineVersionReference names a pipeline version stored in a
+	// kubeline server, as the KFP API's pipeline_version_reference does.
+	PipelineVersionReference *PipelineVersionReference `json:"pipelineVersionReference,omitempty"`
 	// Parameters map pipeline parameters to values with placeholders.
 	Parameters map[string]string `json:"parameters"`
+}
+
+// PipelineVersionReference names a stored pipeline version.
+type PipelineVersionReference struct {
+	PipelineID        string `json:"pipelineId"`
+	PipelineVersionID string `json:"pipelineVersionId"`
 }
 
 // TrialParameter names a trial parameter and the search parameter it takes.
@@ -268,8 +277,17 @@ func validateCounts(s *ExperimentSpec, es *spec.Errors) {
 
 func validateTrialTemplate(t *TrialTemplate, params map[string]bool, es *spec.Errors) {
 	const at = "spec.trialTemplate"
-	if (t.PipelineFile == "") == (t.PipelineSpec == nil) {
-		es.Add(at, nil, "give exactly one of pipelineFile and pipelineSpec")
+	given := 0
+	for _, set := range []bool{t.PipelineFile != "", t.PipelineSpec != nil, t.PipelineVersionReference != nil} {
+		if set {
+			given++
+		}
+	}
+	if given != 1 {
+		es.Add(at, nil, "give exactly one of pipelineFile, pipelineSpec and pipelineVersionReference")
+	}
+	if r := t.PipelineVersionReference; r != nil && (r.PipelineID == "" || r.PipelineVersionID == "") {
+		es.Add(at+".pipelineVersionReference", nil, "pipelineId and pipelineVersionId are required")
 	}
 	declared := map[string]bool{}
 	for i, tp := range t.TrialParameters {
