@@ -57,8 +57,8 @@ func hpoCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kubeline hpo run %s:\n%v\n", file, err)
 		return 1
 	}
-	var cfg hpo.Config
-	if err := json.Unmarshal([]byte(wf.Spec.Arguments.Parameters[0].Value.String()), &cfg); err != nil {
+	cfg, err := hpo.ParseExperiment([]byte(wf.Spec.Arguments.Parameters[0].Value.String()))
+	if err != nil {
 		fmt.Fprintf(stderr, "kubeline hpo run: %v\n", err)
 		return 1
 	}

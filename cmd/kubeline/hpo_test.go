@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	chpo "github.com/kubeline/kubeline/compiler/hpo"
 	"github.com/kubeline/kubeline/runtime/hpo"
 	"github.com/kubeline/kubeline/runtime/launcher"
 )
@@ -273,5 +274,15 @@ func TestExperimentTrialFromServer(t *testing.T) {
 	}
 	if code, _, out := runOnce(api + "/nowhere"); code != 1 || !strings.Contains(out, "404") {
 		t.Fatalf("a wrong server: exit %d\n%s", code, out)
+	}
+}
+
+// TestSuggestContract: the compiled suggest step and the launcher that runs
+// it name its outputs alike (compiler/ may not import runtime/).
+func TestSuggestContract(t *testing.T) {
+	got := []string{chpo.SuggestTrials, chpo.SuggestDone, chpo.TrialItem}
+	want := []string{launcher.SuggestTrials, launcher.SuggestDone, launcher.TrialItem}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatal(d)
 	}
 }

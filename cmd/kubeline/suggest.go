@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	chpo "github.com/kubeline/kubeline/compiler/hpo"
@@ -91,11 +90,15 @@ func suggest(file, trials string, count int) (*suggestion, error) {
 	for i, t := range tj {
 		history[i] = hpo.Trial{Name: t.Name, Params: t.Params, State: hpo.TrialState(t.State), Value: t.Value, Reports: t.Reports}
 	}
-	space, settings, dir, err := searchOf(e)
+	cj, err := e.ConfigJSON()
 	if err != nil {
 		return nil, err
 	}
-	s, err := hpo.New(e.Spec.Algorithm.AlgorithmName, space, settings, dir)
+	c, err := hpo.ParseExperiment(cj)
+	if err != nil {
+		return nil, err
+	}
+	s, err := hpo.New(c.Algorithm, c.Space, c.Settings, c.Direction)
 	if err != nil {
 		return nil, err
 	}
@@ -104,35 +107,4 @@ func suggest(file, trials string, count int) (*suggestion, error) {
 		return nil, err
 	}
 	return &suggestion{Assignments: got, Exhausted: len(got) < count}, nil
-}
-
-// searchOf converts an Experiment's parameters and algorithm into runtime/hpo's.
-func searchOf(e *chpo.Experiment) (hpo.Space, hpo.Settings, hpo.Direction, error) {
-	var space hpo.Space
-	for _, p := range e.Spec.Parameters {
-		fs := p.FeasibleSpace
-		hp := hpo.Parameter{Name: p.Name, Type: hpo.ParamType(p.ParameterType), List: fs.List, Distribution: hpo.Distribution(fs.Distribution)}
-		for _, f := range []struct {
-			s string
-			v *float64
-		}{{fs.Min, &hp.Min}, {fs.Max, &hp.Max}, {fs.Step, &hp.Step}} {
-			if f.s != "" {
-				v, err := strconv.ParseFloat(f.s, 64)
-				if err != nil {
-					return nil, nil, 0, fmt.Errorf("parameter %s: %w", p.Name, err)
-				}
-				*f.v = v
-			}
-		}
-		space = append(space, hp)
-	}
-	settings := hpo.Settings{}
-	for _, s := range e.Spec.Algorithm.AlgorithmSettings {
-		settings[s.Name] = s.Value
-	}
-	dir := hpo.Minimize
-	if e.Spec.Objective.Type == "maximize" {
-		dir = hpo.Maximize
-	}
-	return space, settings, dir, nil
 }

@@ -33,7 +33,7 @@ type ExperimentSpec struct {
 	MaxTrialCount        *int              `json:"maxTrialCount,omitempty"`
 	MaxFailedTrialCount  *int              `json:"maxFailedTrialCount,omitempty"`
 	MetricsCollectorSpec *MetricsCollector `json:"metricsCollectorSpec,omitempty"`
-	TrialTemplate        TrialTemplate     `json:"trialTemplate"`
+	TrialTemplate        TrialTemplate     `json:"trialTemplate,omitzero"`
 }
 
 // Objective is what the experiment optimises.

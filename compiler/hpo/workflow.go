@@ -6,7 +6,6 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -14,12 +13,11 @@ import (
 
 	"github.com/kubeline/kubeline/compiler/argo"
 	"github.com/kubeline/kubeline/compiler/spec"
-	"github.com/kubeline/kubeline/runtime/hpo"
 )
 
 // Names in the compiled experiment.
 const (
-	// ConfigParam is the workflow parameter holding the hpo.Config JSON.
+	// ConfigParam is the workflow parameter holding ConfigJSON.
 	ConfigParam     = "kubeline-hpo"
 	trialParam      = "kubeline-trial"
 	paramPrefix     = "kubeline-param-"
@@ -32,65 +30,25 @@ const (
 	LabelExperiment = "kubeline.io/experiment"
 )
 
-// Config reduces the Experiment to runtime/hpo's values.
-func (e *Experiment) Config() (hpo.Config, error) {
-	s := &e.Spec
-	c := hpo.Config{Name: e.Metadata.Name, Algorithm: s.Algorithm.AlgorithmName, Settings: hpo.Settings{},
-		Goal: s.Objective.Goal, Objective: s.Objective.ObjectiveMetricName, Additional: s.Objective.AdditionalMetricNames,
-		Strategies: map[string]string{}, Parallel: 3, MaxFailed: s.MaxFailedTrialCount}
-	for _, p := range s.Parameters {
-		fs := p.FeasibleSpace
-		hp := hpo.Parameter{Name: p.Name, Type: hpo.ParamType(p.ParameterType), List: fs.List, Distribution: hpo.Distribution(fs.Distribution)}
-		for _, f := range []struct {
-			s string
-			v *float64
-		}{{fs.Min, &hp.Min}, {fs.Max, &hp.Max}, {fs.Step, &hp.Step}} {
-			if f.s != "" {
-				v, err := strconv.ParseFloat(f.s, 64)
-				if err != nil {
-					return c, fmt.Errorf("parameter %s: %w", p.Name, err)
-				}
-				*f.v = v
-			}
-		}
-		c.Space = append(c.Space, hp)
-	}
-	for _, st := range s.Algorithm.AlgorithmSettings {
-		c.Settings[st.Name] = st.Value
-	}
-	if s.Objective.Type == "maximize" {
-		c.Direction = hpo.Maximize
-	}
-	for _, m := range s.Objective.MetricStrategies {
-		c.Strategies[m.Name] = m.Value
-	}
-	if s.MaxTrialCount != nil {
-		c.MaxTrials = *s.MaxTrialCount
-	}
-	if s.ParallelTrialCount != nil {
-		c.Parallel = *s.ParallelTrialCount
-	}
-	if es := s.EarlyStopping; es != nil {
-		c.EarlyStop, c.MedianStop = true, hpo.Settings{}
-		for _, st := range es.AlgorithmSettings {
-			c.MedianStop[st.Name] = st.Value
-		}
-	}
-	if mc := s.MetricsCollectorSpec; mc != nil {
-		c.Collector = mc.Collector.Kind
-		if src := mc.Source; src != nil {
-			if src.Filter != nil {
-				c.Formats = src.Filter.MetricsFormat
-			}
-			if fp := src.FileSystemPath; fp != nil {
-				c.MetricsFile, c.FileFormat = fp.Path, fp.Format
-			}
-		}
-		if c.Collector == "File" && c.MetricsFile == "" {
-			c.MetricsFile = "/var/log/katib/metrics.log"
-		}
-	}
-	return c, nil
+// The suggest step's contract with runtime/launcher (which declares the
+// same names): its output parameters, and the key of a trial's name in each
+// item of SuggestTrials (the parameters' values are under their own names).
+const (
+	SuggestTrials = "hpo-trials"
+	SuggestDone   = "hpo-done"
+	TrialItem     = "kubeline-trial"
+)
+
+// ConfigJSON is the experiment as its steps read it (the value of
+// ConfigParam): {"name": NAME, "spec": the Katib ExperimentSpec without the
+// trial template}. runtime/hpo.ParseExperiment reads it.
+func (e *Experiment) ConfigJSON() ([]byte, error) {
+	s := e.Spec
+	s.TrialTemplate = TrialTemplate{}
+	return json.Marshal(struct {
+		Name string         `json:"name"`
+		Spec ExperimentSpec `json:"spec"`
+	}{e.Metadata.Name, s})
 }
 
 // CompileWorkflow builds the experiment's one Argo Workflow around pipeline,
@@ -109,11 +67,7 @@ func (e *Experiment) Config() (hpo.Config, error) {
 // records (see runtime/launcher), so no object grows with the trial count
 // beyond the workflow's own nodes.
 func CompileWorkflow(e *Experiment, pipeline *wfv1.Workflow, opts argo.Options) (*wfv1.Workflow, error) {
-	c, err := e.Config()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := json.Marshal(c)
+	cfg, err := e.ConfigJSON()
 	if err != nil {
 		return nil, err
 	}
@@ -279,16 +233,16 @@ func launcherContainer(image string, args ...string) *apiv1.Container {
 
 // loopTemplate is one round: suggest, run the suggested trials, recurse.
 func loopTemplate(params []string, values map[string]string) wfv1.Template {
-	args := []wfv1.Parameter{{Name: trialParam, Value: wfv1.AnyStringPtr("{{item." + hpo.TrialItem + "}}")}}
+	args := []wfv1.Parameter{{Name: trialParam, Value: wfv1.AnyStringPtr("{{item." + TrialItem + "}}")}}
 	for _, p := range params {
 		args = append(args, wfv1.Parameter{Name: paramPrefix + p, Value: wfv1.AnyStringPtr(values[p])})
 	}
 	return wfv1.Template{Name: entry, DAG: &wfv1.DAGTemplate{Tasks: []wfv1.DAGTask{
 		{Name: "suggest", Template: suggestTmpl},
 		{Name: "trial", Template: trialTmpl, Depends: "suggest", Arguments: wfv1.Arguments{Parameters: args},
-			WithParam: "{{tasks.suggest.outputs.parameters." + hpo.SuggestTrials + "}}"},
+			WithParam: "{{tasks.suggest.outputs.parameters." + SuggestTrials + "}}"},
 		{Name: "next", Template: entry, Depends: "trial.Succeeded || trial.Failed || trial.Errored",
-			When: "{{tasks.suggest.outputs.parameters." + hpo.SuggestDone + "}} == false"},
+			When: "{{tasks.suggest.outputs.parameters." + SuggestDone + "}} == false"},
 	}}}
 }
 
@@ -297,7 +251,7 @@ func suggestTemplate(image string) wfv1.Template {
 		return wfv1.Parameter{Name: name, ValueFrom: &wfv1.ValueFrom{Path: argo.OutputsDir + "/" + name}}
 	}
 	return wfv1.Template{Name: suggestTmpl, Container: launcherContainer(image, "--task", suggestTmpl, "--hpo-step", "suggest"),
-		Outputs: wfv1.Outputs{Parameters: []wfv1.Parameter{out(hpo.SuggestTrials), out(hpo.SuggestDone)}}}
+		Outputs: wfv1.Outputs{Parameters: []wfv1.Parameter{out(SuggestTrials), out(SuggestDone)}}}
 }
 
 // trialTemplate runs the pipeline, then observes the trial whatever the

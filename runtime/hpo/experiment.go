@@ -9,39 +9,30 @@ import (
 )
 
 // Config is everything a compiled experiment's steps need to suggest,
-// collect and judge trials: the Experiment reduced to values. It travels as
-// JSON in the compiled workflow.
+// collect and judge trials: the Experiment reduced to values
+// (ParseExperiment reads it from the compiled workflow).
 type Config struct {
-	Name       string    `json:"name"`
-	Algorithm  string    `json:"algorithm"`
-	Settings   Settings  `json:"settings,omitempty"`
-	Space      Space     `json:"space"`
-	Direction  Direction `json:"direction"`
-	Goal       *float64  `json:"goal,omitempty"`
-	Objective  string    `json:"objective"`
-	Additional []string  `json:"additional,omitempty"`
+	Name       string
+	Algorithm  string
+	Settings   Settings
+	Space      Space
+	Direction  Direction
+	Goal       *float64
+	Objective  string
+	Additional []string
 	// Strategies maps a metric to min, max or latest (the objective defaults
 	// to min when minimising, max when maximising; others to latest).
-	Strategies  map[string]string `json:"strategies,omitempty"`
-	MaxTrials   int               `json:"maxTrials"`
-	MaxFailed   *int              `json:"maxFailed,omitempty"`
-	Parallel    int               `json:"parallel"`
-	MedianStop  Settings          `json:"medianStop,omitempty"`
-	EarlyStop   bool              `json:"earlyStop,omitempty"`
-	Collector   string            `json:"collector,omitempty"` // StdOut (default), File, Push
-	MetricsFile string            `json:"metricsFile,omitempty"`
-	FileFormat  string            `json:"fileFormat,omitempty"` // TEXT (default) or JSON
-	Formats     []string          `json:"formats,omitempty"`    // regexes: (name)(value)
+	Strategies  map[string]string
+	MaxTrials   int
+	MaxFailed   *int
+	Parallel    int
+	MedianStop  Settings
+	EarlyStop   bool
+	Collector   string // StdOut (default), File, Push
+	MetricsFile string
+	FileFormat  string   // TEXT (default) or JSON
+	Formats     []string // regexes: (name)(value)
 }
-
-// The suggest step's output parameters, and the key of a trial's name in
-// each item of SuggestTrials (the parameters' values are under their own
-// names).
-const (
-	SuggestTrials = "hpo-trials"
-	SuggestDone   = "hpo-done"
-	TrialItem     = "kubeline-trial"
-)
 
 // DefaultMetricsFormat is Katib's default StdOut/TEXT metrics regex.
 const DefaultMetricsFormat = `([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)`

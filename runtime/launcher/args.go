@@ -10,6 +10,8 @@ import (
 
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/kubeline/kubeline/runtime/hpo"
 )
 
 // Invocation is a parsed `kubeline launch` command line.
@@ -55,7 +57,7 @@ func ParseArgs(args []string, errOut io.Writer) (*Invocation, error) {
 		return nil
 	})
 	trial := fs.String("trial", "", "the experiment trial this step belongs to")
-	hpoConfig := fs.String("hpo-config", "", "the experiment's settings (JSON of hpo.Config)")
+	hpoConfig := fs.String("hpo-config", "", "the experiment: {\"name\": NAME, \"spec\": Katib ExperimentSpec} as JSON")
 	fs.StringVar(&inv.HPOStep, "hpo-step", "", "run an experiment step instead of a command: suggest or observe")
 	fs.StringVar(&inv.TrialStatus, "trial-status", "", "observe: the Argo phase the trial's pipeline ended in")
 	if err := fs.Parse(args); err != nil {
@@ -88,10 +90,11 @@ func (inv *Invocation) parseHPO(trial, config string) error {
 		}
 		return nil
 	}
-	inv.Trial = &Trial{Name: trial}
-	if err := json.Unmarshal([]byte(config), &inv.Trial.Config); err != nil {
+	c, err := hpo.ParseExperiment([]byte(config))
+	if err != nil {
 		return fmt.Errorf("--hpo-config: %w", err)
 	}
+	inv.Trial = &Trial{Name: trial, Config: c}
 	switch inv.HPOStep {
 	case "", "suggest":
 	case "observe":

@@ -91,11 +91,20 @@ func writeJSON(path string, v any) error {
 	return os.Rename(tmp, path)
 }
 
+// The suggest step's output parameters, and the key of a trial's name in
+// each item of SuggestTrials (the parameters' values are under their own
+// names). compiler/hpo compiles the same names into the workflow.
+const (
+	SuggestTrials = "hpo-trials"
+	SuggestDone   = "hpo-done"
+	TrialItem     = "kubeline-trial"
+)
+
 // RunSuggest is an experiment's suggest step: it reads the finished trials,
 // applies the end rules (hpo.Decide), writes status.json and, when the
 // experiment goes on, creates the next trials' records and writes them to
 // OutputsDir/hpo-trials (a JSON list for withParam: one map per trial with
-// its name under hpo.TrialItem and each parameter's value under the parameter's
+// its name under TrialItem and each parameter's value under the parameter's
 // name) with hpo-done false.
 // An experiment that failed is an error naming the reason.
 func RunSuggest(c hpo.Config, opts Options) error {
@@ -120,7 +129,7 @@ func RunSuggest(c hpo.Config, opts Options) error {
 		if err := writeJSON(filepath.Join(dir, "trials", name+".json"), hpo.Record{Name: name, Params: a, State: hpo.Running}); err != nil {
 			return fmt.Errorf("create trial %s: %w", name, err)
 		}
-		item := map[string]string{hpo.TrialItem: name}
+		item := map[string]string{TrialItem: name}
 		for k, v := range a {
 			item[k] = v
 		}
@@ -130,11 +139,11 @@ func RunSuggest(c hpo.Config, opts Options) error {
 	if err := os.MkdirAll(opts.OutputsDir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(opts.OutputsDir, hpo.SuggestTrials), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(opts.OutputsDir, SuggestTrials), b, 0o644); err != nil {
 		return err
 	}
 	done := strconv.FormatBool(phase != hpo.Continue)
-	if err := os.WriteFile(filepath.Join(opts.OutputsDir, hpo.SuggestDone), []byte(done), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(opts.OutputsDir, SuggestDone), []byte(done), 0o644); err != nil {
 		return err
 	}
 	last := st.Conditions[len(st.Conditions)-1]

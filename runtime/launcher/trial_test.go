@@ -131,11 +131,11 @@ func TestSuggestAndObserve(t *testing.T) {
 		t.Fatal(err)
 	}
 	var items []map[string]string
-	if err := json.Unmarshal([]byte(readOut(t, o, hpo.SuggestTrials)), &items); err != nil {
+	if err := json.Unmarshal([]byte(readOut(t, o, SuggestTrials)), &items); err != nil {
 		t.Fatal(err)
 	}
-	want := []map[string]string{{hpo.TrialItem: "e-1", "x": "1"}, {hpo.TrialItem: "e-2", "x": "2"}}
-	if d := cmp.Diff(want, items); d != "" || readOut(t, o, hpo.SuggestDone) != "false" {
+	want := []map[string]string{{TrialItem: "e-1", "x": "1"}, {TrialItem: "e-2", "x": "2"}}
+	if d := cmp.Diff(want, items); d != "" || readOut(t, o, SuggestDone) != "false" {
 		t.Fatalf("items (-want +got):\n%s", d)
 	}
 	dir, _ := o.hpoDir()
@@ -178,7 +178,7 @@ func TestSuggestAndObserve(t *testing.T) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
-	if readOut(t, o, hpo.SuggestDone) != "true" || st.CurrentOptimalTrial.BestTrialName != "e-3" || st.Conditions[len(st.Conditions)-1].Reason != hpo.ReasonMaxTrials {
+	if readOut(t, o, SuggestDone) != "true" || st.CurrentOptimalTrial.BestTrialName != "e-3" || st.Conditions[len(st.Conditions)-1].Reason != hpo.ReasonMaxTrials {
 		t.Fatalf("final status %+v", st)
 	}
 }
