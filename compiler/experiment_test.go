@@ -75,7 +75,7 @@ func TestCompileExperiment(t *testing.T) {
 
 func TestCompileExperimentErrors(t *testing.T) {
 	dir := t.TempDir()
-	pipeline, err := os.ReadFile("../examples/hpo/train.yaml")
+	pipeline, err := os.ReadFile("../examples/hpo/pipeline.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestCompileExperimentInlinePipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	train, err := os.ReadFile("../examples/hpo/train.yaml")
+	train, err := os.ReadFile("../examples/hpo/pipeline.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,9 +143,9 @@ func TestCompileExperimentInlinePipeline(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimRight(string(train), "\n"), "\n") {
 		inline.WriteString("      " + line + "\n")
 	}
-	doc := strings.Replace(string(src), "    pipelineFile: train.yaml\n", inline.String(), 1)
+	doc := strings.Replace(string(src), "    pipelineFile: pipeline.yaml\n", inline.String(), 1)
 	if doc == string(src) {
-		t.Fatal("the example no longer names train.yaml")
+		t.Fatal("the example no longer names pipeline.yaml")
 	}
 	byFile, err := Compile("experiment.yaml", src, Options{BaseDir: "../examples/hpo"})
 	if err != nil {
@@ -160,7 +160,7 @@ func TestCompileExperimentInlinePipeline(t *testing.T) {
 	if d := cmp.Diff(string(a), string(b)); d != "" {
 		t.Fatalf("inline and file trials differ:\n%s", d)
 	}
-	both := strings.Replace(doc, "    pipelineSpec:\n", "    pipelineFile: train.yaml\n    pipelineSpec:\n", 1)
+	both := strings.Replace(doc, "    pipelineSpec:\n", "    pipelineFile: pipeline.yaml\n    pipelineSpec:\n", 1)
 	if _, err := Compile("experiment.yaml", []byte(both), Options{}); err == nil || !strings.Contains(err.Error(), "exactly one of pipelineFile, pipelineSpec and pipelineVersionReference") {
 		t.Fatalf("two trial pipelines: %v", err)
 	}

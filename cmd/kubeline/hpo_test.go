@@ -28,17 +28,17 @@ type hpoResult struct {
 }
 
 // runExperiment runs `kubeline hpo run -o json` on an Experiment whose trial
-// pipeline is the example's train.yaml, on the embedded engine (real
+// pipeline is the example's pipeline.yaml, on the embedded engine (real
 // processes), and returns the exit code, the status and the trial records.
 func runExperiment(t *testing.T, experiment string) (int, hpoResult, []hpo.Record, string) {
 	t.Helper()
 	home, dir := t.TempDir(), t.TempDir()
 	t.Setenv("KUBELINE_HOME", home)
-	train, err := os.ReadFile("../../examples/hpo/train.yaml")
+	train, err := os.ReadFile("../../examples/hpo/pipeline.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string][]byte{"train.yaml": train, "experiment.yaml": []byte(experiment)} {
+	for name, data := range map[string][]byte{"pipeline.yaml": train, "experiment.yaml": []byte(experiment)} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ spec:
   parameters:
   - {name: x, parameterType: discrete, feasibleSpace: {list: ["2", "2.5", "2.2", "9"]}}
   trialTemplate:
-    pipelineFile: train.yaml
+    pipelineFile: pipeline.yaml
     trialParameters: [{name: x, reference: x}]
     parameters: {x: "${trialParameters.x}", epochs: "8", pause: "0.2"}
 `)
@@ -163,7 +163,7 @@ spec:
   parameters:
   - {name: x, parameterType: double, feasibleSpace: {min: "0", max: "4"}}
   trialTemplate:
-    pipelineFile: train.yaml
+    pipelineFile: pipeline.yaml
     trialParameters: [{name: x, reference: x}]
     parameters: {x: "${trialParameters.x}", fail_above: "-100"}
 `)
@@ -203,8 +203,8 @@ func TestExperimentTrialFromServer(t *testing.T) {
 	api := "http://" + l.Addr().String()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("uploadfile", "train.yaml")
-	train, err := os.ReadFile("../../examples/hpo/train.yaml")
+	fw, _ := mw.CreateFormFile("uploadfile", "pipeline.yaml")
+	train, err := os.ReadFile("../../examples/hpo/pipeline.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestExperimentTrialFromServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp := strings.Replace(string(src), "    pipelineFile: train.yaml\n",
+	exp := strings.Replace(string(src), "    pipelineFile: pipeline.yaml\n",
 		"    pipelineVersionReference: {pipelineId: "+p.PipelineID+", pipelineVersionId: "+vs.Versions[0].ID+"}\n", 1)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "experiment.yaml")

@@ -21,7 +21,7 @@ spec:
   - {name: x, parameterType: int, feasibleSpace: {min: "1", max: "3"}}
   - {name: opt, parameterType: categorical, feasibleSpace: {list: [a, b]}}
   trialTemplate:
-    pipelineFile: train.yaml
+    pipelineFile: pipeline.yaml
     trialParameters: [{name: x, reference: x}, {name: o, reference: opt}]
     parameters: {x: "${trialParameters.x}", opt: "${trialParameters.o}"}
 `

@@ -24,7 +24,7 @@ spec:
   - {name: layers, parameterType: int, feasibleSpace: {min: "1", max: "4"}}
   - {name: opt, parameterType: categorical, feasibleSpace: {list: [sgd, adam]}}
   trialTemplate:
-    pipelineFile: train.yaml
+    pipelineFile: pipeline.yaml
     trialParameters:
     - {name: learningRate, reference: lr}
     - {name: depth, reference: layers}
@@ -98,7 +98,7 @@ func TestExperimentStrict(t *testing.T) {
 func TestMoreRules(t *testing.T) {
 	cases := map[string]struct{ from, to, want string }{
 		"unused trial parameter":   {`depth: "${trialParameters.depth}", `, ``, `"depth" is declared but never used`},
-		"both pipeline forms":      {"pipelineFile: train.yaml", "pipelineFile: train.yaml\n    pipelineSpec: {a: 1}", "exactly one of pipelineFile and pipelineSpec"},
+		"both pipeline forms":      {"pipelineFile: pipeline.yaml", "pipelineFile: pipeline.yaml\n    pipelineSpec: {a: 1}", "exactly one of pipelineFile and pipelineSpec"},
 		"no max trials":            {"maxTrialCount: 12", "", "spec.maxTrialCount: required"},
 		"parallel above max":       {"parallelTrialCount: 2", "parallelTrialCount: 20", "spec.parallelTrialCount: want 1..maxTrialCount"},
 		"repeated metric":          {"objectiveMetricName: loss}", "objectiveMetricName: loss, additionalMetricNames: [loss]}", "repeats the objective metric"},

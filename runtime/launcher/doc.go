@@ -14,6 +14,15 @@
 // It also evaluates KFP conditions (CEL, with cel-go) for condition steps and
 // runs importers.
 //
-// launcher imports runtime/artifact for copying; never the compiler, the
+// For a compiled Experiment (compiler/hpo) it runs the suggest and observe
+// steps (RunSuggest, RunObserve) and, for a trial's steps (Options.Trial),
+// collects the metric reports (Katib's StdOut, File and Push collectors and
+// KFP metrics outputs) and stops a step by medianstop while it runs. The
+// experiment's records — trials/NAME.json, tasks/TRIAL/*.json, status.json —
+// live under ArtifactRoot/hpo/WORKFLOW_UID/; this version needs a local
+// (file://) artifact root for them.
+//
+// launcher imports runtime/artifact for copying and runtime/hpo (pure) for
+// the experiment's decisions; never the compiler, the
 // engines, the metadata store or the API server.
 package launcher
