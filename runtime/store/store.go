@@ -100,6 +100,21 @@ var migrations = []string{
 	// creation time: keep both in one index each.
 	`CREATE INDEX runs_state_created ON runs (state, created_at, id);
 	CREATE INDEX runs_storage_created ON runs (storage_state, created_at, id)`,
+	// Dataset and model versions, their links to runs, and run metrics.
+	`CREATE TABLE versions (
+		kind TEXT NOT NULL, name TEXT NOT NULL, version BIGINT NOT NULL, digest TEXT NOT NULL,
+		size BIGINT NOT NULL DEFAULT 0, key TEXT NOT NULL, uri TEXT NOT NULL, run_id TEXT NOT NULL DEFAULT '',
+		task TEXT NOT NULL DEFAULT '', source_key TEXT NOT NULL DEFAULT '', metadata TEXT NOT NULL DEFAULT '{}',
+		created_at BIGINT NOT NULL, PRIMARY KEY (kind, name, version), UNIQUE (kind, name, digest));
+	CREATE TABLE version_links (
+		id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, version BIGINT NOT NULL,
+		run_id TEXT NOT NULL, task TEXT NOT NULL DEFAULT '', key TEXT NOT NULL, produced BOOLEAN NOT NULL,
+		created_at BIGINT NOT NULL);
+	CREATE INDEX version_links_version ON version_links (kind, name, version);
+	CREATE INDEX version_links_run ON version_links (run_id);
+	CREATE TABLE run_metrics (
+		run_id TEXT NOT NULL, task TEXT NOT NULL, artifact TEXT NOT NULL, name TEXT NOT NULL,
+		value DOUBLE PRECISION NOT NULL, PRIMARY KEY (run_id, task, artifact, name))`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -1,0 +1,248 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ArtifactVersion is one immutable version of a dataset or model: content-addressed
+// (Digest, the sha256 of its tree) and numbered 1, 2, … per resource.
+type ArtifactVersion struct {
+	Kind    string // "dataset" or "model"
+	Name    string
+	Version int
+	Digest  string
+	Size    int64
+	// Key is where the content lives in the artifact store; URI its URI.
+	Key, URI string
+	// RunID and Task made it ("" for a version created from a path);
+	// SourceKey is the run's artifact it was copied from.
+	RunID, Task, SourceKey string
+	Metadata               map[string]any
+	CreatedAt              time.Time
+}
+
+// VersionLink records that a run produced (or reproduced) a version from one
+// of its artifacts, or used a version as one of its artifacts.
+type VersionLink struct {
+	Kind, Name string
+	Version    int
+	RunID      string
+	Task       string
+	Key        string
+	Produced   bool
+	CreatedAt  time.Time
+}
+
+// Resource summarises a dataset or model: its latest version.
+type Resource struct {
+	Kind, Name string
+	Latest     int
+	UpdatedAt  time.Time
+}
+
+// Metric is one numeric metric a run's step reported (KFP metrics outputs).
+type Metric struct {
+	RunID, Task, Artifact, Name string
+	Value                       float64
+}
+
+const versionColumns = "kind, name, version, digest, size, key, uri, run_id, task, source_key, metadata, created_at"
+
+func scanArtifactVersion(row interface{ Scan(...any) error }) (ArtifactVersion, error) {
+	var v ArtifactVersion
+	var md string
+	var created int64
+	err := row.Scan(&v.Kind, &v.Name, &v.Version, &v.Digest, &v.Size, &v.Key, &v.URI, &v.RunID, &v.Task, &v.SourceKey, &md, &created)
+	if err == nil {
+		err = json.Unmarshal([]byte(md), &v.Metadata)
+	}
+	v.CreatedAt = fromMS(created)
+	return v, err
+}
+
+// CreateArtifactVersion gives v the resource's next version number and stores it,
+// unless a version of the resource already has v's digest: then v is filled
+// with that version and created is false. Numbers are never reused.
+func (s *Store) CreateArtifactVersion(ctx context.Context, v *ArtifactVersion) (created bool, err error) {
+	if v.Kind != "dataset" && v.Kind != "model" {
+		return false, fmt.Errorf("version of %q: kind must be dataset or model", v.Kind)
+	}
+	if v.Metadata == nil {
+		v.Metadata = map[string]any{}
+	}
+	md, err := json.Marshal(v.Metadata)
+	if err != nil {
+		return false, fmt.Errorf("version metadata: %w", err)
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			old, err := scanArtifactVersion(tx.QueryRowContext(ctx, s.q("SELECT "+versionColumns+" FROM versions WHERE kind = ? AND name = ? AND digest = ?"), v.Kind, v.Name, v.Digest))
+			if err == nil {
+				*v, created = old, false
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			var last sql.NullInt64
+			if err := tx.QueryRowContext(ctx, s.q("SELECT MAX(version) FROM versions WHERE kind = ? AND name = ?"), v.Kind, v.Name).Scan(&last); err != nil {
+				return err
+			}
+			v.Version, v.CreatedAt = int(last.Int64)+1, now()
+			_, err = tx.ExecContext(ctx, s.q("INSERT INTO versions ("+versionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+				v.Kind, v.Name, v.Version, v.Digest, v.Size, v.Key, v.URI, v.RunID, v.Task, v.SourceKey, string(md), ms(v.CreatedAt))
+			created = true
+			return conflict(err, fmt.Sprintf("%s %s@v%d", v.Kind, v.Name, v.Version))
+		})
+		if !errors.Is(err, ErrConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("create version of %s %s: %w", v.Kind, v.Name, err)
+	}
+	return created, nil
+}
+
+// GetArtifactVersion returns version n of a resource; n 0 is the latest.
+func (s *Store) GetArtifactVersion(ctx context.Context, kind, name string, n int) (ArtifactVersion, error) {
+	q := "SELECT " + versionColumns + " FROM versions WHERE kind = ? AND name = ? AND version = ?"
+	args := []any{kind, name, n}
+	if n == 0 {
+		q, args = "SELECT "+versionColumns+" FROM versions WHERE kind = ? AND name = ? ORDER BY version DESC LIMIT 1", args[:2]
+	}
+	v, err := scanArtifactVersion(s.db.QueryRowContext(ctx, s.q(q), args...))
+	what := fmt.Sprintf("%s %s@v%d", kind, name, n)
+	if n == 0 {
+		what = fmt.Sprintf("%s %s@latest", kind, name)
+	}
+	return v, notFound(err, what)
+}
+
+// ListArtifactVersions returns a resource's versions, oldest first.
+func (s *Store) ListArtifactVersions(ctx context.Context, kind, name string) ([]ArtifactVersion, error) {
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+versionColumns+" FROM versions WHERE kind = ? AND name = ? ORDER BY version"), kind, name)
+	if err != nil {
+		return nil, fmt.Errorf("list versions of %s %s: %w", kind, name, err)
+	}
+	defer rows.Close()
+	var out []ArtifactVersion
+	for rows.Next() {
+		v, err := scanArtifactVersion(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list versions of %s %s: %w", kind, name, err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// ListResources returns the datasets or models (kind), by name.
+func (s *Store) ListResources(ctx context.Context, kind string) ([]Resource, error) {
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT name, MAX(version), MAX(created_at) FROM versions WHERE kind = ? GROUP BY name ORDER BY name"), kind)
+	if err != nil {
+		return nil, fmt.Errorf("list %ss: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []Resource
+	for rows.Next() {
+		r := Resource{Kind: kind}
+		var updated int64
+		if err := rows.Scan(&r.Name, &r.Latest, &updated); err != nil {
+			return nil, fmt.Errorf("list %ss: %w", kind, err)
+		}
+		r.UpdatedAt = fromMS(updated)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// AddLink records a version link. Link ids are UUIDv7, so links list in
+// the order they were added.
+func (s *Store) AddLink(ctx context.Context, l VersionLink) error {
+	l.CreatedAt = now()
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("link id: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO version_links (id, kind, name, version, run_id, task, key, produced, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), id.String(), l.Kind, l.Name, l.Version, l.RunID, l.Task, l.Key, l.Produced, ms(l.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("link %s %s@v%d to run %s: %w", l.Kind, l.Name, l.Version, l.RunID, err)
+	}
+	return nil
+}
+
+// Links returns the links of one version (n > 0), of a resource's versions
+// (n = 0), or every link (kind ""), oldest first.
+func (s *Store) Links(ctx context.Context, kind, name string, n int) ([]VersionLink, error) {
+	q := "SELECT kind, name, version, run_id, task, key, produced, created_at FROM version_links"
+	var where []string
+	var args []any
+	if kind != "" {
+		where, args = append(where, "kind = ?", "name = ?"), append(args, kind, name)
+	}
+	if n > 0 {
+		where, args = append(where, "version = ?"), append(args, n)
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(q+" ORDER BY created_at, id"), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list version links: %w", err)
+	}
+	defer rows.Close()
+	var out []VersionLink
+	for rows.Next() {
+		var l VersionLink
+		var created int64
+		if err := rows.Scan(&l.Kind, &l.Name, &l.Version, &l.RunID, &l.Task, &l.Key, &l.Produced, &created); err != nil {
+			return nil, fmt.Errorf("list version links: %w", err)
+		}
+		l.CreatedAt = fromMS(created)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// AddMetrics records a run's metrics (a repeated name replaces the value).
+func (s *Store) AddMetrics(ctx context.Context, ms []Metric) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, m := range ms {
+			if _, err := tx.ExecContext(ctx, s.q("DELETE FROM run_metrics WHERE run_id = ? AND task = ? AND artifact = ? AND name = ?"), m.RunID, m.Task, m.Artifact, m.Name); err != nil {
+				return fmt.Errorf("record metric %s of run %s: %w", m.Name, m.RunID, err)
+			}
+			if _, err := tx.ExecContext(ctx, s.q("INSERT INTO run_metrics (run_id, task, artifact, name, value) VALUES (?, ?, ?, ?, ?)"), m.RunID, m.Task, m.Artifact, m.Name, m.Value); err != nil {
+				return fmt.Errorf("record metric %s of run %s: %w", m.Name, m.RunID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// RunMetrics returns a run's metrics by task, artifact and name.
+func (s *Store) RunMetrics(ctx context.Context, runID string) ([]Metric, error) {
+	rows, err := s.db.QueryContext(ctx, s.q("SELECT run_id, task, artifact, name, value FROM run_metrics WHERE run_id = ? ORDER BY task, artifact, name"), runID)
+	if err != nil {
+		return nil, fmt.Errorf("metrics of run %s: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []Metric
+	for rows.Next() {
+		var m Metric
+		if err := rows.Scan(&m.RunID, &m.Task, &m.Artifact, &m.Name, &m.Value); err != nil {
+			return nil, fmt.Errorf("metrics of run %s: %w", runID, err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func testArtifactVersions(t *testing.T, s *Store) {
+	ctx := context.Background()
+	mk := func(name, digest, run string) (ArtifactVersion, bool) {
+		t.Helper()
+		v := ArtifactVersion{Kind: "model", Name: name, Digest: digest, Key: "kubeline/versions/models/" + name + "/" + digest, URI: "file:///x/" + digest, RunID: run, Task: "train", Metadata: map[string]any{"framework": "sk"}}
+		created, err := s.CreateArtifactVersion(ctx, &v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v, created
+	}
+	if v, created := mk("m", "aaa", "r1"); !created || v.Version != 1 {
+		t.Fatalf("first version: %d created %v", v.Version, created)
+	}
+	if v, created := mk("m", "bbb", "r2"); !created || v.Version != 2 {
+		t.Fatalf("second version: %d created %v", v.Version, created)
+	}
+	// Identical content is the existing version, not a new one.
+	if v, created := mk("m", "aaa", "r3"); created || v.Version != 1 || v.RunID != "r1" {
+		t.Fatalf("identical content: %+v created %v", v, created)
+	}
+	if v, _ := mk("other", "aaa", "r4"); v.Version != 1 {
+		t.Fatalf("another model numbers from 1: %d", v.Version)
+	}
+	latest, err := s.GetArtifactVersion(ctx, "model", "m", 0)
+	if err != nil || latest.Version != 2 || latest.Metadata["framework"] != "sk" {
+		t.Fatalf("latest: %+v %v", latest, err)
+	}
+	if _, err := s.GetArtifactVersion(ctx, "model", "m", 9); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing version: %v", err)
+	}
+	if _, err := s.CreateArtifactVersion(ctx, &ArtifactVersion{Kind: "image", Name: "x"}); err == nil {
+		t.Fatal("an unknown kind was accepted")
+	}
+	// Concurrent creations of different content get distinct numbers.
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			v := ArtifactVersion{Kind: "dataset", Name: "d", Digest: fmt.Sprint("d", i), Key: "k", URI: "u"}
+			if _, err := s.CreateArtifactVersion(ctx, &v); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	vs, err := s.ListArtifactVersions(ctx, "dataset", "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nums []int
+	for _, v := range vs {
+		nums = append(nums, v.Version)
+	}
+	if d := cmp.Diff([]int{1, 2, 3, 4, 5, 6}, nums); d != "" {
+		t.Fatalf("concurrent versions: %s", d)
+	}
+	res, err := s.ListResources(ctx, "model")
+	if err != nil || len(res) != 2 || res[0].Name != "m" || res[0].Latest != 2 || res[1].Name != "other" {
+		t.Fatalf("resources %+v %v", res, err)
+	}
+	for _, l := range []VersionLink{{Kind: "model", Name: "m", Version: 1, RunID: "r1", Key: "k1", Produced: true},
+		{Kind: "dataset", Name: "d", Version: 1, RunID: "r1", Key: "k0"}, {Kind: "model", Name: "m", Version: 1, RunID: "r3", Key: "k3", Produced: true}} {
+		if err := s.AddLink(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	links, err := s.Links(ctx, "model", "m", 1)
+	if err != nil || len(links) != 2 || links[1].RunID != "r3" || !links[1].Produced {
+		t.Fatalf("links of m@v1: %+v %v", links, err)
+	}
+	if all, _ := s.Links(ctx, "", "", 0); len(all) != 3 {
+		t.Fatalf("all links: %d", len(all))
+	}
+	if err := s.AddMetrics(ctx, []Metric{{RunID: "r1", Task: "eval", Artifact: "metrics", Name: "acc", Value: 0.5},
+		{RunID: "r1", Task: "eval", Artifact: "metrics", Name: "acc", Value: 0.75}, {RunID: "r1", Task: "eval", Artifact: "metrics", Name: "loss", Value: 0.1}}); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := s.RunMetrics(ctx, "r1")
+	if err != nil || len(ms) != 2 || ms[0].Name != "acc" || ms[0].Value != 0.75 {
+		t.Fatalf("metrics %+v %v", ms, err)
+	}
+}
