@@ -18,5 +18,11 @@
 // waiting run gets its reason ("needs 4 × a100 on one node; pool a100 has at
 // most 2 free on a node").
 //
+// cluster.go holds the pools' arithmetic: the cluster's nodes and GPUs come
+// from the server's configuration; operator-made pools are validated against
+// them (ValidatePools: every node known, one GPU type per pool, no node
+// over-given) and the default pool is what is left (WithDefault), so the
+// totals of all pools always add up to the cluster's GPUs.
+//
 // admission imports only Argo's workflow types.
 package admission

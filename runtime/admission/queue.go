@@ -82,6 +82,9 @@ func Decide(s State, now time.Time, opts Options) Decision {
 		}
 	}
 	for _, a := range s.Running {
+		if free[a.Pool] == nil {
+			continue // its pool was deleted: nothing to take from
+		}
 		for node, g := range a.Nodes {
 			free[a.Pool][node] -= g
 		}
