@@ -115,6 +115,32 @@ var migrations = []string{
 	CREATE TABLE run_metrics (
 		run_id TEXT NOT NULL, task TEXT NOT NULL, artifact TEXT NOT NULL, name TEXT NOT NULL,
 		value DOUBLE PRECISION NOT NULL, PRIMARY KEY (run_id, task, artifact, name))`,
+	// Users, tokens (hashed), groups and their members, GPU pools, owners of
+	// resources, projects, and each run's place in GPU admission. The
+	// default group exists from the start.
+	`CREATE TABLE users (id TEXT PRIMARY KEY, roles TEXT NOT NULL, created_at BIGINT NOT NULL);
+	CREATE INDEX users_created ON users (created_at, id);
+	CREATE TABLE user_tokens (
+		hash TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE, created_at BIGINT NOT NULL);
+	CREATE TABLE user_groups (id TEXT PRIMARY KEY, pool TEXT NOT NULL, created_at BIGINT NOT NULL);
+	CREATE TABLE group_members (
+		group_name TEXT NOT NULL REFERENCES user_groups (id) ON DELETE CASCADE,
+		user_name TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE, PRIMARY KEY (group_name, user_name));
+	CREATE INDEX group_members_user ON group_members (user_name);
+	INSERT INTO user_groups (id, pool, created_at) VALUES ('default', 'default', 0);
+	CREATE TABLE gpu_pools (id TEXT PRIMARY KEY, gpu_type TEXT NOT NULL, nodes TEXT NOT NULL, created_at BIGINT NOT NULL);
+	CREATE TABLE owners (kind TEXT NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (kind, id));
+	CREATE TABLE projects (
+		id TEXT PRIMARY KEY, experiment_id TEXT NOT NULL UNIQUE, group_name TEXT NOT NULL, metric TEXT NOT NULL,
+		direction TEXT NOT NULL, pipeline TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL);
+	CREATE INDEX projects_created ON projects (created_at, id);
+	CREATE TABLE run_admission (
+		run_id TEXT PRIMARY KEY, status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', group_name TEXT NOT NULL,
+		gpus BIGINT NOT NULL, largest_step BIGINT NOT NULL, resource TEXT NOT NULL DEFAULT '',
+		dynamic BOOLEAN NOT NULL DEFAULT FALSE, multi_node BOOLEAN NOT NULL DEFAULT FALSE,
+		start_anyway BOOLEAN NOT NULL DEFAULT FALSE, enqueued_at BIGINT NOT NULL, pool TEXT NOT NULL DEFAULT '',
+		nodes TEXT NOT NULL DEFAULT '{}', updated_at BIGINT NOT NULL);
+	CREATE INDEX run_admission_status ON run_admission (status, enqueued_at, run_id)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
