@@ -12,6 +12,8 @@ Usage:
   kubeline compile FILE [-o OUT] [--param NAME=VALUE ...] [--image IMAGE]
   kubeline run FILE [--param NAME=VALUE ...] [-o json]                          (embedded engine)
   kubeline server [--addr 127.0.0.1:8888] [--db URL] [--artifacts DIR]        (KFP-compatible API)
+  kubeline datasets|models list | versions NAME | create NAME --from PATH | usage NAME@vN
+  kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]                 (where it came from / went)
   kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json]                  (HPO experiment)
   kubeline suggest EXPERIMENT.yaml [--trials JSON|@FILE] [--count N] [-o FILE]  (HPO step)
   kubeline launch --task T --component JSON [--in NAME=VALUE ...] -- COMMAND...   (inside a step)
@@ -40,6 +42,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return suggestCmd(args[1:], stdout, stderr)
 	case "hpo":
 		return hpoCmd(args[1:], stdout, stderr)
+	case "datasets", "models":
+		return resourceCmd(strings.TrimSuffix(args[0], "s"), args[1:], stdout, stderr)
+	case "lineage":
+		return lineageCmd(args[1:], stdout, stderr)
 	case "launch":
 		return launchCmd(args[1:], stdout, stderr)
 	case "install":

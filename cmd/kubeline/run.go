@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/compiler"
+	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/launcher"
 )
@@ -24,6 +25,8 @@ import (
 type runOptions struct {
 	file    string
 	params  paramFlag
+	outputs paramFlag
+	db      string
 	output  string
 	home    string
 	grace   time.Duration
@@ -34,10 +37,12 @@ type runOptions struct {
 // runCmd is `kubeline run FILE`: compile (or read an Argo Workflow), run on
 // the embedded engine, show progress, print the outputs.
 func runCmd(args []string, stdout, stderr io.Writer) int {
-	o := runOptions{params: paramFlag{}}
+	o := runOptions{params: paramFlag{}, outputs: paramFlag{}}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Var(o.params, "param", "set pipeline parameter `NAME=VALUE` (repeatable)")
+	fs.Var(o.outputs, "version", "make output `TASK.OUTPUT=dataset:NAME` (or model:NAME) a version when the run succeeds (repeatable)")
+	fs.StringVar(&o.db, "db", "", "metadata store `URL` for runs and versions: postgres://... or a SQLite file (default $KUBELINE_HOME/kubeline.db)")
 	fs.StringVar(&o.output, "o", "", "output format: json prints the final Workflow with its status")
 	fs.StringVar(&o.python, "python-executor", launcher.PythonAuto,
 		"how KFP lightweight Python components run: auto (a reused venv when one can be made, else builtin), builtin, venv, or command (their own pip install)")
@@ -69,19 +74,37 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kubeline run %s:\n%v\n", o.file, err)
 		return 1
 	}
+	st, err := openStore(ctx, o.home, o.db)
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline run: open the metadata store: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	objects := artifact.Dir{Root: filepath.Join(o.home, "artifacts")}
+	versioner := &artifact.Versioner{Objects: objects, Records: st}
+	if err := versioner.Resolve(ctx, wf); err != nil {
+		fmt.Fprintf(stderr, "kubeline run %s: %v\n", o.file, err)
+		return 1
+	}
 	p := newProgress(stderr)
-	e := local.New(local.Options{Home: o.home, Logs: p.logs(), OnUpdate: p.update, StopGrace: o.grace, PythonExecutor: o.python, NoCache: o.noCache})
+	e := local.New(local.Options{Home: o.home, Store: objects, Logs: p.logs(), OnUpdate: p.update, StopGrace: o.grace, PythonExecutor: o.python, NoCache: o.noCache})
 	done, err := e.Run(ctx, wf)
 	p.close()
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline run %s: %v\n", o.file, err)
 		return 1
 	}
+	_, rec, recErr := recordLocalRun(context.WithoutCancel(ctx), st, versioner, o.file, done, o.outputs)
 	if o.output == "json" {
 		b, _ := json.MarshalIndent(done, "", "  ")
 		fmt.Fprintln(stdout, string(b))
 	} else {
 		printResult(stdout, done)
+		printRecorded(stdout, rec)
+	}
+	if recErr != nil {
+		fmt.Fprintf(stderr, "kubeline run %s: %v\n", o.file, recErr)
+		return 1
 	}
 	if done.Status.Phase != wfv1.WorkflowSucceeded {
 		fmt.Fprintf(stderr, "workflow %s %s%s\n", done.Name, done.Status.Phase, failureDetail(done))

@@ -127,6 +127,12 @@ func (s *Store) GetArtifactVersion(ctx context.Context, kind, name string, n int
 	return v, notFound(err, what)
 }
 
+// FindArtifactVersion returns the version of a resource with digest.
+func (s *Store) FindArtifactVersion(ctx context.Context, kind, name, digest string) (ArtifactVersion, error) {
+	v, err := scanArtifactVersion(s.db.QueryRowContext(ctx, s.q("SELECT "+versionColumns+" FROM versions WHERE kind = ? AND name = ? AND digest = ?"), kind, name, digest))
+	return v, notFound(err, fmt.Sprintf("%s %s with sha256 %s", kind, name, digest))
+}
+
 // ListArtifactVersions returns a resource's versions, oldest first.
 func (s *Store) ListArtifactVersions(ctx context.Context, kind, name string) ([]ArtifactVersion, error) {
 	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+versionColumns+" FROM versions WHERE kind = ? AND name = ? ORDER BY version"), kind, name)

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/lineage"
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+// resourceCmd is `kubeline datasets|models list|versions|create|usage`.
+func resourceCmd(kind string, args []string, stdout, stderr io.Writer) int {
+	usage := fmt.Sprintf("usage: kubeline %ss list | versions NAME | create NAME --from PATH | usage NAME@vN  [--db URL]", kind)
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet(kind+"s", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
+	from := fs.String("from", "", "create: the file or directory that becomes the version")
+	if err := fs.Parse(interleave(args[1:], fs)); err != nil {
+		return 2
+	}
+	ctx := context.Background()
+	home := kubelineHome()
+	st, err := openStore(ctx, home, *db)
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline %ss: %v\n", kind, err)
+		return 1
+	}
+	defer st.Close()
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	switch {
+	case args[0] == "list" && fs.NArg() == 0:
+		err = listResources(ctx, w, st, kind)
+	case args[0] == "versions" && fs.NArg() == 1:
+		err = listVersions(ctx, w, st, kind, fs.Arg(0))
+	case args[0] == "usage" && fs.NArg() == 1:
+		err = listUsage(ctx, w, st, kind, fs.Arg(0))
+	case args[0] == "create" && fs.NArg() == 1 && *from != "":
+		v := &artifact.Versioner{Objects: artifact.Dir{Root: filepath.Join(home, "artifacts")}, Records: st}
+		var pv artifact.ProducedVersion
+		if pv, err = v.CreateFrom(ctx, kind, fs.Arg(0), *from, nil); err == nil {
+			if pv.Created {
+				fmt.Fprintf(w, "%s %s@v%d created (sha256 %s, %d bytes)\n", kind, pv.Name, pv.Version, pv.Digest, pv.Size)
+			} else {
+				fmt.Fprintf(w, "%s %s: same content as v%d, no new version\n", kind, pv.Name, pv.Version)
+			}
+		}
+	default:
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	if err != nil {
+		w.Flush()
+		fmt.Fprintf(stderr, "kubeline %ss %s: %v\n", kind, args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func listResources(ctx context.Context, w io.Writer, st *store.Store, kind string) error {
+	rs, err := st.ListResources(ctx, kind)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "NAME\tLATEST\tUPDATED")
+	for _, r := range rs {
+		fmt.Fprintf(w, "%s\tv%d\t%s\n", r.Name, r.Latest, r.UpdatedAt.Local().Format(time.DateTime))
+	}
+	return nil
+}
+
+func listVersions(ctx context.Context, w io.Writer, st *store.Store, kind, name string) error {
+	vs, err := st.ListArtifactVersions(ctx, kind, name)
+	if err != nil {
+		return err
+	}
+	if len(vs) == 0 {
+		return fmt.Errorf("no %s named %q", kind, name)
+	}
+	fmt.Fprintln(w, "VERSION\tSHA256\tSIZE\tRUN\tTASK\tCREATED")
+	for _, v := range vs {
+		run := v.RunID
+		if run == "" {
+			run = "-"
+		}
+		fmt.Fprintf(w, "v%d\t%s\t%d\t%s\t%s\t%s\n", v.Version, v.Digest[:12], v.Size, run, v.Task, v.CreatedAt.Local().Format(time.DateTime))
+	}
+	return nil
+}
+
+// parseRef reads NAME@vN (or NAME@N, NAME@latest, NAME).
+func parseRef(kind, ref string) (string, int, error) {
+	_, name, n, _, err := artifact.ParseVersionURI(kind + "://" + ref)
+	return name, n, err
+}
+
+// listUsage lists the runs that used a version and what they produced
+// (seed: "Dataset Usage").
+func listUsage(ctx context.Context, w io.Writer, st *store.Store, kind, ref string) error {
+	name, n, err := parseRef(kind, ref)
+	if err != nil {
+		return err
+	}
+	v, err := st.GetArtifactVersion(ctx, kind, name, n)
+	if err != nil {
+		return err
+	}
+	links, err := st.Links(ctx, kind, name, v.Version)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "RUN\tTASK\tHOW\tSTATE\tWHEN")
+	for _, l := range links {
+		how := "used"
+		if l.Produced {
+			how = "produced"
+		}
+		state := "?"
+		if r, err := st.GetRun(ctx, l.RunID); err == nil {
+			state = r.State
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.RunID, l.Task, how, state, l.CreatedAt.Local().Format(time.DateTime))
+	}
+	return nil
+}
+
+// loadLineage builds the lineage graph of every recorded link and the runs
+// they name.
+func loadLineage(ctx context.Context, st *store.Store) (*lineage.Graph, error) {
+	links, err := st.Links(ctx, "", "", 0)
+	if err != nil {
+		return nil, err
+	}
+	var ll []lineage.Link
+	runIDs := map[string]bool{}
+	for _, l := range links {
+		ll = append(ll, lineage.Link{Version: lineage.Version{Kind: lineage.Kind(l.Kind), Name: l.Name, Version: l.Version}, RunID: l.RunID, Key: l.Key, Produced: l.Produced})
+		runIDs[l.RunID] = true
+	}
+	ids := make([]string, 0, len(runIDs))
+	for id := range runIDs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var runs []lineage.Run
+	for _, id := range ids {
+		r, err := st.GetRun(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("run %s of a version link: %w", id, err)
+		}
+		wf := &wfv1.Workflow{}
+		if r.Workflow != "" {
+			if err := json.Unmarshal([]byte(r.Workflow), wf); err != nil {
+				return nil, fmt.Errorf("run %s: workflow: %w", id, err)
+			}
+		}
+		runs = append(runs, lineage.Run{ID: id, Name: r.DisplayName, Workflow: wf})
+	}
+	return lineage.Build(runs, ll), nil
+}
+
+// lineageCmd is `kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]`:
+// a model's upstream (what produced it) or a dataset's downstream (where it
+// was used, and what that made).
+func lineageCmd(args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg] [--up|--down] [--db URL]"
+	fs := flag.NewFlagSet("lineage", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "text", "output: text, json, dot or svg")
+	db := fs.String("db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
+	up := fs.Bool("up", false, "upstream: what produced it (the default for models)")
+	down := fs.Bool("down", false, "downstream: where it was used (the default for datasets)")
+	if err := fs.Parse(interleave(args, fs)); err != nil {
+		return 2
+	}
+	if fs.NArg() != 2 || (fs.Arg(0) != "model" && fs.Arg(0) != "dataset") || (*up && *down) {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	kind := fs.Arg(0)
+	ctx := context.Background()
+	st, err := openStore(ctx, kubelineHome(), *db)
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline lineage: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	g, err := versionLineage(ctx, st, kind, fs.Arg(1), *up || (!*down && kind == "model"))
+	if err == nil {
+		err = renderLineage(stdout, g, *out)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline lineage %s %s: %v\n", kind, fs.Arg(1), err)
+		return 1
+	}
+	return 0
+}
+
+func versionLineage(ctx context.Context, st *store.Store, kind, ref string, up bool) (*lineage.Graph, error) {
+	name, n, err := parseRef(kind, ref)
+	if err != nil {
+		return nil, err
+	}
+	v, err := st.GetArtifactVersion(ctx, kind, name, n)
+	if err != nil {
+		return nil, err
+	}
+	g, err := loadLineage(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	id := lineage.Version{Kind: lineage.Kind(kind), Name: name, Version: v.Version}.ID()
+	if _, ok := g.Node(id); !ok {
+		return &lineage.Graph{Nodes: []lineage.Node{{ID: id, Kind: lineage.Kind(kind), Label: fmt.Sprintf("%s %s@v%d", kind, name, v.Version)}}}, nil
+	}
+	if up {
+		return g.Upstream(id)
+	}
+	return g.Downstream(id)
+}
+
+func renderLineage(w io.Writer, g *lineage.Graph, format string) error {
+	switch format {
+	case "json":
+		b, _ := json.MarshalIndent(g, "", "  ")
+		_, err := fmt.Fprintln(w, string(b))
+		return err
+	case "dot":
+		_, err := w.Write(g.DOT())
+		return err
+	case "svg":
+		_, err := w.Write(g.SVG())
+		return err
+	case "text":
+	default:
+		return fmt.Errorf("-o %s: want text, json, dot or svg", format)
+	}
+	for _, k := range []lineage.Kind{lineage.KindDataset, lineage.KindModel, lineage.KindRun, lineage.KindTask} {
+		for _, n := range g.Of(k) {
+			var ps []string
+			for _, p := range sortedParams(n.Params) {
+				ps = append(ps, p)
+			}
+			extra := ""
+			if n.Phase != "" {
+				extra = " " + n.Phase
+			}
+			if len(ps) > 0 {
+				extra += " " + strings.Join(ps, " ")
+			}
+			fmt.Fprintf(w, "%-8s %s%s\n", k, strings.TrimPrefix(n.Label, string(k)+" "), extra)
+		}
+	}
+	return nil
+}
+
+func sortedParams(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}

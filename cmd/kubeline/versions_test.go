@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kubeline/kubeline/runtime/lineage"
+)
+
+// cli runs one kubeline command in-process and returns its exit code and
+// output.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, nil, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// TestVersionsAndLineage runs the train-model example on the embedded
+// engine: two runs with different inputs make model m v1 and v2, a third
+// identical run makes no v3, a failed run makes none; m@v2's lineage names
+// the dataset version and the parameters that produced it, and d@v1's usage
+// lists every run.
+func TestVersionsAndLineage(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("KUBELINE_HOME", home)
+	data := filepath.Join(t.TempDir(), "rows.txt")
+	if err := os.WriteFile(data, []byte("a\nb\nc\nd\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const pipeline = "../../examples/train-model/pipeline.yaml"
+	steps := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"datasets", "create", "d", "--from", data}, 0, "dataset d@v1 created"},
+		{[]string{"datasets", "create", "d", "--from", data}, 0, "same content as v1, no new version"},
+		{[]string{"run", pipeline, "--param", "lr=0.1"}, 0, "new version model m@v1"},
+		{[]string{"run", pipeline, "--param", "lr=0.2"}, 0, "new version model m@v2"},
+		{[]string{"run", pipeline, "--param", "lr=0.2"}, 0, "model m: same content as v2, no new version"},
+		{[]string{"run", pipeline, "--param", "fail=true"}, 1, "used dataset d@v1"},
+		{[]string{"run", pipeline, "--param", "data=dataset://d@v7"}, 1, "resolve versions: parameter data: dataset d@v7: not found"},
+	}
+	for _, s := range steps {
+		code, out, errOut := cli(t, s.args...)
+		if code != s.code || !strings.Contains(out+errOut, s.want) {
+			t.Fatalf("kubeline %v: exit %d, want %d and %q\n%s%s", s.args, code, s.code, s.want, out, errOut)
+		}
+	}
+	_, out, _ := cli(t, "models", "versions", "m")
+	if strings.Count(out, "\nv") != 2 || !strings.Contains(out, "v2 ") || strings.Contains(out, "v3") {
+		t.Fatalf("model versions:\n%s", out)
+	}
+	// Upstream of m@v2: the dataset version and lr=0.2, in the two runs that made its content.
+	code, out, errOut := cli(t, "lineage", "model", "m@v2", "-o", "json")
+	if code != 0 {
+		t.Fatalf("lineage: %s", errOut)
+	}
+	var g lineage.Graph
+	if err := json.Unmarshal([]byte(out), &g); err != nil {
+		t.Fatal(err)
+	}
+	if ds := g.Of(lineage.KindDataset); len(ds) != 1 || ds[0].ID != "dataset:d@v1" {
+		t.Fatalf("datasets upstream of m@v2: %+v", ds)
+	}
+	trains := 0
+	for _, task := range g.Of(lineage.KindTask) {
+		if task.Label == "train" {
+			trains++
+			if task.Params["lr"] != "0.2" {
+				t.Fatalf("m@v2 came from lr=%s", task.Params["lr"])
+			}
+		}
+	}
+	if trains != 2 || len(g.Runs()) != 2 {
+		t.Fatalf("m@v2 upstream: %d train tasks, %d runs", trains, len(g.Runs()))
+	}
+	// Usage of d@v1: all four runs used it.
+	_, out, _ = cli(t, "datasets", "usage", "d@v1")
+	if strings.Count(out, "importer  used") != 4 || !strings.Contains(out, "FAILED") {
+		t.Fatalf("usage of d@v1:\n%s", out)
+	}
+	code, out, _ = cli(t, "lineage", "dataset", "d@v1", "-o", "svg")
+	if code != 0 || !strings.HasPrefix(out, "<svg") || !strings.Contains(out, "model m@v1") || !strings.Contains(out, "model m@v2") {
+		t.Fatalf("downstream SVG of d@v1 (exit %d):\n%.300s", code, out)
+	}
+	if code, _, errOut := cli(t, "lineage", "model", "m@v9"); code != 1 || !strings.Contains(errOut, "not found") {
+		t.Fatalf("unknown version: exit %d %s", code, errOut)
+	}
+}

@@ -1,0 +1,223 @@
+package artifact
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+// Metadata keys that name the resource an output artifact versions.
+const (
+	MetaDataset = "kubeline.io/dataset"
+	MetaModel   = "kubeline.io/model"
+)
+
+// VersionRecords is where versions and their links are recorded
+// (runtime/store implements it). CreateArtifactVersion must number a new
+// digest with the resource's next version and return the existing version
+// (created false) for a digest it already has.
+type VersionRecords interface {
+	CreateArtifactVersion(ctx context.Context, v *store.ArtifactVersion) (created bool, err error)
+	GetArtifactVersion(ctx context.Context, kind, name string, n int) (store.ArtifactVersion, error)
+	FindArtifactVersion(ctx context.Context, kind, name, digest string) (store.ArtifactVersion, error)
+	AddLink(ctx context.Context, l store.VersionLink) error
+	AddMetrics(ctx context.Context, ms []store.Metric) error
+}
+
+// Versioner keeps datasets and models versioned: before a run it resolves
+// the version URIs the run names (dataset://NAME@v2, model://NAME@latest) to
+// the versions' content; after a run it turns the run's dataset and model
+// outputs into versions and records which versions the run used and
+// produced, and the run's metrics. Version content is immutable and
+// content-addressed: kubeline/versions/KINDs/NAME/SHA256.
+type Versioner struct {
+	Objects Store
+	Records VersionRecords
+	// TempDir holds downloads while digests are computed ("" = os.TempDir).
+	TempDir string
+}
+
+var versionURI = regexp.MustCompile(`^(dataset|model)://([A-Za-z0-9][A-Za-z0-9._-]*)(?:@(v[0-9]+|[0-9]+|latest))?$`)
+
+// ParseVersionURI reads dataset://NAME@vN, model://NAME@latest (or @N, or
+// no suffix for the latest). n is 0 for the latest. ok is false for a URI
+// of another scheme; a dataset:// or model:// URI that does not parse is an
+// error.
+func ParseVersionURI(s string) (kind, name string, n int, ok bool, err error) {
+	if !strings.HasPrefix(s, "dataset://") && !strings.HasPrefix(s, "model://") {
+		return "", "", 0, false, nil
+	}
+	m := versionURI.FindStringSubmatch(s)
+	if m == nil {
+		return "", "", 0, true, fmt.Errorf("version URI %q: want dataset://NAME@vN or model://NAME@latest", s)
+	}
+	if m[3] != "" && m[3] != "latest" {
+		n, _ = strconv.Atoi(strings.TrimPrefix(m[3], "v"))
+		if n < 1 {
+			return "", "", 0, true, fmt.Errorf("version URI %q: versions start at v1", s)
+		}
+	}
+	return m[1], m[2], n, true, nil
+}
+
+// VersionKey is where a version's content lives.
+func VersionKey(kind, name, digest string) string {
+	return "kubeline/versions/" + kind + "s/" + name + "/" + digest
+}
+
+// Resolve rewrites every version URI in wf — its arguments and the argument
+// values of its DAG tasks and steps — into the URI of that version's
+// content, so importers read the version. An unknown version is an error
+// naming it; nothing is rewritten then.
+func (v *Versioner) Resolve(ctx context.Context, wf *wfv1.Workflow) error {
+	var vals []*wfv1.Parameter
+	for i := range wf.Spec.Arguments.Parameters {
+		vals = append(vals, &wf.Spec.Arguments.Parameters[i])
+	}
+	for ti := range wf.Spec.Templates {
+		t := &wf.Spec.Templates[ti]
+		if t.DAG != nil {
+			for i := range t.DAG.Tasks {
+				for j := range t.DAG.Tasks[i].Arguments.Parameters {
+					vals = append(vals, &t.DAG.Tasks[i].Arguments.Parameters[j])
+				}
+			}
+		}
+		for _, g := range t.Steps {
+			for i := range g.Steps {
+				for j := range g.Steps[i].Arguments.Parameters {
+					vals = append(vals, &g.Steps[i].Arguments.Parameters[j])
+				}
+			}
+		}
+	}
+	resolved := map[*wfv1.Parameter]string{}
+	var errs []error
+	for _, p := range vals {
+		if p.Value == nil {
+			continue
+		}
+		kind, name, n, ok, err := ParseVersionURI(p.Value.String())
+		if !ok {
+			continue
+		}
+		if err == nil {
+			var ver store.ArtifactVersion
+			if ver, err = v.Records.GetArtifactVersion(ctx, kind, name, n); err == nil {
+				resolved[p] = v.Objects.URI(ver.Key)
+				continue
+			}
+		}
+		errs = append(errs, fmt.Errorf("parameter %s: %w", p.Name, err))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("resolve versions: %w", errors.Join(errs...))
+	}
+	for p, uri := range resolved {
+		p.Value = wfv1.AnyStringPtr(uri)
+	}
+	return nil
+}
+
+// versionOfURI recognises the content URI of a version.
+func (v *Versioner) versionOfURI(uri string) (kind, name, digest string, ok bool) {
+	prefix := strings.TrimSuffix(v.Objects.URI("kubeline/versions/x"), "x")
+	rest, found := strings.CutPrefix(uri, prefix)
+	parts := strings.Split(rest, "/")
+	if !found || len(parts) != 3 || (parts[0] != "datasets" && parts[0] != "models") {
+		return "", "", "", false
+	}
+	return strings.TrimSuffix(parts[0], "s"), parts[1], parts[2], true
+}
+
+// digestTree is the SHA-256 of a file's content, or of a tree's sorted
+// "PATH\x00SHA256\n" lines; size is the total of its files.
+func digestTree(path string) (digest string, size int64, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", 0, err
+	}
+	if !fi.IsDir() {
+		return fileDigest(path)
+	}
+	var lines []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		sum, n, err := fileDigest(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(path, p)
+		lines = append(lines, filepath.ToSlash(rel)+"\x00"+sum+"\n")
+		size += n
+		return nil
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	sort.Strings(lines)
+	h := sha256.New()
+	for _, l := range lines {
+		io.WriteString(h, l)
+	}
+	return hex.EncodeToString(h.Sum(nil)), size, nil
+}
+
+func fileDigest(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// stepArtifact is what a kubeline step wrote in an artifact's metadata.json.
+type stepArtifact struct {
+	Type     string         `json:"type"`
+	URI      string         `json:"uri"`
+	Metadata map[string]any `json:"metadata"`
+}
+
+// readMeta reads KEY/metadata.json; ok is false when the artifact has none
+// (it was not written by a kubeline step).
+func (v *Versioner) readMeta(ctx context.Context, tmp, key string) (stepArtifact, bool, error) {
+	var a stepArtifact
+	p := filepath.Join(tmp, "metadata.json")
+	if err := v.Objects.Download(ctx, key+"/metadata.json", p); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return a, false, nil
+		}
+		return a, false, fmt.Errorf("read metadata of %s: %w", key, err)
+	}
+	b, err := os.ReadFile(p)
+	if err == nil {
+		err = json.Unmarshal(b, &a)
+	}
+	if err != nil {
+		return a, false, fmt.Errorf("read metadata of %s: %w", key, err)
+	}
+	return a, true, nil
+}
