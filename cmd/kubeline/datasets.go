@@ -12,8 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/lineage"
 	"github.com/kubeline/kubeline/runtime/store"
@@ -139,41 +137,6 @@ func listUsage(ctx context.Context, w io.Writer, st *store.Store, kind, ref stri
 	return nil
 }
 
-// loadLineage builds the lineage graph of every recorded link and the runs
-// they name.
-func loadLineage(ctx context.Context, st *store.Store) (*lineage.Graph, error) {
-	links, err := st.Links(ctx, "", "", 0)
-	if err != nil {
-		return nil, err
-	}
-	var ll []lineage.Link
-	runIDs := map[string]bool{}
-	for _, l := range links {
-		ll = append(ll, lineage.Link{Version: lineage.Version{Kind: lineage.Kind(l.Kind), Name: l.Name, Version: l.Version}, RunID: l.RunID, Key: l.Key, Produced: l.Produced})
-		runIDs[l.RunID] = true
-	}
-	ids := make([]string, 0, len(runIDs))
-	for id := range runIDs {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	var runs []lineage.Run
-	for _, id := range ids {
-		r, err := st.GetRun(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("run %s of a version link: %w", id, err)
-		}
-		wf := &wfv1.Workflow{}
-		if r.Workflow != "" {
-			if err := json.Unmarshal([]byte(r.Workflow), wf); err != nil {
-				return nil, fmt.Errorf("run %s: workflow: %w", id, err)
-			}
-		}
-		runs = append(runs, lineage.Run{ID: id, Name: r.DisplayName, Workflow: wf})
-	}
-	return lineage.Build(runs, ll), nil
-}
-
 // lineageCmd is `kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]`:
 // a model's upstream (what produced it) or a dataset's downstream (where it
 // was used, and what that made).
@@ -220,18 +183,7 @@ func versionLineage(ctx context.Context, st *store.Store, kind, ref string, up b
 	if err != nil {
 		return nil, err
 	}
-	g, err := loadLineage(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	id := lineage.Version{Kind: lineage.Kind(kind), Name: name, Version: v.Version}.ID()
-	if _, ok := g.Node(id); !ok {
-		return &lineage.Graph{Nodes: []lineage.Node{{ID: id, Kind: lineage.Kind(kind), Label: fmt.Sprintf("%s %s@v%d", kind, name, v.Version)}}}, nil
-	}
-	if up {
-		return g.Upstream(id)
-	}
-	return g.Downstream(id)
+	return artifact.Lineage(ctx, st, lineage.Version{Kind: lineage.Kind(kind), Name: name, Version: v.Version}, up)
 }
 
 func renderLineage(w io.Writer, g *lineage.Graph, format string) error {

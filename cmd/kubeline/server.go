@@ -78,7 +78,8 @@ func serve(ctx context.Context, l net.Listener, db, arts string, log io.Writer) 
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	api := apiserver.New(runCtx, st, runner, compile, spec.Unpack, version).
-		WithArtifacts(artifact.Dir{Root: artRoot}.Read)
+		WithArtifacts(artifact.Dir{Root: artRoot}.Read).
+		WithVersions(&artifact.Versioner{Objects: artifact.Dir{Root: artRoot}, Records: st})
 	go api.Schedule(runCtx, time.Second)
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s)\n", l.Addr(), db)

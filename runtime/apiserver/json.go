@@ -69,7 +69,19 @@ func writeError(w http.ResponseWriter, err error) {
 		"details": []any{map[string]any{"@type": "type.googleapis.com/google.rpc.Status", "code": g, "message": msg}}})
 }
 
+// rawBody is an answer that is not JSON (a DOT or SVG rendering).
+type rawBody struct {
+	contentType string
+	body        []byte
+}
+
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	if raw, ok := v.(rawBody); ok {
+		w.Header().Set("Content-Type", raw.contentType)
+		w.WriteHeader(code)
+		_, _ = w.Write(raw.body)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)

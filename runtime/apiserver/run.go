@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -75,7 +76,9 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	params := map[string]string{}
 	if b.RuntimeConfig != nil {
 		for k, v := range b.RuntimeConfig.Parameters {
-			params[k] = paramString(v)
+			if !strings.HasPrefix(k, VersionParamPrefix) {
+				params[k] = paramString(v)
+			}
 		}
 		rc, _ := json.Marshal(b.RuntimeConfig)
 		run.RuntimeConfig = string(rc)
@@ -83,6 +86,11 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	wf, err := s.compile("pipeline.yaml", []byte(spec), params)
 	if err != nil {
 		return nil, badRequest("run: %v", err)
+	}
+	if s.versions != nil {
+		if err := s.versions.Resolve(ctx, wf); err != nil {
+			return nil, badRequest("run.runtime_config.parameters: %v", err)
+		}
 	}
 	if run.ExperimentID != "" {
 		if _, err := s.store.GetExperiment(ctx, run.ExperimentID); err != nil {
@@ -174,6 +182,14 @@ func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 				finished = w.Status.FinishedAt.Time
 			}
 			b, _ := json.Marshal(w)
+			if w.Status.Phase.Completed() {
+				state, finishedMsg := s.recordVersions(run, w, state)
+				if finishedMsg != "" {
+					w.Status.Message = finishedMsg
+				}
+				_ = s.store.UpdateRun(s.ctx, run.ID, state, w.Status.Message, string(b), finished)
+				continue
+			}
 			_ = s.store.UpdateRun(s.ctx, run.ID, state, w.Status.Message, string(b), finished)
 		}
 	}()

@@ -26,6 +26,7 @@ type ArtifactReader func(ctx context.Context, key string) ([]byte, error)
 // Server is the KFP API server.
 type Server struct {
 	artifacts ArtifactReader
+	versions  Versions
 	store     *store.Store
 	engine    engine.Engine
 	compile   Compiler
@@ -116,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 	h("GET "+v2+"/recurringruns/{id}", s.getRecurringRun)
 	h("DELETE "+v2+"/recurringruns/{id}", s.deleteRecurringRun)
 	h("POST "+v2+"/recurringruns/{action}", s.recurringAction)
+	s.versionRoutes(h)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

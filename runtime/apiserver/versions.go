@@ -1,0 +1,266 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/lineage"
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+// VersionParamPrefix marks a run parameter that maps an output to a
+// resource instead of setting a pipeline parameter:
+// "kubeline.io/version:TASK.OUTPUT" = "model:NAME" (or "dataset:NAME").
+// The kfp client sends it like any argument.
+const VersionParamPrefix = "kubeline.io/version:"
+
+// Versions keeps dataset and model versions around runs
+// (runtime/artifact.Versioner): Resolve before a run starts, Record after
+// it ends, CreateFrom for uploads.
+type Versions interface {
+	Resolve(ctx context.Context, wf *wfv1.Workflow) error
+	Record(ctx context.Context, runID string, wf *wfv1.Workflow, outputs map[string]string) (*artifact.Recorded, error)
+	CreateFrom(ctx context.Context, kind, name, path string, metadata map[string]any) (artifact.ProducedVersion, error)
+}
+
+// WithVersions turns on dataset and model versions.
+func (s *Server) WithVersions(v Versions) *Server {
+	s.versions = v
+	return s
+}
+
+// versionOutputs reads the run's output-to-resource mapping from its
+// runtime config.
+func versionOutputs(run store.Run) map[string]string {
+	var rc struct {
+		Parameters map[string]any `json:"parameters"`
+	}
+	out := map[string]string{}
+	if json.Unmarshal([]byte(run.RuntimeConfig), &rc) == nil {
+		for k, v := range rc.Parameters {
+			if o, ok := strings.CutPrefix(k, VersionParamPrefix); ok {
+				out[o] = paramString(v)
+			}
+		}
+	}
+	return out
+}
+
+// recordVersions records what a finished run used and produced. A run that
+// succeeded but whose versions could not be stored ends FAILED with the
+// reason (its outputs are not versioned, so it did not do its job).
+func (s *Server) recordVersions(run store.Run, wf *wfv1.Workflow, state string) (string, string) {
+	if s.versions == nil {
+		return state, ""
+	}
+	if _, err := s.versions.Record(s.ctx, run.ID, wf, versionOutputs(run)); err != nil {
+		return "FAILED", fmt.Sprintf("record versions: %v", err)
+	}
+	return state, ""
+}
+
+// versionRoutes adds the /apis/kubeline/v1 routes of datasets, models,
+// versions, lineage and run metrics.
+func (s *Server) versionRoutes(h func(string, func(*http.Request) (any, error))) {
+	const v1 = "/apis/kubeline/v1"
+	for _, kind := range []string{"dataset", "model"} {
+		kind := kind
+		h("GET "+v1+"/"+kind+"s", func(r *http.Request) (any, error) { return s.listResources(r, kind) })
+		h("GET "+v1+"/"+kind+"s/{name}/versions", func(r *http.Request) (any, error) { return s.listArtifactVersions(r, kind) })
+		h("GET "+v1+"/"+kind+"s/{name}/versions/{version}", func(r *http.Request) (any, error) { return s.getArtifactVersion(r, kind) })
+		h("GET "+v1+"/"+kind+"s/{name}/versions/{version}/usage", func(r *http.Request) (any, error) { return s.versionUsage(r, kind) })
+		h("GET "+v1+"/"+kind+"s/{name}/versions/{version}/lineage", func(r *http.Request) (any, error) { return s.versionLineage(r, kind) })
+		h("POST "+v1+"/"+kind+"s/{name}/versions:upload", func(r *http.Request) (any, error) { return s.uploadArtifactVersion(r, kind) })
+	}
+	h("GET "+v1+"/runs/{id}/metrics", s.runMetrics)
+}
+
+func resourceJSON(r store.Resource) map[string]any {
+	return map[string]any{"name": r.Name, "kind": r.Kind, "latest_version": r.Latest, "updated_at": r.UpdatedAt}
+}
+
+func artifactVersionJSON(v store.ArtifactVersion) map[string]any {
+	return map[string]any{"kind": v.Kind, "name": v.Name, "version": v.Version, "sha256": v.Digest, "size_bytes": v.Size,
+		"uri": v.URI, "ref": fmt.Sprintf("%s://%s@v%d", v.Kind, v.Name, v.Version), "run_id": v.RunID, "task": v.Task,
+		"metadata": v.Metadata, "created_at": v.CreatedAt}
+}
+
+func (s *Server) listResources(_ *http.Request, kind string) (any, error) {
+	rs, err := s.store.ListResources(s.ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, r := range rs {
+		out = append(out, resourceJSON(r))
+	}
+	return map[string]any{kind + "s": out, "total_size": len(out)}, nil
+}
+
+func (s *Server) listArtifactVersions(r *http.Request, kind string) (any, error) {
+	vs, err := s.store.ListArtifactVersions(r.Context(), kind, r.PathValue("name"))
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, notFoundErr("no %s named %q", kind, r.PathValue("name"))
+	}
+	out := []map[string]any{}
+	for _, v := range vs {
+		out = append(out, artifactVersionJSON(v))
+	}
+	return map[string]any{"versions": out, "total_size": len(out)}, nil
+}
+
+// versionOf reads {name} and {version} (vN, N or latest).
+func (s *Server) versionOf(r *http.Request, kind string) (store.ArtifactVersion, error) {
+	_, name, n, _, err := artifact.ParseVersionURI(kind + "://" + r.PathValue("name") + "@" + r.PathValue("version"))
+	if err != nil {
+		return store.ArtifactVersion{}, badRequest("version: %v", err)
+	}
+	return s.store.GetArtifactVersion(r.Context(), kind, name, n)
+}
+
+func (s *Server) getArtifactVersion(r *http.Request, kind string) (any, error) {
+	v, err := s.versionOf(r, kind)
+	if err != nil {
+		return nil, err
+	}
+	out := artifactVersionJSON(v)
+	if v.RunID != "" {
+		ms, err := s.store.RunMetrics(r.Context(), v.RunID)
+		if err != nil {
+			return nil, err
+		}
+		out["metrics"] = metricsJSON(ms)
+	}
+	return out, nil
+}
+
+func (s *Server) versionUsage(r *http.Request, kind string) (any, error) {
+	v, err := s.versionOf(r, kind)
+	if err != nil {
+		return nil, err
+	}
+	links, err := s.store.Links(r.Context(), kind, v.Name, v.Version)
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, l := range links {
+		how := "used"
+		if l.Produced {
+			how = "produced"
+		}
+		out = append(out, map[string]any{"run_id": l.RunID, "task": l.Task, "how": how, "artifact_key": l.Key, "created_at": l.CreatedAt})
+	}
+	return map[string]any{"usages": out, "total_size": len(out)}, nil
+}
+
+// versionLineage serves a version's lineage: upstream for models, downstream
+// for datasets (direction=up|down overrides), as JSON, or as DOT or SVG
+// (format=dot|svg).
+func (s *Server) versionLineage(r *http.Request, kind string) (any, error) {
+	v, err := s.versionOf(r, kind)
+	if err != nil {
+		return nil, err
+	}
+	up := kind == "model"
+	switch d := r.URL.Query().Get("direction"); d {
+	case "":
+	case "up", "down":
+		up = d == "up"
+	default:
+		return nil, badRequest("direction: want up or down, got %q", d)
+	}
+	g, err := artifact.Lineage(r.Context(), s.store, lineage.Version{Kind: lineage.Kind(kind), Name: v.Name, Version: v.Version}, up)
+	if err != nil {
+		return nil, err
+	}
+	switch f := r.URL.Query().Get("format"); f {
+	case "", "json":
+		return g, nil
+	case "dot":
+		return rawBody{"text/vnd.graphviz", g.DOT()}, nil
+	case "svg":
+		return rawBody{"image/svg+xml", g.SVG()}, nil
+	default:
+		return nil, badRequest("format: want json, dot or svg, got %q", f)
+	}
+}
+
+func metricsJSON(ms []store.Metric) []map[string]any {
+	out := []map[string]any{}
+	for _, m := range ms {
+		out = append(out, map[string]any{"task": m.Task, "artifact": m.Artifact, "name": m.Name, "number_value": m.Value})
+	}
+	return out
+}
+
+func (s *Server) runMetrics(r *http.Request) (any, error) {
+	if _, err := s.store.GetRun(r.Context(), r.PathValue("id")); err != nil {
+		return nil, err
+	}
+	ms, err := s.store.RunMetrics(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"metrics": metricsJSON(ms)}, nil
+}
+
+// uploadArtifactVersion makes the uploaded file (form field "uploadfile")
+// a version of the named dataset or model.
+func (s *Server) uploadArtifactVersion(r *http.Request, kind string) (any, error) {
+	if s.versions == nil {
+		return nil, badRequest("this server keeps no versions")
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, maxVersionUpload)
+	f, hdr, err := r.FormFile("uploadfile")
+	if err != nil {
+		return nil, badRequest("uploadfile: %v", err)
+	}
+	defer f.Close()
+	dir, err := os.MkdirTemp("", "kubeline-upload-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, filepath.Base(filepath.Clean("/"+hdr.Filename)))
+	if path == dir || filepath.Base(path) == "/" {
+		path = filepath.Join(dir, "data")
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	_, err = io.Copy(out, f)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, badRequest("uploadfile: larger than %d bytes", maxVersionUpload)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pv, err := s.versions.CreateFrom(r.Context(), kind, r.PathValue("name"), path, nil)
+	if err != nil {
+		return nil, badRequest("%v", err)
+	}
+	res := artifactVersionJSON(pv.ArtifactVersion)
+	res["created"] = pv.Created
+	return res, nil
+}
+
+const maxVersionUpload = 1 << 30

@@ -1,0 +1,64 @@
+package artifact
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kubeline/kubeline/runtime/lineage"
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+// LineageRecords is what a lineage graph is built from: the version links
+// and the runs they name (runtime/store implements it).
+type LineageRecords interface {
+	Links(ctx context.Context, kind, name string, n int) ([]store.VersionLink, error)
+	GetRun(ctx context.Context, id string) (store.Run, error)
+}
+
+// Lineage returns a version's lineage: upstream (what produced it) or
+// downstream (where it was used). A version no run touched is a graph of
+// itself alone. It reads every link and the runs they name: fine for the
+// embedded store's sizes; a graph query in the store is the next step.
+func Lineage(ctx context.Context, rec LineageRecords, v lineage.Version, up bool) (*lineage.Graph, error) {
+	links, err := rec.Links(ctx, "", "", 0)
+	if err != nil {
+		return nil, err
+	}
+	var ll []lineage.Link
+	runIDs := map[string]bool{}
+	for _, l := range links {
+		ll = append(ll, lineage.Link{Version: lineage.Version{Kind: lineage.Kind(l.Kind), Name: l.Name, Version: l.Version}, RunID: l.RunID, Key: l.Key, Produced: l.Produced})
+		runIDs[l.RunID] = true
+	}
+	ids := make([]string, 0, len(runIDs))
+	for id := range runIDs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var runs []lineage.Run
+	for _, id := range ids {
+		r, err := rec.GetRun(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("run %s of a version link: %w", id, err)
+		}
+		wf := &wfv1.Workflow{}
+		if r.Workflow != "" {
+			if err := json.Unmarshal([]byte(r.Workflow), wf); err != nil {
+				return nil, fmt.Errorf("run %s: workflow: %w", id, err)
+			}
+		}
+		runs = append(runs, lineage.Run{ID: id, Name: r.DisplayName, Workflow: wf})
+	}
+	g := lineage.Build(runs, ll)
+	if _, ok := g.Node(v.ID()); !ok {
+		return &lineage.Graph{Nodes: []lineage.Node{{ID: v.ID(), Kind: v.Kind, Label: fmt.Sprintf("%s %s@v%d", v.Kind, v.Name, v.Version)}}}, nil
+	}
+	if up {
+		return g.Upstream(v.ID())
+	}
+	return g.Downstream(v.ID())
+}
