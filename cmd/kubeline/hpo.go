@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubeline/kubeline/compiler"
 	chpo "github.com/kubeline/kubeline/compiler/hpo"
+	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/hpo"
 	"github.com/kubeline/kubeline/runtime/launcher"
@@ -69,26 +70,25 @@ func hpoCmd(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	home := kubelineHome()
 	t := &trialTable{w: stderr, cfg: cfg, shown: map[string]hpo.TrialState{}}
+	objects := artifact.Dir{Root: filepath.Join(home, "artifacts")}
 	var logs strings.Builder
 	var logMu sync.Mutex
 	e := local.New(local.Options{Home: home, StopGrace: *grace, Logs: lockedWriter{&logMu, &logs},
-		OnUpdate: func(w *wfv1.Workflow) { t.update(filepath.Join(home, "artifacts", "hpo", string(w.UID))) }})
+		Store:    objects,
+		OnUpdate: func(w *wfv1.Workflow) { t.update(ctx, objects, string(w.UID)) }})
 	done, err := e.Run(ctx, wf)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline hpo run %s: %v\n", file, err)
 		return 1
 	}
-	dir := filepath.Join(home, "artifacts", "hpo", string(done.UID))
-	t.update(dir)
-	records, err := launcher.ReadRecords(dir)
+	uid := string(done.UID)
+	t.update(ctx, objects, uid)
+	records, err := launcher.ReadRecords(context.WithoutCancel(ctx), objects, uid)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline hpo run: %v\n", err)
 		return 1
 	}
-	var st hpo.Status
-	if b, err := os.ReadFile(filepath.Join(dir, "status.json")); err == nil {
-		_ = json.Unmarshal(b, &st)
-	}
+	st, _ := launcher.ReadStatus(context.WithoutCancel(ctx), objects, uid)
 	if err := os.WriteFile(*plot, hpo.PlotSVG(cfg, records), 0o644); err != nil {
 		fmt.Fprintf(stderr, "kubeline hpo run: write plot: %v\n", err)
 		return 1
@@ -162,10 +162,10 @@ type trialTable struct {
 	shown  map[string]hpo.TrialState
 }
 
-func (t *trialTable) update(dir string) {
+func (t *trialTable) update(ctx context.Context, objects artifact.Store, uid string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	records, err := launcher.ReadRecords(dir)
+	records, err := launcher.ReadRecords(ctx, objects, uid)
 	if err != nil {
 		return
 	}

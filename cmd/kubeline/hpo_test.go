@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"mime/multipart"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	chpo "github.com/kubeline/kubeline/compiler/hpo"
+	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/hpo"
 	"github.com/kubeline/kubeline/runtime/launcher"
 )
@@ -50,11 +52,7 @@ func runExperiment(t *testing.T, experiment string) (int, hpoResult, []hpo.Recor
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 		t.Fatalf("exit %d, -o json: %v\n%s\n%s", code, err, stdout.String(), stderr.String())
 	}
-	matches, _ := filepath.Glob(filepath.Join(home, "artifacts", "hpo", "*"))
-	if len(matches) != 1 {
-		t.Fatalf("want one experiment's records, found %v", matches)
-	}
-	records, err := launcher.ReadRecords(matches[0])
+	records, err := experimentRecords(home)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,10 +246,8 @@ func TestExperimentTrialFromServer(t *testing.T) {
 		t.Setenv("KUBELINE_HOME", t.TempDir())
 		var stdout, stderr bytes.Buffer
 		code := run([]string{"hpo", "run", "--server", server, "--plot", filepath.Join(dir, "p.svg"), file}, nil, &stdout, &stderr)
-		matches, _ := filepath.Glob(filepath.Join(os.Getenv("KUBELINE_HOME"), "artifacts", "hpo", "*"))
 		var params []string
-		if len(matches) == 1 {
-			records, _ := launcher.ReadRecords(matches[0])
+		if records, err := experimentRecords(os.Getenv("KUBELINE_HOME")); err == nil {
 			for _, r := range records {
 				params = append(params, r.Name+" x="+r.Params["x"]+" y="+r.Params["y"])
 			}
@@ -285,4 +281,15 @@ func TestSuggestContract(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatal(d)
 	}
+}
+
+// experimentRecords reads the trial records of the one experiment run under
+// home.
+func experimentRecords(home string) ([]hpo.Record, error) {
+	objects := artifact.Dir{Root: filepath.Join(home, "artifacts")}
+	matches, _ := filepath.Glob(filepath.Join(home, "artifacts", "kubeline", "hpo", "*"))
+	if len(matches) != 1 {
+		return nil, fmt.Errorf("want one experiment's records, found %v", matches)
+	}
+	return launcher.ReadRecords(context.Background(), objects, filepath.Base(matches[0]))
 }

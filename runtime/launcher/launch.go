@@ -17,6 +17,8 @@ import (
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	artstore "github.com/kubeline/kubeline/runtime/artifact"
 )
 
 // Options is one step's launch: the flags of `kubeline launch` plus where the
@@ -57,6 +59,9 @@ type Options struct {
 	Resolve func(uri string) (string, error)
 	// Trial, when set, makes the step part of an experiment's trial.
 	Trial *Trial
+	// Objects is the artifact store experiment records go to; nil means
+	// the local directory of a file:// ArtifactRoot.
+	Objects artstore.Store
 }
 
 // Terminate makes cancelling cmd's context send SIGTERM to its process group,

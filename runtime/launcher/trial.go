@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	artstore "github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/hpo"
 )
 
@@ -27,18 +28,59 @@ type Trial struct {
 	Config hpo.Config
 }
 
-// Experiment records live under ArtifactRoot/hpo/WORKFLOW_UID/: trials/NAME.json
-// (one hpo.Record per trial), tasks/TRIAL/TASK-ID.json (one step's reports)
-// and status.json (the experiment's status in Katib's shape).
-func (o *Options) hpoDir() (string, error) {
-	root, ok := strings.CutPrefix(o.ArtifactRoot, "file://")
-	if !ok {
-		return "", fmt.Errorf("experiment records need a local artifact root (file://...), got %q", o.ArtifactRoot)
-	}
+// Experiment records are objects in the artifact store under
+// kubeline/hpo/WORKFLOW_UID/: trials/NAME.json (one hpo.Record per trial),
+// tasks/TRIAL/TASK-ID.json (one step's reports) and status.json (the
+// experiment's status in Katib's shape). They go wherever the run's
+// artifacts go (a local directory or S3), so a compiled experiment needs
+// nothing else on Argo.
+type records struct {
+	objects artstore.Store
+	prefix  string
+}
+
+// RecordsPrefix is where the records of the experiment run as workflow uid
+// live.
+func RecordsPrefix(uid string) string { return "kubeline/hpo/" + uid + "/" }
+
+func (o *Options) records() (records, error) {
 	if o.Pipeline.JobUID == "" {
-		return "", errors.New("experiment records need the workflow uid (KUBELINE_WORKFLOW_UID)")
+		return records{}, errors.New("experiment records need the workflow uid (KUBELINE_WORKFLOW_UID)")
 	}
-	return filepath.Join(root, "hpo", o.Pipeline.JobUID), nil
+	objects := o.Objects
+	if objects == nil {
+		root, ok := strings.CutPrefix(o.ArtifactRoot, "file://")
+		if !ok {
+			return records{}, fmt.Errorf("experiment records need an artifact store: none is configured and %q is not a local root", o.ArtifactRoot)
+		}
+		objects = artstore.Dir{Root: root}
+	}
+	return records{objects: objects, prefix: RecordsPrefix(o.Pipeline.JobUID)}, nil
+}
+
+func (r records) put(ctx context.Context, rel string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = r.objects.Put(ctx, r.prefix+rel, bytes.NewReader(b), int64(len(b)))
+	return err
+}
+
+func (r records) get(ctx context.Context, key string, v any) error {
+	rc, _, err := r.objects.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", key, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("read %s: %w", key, err)
+	}
+	return nil
 }
 
 // TaskReport is what one step of a trial reported.
@@ -47,24 +89,34 @@ type TaskReport struct {
 	EarlyStopped bool                 `json:"earlyStopped,omitempty"`
 }
 
-// ReadRecords returns the trial records under dir (an experiment's hpo
-// directory), in the order the trials were created.
-func ReadRecords(dir string) ([]hpo.Record, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "trials", "*.json"))
+// ReadRecords returns the trial records of the experiment run as workflow
+// uid, in the order the trials were created.
+func ReadRecords(ctx context.Context, objects artstore.Store, uid string) ([]hpo.Record, error) {
+	return records{objects: objects, prefix: RecordsPrefix(uid)}.trials(ctx)
+}
+
+// ReadStatus returns the experiment's status as its last suggest step wrote it.
+func ReadStatus(ctx context.Context, objects artstore.Store, uid string) (hpo.Status, error) {
+	var st hpo.Status
+	err := records{objects: objects, prefix: RecordsPrefix(uid)}.get(ctx, RecordsPrefix(uid)+"status.json", &st)
+	return st, err
+}
+
+func (r records) trials(ctx context.Context) ([]hpo.Record, error) {
+	objs, err := r.objects.List(ctx, r.prefix+"trials/")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read trial records: %w", err)
 	}
 	var out []hpo.Record
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
+	for _, o := range objs {
+		if !strings.HasSuffix(o.Key, ".json") {
+			continue
+		}
+		var rec hpo.Record
+		if err := r.get(ctx, o.Key, &rec); err != nil {
 			return nil, fmt.Errorf("read trial record: %w", err)
 		}
-		var r hpo.Record
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("read trial record %s: %w", filepath.Base(f), err)
-		}
-		out = append(out, r)
+		out = append(out, rec)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return trialIndex(out[i].Name) < trialIndex(out[j].Name) })
 	return out, nil
@@ -74,21 +126,6 @@ func ReadRecords(dir string) ([]hpo.Record, error) {
 func trialIndex(name string) int {
 	n, _ := strconv.Atoi(name[strings.LastIndex(name, "-")+1:])
 	return n
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // The suggest step's output parameters, and the key of a trial's name in
@@ -108,11 +145,12 @@ const (
 // name) with hpo-done false.
 // An experiment that failed is an error naming the reason.
 func RunSuggest(c hpo.Config, opts Options) error {
-	dir, err := opts.hpoDir()
+	ctx := context.Background()
+	rs, err := opts.records()
 	if err != nil {
 		return err
 	}
-	records, err := ReadRecords(dir)
+	records, err := rs.trials(ctx)
 	if err != nil {
 		return err
 	}
@@ -120,13 +158,13 @@ func RunSuggest(c hpo.Config, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("experiment %s: %w", c.Name, err)
 	}
-	if err := writeJSON(filepath.Join(dir, "status.json"), st); err != nil {
+	if err := rs.put(ctx, "status.json", st); err != nil {
 		return fmt.Errorf("write experiment status: %w", err)
 	}
 	props := []map[string]string{}
 	for i, a := range next {
 		name := fmt.Sprintf("%s-%d", c.Name, len(records)+i+1)
-		if err := writeJSON(filepath.Join(dir, "trials", name+".json"), hpo.Record{Name: name, Params: a, State: hpo.Running}); err != nil {
+		if err := rs.put(ctx, "trials/"+name+".json", hpo.Record{Name: name, Params: a, State: hpo.Running}); err != nil {
 			return fmt.Errorf("create trial %s: %w", name, err)
 		}
 		item := map[string]string{TrialItem: name}
@@ -158,31 +196,25 @@ func RunSuggest(c hpo.Config, opts Options) error {
 // recorded and ends the trial record (hpo.Observe). pipelinePhase is the
 // Argo phase of the trial's pipeline.
 func RunObserve(c hpo.Config, trial, pipelinePhase string, opts Options) error {
-	dir, err := opts.hpoDir()
+	ctx := context.Background()
+	rs, err := opts.records()
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, "trials", trial+".json")
 	var r hpo.Record
-	b, err := os.ReadFile(path)
+	if err := rs.get(ctx, rs.prefix+"trials/"+trial+".json", &r); err != nil {
+		return fmt.Errorf("observe trial %s: %w", trial, err)
+	}
+	objs, err := rs.objects.List(ctx, rs.prefix+"tasks/"+trial+"/")
 	if err != nil {
 		return fmt.Errorf("observe trial %s: %w", trial, err)
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return fmt.Errorf("observe trial %s: %w", trial, err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "tasks", trial, "*.json"))
-	sort.Strings(files)
 	r.Metrics = map[string][]float64{}
 	stopped := false
-	for _, f := range files {
+	for _, o := range objs {
 		var tr TaskReport
-		b, err := os.ReadFile(f)
-		if err == nil {
-			err = json.Unmarshal(b, &tr)
-		}
-		if err != nil {
-			return fmt.Errorf("observe trial %s: %s: %w", trial, filepath.Base(f), err)
+		if err := rs.get(ctx, o.Key, &tr); err != nil {
+			return fmt.Errorf("observe trial %s: %w", trial, err)
 		}
 		for m, vs := range tr.Metrics {
 			r.Metrics[m] = append(r.Metrics[m], vs...)
@@ -190,7 +222,7 @@ func RunObserve(c hpo.Config, trial, pipelinePhase string, opts Options) error {
 		stopped = stopped || tr.EarlyStopped
 	}
 	r = hpo.Observe(c, r, pipelinePhase == "Succeeded", stopped)
-	if err := writeJSON(path, r); err != nil {
+	if err := rs.put(ctx, "trials/"+trial+".json", r); err != nil {
 		return fmt.Errorf("observe trial %s: %w", trial, err)
 	}
 	fmt.Fprintf(opts.Stdout, "trial %s %s %s=%g\n", trial, r.State, c.Objective, r.Value)
@@ -222,11 +254,11 @@ func newTrialCollector(t *Trial, opts *Options, stop context.CancelFunc) (*trial
 		if tc.minTrials, tc.startStep, err = hpo.MedianStopSettings(t.Config.MedianStop); err != nil {
 			return nil, err
 		}
-		dir, err := opts.hpoDir()
+		rs, err := opts.records()
 		if err != nil {
 			return nil, err
 		}
-		records, err := ReadRecords(dir)
+		records, err := rs.trials(context.Background())
 		if err != nil {
 			return nil, err
 		}
@@ -348,7 +380,7 @@ func (tc *trialCollector) save(opts *Options) error {
 		tc.partial = nil
 	}
 	tc.report.EarlyStopped = tc.stopped
-	dir, err := opts.hpoDir()
+	rs, err := opts.records()
 	if err != nil {
 		return err
 	}
@@ -356,7 +388,7 @@ func (tc *trialCollector) save(opts *Options) error {
 	if id == "" {
 		id = opts.Pipeline.Pod
 	}
-	return writeJSON(filepath.Join(dir, "tasks", tc.t.Name, opts.Task+"-"+id+".json"), tc.report)
+	return rs.put(context.Background(), "tasks/"+tc.t.Name+"/"+opts.Task+"-"+id+".json", tc.report)
 }
 
 var _ io.Writer = (*trialCollector)(nil)

@@ -71,20 +71,16 @@ func TestTrialCollectors(t *testing.T) {
 
 func readReport(t *testing.T, o Options) TaskReport {
 	t.Helper()
-	dir, err := o.hpoDir()
+	rs, err := o.records()
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "tasks", o.Trial.Name, "*.json"))
-	if len(files) != 1 {
-		t.Fatalf("want one task report, found %v", files)
-	}
-	b, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
+	objs, err := rs.objects.List(context.Background(), rs.prefix+"tasks/"+o.Trial.Name+"/")
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("want one task report, found %v (%v)", objs, err)
 	}
 	var r TaskReport
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := rs.get(context.Background(), objs[0].Key, &r); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -96,13 +92,13 @@ func readReport(t *testing.T, o Options) TaskReport {
 func TestTrialMedianStop(t *testing.T) {
 	for _, early := range []bool{true, false} {
 		o, out := opts(t, "{}", nil, "sh", "-c", "for i in 1 2 3 4 5 6; do echo loss=50; sleep 0.1; done; echo done > finished")
-		dir, err := o.hpoDir()
+		rs, err := o.records()
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, v := range []float64{1, 2, 3} {
 			r := hpo.Record{Name: "e-" + string(rune('1'+i)), State: hpo.Succeeded, Value: v, Metrics: map[string][]float64{"loss": {v + 1, v + 1, v}}}
-			if err := writeJSON(filepath.Join(dir, "trials", r.Name+".json"), r); err != nil {
+			if err := rs.put(context.Background(), "trials/"+r.Name+".json", r); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -138,9 +134,10 @@ func TestSuggestAndObserve(t *testing.T) {
 	if d := cmp.Diff(want, items); d != "" || readOut(t, o, SuggestDone) != "false" {
 		t.Fatalf("items (-want +got):\n%s", d)
 	}
-	dir, _ := o.hpoDir()
+	ctx := context.Background()
+	rs, _ := o.records()
 	report := func(trial string, v float64) {
-		if err := writeJSON(filepath.Join(dir, "tasks", trial, "train-1.json"), TaskReport{Metrics: map[string][]float64{"loss": {v}}}); err != nil {
+		if err := rs.put(ctx, "tasks/"+trial+"/train-1.json", TaskReport{Metrics: map[string][]float64{"loss": {v}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -155,7 +152,7 @@ func TestSuggestAndObserve(t *testing.T) {
 	if err := RunSuggest(c, o); err != nil {
 		t.Fatal(err)
 	}
-	records, err := ReadRecords(dir)
+	records, err := ReadRecords(ctx, rs.objects, o.Pipeline.JobUID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,9 +170,8 @@ func TestSuggestAndObserve(t *testing.T) {
 	if err := RunSuggest(c, o); err != nil {
 		t.Fatal(err)
 	}
-	var st hpo.Status
-	b, _ := os.ReadFile(filepath.Join(dir, "status.json"))
-	if err := json.Unmarshal(b, &st); err != nil {
+	st, err := ReadStatus(ctx, rs.objects, o.Pipeline.JobUID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if readOut(t, o, SuggestDone) != "true" || st.CurrentOptimalTrial.BestTrialName != "e-3" || st.Conditions[len(st.Conditions)-1].Reason != hpo.ReasonMaxTrials {

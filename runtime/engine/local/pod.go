@@ -249,6 +249,7 @@ func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Co
 		Pipeline: launcher.PipelineInfo{JobName: p.r.wf.Name, JobUID: string(p.r.wf.UID), Pod: p.name, TaskUID: p.id,
 			CreateTime: p.r.globals["workflow.creationTimestamp"], Workspace: filepath.Join(p.r.dir, "workspace")},
 		ArtifactRoot: strings.TrimSuffix(p.r.e.opts.Store.URI("x"), "/x"),
+		Objects:      p.r.e.opts.Store,
 		Python:       launcher.PythonEnv{Executor: p.r.e.opts.PythonExecutor, Home: p.r.e.opts.Home},
 		LocalURIs:    true,
 	}
