@@ -2,74 +2,186 @@ package artifact
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
-// ErrNotFound is returned for a key that holds nothing.
-var ErrNotFound = errors.New("artifact not found")
+var (
+	// ErrNotFound is returned for a key that holds nothing.
+	ErrNotFound = errors.New("artifact not found")
+	// ErrAccessDenied is returned when the store refuses the credentials
+	// (unknown access key, wrong secret, no permission).
+	ErrAccessDenied = errors.New("access denied")
+	// ErrInvalidKey is returned for a key no store accepts (see Store).
+	ErrInvalidKey = errors.New("invalid artifact key")
+)
+
+// reserved is the key prefix a store keeps for itself: staged writes and,
+// in Dir, recorded checksums. It never shows in List.
+const reserved = ".kubeline"
 
 // Store keeps artifacts by key. A key names one object or, like an S3
-// prefix, a tree of objects under key/. Implementations stream and must be
-// safe for concurrent use; they do not retry.
+// prefix, a tree of objects under key/.
+//
+// Keys are slash-separated, relative and clean: no empty, "." or ".."
+// segment, no leading or trailing slash, and nothing under ".kubeline/",
+// which stores keep for their own bookkeeping.
+//
+// Contract for implementations: they stream (never hold a whole object in
+// memory), are safe for concurrent use, and do not retry — a failed call
+// returns an error wrapped with %w that names the operation, the key and
+// the store, and callers decide what to retry. A write is all or nothing:
+// a Put that fails leaves no object (and no partial object) under its key,
+// and the SHA-256 of every stored object is recorded with it.
 type Store interface {
-	// Upload stores the file or directory tree at path under key.
+	// Upload stores the file or directory tree at path under key (a file
+	// at key, a tree's files at key/REL), replacing whatever key held.
 	Upload(ctx context.Context, key, path string) error
 	// Download writes what key holds (an object or a tree) to path.
 	Download(ctx context.Context, key, path string) error
 	// URI is the artifact URI of key, as steps see it.
 	URI(key string) string
+
+	// Put streams r to the object key, replacing it. size is the number of
+	// bytes r yields, or -1 when unknown. The returned Object carries the
+	// SHA-256 computed while streaming.
+	Put(ctx context.Context, key string, r io.Reader, size int64) (Object, error)
+	// Get streams the object key. A missing key (or one that names a
+	// tree, not an object) is an error wrapping ErrNotFound. The caller
+	// closes the reader.
+	Get(ctx context.Context, key string) (io.ReadCloser, Object, error)
+	// Stat describes the object key; a missing key wraps ErrNotFound.
+	Stat(ctx context.Context, key string) (Object, error)
+	// List returns every object whose key starts with prefix (a plain
+	// string prefix, as in S3: "a/b" matches "a/b/c" and "a/bc"), sorted
+	// by key. An empty prefix lists the whole store.
+	List(ctx context.Context, prefix string) ([]Object, error)
+	// Delete removes the object key. Deleting a missing key is not an
+	// error.
+	Delete(ctx context.Context, key string) error
 }
 
-// Dir is a Store in a local directory: key k lives at Root/k.
-type Dir struct{ Root string }
-
-// URI returns file://Root/key.
-func (d Dir) URI(key string) string {
-	return "file://" + filepath.Join(d.Root, filepath.FromSlash(key))
+// Object describes one stored object.
+type Object struct {
+	Key  string
+	Size int64
+	// SHA256 is the hex SHA-256 of the content, recorded when the object
+	// was written.
+	SHA256 string
+	// ETag is the object store's ETag without quotes ("" in Dir). An S3
+	// multipart object's ETag ends in -N, N its number of parts.
+	ETag     string
+	Modified time.Time
 }
 
-func (d Dir) path(key string) (string, error) {
-	clean := filepath.Clean("/" + key)
-	if key == "" || clean == "/" || strings.Contains(key, "..") {
-		return "", fmt.Errorf("invalid artifact key %q", key)
+// opError says what failed: `put KEY to STORE: err`.
+func opError(op, key, where string, err error) error {
+	prep := "in"
+	switch op {
+	case "put", "upload":
+		prep = "to"
+	case "get", "download", "delete":
+		prep = "from"
 	}
-	return filepath.Join(d.Root, clean), nil
+	if key == "" {
+		key = `""`
+	}
+	return fmt.Errorf("%s %s %s %s: %w", op, key, prep, where, err)
 }
 
-// Upload copies path (file or tree) to Root/key, replacing what was there.
-func (d Dir) Upload(ctx context.Context, key, path string) error {
-	dst, err := d.path(key)
-	if err != nil {
-		return err
+// checkKey reports whether key can name an object in any store.
+func checkKey(key string) error {
+	if key == "" {
+		return fmt.Errorf("%w: empty", ErrInvalidKey)
 	}
-	if err := os.RemoveAll(dst); err != nil {
-		return fmt.Errorf("upload %s: %w", key, err)
+	segs := strings.Split(key, "/")
+	for _, s := range segs {
+		if s == "" || s == "." || s == ".." {
+			return fmt.Errorf("%w %q: empty, . or .. segment", ErrInvalidKey, key)
+		}
 	}
-	if err := CopyTree(ctx, path, dst); err != nil {
-		return fmt.Errorf("upload %s: %w", key, err)
+	if segs[0] == reserved {
+		return fmt.Errorf("%w %q: %s/ is reserved for the store", ErrInvalidKey, key, reserved)
 	}
 	return nil
 }
 
-// Download copies Root/key to path.
-func (d Dir) Download(ctx context.Context, key, path string) error {
-	src, err := d.path(key)
+// checkPrefix reports whether prefix can be listed: "" or the start of a
+// key, possibly ending in a slash or in part of a segment.
+func checkPrefix(prefix string) error {
+	segs := strings.Split(prefix, "/")
+	for i, s := range segs {
+		last := i == len(segs)-1
+		if s == ".." || !last && (s == "" || s == ".") {
+			return fmt.Errorf("%w: prefix %q has an empty, . or .. segment", ErrInvalidKey, prefix)
+		}
+	}
+	return nil
+}
+
+// hashingReader hashes and counts what is read through it.
+type hashingReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func newHashingReader(r io.Reader) *hashingReader {
+	return &hashingReader{r: r, h: sha256.New()}
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	h.n += int64(n)
+	return n, err
+}
+
+func (h *hashingReader) sum() string { return hex.EncodeToString(h.h.Sum(nil)) }
+
+// treeFiles walks the file or directory root and calls fn for every
+// directory and regular file with its slash-separated path relative to
+// root ("" for root itself), directories before their content.
+func treeFiles(ctx context.Context, root string, fn func(rel, path string, fi fs.FileInfo) error) error {
+	fi, err := os.Stat(root)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("download %s: %w", key, ErrNotFound)
+	if !fi.IsDir() {
+		return fn("", root, fi)
 	}
-	if err := CopyTree(ctx, src, path); err != nil {
-		return fmt.Errorf("download %s: %w", key, err)
-	}
-	return nil
+	return filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fi, err := os.Stat(p) // follows symlinks, as CopyTree does
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() && !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s: not a regular file", p)
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		if rel == "." {
+			rel = ""
+		}
+		return fn(filepath.ToSlash(rel), p, fi)
+	})
 }
 
 // CopyTree copies a file or a directory tree from src to dst.
@@ -89,55 +201,34 @@ func CopyTree(ctx context.Context, src, dst string) error {
 		if de.IsDir() {
 			return os.MkdirAll(target, 0o755)
 		}
-		return copyFile(p, target)
+		_, err = copyFile(p, target)
+		return err
 	})
 }
 
-func copyFile(src, dst string) error {
+// copyFile copies src to dst, keeping its permission bits, and returns the
+// hex SHA-256 of the content.
+func copyFile(src, dst string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
+		return "", err
 	}
 	in, err := os.Open(src)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer in.Close()
 	fi, err := in.Stat()
 	if err != nil {
-		return err
+		return "", err
 	}
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fi.Mode().Perm()|0o200)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if _, err := io.Copy(out, in); err != nil {
+	hr := newHashingReader(in)
+	if _, err := io.Copy(out, hr); err != nil {
 		out.Close()
-		return err
+		return "", err
 	}
-	return out.Close()
-}
-
-// Read returns the bytes of the object under key. For an artifact a
-// kubeline step wrote (a directory with data and metadata.json) it returns
-// the data.
-func (d Dir) Read(ctx context.Context, key string) ([]byte, error) {
-	p, err := d.path(key)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := os.Stat(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", key, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", key, err)
-	}
-	if fi.IsDir() {
-		p = filepath.Join(p, "data")
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", key, err)
-	}
-	return b, nil
+	return hr.sum(), out.Close()
 }
