@@ -1,10 +1,32 @@
-// Package artifact owns artifact storage: the Store interface the engines and
-// the launcher use, and its drivers. This first driver is the local
-// directory (the embedded default); the S3/MinIO driver and versions come
-// with the artifact-versioning work.
+// Package artifact owns artifact storage: the Store interface the engines,
+// the launcher and the API server use, and its two drivers.
+//
+//   - Dir (dir.go) keeps objects as files under a local directory, the
+//     embedded default.
+//   - S3 (s3.go) keeps them in one bucket of an S3 server — MinIO, AWS S3 or
+//     anything speaking S3 — through minio-go. S3Config (s3config.go) is
+//     filled from the environment variables Kubeflow Pipelines users already
+//     set (OBJECTSTORECONFIG_*, MINIO_SERVICE_SERVICE_HOST/PORT, AWS_*) and
+//     from --s3-* flags; ArtifactRepository (repository.go) is the Argo
+//     artifact repository of the same bucket and keys, for workflows run by
+//     Argo in a cluster.
+//
+// Both stream (Put, Get) and record the SHA-256 of every object they write:
+// S3 as user metadata (X-Amz-Meta-Sha256), Dir in a record beside the
+// store's files. A write is staged and appears whole or not at all.
 //
 // Keys are the S3 keys of the compiled workflow's artifact repository
 // (kubeline/WORKFLOW/POD/NAME/...), so the same key names the same object
-// whichever driver stores it. artifact imports nothing from compiler/ or the
-// engines.
+// whichever driver stores it; keys under .kubeline/ are the stores' own.
+// URIs are file://ROOT/KEY for Dir and minio://BUCKET/KEY (s3:// on AWS) for
+// S3, as KFP writes them.
+//
+// On top of the objects, the package versions datasets and models
+// (version.go: Versioner, content-addressed under kubeline/versions/),
+// records what a finished run used and produced (record.go) and builds
+// lineage graphs from those records (lineage.go).
+//
+// artifact imports runtime/store (the records) and runtime/lineage, nothing
+// from compiler/ or the engines; which driver a run uses is decided in
+// cmd/kubeline.
 package artifact
