@@ -34,7 +34,11 @@ func (s *Server) createExperiment(r *http.Request) (any, error) {
 	if b.DisplayName == "" {
 		return nil, badRequest("experiment.display_name is required")
 	}
-	e := &store.Experiment{Name: b.DisplayName, DisplayName: b.DisplayName, Description: b.Description, Namespace: b.Namespace}
+	ns, err := s.groupFor(r.Context(), "experiment.namespace", b.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	e := &store.Experiment{Name: b.DisplayName, DisplayName: b.DisplayName, Description: b.Description, Namespace: ns}
 	if err := s.store.CreateExperiment(r.Context(), e); err != nil {
 		return nil, err
 	}
@@ -54,7 +58,7 @@ func (s *Server) listExperiments(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	es, page, err := s.store.ListExperiments(r.Context(), r.URL.Query().Get("namespace"), opts)
+	es, page, err := s.store.ListExperiments(r.Context(), r.URL.Query().Get("namespace"), s.visible(r.Context(), opts))
 	return listed("experiments", es, page, err, experimentJSON)
 }
 
@@ -66,6 +70,9 @@ func (s *Server) experimentAction(r *http.Request) (any, error) {
 	}
 	switch action {
 	case "archive":
+		if err := s.idle(r.Context(), id, "experiment "+id, "archive"); err != nil {
+			return nil, err
+		}
 		return map[string]any{}, s.store.SetExperimentStorage(r.Context(), id, "ARCHIVED")
 	case "unarchive":
 		return map[string]any{}, s.store.SetExperimentStorage(r.Context(), id, "AVAILABLE")
@@ -74,5 +81,12 @@ func (s *Server) experimentAction(r *http.Request) (any, error) {
 }
 
 func (s *Server) deleteExperiment(r *http.Request) (any, error) {
-	return map[string]any{}, s.store.DeleteExperiment(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	if err := s.idle(r.Context(), id, "experiment "+id, "delete"); err != nil {
+		return nil, err
+	}
+	if p, err := s.store.ProjectOfExperiment(r.Context(), id); err == nil {
+		return map[string]any{}, s.store.DeleteProject(r.Context(), p) // a project's experiment goes with it
+	}
+	return map[string]any{}, s.store.DeleteExperiment(r.Context(), id)
 }

@@ -53,6 +53,10 @@ func grpcCode(httpCode int) int {
 		return 5 // NOT_FOUND
 	case http.StatusConflict:
 		return 6 // ALREADY_EXISTS
+	case http.StatusUnauthorized:
+		return 16 // UNAUTHENTICATED
+	case http.StatusForbidden:
+		return 7 // PERMISSION_DENIED
 	}
 	return 13 // INTERNAL
 }

@@ -98,7 +98,11 @@ func (s *Server) createPipeline(r *http.Request) (any, error) {
 	if name == "" {
 		return nil, badRequest("pipeline.name or pipeline.display_name is required")
 	}
-	p := &store.Pipeline{Name: name, DisplayName: firstOf(b.DisplayName, name), Description: b.Description, Namespace: b.Namespace}
+	ns, err := s.groupFor(r.Context(), "pipeline.namespace", b.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	p := &store.Pipeline{Name: name, DisplayName: firstOf(b.DisplayName, name), Description: b.Description, Namespace: ns}
 	if err := s.store.CreatePipeline(r.Context(), p, nil); err != nil {
 		return nil, err
 	}
@@ -121,7 +125,11 @@ func (s *Server) createPipelineAndVersion(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &store.Pipeline{Name: name, DisplayName: firstOf(b.Pipeline.DisplayName, name), Description: b.Pipeline.Description, Namespace: b.Pipeline.Namespace}
+	ns, err := s.groupFor(r.Context(), "pipeline.namespace", b.Pipeline.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	p := &store.Pipeline{Name: name, DisplayName: firstOf(b.Pipeline.DisplayName, name), Description: b.Pipeline.Description, Namespace: ns}
 	if err := s.store.CreatePipeline(r.Context(), p, v); err != nil {
 		return nil, err
 	}
@@ -191,6 +199,9 @@ func (s *Server) getPipelineByName(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c := callerOf(r.Context()); s.multiUser && c != nil && !c.sees(p.Namespace) {
+		return nil, forbidden("user %q is not in group %q of pipeline %s", c.Name, groupOf(p.Namespace), p.Name)
+	}
 	return pipelineJSON(p), nil
 }
 
@@ -199,7 +210,7 @@ func (s *Server) listPipelines(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, page, err := s.store.ListPipelines(r.Context(), r.URL.Query().Get("namespace"), opts)
+	ps, page, err := s.store.ListPipelines(r.Context(), r.URL.Query().Get("namespace"), s.visible(r.Context(), opts))
 	return listed("pipelines", ps, page, err, pipelineJSON)
 }
 
@@ -262,8 +273,11 @@ func (s *Server) upload(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := r.URL.Query()
-	p := &store.Pipeline{Name: v.Name, DisplayName: v.DisplayName, Description: v.Description, Namespace: q.Get("namespace")}
+	ns, err := s.groupFor(r.Context(), "namespace", r.URL.Query().Get("namespace"))
+	if err != nil {
+		return nil, err
+	}
+	p := &store.Pipeline{Name: v.Name, DisplayName: v.DisplayName, Description: v.Description, Namespace: ns}
 	if err := s.store.CreatePipeline(r.Context(), p, v); err != nil {
 		return nil, err
 	}

@@ -106,8 +106,12 @@ func (s *Server) createRecurringRun(r *http.Request) (any, error) {
 	if err := schedule.Validate(planOf(tr)); err != nil {
 		return nil, badRequest("recurring_run.trigger: %v", err)
 	}
+	ns, err := s.createIn(r.Context(), b.ExperimentID, "recurring_run.namespace", b.Namespace)
+	if err != nil {
+		return nil, err
+	}
 	rr := &store.RecurringRun{DisplayName: b.DisplayName, Description: b.Description, ExperimentID: b.ExperimentID,
-		Namespace: b.Namespace, Trigger: tr, Mode: b.Mode, NoCatchup: b.NoCatchup, MaxConcurrency: int64(b.MaxConcurrency)}
+		Namespace: ns, Trigger: tr, Mode: b.Mode, NoCatchup: b.NoCatchup, MaxConcurrency: int64(b.MaxConcurrency)}
 	rb := runBody{PipelineVersionReference: b.PipelineVersionReference, PipelineSpec: b.PipelineSpec}
 	var probe store.Run
 	if _, err := s.runSpec(r.Context(), &rb, &probe); err != nil {
@@ -204,7 +208,7 @@ func (s *Server) listRecurringRuns(r *http.Request) (any, error) {
 		return nil, err
 	}
 	q := r.URL.Query()
-	rrs, page, err := s.store.ListRecurringRuns(r.Context(), q.Get("namespace"), q.Get("experiment_id"), opts)
+	rrs, page, err := s.store.ListRecurringRuns(r.Context(), q.Get("namespace"), q.Get("experiment_id"), s.visible(r.Context(), opts))
 	return listed("recurringRuns", rrs, page, err, recurringJSON) // KFP's key is camelCase here
 }
 

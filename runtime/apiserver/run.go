@@ -35,6 +35,11 @@ type runBody struct {
 		PipelineRoot string         `json:"pipeline_root"`
 	} `json:"runtime_config"`
 	RecurringRunID string `json:"recurring_run_id"`
+	// StartAnyway and MultiNode are kubeline's additions to KFP's run body
+	// (also accepted as ?start_anyway=true and ?multi_node=true): start at
+	// once whatever the pool has free; spread one step's GPUs over nodes.
+	StartAnyway bool `json:"start_anyway"`
+	MultiNode   bool `json:"multi_node"`
 }
 
 // phaseState maps a workflow phase onto KFP's run states.
@@ -57,6 +62,15 @@ func (s *Server) createRun(r *http.Request) (any, error) {
 	var b runBody
 	if err := decode(r, &b); err != nil {
 		return nil, err
+	}
+	for field, v := range map[string]*bool{"start_anyway": &b.StartAnyway, "multi_node": &b.MultiNode} {
+		switch q := r.URL.Query().Get(field); q {
+		case "":
+		case "true", "false":
+			*v = *v || q == "true"
+		default:
+			return nil, badRequest("%s: want true or false, got %q", field, q)
+		}
 	}
 	return s.createRunFrom(r.Context(), b, time.Time{})
 }
@@ -92,17 +106,18 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 			return nil, badRequest("run.runtime_config.parameters: %v", err)
 		}
 	}
-	if run.ExperimentID != "" {
-		if _, err := s.store.GetExperiment(ctx, run.ExperimentID); err != nil {
-			return nil, err
-		}
+	owner, err := s.runGroup(ctx, run)
+	if err != nil {
+		return nil, err
 	}
 	wfJSON, _ := json.Marshal(wf)
 	run.Workflow = string(wfJSON)
 	if err := s.store.CreateRun(ctx, run); err != nil {
 		return nil, err
 	}
-	s.start(*run, wf)
+	if err := s.submit(ctx, *run, wf, owner, b.StartAnyway, b.MultiNode); err != nil {
+		return nil, err
+	}
 	got, err := s.store.GetRun(ctx, run.ID)
 	if err != nil {
 		return nil, err
@@ -164,12 +179,12 @@ func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 	wf.Annotations[AnnotationRunID] = run.ID
 	name, err := s.engine.Submit(s.ctx, wf)
 	if err != nil {
-		_ = s.store.UpdateRun(s.ctx, run.ID, "FAILED", err.Error(), "", time.Now())
+		s.startFailed(run.ID, err)
 		return
 	}
 	ch, err := s.engine.Watch(s.ctx, name)
 	if err != nil {
-		_ = s.store.UpdateRun(s.ctx, run.ID, "FAILED", err.Error(), "", time.Now())
+		s.startFailed(run.ID, err)
 		return
 	}
 	s.wg.Add(1)
@@ -177,20 +192,13 @@ func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 		defer s.wg.Done()
 		for w := range ch {
 			state := phaseState(w)
-			finished := time.Time{}
 			if w.Status.Phase.Completed() {
-				finished = w.Status.FinishedAt.Time
-			}
-			b, _ := json.Marshal(w)
-			if w.Status.Phase.Completed() {
-				state, finishedMsg := s.recordVersions(run, w, state)
-				if finishedMsg != "" {
+				var finishedMsg string
+				if state, finishedMsg = s.recordVersions(run, w, state); finishedMsg != "" {
 					w.Status.Message = finishedMsg
 				}
-				_ = s.store.UpdateRun(s.ctx, run.ID, state, w.Status.Message, string(b), finished)
-				continue
 			}
-			_ = s.store.UpdateRun(s.ctx, run.ID, state, w.Status.Message, string(b), finished)
+			s.observe(run.ID, w, state)
 		}
 	}()
 }
@@ -292,12 +300,19 @@ func (s *Server) listRuns(r *http.Request) (any, error) {
 		return nil, err
 	}
 	q := r.URL.Query()
-	runs, page, err := s.store.ListRuns(r.Context(), q.Get("namespace"), q.Get("experiment_id"), opts)
+	runs, page, err := s.store.ListRuns(r.Context(), q.Get("namespace"), q.Get("experiment_id"), s.visible(r.Context(), opts))
 	return listed("runs", runs, page, err, runJSON)
 }
 
 func (s *Server) deleteRun(r *http.Request) (any, error) {
-	return map[string]any{}, s.store.DeleteRun(r.Context(), r.PathValue("id"))
+	run, err := s.store.GetRun(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.notActive(r.Context(), run, "delete"); err != nil {
+		return nil, err
+	}
+	return map[string]any{}, s.store.DeleteRun(r.Context(), run.ID)
 }
 
 // runAction serves POST /runs/{id}:terminate, :retry, :archive, :unarchive.
@@ -312,17 +327,14 @@ func (s *Server) runAction(r *http.Request) (any, error) {
 	}
 	switch action {
 	case "archive":
+		if err := s.notActive(r.Context(), run, "archive"); err != nil {
+			return nil, err
+		}
 		return map[string]any{}, s.store.SetRunStorage(r.Context(), id, "ARCHIVED")
 	case "unarchive":
 		return map[string]any{}, s.store.SetRunStorage(r.Context(), id, "AVAILABLE")
 	case "terminate":
-		if run.State != "PENDING" && run.State != "RUNNING" {
-			return nil, badRequest("run %s is %s: only a pending or running run can be terminated", id, run.State)
-		}
-		if err := s.store.UpdateRun(r.Context(), id, "CANCELING", "", "", time.Time{}); err != nil {
-			return nil, err
-		}
-		return map[string]any{}, s.engine.Stop(r.Context(), "run-"+id[:8])
+		return s.terminate(r.Context(), run)
 	case "retry":
 		if run.State != "FAILED" && run.State != "CANCELED" {
 			return nil, badRequest("run %s is %s: only a failed or canceled run can be retried", id, run.State)
@@ -335,6 +347,9 @@ func (s *Server) runAction(r *http.Request) (any, error) {
 		wf.Name = ""
 		if err := s.store.UpdateRun(r.Context(), id, "PENDING", "", "", time.Time{}); err != nil {
 			return nil, err
+		}
+		if _, err := s.store.GetAdmission(r.Context(), id); err == nil {
+			return map[string]any{}, s.requeue(r.Context(), run) // admission starts it
 		}
 		s.start(run, &wf)
 		return map[string]any{}, nil

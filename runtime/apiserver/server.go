@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
+	"github.com/kubeline/kubeline/runtime/admission"
 	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/store"
 )
@@ -34,6 +36,12 @@ type Server struct {
 	version   string
 	ctx       context.Context
 	wg        sync.WaitGroup
+	// Multi-user mode and GPU admission (auth.go, admit.go).
+	multiUser bool
+	cluster   []admission.ClusterNode
+	aging     time.Duration
+	admitMu   sync.Mutex
+	routes    []string
 }
 
 // New returns a server; ctx bounds the background run watchers.
@@ -47,17 +55,40 @@ func (s *Server) WithArtifacts(read ArtifactReader) *Server {
 	return s
 }
 
+// WithMultiUser turns on multi-user mode: every route but healthz needs a
+// bearer token, and roles, groups and owners are enforced (policies.go).
+func (s *Server) WithMultiUser(on bool) *Server {
+	s.multiUser = on
+	return s
+}
+
+// WithCluster sets the cluster's GPU nodes, which the pools divide, and the
+// admission aging limit (0: admission's default).
+func (s *Server) WithCluster(nodes []admission.ClusterNode, aging time.Duration) *Server {
+	s.cluster, s.aging = nodes, aging
+	return s
+}
+
 // Wait waits for the run watchers to finish (after ctx is cancelled).
 func (s *Server) Wait() { s.wg.Wait() }
 
 // Handler returns the HTTP routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.routes = nil
 	// route serves f's value as JSON, its error with onError.
 	route := func(onError func(http.ResponseWriter, error)) func(string, func(*http.Request) (any, error)) {
 		return func(pattern string, f func(*http.Request) (any, error)) {
+			s.routes = append(s.routes, pattern)
 			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+				if err := s.authorize(r); err != nil {
+					onError(w, err)
+					return
+				}
 				v, err := f(r)
+				if err == nil {
+					err = s.recordOwner(r, v)
+				}
 				if err != nil {
 					onError(w, err)
 					return
@@ -118,10 +149,11 @@ func (s *Server) Handler() http.Handler {
 	h("DELETE "+v2+"/recurringruns/{id}", s.deleteRecurringRun)
 	h("POST "+v2+"/recurringruns/{action}", s.recurringAction)
 	s.versionRoutes(h)
+	s.kubelineRoutes(h)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return s.authenticate(mux)
 }
 
 // echoFilter is KFP's filter test endpoint: it returns the parsed filter.
@@ -147,7 +179,7 @@ func (s *Server) pipelineSub(r *http.Request) (any, error) {
 }
 
 func (s *Server) healthz(r *http.Request) (any, error) {
-	return map[string]any{"commit_sha": s.version, "tag_name": s.version, "multi_user": false, "pipeline_store": "database"}, nil
+	return map[string]any{"commit_sha": s.version, "tag_name": s.version, "multi_user": s.multiUser, "pipeline_store": "database"}, nil
 }
 
 // idAction splits "ID:action".

@@ -1,0 +1,141 @@
+package apiserver
+
+import (
+	"net/http"
+	"strings"
+)
+
+// policy is what a route demands of its caller in multi-user mode.
+type policy struct {
+	// need is the permission; permPublic routes need no token.
+	need perm
+	// on finds the resource the route acts on: the caller must be in its
+	// group (operators are in every group).
+	on target
+	// owner: only the resource's owner may (manage, archive, delete).
+	owner bool
+	// self names a path value holding a user name: that user may call the
+	// route without the permission (their own record and tokens).
+	self string
+	// creates is the kind of resource the route makes, whose owner is
+	// recorded from the response's id.
+	creates string
+}
+
+// target is a resource kind and where the request carries its id: a path
+// value, "action" for KFP's "{id}:verb", or "?name" for a query parameter.
+type target struct{ kind, param string }
+
+func (t target) id(r *http.Request) string {
+	switch {
+	case t.param == "action":
+		id, _, _ := strings.Cut(r.PathValue("action"), ":")
+		return id
+	case strings.HasPrefix(t.param, "?"):
+		return r.URL.Query().Get(t.param[1:])
+	case t.kind == "pipeline" && t.param == "id" && r.PathValue("id") == "names":
+		return "" // GET /pipelines/names/{name}: the handler finds it in the caller's namespace
+	}
+	return r.PathValue(t.param)
+}
+
+// API roots: KFP's v2beta1 and kubeline's own.
+const (
+	v2  = "/apis/v2beta1"
+	kv1 = "/apis/kubeline/v1"
+)
+
+// Policy shorthands.
+var (
+	public  = policy{need: permPublic}
+	anyUser = policy{need: permAny}
+	operate = policy{need: permOperate}
+)
+
+func view(kind, param string) policy { return policy{need: permView, on: target{kind, param}} }
+
+func develop(kind, param string) policy { return policy{need: permDevelop, on: target{kind, param}} }
+
+func manage(kind, param string) policy {
+	return policy{need: permDevelop, on: target{kind, param}, owner: true}
+}
+
+func creates(p policy, kind string) policy { p.creates = kind; return p }
+
+// policies holds every route's policy by its ServeMux pattern. A route
+// missing here is for operators only, and the role × route matrix test
+// fails until it has an entry there too.
+var policies = map[string]policy{
+	"GET " + v2 + "/healthz":                                     public,
+	"GET /apis/v1beta1/healthz":                                  public,
+	"GET " + v2 + "/auth":                                        anyUser,
+	"GET " + v2 + "/filters":                                     anyUser,
+	"POST " + v2 + "/pipelines":                                  creates(develop("", ""), "pipeline"),
+	"POST " + v2 + "/pipelines/create":                           creates(develop("", ""), "pipeline"),
+	"POST " + v2 + "/pipelines/upload":                           creates(develop("", ""), "pipeline"),
+	"POST /apis/v1beta1/pipelines/upload":                        creates(develop("", ""), "pipeline"),
+	"GET " + v2 + "/pipelines":                                   view("", ""),
+	"GET " + v2 + "/pipelines/{id}":                              view("pipeline", "id"),
+	"GET /apis/v1beta1/pipelines/{id}":                           view("pipeline", "id"),
+	"DELETE " + v2 + "/pipelines/{id}":                           manage("pipeline", "id"),
+	"PATCH " + v2 + "/pipelines/{id}":                            manage("pipeline", "id"),
+	"POST " + v2 + "/pipelines/upload_version":                   creates(develop("pipeline", "?pipelineid"), "version"),
+	"POST " + v2 + "/pipelines/{id}/versions":                    creates(develop("pipeline", "id"), "version"),
+	"GET " + v2 + "/pipelines/{id}/{sub}":                        view("pipeline", "id"),
+	"GET " + v2 + "/pipelines/{id}/versions/{vid}":               view("pipeline", "id"),
+	"DELETE " + v2 + "/pipelines/{id}/versions/{vid}":            manage("version", "vid"),
+	"PATCH " + v2 + "/pipelines/{id}/versions/{vid}":             manage("version", "vid"),
+	"GET /apis/v1beta1/pipeline_versions":                        view("pipeline", "?resource_key.id"),
+	"GET /apis/v1beta1/pipeline_versions/{vid}":                  view("version", "vid"),
+	"GET /apis/v1beta1/pipeline_versions/{vid}/templates":        view("version", "vid"),
+	"POST " + v2 + "/experiments":                                creates(develop("", ""), "experiment"),
+	"GET " + v2 + "/experiments":                                 view("", ""),
+	"GET " + v2 + "/experiments/{id}":                            view("experiment", "id"),
+	"POST " + v2 + "/experiments/{action}":                       manage("experiment", "action"),
+	"DELETE " + v2 + "/experiments/{id}":                         manage("experiment", "id"),
+	"GET " + v2 + "/runs/{id}/nodes/{node}/artifacts/{artifact}": view("run", "id"),
+	"POST " + v2 + "/workflows":                                  operate,
+	"POST " + v2 + "/scheduledworkflows":                         operate,
+	"POST " + v2 + "/visualizations/{namespace}":                 anyUser,
+	"POST " + v2 + "/runs":                                       develop("", ""),
+	"GET " + v2 + "/runs":                                        view("", ""),
+	"GET " + v2 + "/runs/{id}":                                   view("run", "id"),
+	"DELETE " + v2 + "/runs/{id}":                                manage("run", "id"),
+	"POST " + v2 + "/runs/{action}":                              manage("run", "action"),
+	"POST " + v2 + "/recurringruns":                              creates(develop("", ""), "recurring_run"),
+	"GET " + v2 + "/recurringruns":                               view("", ""),
+	"GET " + v2 + "/recurringruns/{id}":                          view("recurring_run", "id"),
+	"DELETE " + v2 + "/recurringruns/{id}":                       manage("recurring_run", "id"),
+	"POST " + v2 + "/recurringruns/{action}":                     manage("recurring_run", "action"),
+
+	"GET " + kv1 + "/whoami":                      anyUser,
+	"GET " + kv1 + "/users":                       operate,
+	"POST " + kv1 + "/users":                      operate,
+	"GET " + kv1 + "/users/{name}":                {need: permOperate, self: "name"},
+	"PATCH " + kv1 + "/users/{name}":              operate,
+	"DELETE " + kv1 + "/users/{name}":             operate,
+	"POST " + kv1 + "/users/{name}/tokens":        {need: permOperate, self: "name"},
+	"GET " + kv1 + "/groups":                      anyUser,
+	"POST " + kv1 + "/groups":                     operate,
+	"GET " + kv1 + "/groups/{name}":               view("group", "name"),
+	"PATCH " + kv1 + "/groups/{name}":             operate,
+	"DELETE " + kv1 + "/groups/{name}":            operate,
+	"GET " + kv1 + "/pools":                       anyUser,
+	"POST " + kv1 + "/pools":                      operate,
+	"GET " + kv1 + "/pools/{name}":                anyUser,
+	"PATCH " + kv1 + "/pools/{name}":              operate,
+	"DELETE " + kv1 + "/pools/{name}":             operate,
+	"GET " + kv1 + "/projects":                    view("", ""),
+	"POST " + kv1 + "/projects":                   develop("", ""),
+	"GET " + kv1 + "/projects/{name}":             view("project", "name"),
+	"DELETE " + kv1 + "/projects/{name}":          manage("project", "name"),
+	"POST " + kv1 + "/projects/{action}":          manage("project", "action"),
+	"GET " + kv1 + "/projects/{name}/leaderboard": view("project", "name"),
+	"GET " + kv1 + "/runs/{id}":                   view("run", "id"),
+	"POST " + kv1 + "/runs/{action}":              manage("run", "action"),
+	"GET " + kv1 + "/compare":                     view("", ""),
+}
+
+// Routes lists the patterns of every route the handler serves, for the
+// role × route matrix test.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
