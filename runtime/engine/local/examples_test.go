@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -14,9 +15,18 @@ func TestExamplesRun(t *testing.T) {
 	if err != nil || len(files) < 3 {
 		t.Fatalf("found %d examples (%v)", len(files), err)
 	}
+	// train-model imports a dataset version by default (kubeline resolves
+	// dataset:// URIs before a run; cmd/kubeline's TestVersionsAndLineage
+	// runs it so); here it imports a plain file.
+	rows := filepath.Join(t.TempDir(), "rows.txt")
+	if err := os.WriteFile(rows, []byte("a\nb\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]map[string]string{"train-model": {"data": rows}}
 	for _, f := range files {
-		t.Run(filepath.Base(filepath.Dir(f)), func(t *testing.T) {
-			wf, logs := runFile(t, f, nil)
+		name := filepath.Base(filepath.Dir(f))
+		t.Run(name, func(t *testing.T) {
+			wf, logs := runFile(t, f, params[name])
 			if wf.Status.Phase != wfv1.WorkflowSucceeded {
 				t.Fatalf("phase %s\n%s\n%s", wf.Status.Phase, summary(wf), logs)
 			}
