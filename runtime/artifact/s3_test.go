@@ -14,16 +14,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/minio/minio-go/v7"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubeline/kubeline/runtime/artifact/s3test"
 )
 
 // TestS3Store runs the Store suite against versitygw.
 func TestS3Store(t *testing.T) {
-	gw := startVersitygw(t)
+	gw := s3test.Start(t)
 	var buckets atomic.Int64
 	open := func(t *testing.T, access, secret string) *S3 {
 		t.Helper()
-		cfg := S3Config{Endpoint: gw.endpoint, Bucket: fmt.Sprintf("kubeline-test-%d", buckets.Add(1)),
-			AccessKey: gw.access, SecretKey: gw.secret, Region: "us-east-1"}
+		cfg := S3Config{Endpoint: gw.Endpoint, Bucket: fmt.Sprintf("kubeline-test-%d", buckets.Add(1)),
+			AccessKey: gw.Access, SecretKey: gw.Secret, Region: "us-east-1"}
 		s, err := NewS3(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -38,10 +40,10 @@ func TestS3Store(t *testing.T) {
 		return s
 	}
 	testStore(t, storeHarness{
-		open: func(t *testing.T) Store { return open(t, gw.access, gw.secret) },
+		open: func(t *testing.T) Store { return open(t, gw.Access, gw.Secret) },
 		denied: map[string]func(t *testing.T) Store{
-			"unknown-access-key": func(t *testing.T) Store { return open(t, "nobody", gw.secret) },
-			"wrong-secret":       func(t *testing.T) Store { return open(t, gw.access, "not-the-secret") },
+			"unknown-access-key": func(t *testing.T) Store { return open(t, "nobody", gw.Secret) },
+			"wrong-secret":       func(t *testing.T) Store { return open(t, gw.Access, "not-the-secret") },
 		},
 		multipartETag: true,
 		pendingUploads: func(t *testing.T, s Store) int {
@@ -58,7 +60,7 @@ func TestS3Store(t *testing.T) {
 	})
 	t.Run("RecordedSum", func(t *testing.T) {
 		// The sum is S3 user metadata, as any S3 client sees it.
-		s := open(t, gw.access, gw.secret)
+		s := open(t, gw.Access, gw.Secret)
 		if _, err := s.Put(context.Background(), "k", strings.NewReader("hello"), 5); err != nil {
 			t.Fatal(err)
 		}
@@ -72,9 +74,9 @@ func TestS3Store(t *testing.T) {
 		}
 	})
 	t.Run("ErrorNamesStore", func(t *testing.T) {
-		s := open(t, gw.access, gw.secret)
+		s := open(t, gw.Access, gw.Secret)
 		_, err := s.Stat(context.Background(), "kubeline/x")
-		want := fmt.Sprintf("stat kubeline/x in minio://%s at %s: ", s.cfg.Bucket, gw.endpoint)
+		want := fmt.Sprintf("stat kubeline/x in minio://%s at %s: ", s.cfg.Bucket, gw.Endpoint)
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("error %q does not start with %q", err, want)
 		}
@@ -84,7 +86,7 @@ func TestS3Store(t *testing.T) {
 // TestS3Unreachable: a server that is not there fails fast with an error
 // naming the store, not a hang or a panic.
 func TestS3Unreachable(t *testing.T) {
-	addr := freeAddr(t) // closed again: nothing listens
+	addr := s3test.FreeAddr(t) // closed again: nothing listens
 	s, err := NewS3(S3Config{Endpoint: addr, Bucket: "b", AccessKey: "a", SecretKey: "s", Region: "us-east-1"})
 	if err != nil {
 		t.Fatal(err)
