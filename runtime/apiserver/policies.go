@@ -50,6 +50,7 @@ var (
 	public  = policy{need: permPublic}
 	anyUser = policy{need: permAny}
 	operate = policy{need: permOperate}
+	catalog = policy{need: permCatalog}
 )
 
 func view(kind, param string) policy { return policy{need: permView, on: target{kind, param}} }
@@ -134,6 +135,23 @@ var policies = map[string]policy{
 	"GET " + kv1 + "/runs/{id}":                   view("run", "id"),
 	"POST " + kv1 + "/runs/{action}":              manage("run", "action"),
 	"GET " + kv1 + "/compare":                     view("", ""),
+
+	// Datasets and models (versions.go). Datasets are for everyone who
+	// views; the models are the model catalog, which Data Scientists do not
+	// see; adding a version develops.
+	"GET " + kv1 + "/datasets":                                   view("", ""),
+	"GET " + kv1 + "/datasets/{name}/versions":                   view("", ""),
+	"GET " + kv1 + "/datasets/{name}/versions/{version}":         view("", ""),
+	"GET " + kv1 + "/datasets/{name}/versions/{version}/usage":   view("", ""),
+	"GET " + kv1 + "/datasets/{name}/versions/{version}/lineage": view("", ""),
+	"POST " + kv1 + "/datasets/{name}/versions:upload":           develop("", ""),
+	"GET " + kv1 + "/models":                                     catalog,
+	"GET " + kv1 + "/models/{name}/versions":                     catalog,
+	"GET " + kv1 + "/models/{name}/versions/{version}":           catalog,
+	"GET " + kv1 + "/models/{name}/versions/{version}/usage":     catalog,
+	"GET " + kv1 + "/models/{name}/versions/{version}/lineage":   catalog,
+	"POST " + kv1 + "/models/{name}/versions:upload":             develop("", ""),
+	"GET " + kv1 + "/runs/{id}/metrics":                          view("run", "id"),
 }
 
 // Routes lists the patterns of every route the handler serves, for the

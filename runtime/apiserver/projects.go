@@ -95,7 +95,7 @@ func (s *Server) listProjects(r *http.Request) (any, error) {
 	if c := callerOf(r.Context()); s.multiUser && c != nil && !c.operator() {
 		groups = nonNil(c.Groups)
 	}
-	if g := r.URL.Query().Get("group"); g != "" {
+	if g := firstOf(r.URL.Query().Get("group"), r.URL.Query().Get("namespace")); g != "" {
 		if groups != nil && !slices.Contains(groups, g) {
 			return nil, forbidden("group: user %q is not in group %q", callerOf(r.Context()).Name, g)
 		}

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -97,7 +98,7 @@ func (s *Server) createUser(r *http.Request) (any, error) {
 	}
 	u := &store.User{Name: b.Name, Roles: roles, Groups: b.Groups}
 	if err := s.store.CreateUser(r.Context(), u); err != nil {
-		return nil, err
+		return nil, groupsErr(err)
 	}
 	got, err := s.store.GetUser(r.Context(), u.Name)
 	return userJSON(got), err
@@ -140,7 +141,7 @@ func (s *Server) updateUser(r *http.Request) (any, error) {
 		roles = nil
 	}
 	if err := s.store.UpdateUser(r.Context(), name, roles, b.Groups); err != nil {
-		return nil, err
+		return nil, groupsErr(err)
 	}
 	return s.getUser(r)
 }
@@ -262,4 +263,12 @@ func (s *Server) deleteGroup(r *http.Request) (any, error) {
 		return nil, &apiError{http.StatusConflict, "group " + name + " has members (" + strings.Join(g.Members, ", ") + "): move them to another group first"}
 	}
 	return map[string]any{}, s.store.DeleteGroup(r.Context(), name)
+}
+
+// groupsErr names the field of an unknown group.
+func groupsErr(err error) error {
+	if errors.Is(err, store.ErrNotFound) && strings.HasPrefix(err.Error(), "group ") {
+		return badRequest("user.groups: %v", err)
+	}
+	return err
 }

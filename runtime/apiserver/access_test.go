@@ -1,0 +1,389 @@
+package apiserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/kubeline/kubeline/runtime/admission"
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+// Access classes of the matrix, with the role sets written out here rather
+// than taken from the server's table.
+const (
+	public   = "public"    // everyone, without a token too
+	anyone   = "any"       // every signed-in user
+	operate  = "operate"   // operators
+	inGroup  = "view"      // every role, in the resource's group
+	viewAll  = "view-all"  // every role; the resource has no group
+	catalog  = "catalog"   // ML Engineer, Production Engineer, Operator
+	develop  = "develop"   // Data Scientist, ML Engineer, Operator, in the group
+	devAll   = "develop-all"
+	manage   = "manage" // only the resource's owner
+	opRole   = "operator"
+	dsRole   = "data-scientist"
+	mlRole   = "ml-engineer"
+	peRole   = "production-engineer"
+	fixtures = "team"
+)
+
+type cell struct {
+	name, token string
+	roles       []string
+	anon        bool
+	owner       bool
+	outsider    bool // a Data Scientist in another group
+}
+
+func (c cell) has(roles ...string) bool {
+	for _, r := range roles {
+		if slices.Contains(c.roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowed is the expected answer of one cell.
+func allowed(class string, c cell) bool {
+	if class == public {
+		return true
+	}
+	if c.anon {
+		return false
+	}
+	switch class {
+	case anyone:
+		return true
+	case operate:
+		return c.has(opRole)
+	case viewAll:
+		return true
+	case catalog:
+		return c.has(opRole, mlRole, peRole)
+	case devAll:
+		return c.has(opRole, dsRole, mlRole)
+	}
+	if c.outsider {
+		return false
+	}
+	switch class {
+	case inGroup:
+		return true
+	case develop:
+		return c.has(opRole, dsRole, mlRole)
+	case manage:
+		return c.owner
+	}
+	panic("unknown class " + class)
+}
+
+// route is one matrix row: how to call the route on the fixtures
+// ({P} pipeline, {V} its version, {E} experiment, {R} run, {RR} recurring
+// run, {PR} project, {user}, {group}, {pool} spare ones), and which fixture
+// an allowed call may destroy, to make again.
+type route struct {
+	class, path string
+	body        any
+	upload      bool
+	destroys    string
+}
+
+func matrixRoutes(t *testing.T) map[string]route {
+	spec := gpuSpec(t, 0, "0")
+	run := map[string]any{"display_name": "m-run", "experiment_id": "{E}", "pipeline_spec": spec}
+	rr := map[string]any{"display_name": "m-rr", "experiment_id": "{E}", "pipeline_spec": spec, "mode": "DISABLE",
+		"trigger": map[string]any{"periodic_schedule": map[string]any{"interval_second": "3600"}}}
+	const v2, v1, kl = "/apis/v2beta1", "/apis/v1beta1", "/apis/kubeline/v1"
+	return map[string]route{
+		"GET " + v2 + "/healthz":                                     {class: public, path: v2 + "/healthz"},
+		"GET " + v1 + "/healthz":                                     {class: public, path: v1 + "/healthz"},
+		"GET " + v2 + "/auth":                                        {class: anyone, path: v2 + "/auth"},
+		"GET " + v2 + "/filters":                                     {class: anyone, path: v2 + "/filters"},
+		"POST " + v2 + "/pipelines":                                  {class: develop, path: v2 + "/pipelines", body: map[string]any{"display_name": "m-p", "namespace": fixtures}},
+		"POST " + v2 + "/pipelines/create":                           {class: develop, path: v2 + "/pipelines/create", body: map[string]any{"pipeline": map[string]any{"display_name": "m-pc", "namespace": fixtures}, "pipeline_version": map[string]any{"display_name": "v", "pipeline_spec": spec}}},
+		"POST " + v2 + "/pipelines/upload":                           {class: develop, path: v2 + "/pipelines/upload?name=m-up&namespace=" + fixtures, upload: true},
+		"POST " + v1 + "/pipelines/upload":                           {class: develop, path: v1 + "/pipelines/upload?name=m-up1&namespace=" + fixtures, upload: true},
+		"GET " + v2 + "/pipelines":                                   {class: inGroup, path: v2 + "/pipelines?namespace=" + fixtures},
+		"GET " + v2 + "/pipelines/{id}":                              {class: inGroup, path: v2 + "/pipelines/{P}"},
+		"GET " + v1 + "/pipelines/{id}":                              {class: inGroup, path: v1 + "/pipelines/{P}"},
+		"DELETE " + v2 + "/pipelines/{id}":                           {class: manage, path: v2 + "/pipelines/{P}"}, // 409 for the owner: it has versions
+		"PATCH " + v2 + "/pipelines/{id}":                            {class: manage, path: v2 + "/pipelines/{P}", body: map[string]any{"description": "changed"}},
+		"POST " + v2 + "/pipelines/upload_version":                   {class: develop, path: v2 + "/pipelines/upload_version?name=m-v&pipelineid={P}", upload: true},
+		"POST " + v2 + "/pipelines/{id}/versions":                    {class: develop, path: v2 + "/pipelines/{P}/versions", body: map[string]any{"display_name": "m-v2", "pipeline_spec": spec}},
+		"GET " + v2 + "/pipelines/{id}/{sub}":                        {class: inGroup, path: v2 + "/pipelines/{P}/versions"},
+		"GET " + v2 + "/pipelines/{id}/versions/{vid}":               {class: inGroup, path: v2 + "/pipelines/{P}/versions/{V}"},
+		"DELETE " + v2 + "/pipelines/{id}/versions/{vid}":            {class: manage, path: v2 + "/pipelines/{P}/versions/{V}", destroys: "version"},
+		"PATCH " + v2 + "/pipelines/{id}/versions/{vid}":             {class: manage, path: v2 + "/pipelines/{P}/versions/{V}", body: map[string]any{"description": "changed"}},
+		"GET " + v1 + "/pipeline_versions":                           {class: inGroup, path: v1 + "/pipeline_versions?resource_key.type=PIPELINE&resource_key.id={P}"},
+		"GET " + v1 + "/pipeline_versions/{vid}":                     {class: inGroup, path: v1 + "/pipeline_versions/{V}"},
+		"GET " + v1 + "/pipeline_versions/{vid}/templates":           {class: inGroup, path: v1 + "/pipeline_versions/{V}/templates"},
+		"POST " + v2 + "/experiments":                                {class: develop, path: v2 + "/experiments", body: map[string]any{"display_name": "m-e", "namespace": fixtures}},
+		"GET " + v2 + "/experiments":                                 {class: inGroup, path: v2 + "/experiments?namespace=" + fixtures},
+		"GET " + v2 + "/experiments/{id}":                            {class: inGroup, path: v2 + "/experiments/{E}"},
+		"POST " + v2 + "/experiments/{action}":                       {class: manage, path: v2 + "/experiments/{E}:unarchive"},
+		"DELETE " + v2 + "/experiments/{id}":                         {class: manage, path: v2 + "/experiments/{E}", destroys: "experiment"},
+		"GET " + v2 + "/runs/{id}/nodes/{node}/artifacts/{artifact}": {class: inGroup, path: v2 + "/runs/{R}/nodes/x/artifacts/y:read"},
+		"POST " + v2 + "/workflows":                                  {class: operate, path: v2 + "/workflows", body: map[string]any{}},
+		"POST " + v2 + "/scheduledworkflows":                         {class: operate, path: v2 + "/scheduledworkflows", body: map[string]any{}},
+		"POST " + v2 + "/visualizations/{namespace}":                 {class: anyone, path: v2 + "/visualizations/" + fixtures, body: map[string]any{}},
+		"POST " + v2 + "/runs":                                       {class: develop, path: v2 + "/runs", body: run},
+		"GET " + v2 + "/runs":                                        {class: inGroup, path: v2 + "/runs?namespace=" + fixtures},
+		"GET " + v2 + "/runs/{id}":                                   {class: inGroup, path: v2 + "/runs/{R}"},
+		"DELETE " + v2 + "/runs/{id}":                                {class: manage, path: v2 + "/runs/{R}", destroys: "run"},
+		"POST " + v2 + "/runs/{action}":                              {class: manage, path: v2 + "/runs/{R}:unarchive"},
+		"POST " + v2 + "/recurringruns":                              {class: develop, path: v2 + "/recurringruns", body: rr},
+		"GET " + v2 + "/recurringruns":                               {class: inGroup, path: v2 + "/recurringruns?namespace=" + fixtures},
+		"GET " + v2 + "/recurringruns/{id}":                          {class: inGroup, path: v2 + "/recurringruns/{RR}"},
+		"DELETE " + v2 + "/recurringruns/{id}":                       {class: manage, path: v2 + "/recurringruns/{RR}", destroys: "recurring"},
+		"POST " + v2 + "/recurringruns/{action}":                     {class: manage, path: v2 + "/recurringruns/{RR}:disable"},
+
+		"GET " + kl + "/whoami":                      {class: anyone, path: kl + "/whoami"},
+		"GET " + kl + "/users":                       {class: operate, path: kl + "/users"},
+		"POST " + kl + "/users":                      {class: operate, path: kl + "/users", body: map[string]any{"name": "m-user", "roles": []string{"ds"}}},
+		"GET " + kl + "/users/{name}":                {class: operate, path: kl + "/users/{user}"},
+		"PATCH " + kl + "/users/{name}":              {class: operate, path: kl + "/users/{user}", body: map[string]any{"roles": []string{"ml"}}},
+		"DELETE " + kl + "/users/{name}":             {class: operate, path: kl + "/users/{user}", destroys: "user"},
+		"POST " + kl + "/users/{name}/tokens":        {class: operate, path: kl + "/users/{user}/tokens"},
+		"GET " + kl + "/groups":                      {class: anyone, path: kl + "/groups"},
+		"POST " + kl + "/groups":                     {class: operate, path: kl + "/groups", body: map[string]any{"name": "m-group"}},
+		"GET " + kl + "/groups/{name}":               {class: inGroup, path: kl + "/groups/" + fixtures},
+		"PATCH " + kl + "/groups/{name}":             {class: operate, path: kl + "/groups/{group}", body: map[string]any{"pool": "default"}},
+		"DELETE " + kl + "/groups/{name}":            {class: operate, path: kl + "/groups/{group}", destroys: "group"},
+		"GET " + kl + "/pools":                       {class: anyone, path: kl + "/pools"},
+		"POST " + kl + "/pools":                      {class: operate, path: kl + "/pools", body: map[string]any{"name": "m-pool", "nodes": []any{map[string]any{"name": "n1", "gpus": 1}}}},
+		"GET " + kl + "/pools/{name}":                {class: anyone, path: kl + "/pools/{pool}"},
+		"PATCH " + kl + "/pools/{name}":              {class: operate, path: kl + "/pools/{pool}", body: map[string]any{"nodes": []any{map[string]any{"name": "n1", "gpus": 1}}}},
+		"DELETE " + kl + "/pools/{name}":             {class: operate, path: kl + "/pools/{pool}", destroys: "pool"},
+		"GET " + kl + "/projects":                    {class: inGroup, path: kl + "/projects?namespace=" + fixtures},
+		"POST " + kl + "/projects":                   {class: develop, path: kl + "/projects", body: map[string]any{"name": "m-proj", "group": fixtures, "metric": "acc"}},
+		"GET " + kl + "/projects/{name}":             {class: inGroup, path: kl + "/projects/{PR}"},
+		"DELETE " + kl + "/projects/{name}":          {class: manage, path: kl + "/projects/{PR}", destroys: "project"},
+		"POST " + kl + "/projects/{action}":          {class: manage, path: kl + "/projects/{PR}:unarchive"},
+		"GET " + kl + "/projects/{name}/leaderboard": {class: inGroup, path: kl + "/projects/{PR}/leaderboard"},
+		"GET " + kl + "/runs/{id}":                   {class: inGroup, path: kl + "/runs/{R}"},
+		"POST " + kl + "/runs/{action}":              {class: manage, path: kl + "/runs/{R}:start_anyway"},
+		"GET " + kl + "/compare":                     {class: inGroup, path: kl + "/compare?run_id={R}"},
+		"GET " + kl + "/runs/{id}/metrics":           {class: inGroup, path: kl + "/runs/{R}/metrics"},
+
+		"GET " + kl + "/datasets":                                   {class: viewAll, path: kl + "/datasets"},
+		"GET " + kl + "/datasets/{name}/versions":                   {class: viewAll, path: kl + "/datasets/d/versions"},
+		"GET " + kl + "/datasets/{name}/versions/{version}":         {class: viewAll, path: kl + "/datasets/d/versions/v1"},
+		"GET " + kl + "/datasets/{name}/versions/{version}/usage":   {class: viewAll, path: kl + "/datasets/d/versions/v1/usage"},
+		"GET " + kl + "/datasets/{name}/versions/{version}/lineage": {class: viewAll, path: kl + "/datasets/d/versions/v1/lineage"},
+		"POST " + kl + "/datasets/{name}/versions:upload":           {class: devAll, path: kl + "/datasets/d/versions:upload", upload: true},
+		"GET " + kl + "/models":                                     {class: catalog, path: kl + "/models"},
+		"GET " + kl + "/models/{name}/versions":                     {class: catalog, path: kl + "/models/m/versions"},
+		"GET " + kl + "/models/{name}/versions/{version}":           {class: catalog, path: kl + "/models/m/versions/v1"},
+		"GET " + kl + "/models/{name}/versions/{version}/usage":     {class: catalog, path: kl + "/models/m/versions/v1/usage"},
+		"GET " + kl + "/models/{name}/versions/{version}/lineage":   {class: catalog, path: kl + "/models/m/versions/v1/lineage"},
+		"POST " + kl + "/models/{name}/versions:upload":             {class: devAll, path: kl + "/models/m/versions:upload", upload: true},
+	}
+}
+
+// call sends a matrix request: JSON, or a multipart upload of a pipeline.
+func (r route) call(t *testing.T, method, root, path, token string) resp {
+	t.Helper()
+	if !r.upload {
+		return do(t, method, root+path, token, r.body)
+	}
+	data, err := os.ReadFile("../../examples/hello-params/pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("uploadfile", "pipeline.yaml")
+	fw.Write(data)
+	mw.Close()
+	req, _ := http.NewRequest("POST", root+path, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := resp{code: res.StatusCode, raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+// matrix is the fixture world of the role × route test.
+type matrix struct {
+	k     *kserver
+	owner cell
+	ids   map[string]string // {P}, {V}, ... -> id
+	n     int
+}
+
+func (m *matrix) expand(path string) string {
+	var pairs []string
+	for k, v := range m.ids {
+		pairs = append(pairs, "{"+k+"}", v)
+	}
+	return strings.NewReplacer(pairs...).Replace(path)
+}
+
+// expandBody fills the fixture ids into a JSON body.
+func (m *matrix) expandBody(body any) any {
+	if body == nil {
+		return nil
+	}
+	b, _ := json.Marshal(body)
+	var out any
+	_ = json.Unmarshal([]byte(m.expand(string(b))), &out)
+	return out
+}
+
+// ok calls as the fixtures' owner and wants 200.
+func (m *matrix) ok(t *testing.T, method, path string, body any) map[string]any {
+	t.Helper()
+	r := do(t, method, m.k.root+m.expand(path), m.owner.token, m.expandBody(body))
+	if r.code != 200 {
+		t.Fatalf("fixture %s %s: %d %s", method, path, r.code, r.raw)
+	}
+	return r.body
+}
+
+// make (re)creates one fixture.
+func (m *matrix) make(t *testing.T, kind string) {
+	t.Helper()
+	m.n++
+	n := strings.Repeat("x", m.n)
+	ctx := context.Background()
+	spec := gpuSpec(t, 0, "0")
+	switch kind {
+	case "pipeline":
+		r := route{upload: true}.call(t, "POST", m.k.root, "/apis/v2beta1/pipelines/upload?name=fixture-"+n+"&namespace="+fixtures, m.owner.token)
+		if r.code != 200 {
+			t.Fatalf("fixture pipeline: %d %s", r.code, r.raw)
+		}
+		m.ids["P"] = r.body["pipeline_id"].(string)
+		m.make(t, "version")
+	case "version":
+		r := route{upload: true}.call(t, "POST", m.k.root, m.expand("/apis/v2beta1/pipelines/upload_version?name=fv-"+n+"&pipelineid={P}"), m.owner.token)
+		if r.code != 200 {
+			t.Fatalf("fixture version: %d %s", r.code, r.raw)
+		}
+		m.ids["V"] = r.body["pipeline_version_id"].(string)
+	case "experiment":
+		m.ids["E"] = m.ok(t, "POST", "/apis/v2beta1/experiments", map[string]any{"display_name": "fe-" + n, "namespace": fixtures})["experiment_id"].(string)
+	case "run":
+		id := m.ok(t, "POST", "/apis/v2beta1/runs", map[string]any{"display_name": "fr", "experiment_id": "{E}", "pipeline_spec": spec})["run_id"].(string)
+		waitStatus(t, m.k, m.owner.token, id, "Complete")
+		m.ids["R"] = id
+	case "recurring":
+		m.ids["RR"] = m.ok(t, "POST", "/apis/v2beta1/recurringruns", map[string]any{"display_name": "frr", "experiment_id": "{E}",
+			"pipeline_spec": spec, "mode": "DISABLE", "trigger": map[string]any{"periodic_schedule": map[string]any{"interval_second": "3600"}}})["recurring_run_id"].(string)
+	case "project":
+		m.ids["PR"] = m.ok(t, "POST", "/apis/kubeline/v1/projects", map[string]any{"name": "fp-" + n, "group": fixtures, "metric": "acc"})["name"].(string)
+	case "user":
+		m.ids["user"] = "subject-" + n
+		if err := m.k.st.CreateUser(ctx, &store.User{Name: m.ids["user"], Roles: []string{mlRole}, Groups: []string{fixtures}}); err != nil {
+			t.Fatal(err)
+		}
+	case "group":
+		m.ids["group"] = "spare-" + n
+		if err := m.k.st.CreateGroup(ctx, &store.Group{Name: m.ids["group"], Pool: "default"}); err != nil {
+			t.Fatal(err)
+		}
+	case "pool":
+		m.ids["pool"] = "spare-pool-" + n
+		if err := m.k.st.CreatePool(ctx, &store.GPUPool{Name: m.ids["pool"], GPUType: "a100", Nodes: []store.PoolNode{{Name: "n2", GPUs: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatalf("no fixture %q", kind)
+	}
+}
+
+// TestRoleRouteMatrix calls every route the server serves (listed from its
+// router: a route without a row here fails the test) as every combination
+// of roles in the fixtures' group, as their owner, as a Data Scientist of
+// another group and without a token, and checks each answer: 401 without a
+// token, 403 when denied, and when allowed neither of those nor a 5xx.
+func TestRoleRouteMatrix(t *testing.T) {
+	k := newKubeline(t, true, []admission.ClusterNode{{Name: "n1", GPUType: "a100", GPUs: 4}, {Name: "n2", GPUType: "a100", GPUs: 4}})
+	ctx := context.Background()
+	for _, g := range []string{fixtures, "other"} {
+		if err := k.st.CreateGroup(ctx, &store.Group{Name: g, Pool: "default"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roles := []string{opRole, dsRole, mlRole, peRole}
+	cells := []cell{{name: "anonymous", anon: true}}
+	out := cell{name: "outsider", roles: []string{dsRole}, outsider: true}
+	out.token = k.user(t, out.name, out.roles, []string{"other"})
+	cells = append(cells, out)
+	for mask := 1; mask < 16; mask++ {
+		c := cell{}
+		for i, r := range roles {
+			if mask&(1<<i) != 0 {
+				c.roles = append(c.roles, r)
+			}
+		}
+		c.name = strings.Join(c.roles, "+")
+		c.token = k.user(t, c.name, c.roles, []string{fixtures})
+		cells = append(cells, c)
+	}
+	owner := cell{name: "owner", roles: []string{dsRole}, owner: true}
+	owner.token = k.user(t, owner.name, owner.roles, []string{fixtures})
+	cells = append(cells, owner) // last: an allowed call of the owner may destroy a fixture
+
+	m := &matrix{k: k, owner: owner, ids: map[string]string{}}
+	for _, kind := range []string{"pipeline", "experiment", "run", "recurring", "project", "user", "group", "pool"} {
+		m.make(t, kind)
+	}
+	routes := matrixRoutes(t)
+	served := k.api.Routes()
+	for _, p := range served {
+		if _, ok := routes[p]; !ok {
+			t.Errorf("route %q has no row in the role × route matrix", p)
+		}
+	}
+	for p := range routes {
+		if !slices.Contains(served, p) {
+			t.Errorf("matrix row %q is not a route of the server", p)
+		}
+	}
+	sort.Strings(served)
+	checked := 0
+	for _, pattern := range served {
+		rt, ok := routes[pattern]
+		if !ok {
+			continue
+		}
+		method, _, _ := strings.Cut(pattern, " ")
+		for _, c := range cells {
+			rt.body = m.expandBody(routes[pattern].body)
+			r := rt.call(t, method, k.root, m.expand(rt.path), c.token)
+			want := allowed(rt.class, c)
+			checked++
+			switch {
+			case want && (r.code == 401 || r.code == 403 || r.code >= 500):
+				t.Errorf("%s as %s (%s): %d, want allowed: %s", pattern, c.name, rt.class, r.code, r.raw)
+			case !want && c.anon && r.code != 401:
+				t.Errorf("%s without a token (%s): %d, want 401: %s", pattern, rt.class, r.code, r.raw)
+			case !want && !c.anon && r.code != 403:
+				t.Errorf("%s as %s (%s): %d, want 403: %s", pattern, c.name, rt.class, r.code, r.raw)
+			}
+		}
+		if rt.destroys != "" {
+			m.make(t, rt.destroys)
+		}
+	}
+	t.Logf("%d routes × %d callers: %d cells", len(served), len(cells), checked)
+}
