@@ -20,13 +20,13 @@ import (
 // Access classes of the matrix, with the role sets written out here rather
 // than taken from the server's table.
 const (
-	public   = "public"    // everyone, without a token too
-	anyone   = "any"       // every signed-in user
-	operate  = "operate"   // operators
-	inGroup  = "view"      // every role, in the resource's group
-	viewAll  = "view-all"  // every role; the resource has no group
-	catalog  = "catalog"   // ML Engineer, Production Engineer, Operator
-	develop  = "develop"   // Data Scientist, ML Engineer, Operator, in the group
+	public   = "public"   // everyone, without a token too
+	anyone   = "any"      // every signed-in user
+	operate  = "operate"  // operators
+	inGroup  = "view"     // every role, in the resource's group
+	viewAll  = "view-all" // every role; the resource has no group
+	catalog  = "catalog"  // ML Engineer, Production Engineer, Operator
+	develop  = "develop"  // Data Scientist, ML Engineer, Operator, in the group
 	devAll   = "develop-all"
 	manage   = "manage" // only the resource's owner
 	opRole   = "operator"
