@@ -12,6 +12,9 @@ Usage:
   kubeline compile FILE [-o OUT] [--param NAME=VALUE ...] [--image IMAGE]
   kubeline run FILE [--param NAME=VALUE ...] [-o json]                          (embedded engine)
   kubeline server [--addr 127.0.0.1:8888] [--db URL] [--artifacts DIR]        (KFP-compatible API)
+                  [--multi-user] [--gpus TYPE:NODE=N,...] [--aging 10m]
+  kubeline users|groups|pools|projects|runs VERB ... [--server URL] [--token T]  (see kubeline users -h)
+  kubeline leaderboard PROJECT | compare RUN...                                 (project results)
   kubeline datasets|models list | versions NAME | create NAME --from PATH | usage NAME@vN
   kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]                 (where it came from / went)
   kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json]                  (HPO experiment)
@@ -44,6 +47,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return hpoCmd(args[1:], stdout, stderr)
 	case "datasets", "models":
 		return resourceCmd(strings.TrimSuffix(args[0], "s"), args[1:], stdout, stderr)
+	case "users", "groups", "pools", "projects", "runs":
+		return adminCmd(args[0], args[1:], stdout, stderr)
+	case "leaderboard":
+		return leaderboardCmd(args[1:], stdout, stderr)
+	case "compare":
+		return compareCmd(args[1:], stdout, stderr)
 	case "lineage":
 		return lineageCmd(args[1:], stdout, stderr)
 	case "launch":
