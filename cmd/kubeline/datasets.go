@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -28,6 +27,8 @@ func resourceCmd(kind string, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	db := fs.String("db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
 	from := fs.String("from", "", "create: the file or directory that becomes the version")
+	var arts storeFlags
+	arts.register(fs)
 	if err := fs.Parse(interleave(args[1:], fs)); err != nil {
 		return 2
 	}
@@ -49,9 +50,13 @@ func resourceCmd(kind string, args []string, stdout, stderr io.Writer) int {
 	case args[0] == "usage" && fs.NArg() == 1:
 		err = listUsage(ctx, w, st, kind, fs.Arg(0))
 	case args[0] == "create" && fs.NArg() == 1 && *from != "":
-		v := &artifact.Versioner{Objects: artifact.Dir{Root: filepath.Join(home, "artifacts")}, Records: st}
 		var pv artifact.ProducedVersion
-		if pv, err = v.CreateFrom(ctx, kind, fs.Arg(0), *from, nil); err == nil {
+		var objects artifact.Store
+		if objects, err = arts.open(ctx, home); err == nil {
+			v := &artifact.Versioner{Objects: objects, Records: st}
+			pv, err = v.CreateFrom(ctx, kind, fs.Arg(0), *from, nil)
+		}
+		if err == nil {
 			if pv.Created {
 				fmt.Fprintf(w, "%s %s@v%d created (sha256 %s, %d bytes)\n", kind, pv.Name, pv.Version, pv.Digest, pv.Size)
 			} else {

@@ -191,7 +191,7 @@ func TestExperimentTrialFromServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, l, "", "", io.Discard) }()
+	go func() { served <- serve(ctx, l, "", storeFlags{}, io.Discard) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {

@@ -37,6 +37,12 @@ func launchCmd(args []string, stdout, stderr io.Writer) int {
 		// KUBELINE_PYTHON_EXECUTOR=builtin selects the builtin executor.
 		Python: launcher.PythonEnv{Executor: os.Getenv("KUBELINE_PYTHON_EXECUTOR"), Home: envOr("KUBELINE_HOME", os.TempDir())},
 	}
+	if inv.Trial != nil {
+		if opts.Objects, err = podArtifacts(context.Background()); err != nil {
+			fmt.Fprintf(stderr, "kubeline launch %s: %v\n", inv.Task, err)
+			return 1
+		}
+	}
 	switch {
 	case inv.Condition != "":
 		var ok bool

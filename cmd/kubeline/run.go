@@ -27,6 +27,7 @@ type runOptions struct {
 	params  paramFlag
 	outputs paramFlag
 	db      string
+	arts    storeFlags
 	output  string
 	home    string
 	grace   time.Duration
@@ -42,6 +43,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Var(o.params, "param", "set pipeline parameter `NAME=VALUE` (repeatable)")
 	fs.Var(o.outputs, "version", "make output `TASK.OUTPUT=dataset:NAME` (or model:NAME) a version when the run succeeds (repeatable)")
+	o.arts.register(fs)
 	fs.StringVar(&o.db, "db", "", "metadata store `URL` for runs and versions: postgres://... or a SQLite file (default $KUBELINE_HOME/kubeline.db)")
 	fs.StringVar(&o.output, "o", "", "output format: json prints the final Workflow with its status")
 	fs.StringVar(&o.python, "python-executor", launcher.PythonAuto,
@@ -80,7 +82,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
-	objects := artifact.Dir{Root: filepath.Join(o.home, "artifacts")}
+	objects, err := o.arts.open(ctx, o.home)
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline run: %v\n", err)
+		return 1
+	}
 	versioner := &artifact.Versioner{Objects: objects, Records: st}
 	if err := versioner.Resolve(ctx, wf); err != nil {
 		fmt.Fprintf(stderr, "kubeline run %s: %v\n", o.file, err)

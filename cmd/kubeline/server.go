@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -32,7 +31,8 @@ func serverCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8888", "listen `ADDRESS`")
 	db := fs.String("db", "", "store `URL`: postgres://... or a SQLite file (default $KUBELINE_HOME/kubeline.db)")
-	arts := fs.String("artifacts", "", "artifact store `URL`: a directory or file:///dir (default $KUBELINE_HOME/artifacts)")
+	var arts storeFlags
+	arts.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -43,7 +43,7 @@ func serverCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
 		return 1
 	}
-	if err := serve(ctx, l, *db, *arts, stdout); err != nil {
+	if err := serve(ctx, l, *db, arts, stdout); err != nil {
 		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
 		return 1
 	}
@@ -51,9 +51,9 @@ func serverCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve runs the API server on l until ctx ends.
-func serve(ctx context.Context, l net.Listener, db, arts string, log io.Writer) error {
+func serve(ctx context.Context, l net.Listener, db string, arts storeFlags, log io.Writer) error {
 	home := kubelineHome()
-	artRoot, err := artifactDir(home, arts)
+	objects, err := arts.open(ctx, home)
 	if err != nil {
 		return err
 	}
@@ -71,15 +71,15 @@ func serve(ctx context.Context, l net.Listener, db, arts string, log io.Writer) 
 	if err := recoverRuns(ctx, st); err != nil {
 		return err
 	}
-	runner := local.NewRunner(local.Options{Home: home, Store: artifact.Dir{Root: artRoot}})
+	runner := local.NewRunner(local.Options{Home: home, Store: objects})
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
 		return compiler.Compile(name, data, compiler.Options{Params: params})
 	}
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	api := apiserver.New(runCtx, st, runner, compile, spec.Unpack, version).
-		WithArtifacts(artifact.Dir{Root: artRoot}.Read).
-		WithVersions(&artifact.Versioner{Objects: artifact.Dir{Root: artRoot}, Records: st})
+		WithArtifacts(readArtifact(objects)).
+		WithVersions(&artifact.Versioner{Objects: objects, Records: st})
 	go api.Schedule(runCtx, time.Second)
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s)\n", l.Addr(), db)
@@ -97,20 +97,6 @@ func serve(ctx context.Context, l net.Listener, db, arts string, log io.Writer) 
 		err = nil
 	}
 	return err
-}
-
-// artifactDir resolves --artifacts: a directory or a file:// URL. Object
-// stores (s3://, minio://) arrive with the artifact-versioning work.
-func artifactDir(home, url string) (string, error) {
-	switch {
-	case url == "":
-		return filepath.Join(home, "artifacts"), nil
-	case strings.HasPrefix(url, "file://"):
-		return strings.TrimPrefix(url, "file://"), nil
-	case strings.Contains(url, "://"):
-		return "", fmt.Errorf("--artifacts %s: only a local directory (or file://) is supported by this version", url)
-	}
-	return url, nil
 }
 
 // recoverRuns ends the runs a previous server left in flight: the embedded

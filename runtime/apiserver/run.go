@@ -197,6 +197,9 @@ func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 				if state, finishedMsg = s.recordVersions(run, w, state); finishedMsg != "" {
 					w.Status.Message = finishedMsg
 				}
+				if w.Status.Message == "" {
+					w.Status.Message = failedSteps(w)
+				}
 			}
 			s.observe(run.ID, w, state)
 		}
@@ -256,6 +259,9 @@ func taskDetails(workflow string) []map[string]any {
 		}
 		if n.BoundaryID != "" {
 			t["parent_task_id"] = n.BoundaryID
+		}
+		if (n.Phase == wfv1.NodeFailed || n.Phase == wfv1.NodeError) && n.Message != "" {
+			t["error"] = map[string]any{"code": 2, "message": n.Message}
 		}
 		var kids []map[string]any
 		for _, c := range n.Children {
@@ -355,4 +361,17 @@ func (s *Server) runAction(r *http.Request) (any, error) {
 		return map[string]any{}, nil
 	}
 	return nil, notFoundErr("no such run action %q", action)
+}
+
+// failedSteps says which steps failed and why, for a failed run whose
+// workflow has no message of its own (Argo leaves a failed DAG's empty).
+func failedSteps(wf *wfv1.Workflow) string {
+	var parts []string
+	for _, n := range wf.Status.Nodes {
+		if (n.Phase == wfv1.NodeFailed || n.Phase == wfv1.NodeError) && n.Message != "" && n.Type == wfv1.NodeTypePod {
+			parts = append(parts, fmt.Sprintf("%s: %s", n.DisplayName, n.Message))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/kubeline/kubeline/compiler/spec"
 	"github.com/kubeline/kubeline/runtime/apiserver"
 	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/artifact/s3test"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/store"
 )
@@ -153,4 +156,89 @@ func versionsAcceptance(t *testing.T, base string) {
 
 func TestVersionsOverAPI(t *testing.T) {
 	versionsAcceptance(t, newVersionedServer(t, nil))
+}
+
+// s3Store is a bucket on a fresh versitygw.
+func s3Store(t *testing.T) (*artifact.S3, *s3test.Gateway) {
+	t.Helper()
+	gw := s3test.Start(t)
+	s, err := artifact.NewS3(artifact.S3Config{Endpoint: gw.Endpoint, Bucket: "mlpipeline", AccessKey: gw.Access, SecretKey: gw.Secret, Region: gw.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureBucket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, gw
+}
+
+// TestVersionsOverS3 is issue 5's end-to-end scenario with every artifact,
+// version and experiment record in a real S3 server.
+func TestVersionsOverS3(t *testing.T) {
+	s, _ := s3Store(t)
+	versionsAcceptance(t, newVersionedServer(t, s))
+	objs, err := s.List(context.Background(), "kubeline/versions/models/m/")
+	if err != nil || len(objs) != 2 {
+		t.Fatalf("model m's content in S3: %v %v", objs, err)
+	}
+	for _, o := range objs {
+		if o.SHA256 == "" || !strings.Contains(o.Key, "/m/") {
+			t.Fatalf("object %+v", o)
+		}
+	}
+}
+
+// TestS3StoppedMidRun: the S3 server dies while a step trains; the run ends
+// FAILED naming the artifact and the store, no version is created and
+// nothing is half-written; once the server is back, a retry succeeds.
+func TestS3StoppedMidRun(t *testing.T) {
+	s, gw := s3Store(t)
+	base := newVersionedServer(t, s)
+	api := base + "/apis/v2beta1"
+	p := upload(t, api, "testdata/slow_model.yaml", "name=slow")
+	r := call(t, "POST", api+"/runs", map[string]any{"display_name": "slow",
+		"pipeline_version_reference": map[string]any{"pipeline_id": p.body["pipeline_id"]}})
+	if r.code != 200 {
+		t.Fatalf("create run: %d %s", r.code, r.raw)
+	}
+	id := r.body["run_id"].(string)
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(call(t, "GET", api+"/runs/"+id, nil).raw, `"RUNNING"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("the run never ran")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // the step is training
+	gw.Stop()
+	run := waitRun(t, api, id)
+	msg := fmt.Sprint(run["error"], run["run_details"])
+	if run["state"] != "FAILED" || !strings.Contains(msg, "/model") || !strings.Contains(msg, "minio://mlpipeline at "+gw.Endpoint) {
+		t.Fatalf("run with the store gone: %v\n%s", run["state"], msg)
+	}
+	t.Logf("the run failed with: %v", run["error"])
+	gw.Restart()
+	if v := call(t, "GET", base+"/apis/kubeline/v1/models/m/versions", nil); v.code != 404 {
+		t.Fatalf("a failed run made a version: %d %s", v.code, v.raw)
+	}
+	// Nothing half-written: no output, no version, no staged upload.
+	objs, err := s.List(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if strings.HasSuffix(o.Key, "/model/data") || strings.Contains(o.Key, "kubeline/versions/") || strings.Contains(o.Key, ".kubeline/") {
+			t.Fatalf("left in the store after the failure: %s (%d bytes)", o.Key, o.Size)
+		}
+	}
+	if rr := call(t, "POST", api+"/runs/"+id+":retry", nil); rr.code != 200 {
+		t.Fatalf("retry: %d %s", rr.code, rr.raw)
+	}
+	if run := waitRun(t, api, id); run["state"] != "SUCCEEDED" {
+		t.Fatalf("retry after the store came back: %v %v", run["state"], run["error"])
+	}
+	v := call(t, "GET", base+"/apis/kubeline/v1/models/m/versions/latest", nil)
+	if v.code != 200 || v.body["version"] != 1.0 || v.body["size_bytes"] != 7340032.0 {
+		t.Fatalf("m after the retry: %d %s", v.code, v.raw)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -37,6 +38,8 @@ type pod struct {
 	tmpl    *wfv1.Template
 	display string
 	paths   map[string]string // container path -> host path
+	// resolved numbers the artifacts downloaded for URIs (resolveURI).
+	resolved atomic.Int64
 }
 
 // executePod runs a container template as a host process.
@@ -252,6 +255,7 @@ func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Co
 		Objects:      p.r.e.opts.Store,
 		Python:       launcher.PythonEnv{Executor: p.r.e.opts.PythonExecutor, Home: p.r.e.opts.Home},
 		LocalURIs:    true,
+		Resolve:      func(uri string) (string, error) { return p.resolveURI(ctx, uri) },
 	}
 	switch {
 	case inv.Condition != "":
@@ -424,4 +428,27 @@ func (w *prefixWriter) Write(b []byte) (int, error) {
 		w.buf = w.buf[i+1:]
 	}
 	return len(b), nil
+}
+
+// resolveURI makes an artifact URI readable here: a file:// URI is its
+// path; a URI in the engine's artifact store (an object store's, say) is
+// downloaded into the pod's directory.
+func (p *pod) resolveURI(ctx context.Context, uri string) (string, error) {
+	if path, ok := strings.CutPrefix(uri, "file://"); ok {
+		return path, nil
+	}
+	if filepath.IsAbs(uri) {
+		return uri, nil
+	}
+	st := p.r.e.opts.Store
+	prefix := strings.TrimSuffix(st.URI("x"), "x")
+	key, ok := strings.CutPrefix(uri, prefix)
+	if !ok {
+		return "", fmt.Errorf("cannot read %s here: it is neither a local file nor in the engine's artifact store (%s)", uri, prefix)
+	}
+	dst := filepath.Join(p.dir, "resolved", fmt.Sprintf("%d", p.resolved.Add(1)))
+	if err := st.Download(ctx, key, dst); err != nil {
+		return "", err
+	}
+	return dst, nil
 }
