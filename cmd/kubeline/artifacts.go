@@ -10,6 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
 	"github.com/kubeline/kubeline/runtime/artifact"
 )
 
@@ -101,4 +105,49 @@ func readArtifact(objects artifact.Store) func(ctx context.Context, key string) 
 		defer rc.Close()
 		return io.ReadAll(io.LimitReader(rc, 64<<20))
 	}
+}
+
+// argoRepositoryCmd is `kubeline argo-repository --artifacts minio://BUCKET
+// [--s3-*]`: the ConfigMap that makes the S3 store Argo's default artifact
+// repository, so workflows compiled by kubeline and run by Argo put their
+// artifacts in the same bucket under the same keys as the embedded engine.
+func argoRepositoryCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("argo-repository", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var arts storeFlags
+	arts.register(fs)
+	namespace := fs.String("namespace", "", "namespace of the ConfigMap (Argo reads artifact-repositories from the workflow's namespace)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !strings.HasPrefix(arts.url, "minio://") && !strings.HasPrefix(arts.url, "s3://") {
+		fmt.Fprintln(stderr, "usage: kubeline argo-repository --artifacts minio://BUCKET|s3://BUCKET [--s3-endpoint HOST:PORT ...] [--namespace NS]")
+		return 2
+	}
+	// Only the configuration is needed, not a connection.
+	cfg := arts.s3
+	if b := strings.Trim(strings.SplitN(arts.url, "://", 2)[1], "/"); b != "" {
+		cfg.Bucket = b
+	}
+	cfg.URIScheme = strings.SplitN(arts.url, "://", 2)[0]
+	err := arts.envErr
+	if err == nil {
+		err = cfg.Normalize()
+	}
+	var s *artifact.S3
+	if err == nil {
+		s, err = artifact.NewS3(cfg)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline argo-repository: %v\n", err)
+		return 1
+	}
+	repo, _ := yaml.Marshal(s.ArtifactRepository())
+	cm := corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: "artifact-repositories", Namespace: *namespace,
+			Annotations: map[string]string{"workflows.argoproj.io/default-artifact-repository": "kubeline"}},
+		Data: map[string]string{"kubeline": string(repo)}}
+	b, _ := yaml.Marshal(cm)
+	fmt.Fprint(stdout, strings.Replace(string(b), "  creationTimestamp: null\n", "", 1))
+	return 0
 }

@@ -17,6 +17,7 @@ Usage:
   kubeline leaderboard PROJECT | compare RUN...                                 (project results)
   kubeline datasets|models list | versions NAME | create NAME --from PATH | usage NAME@vN
   kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]                 (where it came from / went)
+  kubeline argo-repository --artifacts minio://BUCKET [--s3-*]                  (Argo's artifact-repositories ConfigMap)
   kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json]                  (HPO experiment)
   kubeline suggest EXPERIMENT.yaml [--trials JSON|@FILE] [--count N] [-o FILE]  (HPO step)
   kubeline launch --task T --component JSON [--in NAME=VALUE ...] -- COMMAND...   (inside a step)
@@ -55,6 +56,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return compareCmd(args[1:], stdout, stderr)
 	case "lineage":
 		return lineageCmd(args[1:], stdout, stderr)
+	case "argo-repository":
+		return argoRepositoryCmd(args[1:], stdout, stderr)
 	case "launch":
 		return launchCmd(args[1:], stdout, stderr)
 	case "install":

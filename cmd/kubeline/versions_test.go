@@ -8,6 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/lineage"
 )
 
@@ -91,5 +96,30 @@ func TestVersionsAndLineage(t *testing.T) {
 	}
 	if code, _, errOut := cli(t, "lineage", "model", "m@v9"); code != 1 || !strings.Contains(errOut, "not found") {
 		t.Fatalf("unknown version: exit %d %s", code, errOut)
+	}
+}
+
+// TestArgoRepository: the ConfigMap points Argo at the bucket with the keys
+// compiled workflows and the embedded engine use.
+func TestArgoRepository(t *testing.T) {
+	code, out, errOut := cli(t, "argo-repository", "--artifacts", "minio://models", "--s3-endpoint", "http://minio.kubeflow:9000", "--namespace", "team-a")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var cm corev1.ConfigMap
+	if err := yaml.UnmarshalStrict([]byte(out), &cm); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var repo wfv1.ArtifactRepository
+	if err := yaml.UnmarshalStrict([]byte(cm.Data["kubeline"]), &repo); err != nil {
+		t.Fatal(err)
+	}
+	if cm.Namespace != "team-a" || cm.Annotations["workflows.argoproj.io/default-artifact-repository"] != "kubeline" ||
+		repo.S3 == nil || repo.S3.Bucket != "models" || repo.S3.Endpoint != "minio.kubeflow:9000" || repo.S3.KeyFormat != artifact.KeyFormat ||
+		repo.S3.AccessKeySecret.Name != artifact.DefaultCredentialsSecret || repo.S3.Insecure == nil || !*repo.S3.Insecure {
+		t.Fatalf("config map:\n%s", out)
+	}
+	if code, _, _ := cli(t, "argo-repository", "--artifacts", "/tmp/x"); code != 2 {
+		t.Fatalf("a directory store exited %d", code)
 	}
 }
