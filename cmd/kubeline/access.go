@@ -118,3 +118,11 @@ func queuedRuns(ctx context.Context, st *store.Store) (map[string]bool, error) {
 	}
 	return out, nil
 }
+
+func clusterGPUs(nodes []admission.ClusterNode) int64 {
+	var n int64
+	for _, c := range nodes {
+		n += c.GPUs
+	}
+	return n
+}

@@ -97,7 +97,9 @@ func (a *adminFlags) request(noun, verb string, pos []string) (adminRequest, err
 	if len(pos) > 0 {
 		name = url.PathEscape(pos[0])
 	}
-	done := func(w io.Writer, _ map[string]any) { fmt.Fprintf(w, "%s %s: %s\n", strings.TrimSuffix(noun, "s"), pos[0], verb+"d") }
+	done := func(w io.Writer, _ map[string]any) {
+		fmt.Fprintf(w, "%s %s: %s\n", strings.TrimSuffix(noun, "s"), pos[0], verb+"d")
+	}
 	switch noun + " " + verb {
 	case "users list":
 		return adminRequest{"GET", "/users?page_size=200", nil, table("users", "NAME", "ROLES", "GROUPS")}, nil

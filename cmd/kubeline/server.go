@@ -33,6 +33,8 @@ func serverCmd(args []string, stdout, stderr io.Writer) int {
 	db := fs.String("db", "", "store `URL`: postgres://... or a SQLite file (default $KUBELINE_HOME/kubeline.db)")
 	var arts storeFlags
 	arts.register(fs)
+	var acc accessFlags
+	acc.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -43,15 +45,23 @@ func serverCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
 		return 1
 	}
-	if err := serve(ctx, l, *db, arts, stdout); err != nil {
+	if err := serveWith(ctx, l, *db, arts, acc, stdout); err != nil {
 		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-// serve runs the API server on l until ctx ends.
+// serve runs the API server on l until ctx ends, with the default access
+// flags (single-user unless the store has users; no GPUs).
 func serve(ctx context.Context, l net.Listener, db string, arts storeFlags, log io.Writer) error {
+	return serveWith(ctx, l, db, arts, accessFlags{}, log)
+}
+
+// serveWith runs the API server on l until ctx ends: multi-user when acc
+// (or the store's users, or a non-loopback address) says so, with the
+// cluster's GPUs of acc.
+func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, acc accessFlags, log io.Writer) error {
 	home := kubelineHome()
 	objects, err := arts.open(ctx, home)
 	if err != nil {
@@ -71,6 +81,15 @@ func serve(ctx context.Context, l net.Listener, db string, arts storeFlags, log 
 	if err := recoverRuns(ctx, st); err != nil {
 		return err
 	}
+	multiUser, err := acc.multiUserMode(ctx, st, l.Addr())
+	if err != nil {
+		return err
+	}
+	if multiUser {
+		if err := bootstrap(ctx, st, log); err != nil {
+			return err
+		}
+	}
 	runner := local.NewRunner(local.Options{Home: home, Store: objects})
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
 		return compiler.Compile(name, data, compiler.Options{Params: params})
@@ -79,10 +98,14 @@ func serve(ctx context.Context, l net.Listener, db string, arts storeFlags, log 
 	defer cancelRuns()
 	api := apiserver.New(runCtx, st, runner, compile, spec.Unpack, version).
 		WithArtifacts(readArtifact(objects)).
-		WithVersions(&artifact.Versioner{Objects: objects, Records: st})
+		WithVersions(&artifact.Versioner{Objects: objects, Records: st}).
+		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging)
+	if err := api.Admit(runCtx); err != nil { // the runs a previous server left queued
+		return err
+	}
 	go api.Schedule(runCtx, time.Second)
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s)\n", l.Addr(), db)
+	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s, %s, %d GPUs)\n", l.Addr(), db, map[bool]string{false: "single-user", true: "multi-user"}[multiUser], clusterGPUs(acc.gpus))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
@@ -101,12 +124,23 @@ func serve(ctx context.Context, l net.Listener, db string, arts storeFlags, log 
 
 // recoverRuns ends the runs a previous server left in flight: the embedded
 // engine's processes died with it, so each is marked FAILED with the reason.
+// Runs still queued for GPUs stay queued.
 func recoverRuns(ctx context.Context, st *store.Store) error {
 	runs, err := st.UnfinishedRuns(ctx)
 	if err != nil {
 		return err
 	}
+	queued, err := queuedRuns(ctx, st)
+	if err != nil {
+		return err
+	}
+	if err := recoverAdmission(ctx, st); err != nil {
+		return err
+	}
 	for _, r := range runs {
+		if queued[r.ID] {
+			continue
+		}
 		if err := st.UpdateRun(ctx, r.ID, "FAILED", "the server stopped while this run was in flight", "", time.Now()); err != nil {
 			return fmt.Errorf("recover run %s: %w", r.ID, err)
 		}
