@@ -37,6 +37,8 @@ func hpoCmd(args []string, stdout, stderr io.Writer) int {
 	plot := fs.String("plot", "", "write the objective-per-trial plot here (default NAME.svg)")
 	output := fs.String("o", "", "json prints the experiment's status in Katib's shape")
 	server := fs.String("server", "", "kubeline server `URL` that trials given by pipelineVersionReference are read from")
+	var arts storeFlags
+	arts.register(fs)
 	grace := fs.Duration("grace", 10*time.Second, "on Ctrl-C, time between SIGTERM and SIGKILL of running steps")
 	if err := fs.Parse(interleave(args[1:], fs)); err != nil {
 		return 2
@@ -70,7 +72,11 @@ func hpoCmd(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	home := kubelineHome()
 	t := &trialTable{w: stderr, cfg: cfg, shown: map[string]hpo.TrialState{}}
-	objects := artifact.Dir{Root: filepath.Join(home, "artifacts")}
+	objects, err := arts.open(ctx, home)
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline hpo run: %v\n", err)
+		return 1
+	}
 	var logs strings.Builder
 	var logMu sync.Mutex
 	e := local.New(local.Options{Home: home, StopGrace: *grace, Logs: lockedWriter{&logMu, &logs},

@@ -20,6 +20,7 @@ import (
 
 	chpo "github.com/kubeline/kubeline/compiler/hpo"
 	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/artifact/s3test"
 	"github.com/kubeline/kubeline/runtime/hpo"
 	"github.com/kubeline/kubeline/runtime/launcher"
 )
@@ -292,4 +293,42 @@ func experimentRecords(home string) ([]hpo.Record, error) {
 		return nil, fmt.Errorf("want one experiment's records, found %v", matches)
 	}
 	return launcher.ReadRecords(context.Background(), objects, filepath.Base(matches[0]))
+}
+
+// TestExperimentOverS3: the example experiment with every artifact and
+// experiment record in a real S3 server.
+func TestExperimentOverS3(t *testing.T) {
+	t.Setenv("KUBELINE_HOME", t.TempDir())
+	gw := s3test.Start(t)
+	plot := filepath.Join(t.TempDir(), "p.svg")
+	code, out, errOut := cli(t, "hpo", "run", "-o", "json", "--plot", plot, "--artifacts", "minio://hpo",
+		"--s3-endpoint", gw.Endpoint, "--s3-access-key", gw.Access, "--s3-secret-key", gw.Secret, "--s3-region", gw.Region,
+		"../../examples/hpo/experiment.yaml")
+	var res hpoResult
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if c := lastCondition(res.Status); c.Reason != hpo.ReasonGoalReached || res.Status.TrialsSucceeded < 4 {
+		t.Fatalf("status %+v", res.Status)
+	}
+	s, err := artifact.NewS3(artifact.S3Config{Endpoint: gw.Endpoint, Bucket: "hpo", AccessKey: gw.Access, SecretKey: gw.Secret, Region: gw.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := s.List(context.Background(), "kubeline/hpo/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trials := 0
+	for _, o := range objs {
+		if strings.Contains(o.Key, "/trials/") {
+			trials++
+		}
+	}
+	if trials != res.Status.Trials {
+		t.Fatalf("%d trial records in S3 for %d trials", trials, res.Status.Trials)
+	}
+	if _, err := os.Stat(filepath.Join(os.Getenv("KUBELINE_HOME"), "artifacts")); err == nil {
+		t.Fatal("the experiment wrote to the local artifact directory")
+	}
 }
