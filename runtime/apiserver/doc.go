@@ -4,6 +4,18 @@
 // are KFP's (see ../shared/kfp-api/NOTES.md): snake_case, omitted empties,
 // int64 as strings, RFC3339 times, KFP error bodies.
 //
+// kubeline's own API lives under /apis/kubeline/v1 with the same
+// conventions. Runs are admitted to GPUs (admit.go): a new run's peak demand
+// is computed from its compiled workflow and it waits Queued in its group's
+// pool until runtime/admission.Decide admits it; Decide runs again whenever a
+// run is queued, ends or stops, or pools and groups change. Run statuses are
+// DKube's and map onto KFP's states. In multi-user mode (auth.go) requests
+// carry bearer tokens and every route's policy (policies.go: the permission
+// its roles give, the group of the resource it acts on, owner-only) is
+// applied before its handler; users.go, pools.go, projects.go and runview.go
+// serve users, groups, pools, projects, leaderboards, compare and a run's
+// admission view.
+//
 // It receives the compiler and the engine as values from cmd/kubeline and
 // never imports a compiler or a concrete engine itself.
 package apiserver
