@@ -98,7 +98,7 @@ func TestExperimentStrict(t *testing.T) {
 func TestMoreRules(t *testing.T) {
 	cases := map[string]struct{ from, to, want string }{
 		"unused trial parameter":   {`depth: "${trialParameters.depth}", `, ``, `"depth" is declared but never used`},
-		"both pipeline forms":      {"pipelineFile: pipeline.yaml", "pipelineFile: pipeline.yaml\n    pipelineSpec: {a: 1}", "exactly one of pipelineFile and pipelineSpec"},
+		"both pipeline forms":      {"pipelineFile: pipeline.yaml", "pipelineFile: pipeline.yaml\n    pipelineSpec: {a: 1}", "exactly one of pipelineFile, pipelineSpec and pipelineVersionReference"},
 		"no max trials":            {"maxTrialCount: 12", "", "spec.maxTrialCount: required"},
 		"parallel above max":       {"parallelTrialCount: 2", "parallelTrialCount: 20", "spec.parallelTrialCount: want 1..maxTrialCount"},
 		"repeated metric":          {"objectiveMetricName: loss}", "objectiveMetricName: loss, additionalMetricNames: [loss]}", "repeats the objective metric"},
