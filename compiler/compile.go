@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/compiler/argo"
+	"github.com/kubeline/kubeline/compiler/deploy"
 	"github.com/kubeline/kubeline/compiler/hpo"
 	"github.com/kubeline/kubeline/compiler/kfp"
 	"github.com/kubeline/kubeline/compiler/spec"
@@ -53,7 +54,13 @@ func Compile(name string, data []byte, opts Options) (*wfv1.Workflow, error) {
 		return argo.Compile(p, opts.argo())
 	case spec.KindExperiment:
 		return compileExperiment(docs[0], opts)
-	case spec.KindDeployment, spec.KindProject:
+	case spec.KindDeployment:
+		d, err := deploy.Decode(docs[0].Node)
+		if err != nil {
+			return nil, err
+		}
+		return deploy.CompileWorkflow(d, opts.argo())
+	case spec.KindProject:
 		return nil, fmt.Errorf("%s: kind %s is %w by this version of kubeline", name, docs[0].Kind, spec.ErrUnsupported)
 	}
 	var es spec.Errors

@@ -23,6 +23,23 @@ func (c *compiler) runtime() {
 		c.workspace(ws.Size, ws.Kubernetes)
 		mounts = append(mounts, corev1.VolumeMount{Name: workspaceVol, MountPath: workspacePath})
 	}
+	patch, err := podSpecPatch(c.opts.Image, mounts)
+	if err != nil {
+		c.errs.Add("", nil, "render pod spec patch: %v", err)
+		return
+	}
+	c.wf.Spec.PodSpecPatch = patch
+}
+
+// PodSpecPatch is the workflow-level pod spec patch that brings the
+// launcher (from image) into every pod, for workflows other packages
+// compile around kubeline steps.
+func PodSpecPatch(image string) string {
+	p, _ := podSpecPatch(image, []corev1.VolumeMount{{Name: binVolume, MountPath: BinDir}})
+	return p
+}
+
+func podSpecPatch(image string, mounts []corev1.VolumeMount) (string, error) {
 	env := []corev1.EnvVar{
 		{Name: "KUBELINE_WORKFLOW", Value: "{{workflow.name}}"},
 		{Name: "KUBELINE_WORKFLOW_UID", Value: "{{workflow.uid}}"},
@@ -30,7 +47,7 @@ func (c *compiler) runtime() {
 	patch := corev1.PodSpec{
 		InitContainers: []corev1.Container{{
 			Name:         "kubeline-init",
-			Image:        c.opts.Image,
+			Image:        image,
 			Command:      []string{"kubeline", "install", BinDir},
 			VolumeMounts: mounts[:1],
 		}},
@@ -38,11 +55,10 @@ func (c *compiler) runtime() {
 	}
 	b, err := json.Marshal(patch)
 	if err != nil {
-		c.errs.Add("", nil, "render pod spec patch: %v", err)
-		return
+		return "", err
 	}
 	// Drop the empty resources objects Go's encoder writes.
-	c.wf.Spec.PodSpecPatch = strings.ReplaceAll(string(b), `,"resources":{}`, "")
+	return strings.ReplaceAll(string(b), `,"resources":{}`, ""), nil
 }
 
 func (c *compiler) workspace(size string, k8s *struct {
