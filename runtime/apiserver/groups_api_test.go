@@ -121,6 +121,23 @@ func TestGroupsPoolsProjects(t *testing.T) {
 		acc[id] = rr.acc
 		runs = append(runs, id)
 	}
+	// Lists show a caller their groups' resources only; operators see all.
+	eve := k.user(t, "eve", []string{"data-scientist"}, nil)
+	for _, l := range []struct {
+		who, token, path string
+		want            float64
+	}{
+		{"eve", eve, k.kfp() + "/runs", 0}, {"ann", tokens["ann"], k.kfp() + "/runs", 3}, {"root", op, k.kfp() + "/runs", 3},
+		{"eve", eve, k.kfp() + "/experiments", 0}, {"bob", tokens["bob"], k.kfp() + "/experiments", 1},
+		{"eve", eve, k.kl() + "/projects", 0}, {"bob", tokens["bob"], k.kl() + "/projects", 1},
+	} {
+		if r := do(t, "GET", l.path, l.token, nil); r.code != 200 || r.body["total_size"] != l.want {
+			t.Errorf("%s lists %s: %d %v, want %v", l.who, l.path, r.code, r.body["total_size"], l.want)
+		}
+	}
+	if r := do(t, "GET", k.kfp()+"/runs/"+runs[0], eve, nil); r.code != 403 {
+		t.Fatalf("a run of another group: %d %s", r.code, r.raw)
+	}
 	board := do(t, "GET", k.kl()+"/projects/mnist/leaderboard", tokens["bob"], nil).body
 	var got []string
 	for _, e := range board["entries"].([]any) {
