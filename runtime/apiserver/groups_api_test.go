@@ -125,7 +125,7 @@ func TestGroupsPoolsProjects(t *testing.T) {
 	eve := k.user(t, "eve", []string{"data-scientist"}, nil)
 	for _, l := range []struct {
 		who, token, path string
-		want            float64
+		want             float64
 	}{
 		{"eve", eve, k.kfp() + "/runs", 0}, {"ann", tokens["ann"], k.kfp() + "/runs", 3}, {"root", op, k.kfp() + "/runs", 3},
 		{"eve", eve, k.kfp() + "/experiments", 0}, {"bob", tokens["bob"], k.kfp() + "/experiments", 1},
