@@ -37,7 +37,7 @@ func launchCmd(args []string, stdout, stderr io.Writer) int {
 		// KUBELINE_PYTHON_EXECUTOR=builtin selects the builtin executor.
 		Python: launcher.PythonEnv{Executor: os.Getenv("KUBELINE_PYTHON_EXECUTOR"), Home: envOr("KUBELINE_HOME", os.TempDir())},
 	}
-	if inv.Trial != nil {
+	if inv.Trial != nil || inv.ResolveVersion != "" {
 		if opts.Objects, err = podArtifacts(context.Background()); err != nil {
 			fmt.Fprintf(stderr, "kubeline launch %s: %v\n", inv.Task, err)
 			return 1
@@ -54,6 +54,8 @@ func launchCmd(args []string, stdout, stderr io.Writer) int {
 		err = launcher.RunImporter(*inv.Importer, opts)
 	case inv.HPOStep != "":
 		err = launcher.RunHPOStep(inv, opts)
+	case inv.ResolveVersion != "":
+		err = launcher.RunResolveVersion(inv.ResolveVersion, opts)
 	default:
 		opts.Trial = inv.Trial
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

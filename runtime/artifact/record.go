@@ -171,6 +171,9 @@ func (v *Versioner) createVersion(ctx context.Context, dir, kind, name, runID, t
 	av := store.ArtifactVersion{Kind: kind, Name: name, Digest: digest, Size: size, Key: vkey, URI: v.Objects.URI(vkey),
 		RunID: runID, Task: task, SourceKey: key, Metadata: md}
 	created, err := v.Records.CreateArtifactVersion(ctx, &av)
+	if err == nil && created {
+		err = v.writeIndex(ctx, av)
+	}
 	if err != nil {
 		return ProducedVersion{}, err
 	}
@@ -201,5 +204,8 @@ func (v *Versioner) CreateFrom(ctx context.Context, kind, name, path string, met
 	abs, _ := filepath.Abs(path)
 	av := store.ArtifactVersion{Kind: kind, Name: name, Digest: digest, Size: size, Key: vkey, URI: v.Objects.URI(vkey), SourceKey: abs, Metadata: metadata}
 	created, err := v.Records.CreateArtifactVersion(ctx, &av)
+	if err == nil && created {
+		err = v.writeIndex(ctx, av)
+	}
 	return ProducedVersion{ArtifactVersion: av, Created: created}, err
 }

@@ -221,3 +221,60 @@ func (v *Versioner) readMeta(ctx context.Context, tmp, key string) (stepArtifact
 	}
 	return a, true, nil
 }
+
+// VersionIndex is the object kubeline/versions/KINDs/NAME/vN.json, written
+// when a version is created, so steps that cannot reach the metadata store
+// (a pod resolving model://NAME@v2) find the version's content in the
+// artifact store alone.
+type VersionIndex struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	Digest  string `json:"sha256"`
+	Key     string `json:"key"`
+	URI     string `json:"uri"`
+}
+
+func indexKey(kind, name string, n int) string {
+	return fmt.Sprintf("kubeline/versions/%ss/%s/v%d.json", kind, name, n)
+}
+
+func (v *Versioner) writeIndex(ctx context.Context, av store.ArtifactVersion) error {
+	b, _ := json.Marshal(VersionIndex{Kind: av.Kind, Name: av.Name, Version: av.Version, Digest: av.Digest, Key: av.Key, URI: av.URI})
+	if _, err := v.Objects.Put(ctx, indexKey(av.Kind, av.Name, av.Version), strings.NewReader(string(b)), int64(len(b))); err != nil {
+		return fmt.Errorf("index %s %s@v%d: %w", av.Kind, av.Name, av.Version, err)
+	}
+	return nil
+}
+
+// ReadVersionIndex finds version n (0: the latest) of a resource through
+// its index objects in the artifact store.
+func ReadVersionIndex(ctx context.Context, objects Store, kind, name string, n int) (VersionIndex, error) {
+	var idx VersionIndex
+	key := indexKey(kind, name, n)
+	if n == 0 {
+		objs, err := objects.List(ctx, fmt.Sprintf("kubeline/versions/%ss/%s/v", kind, name))
+		if err != nil {
+			return idx, err
+		}
+		best := 0
+		for _, o := range objs {
+			var k int
+			if _, err := fmt.Sscanf(o.Key[strings.LastIndex(o.Key, "/")+1:], "v%d.json", &k); err == nil && k > best {
+				best, key = k, o.Key
+			}
+		}
+		if best == 0 {
+			return idx, fmt.Errorf("%s %s has no version: %w", kind, name, ErrNotFound)
+		}
+	}
+	rc, _, err := objects.Get(ctx, key)
+	if err != nil {
+		return idx, err
+	}
+	defer rc.Close()
+	if err := json.NewDecoder(rc).Decode(&idx); err != nil {
+		return idx, fmt.Errorf("read %s: %w", key, err)
+	}
+	return idx, nil
+}

@@ -29,6 +29,9 @@ type Invocation struct {
 	// whose pipeline ended in TrialStatus).
 	HPOStep     string
 	TrialStatus string
+	// ResolveVersion is a version URI to resolve (RunResolveVersion)
+	// instead of running a command.
+	ResolveVersion string
 }
 
 // ParseArgs parses the arguments of `kubeline launch` (the contract in the
@@ -60,6 +63,7 @@ func ParseArgs(args []string, errOut io.Writer) (*Invocation, error) {
 	hpoConfig := fs.String("hpo-config", "", "the experiment: {\"name\": NAME, \"spec\": Katib ExperimentSpec} as JSON")
 	fs.StringVar(&inv.HPOStep, "hpo-step", "", "run an experiment step instead of a command: suggest or observe")
 	fs.StringVar(&inv.TrialStatus, "trial-status", "", "observe: the Argo phase the trial's pipeline ended in")
+	fs.StringVar(&inv.ResolveVersion, "resolve-version", "", "write the content URI of `model://NAME@vN` (or dataset://) to the outputs instead of running a command")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -77,7 +81,7 @@ func ParseArgs(args []string, errOut io.Writer) (*Invocation, error) {
 			return nil, fmt.Errorf("--importer: %w", err)
 		}
 	}
-	if inv.Importer == nil && inv.Condition == "" && inv.HPOStep == "" && len(inv.Command) == 0 {
+	if inv.Importer == nil && inv.Condition == "" && inv.HPOStep == "" && inv.ResolveVersion == "" && len(inv.Command) == 0 {
 		return nil, errors.New("no command after --")
 	}
 	return inv, nil

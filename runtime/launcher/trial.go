@@ -47,15 +47,24 @@ func (o *Options) records() (records, error) {
 	if o.Pipeline.JobUID == "" {
 		return records{}, errors.New("experiment records need the workflow uid (KUBELINE_WORKFLOW_UID)")
 	}
-	objects := o.Objects
-	if objects == nil {
-		root, ok := strings.CutPrefix(o.ArtifactRoot, "file://")
-		if !ok {
-			return records{}, fmt.Errorf("experiment records need an artifact store: none is configured and %q is not a local root", o.ArtifactRoot)
-		}
-		objects = artstore.Dir{Root: root}
+	objects, err := o.objects()
+	if err != nil {
+		return records{}, err
 	}
 	return records{objects: objects, prefix: RecordsPrefix(o.Pipeline.JobUID)}, nil
+}
+
+// objects is the artifact store: Objects, or the directory of a file://
+// ArtifactRoot.
+func (o *Options) objects() (artstore.Store, error) {
+	if o.Objects != nil {
+		return o.Objects, nil
+	}
+	root, ok := strings.CutPrefix(o.ArtifactRoot, "file://")
+	if !ok {
+		return nil, fmt.Errorf("no artifact store is configured and %q is not a local root", o.ArtifactRoot)
+	}
+	return artstore.Dir{Root: root}, nil
 }
 
 func (r records) put(ctx context.Context, rel string, v any) error {

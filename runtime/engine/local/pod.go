@@ -265,6 +265,8 @@ func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Co
 		return launcher.RunImporter(*inv.Importer, opts)
 	case inv.HPOStep != "":
 		return launcher.RunHPOStep(inv, opts)
+	case inv.ResolveVersion != "":
+		return launcher.RunResolveVersion(inv.ResolveVersion, opts)
 	}
 	opts.Trial = inv.Trial
 	return launcher.Run(ctx, opts)
