@@ -258,14 +258,20 @@ func (s *Server) notActive(ctx context.Context, run store.Run, verb string) erro
 // recurring run's run the recurring run's owner. The caller must be in the
 // group.
 func (s *Server) runGroup(ctx context.Context, run *store.Run) (owner string, err error) {
+	c := callerOf(ctx)
+	if c == nil && run.RecurringRunID != "" { // fired by the scheduler
+		rr, err := s.store.GetRecurringRun(ctx, run.RecurringRunID)
+		if err != nil {
+			return "", err
+		}
+		run.Namespace = rr.Namespace
+		return s.store.Owner(ctx, "recurring_run", rr.ID)
+	}
 	if run.Namespace, err = s.createIn(ctx, run.ExperimentID, "namespace", ""); err != nil {
 		return "", err
 	}
-	if c := callerOf(ctx); c != nil {
+	if c != nil {
 		return c.Name, nil
-	}
-	if run.RecurringRunID != "" {
-		return s.store.Owner(ctx, "recurring_run", run.RecurringRunID)
 	}
 	return "", nil
 }

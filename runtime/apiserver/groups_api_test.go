@@ -2,8 +2,10 @@ package apiserver_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -177,4 +179,46 @@ func TestGroupsPoolsProjects(t *testing.T) {
 	if h := do(t, "GET", single.kfp()+"/healthz", "", nil); h.body["multi_user"] != false {
 		t.Fatalf("single-user healthz %s", h.raw)
 	}
+}
+
+// TestRecurringRunKeepsGroupAndOwner: the runs a recurring run fires belong
+// to its group and owner, so they use the group's pool and the owner
+// manages them.
+func TestRecurringRunKeepsGroupAndOwner(t *testing.T) {
+	k := newKubeline(t, true, []admission.ClusterNode{{Name: "n1", GPUType: "a100", GPUs: 2}})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go k.api.Schedule(ctx, 50*time.Millisecond)
+	op := k.user(t, "root", []string{"operator"}, nil)
+	for _, r := range []struct {
+		path string
+		body any
+	}{
+		{"/pools", map[string]any{"name": "fast", "nodes": []any{map[string]any{"name": "n1", "gpus": 2}}}},
+		{"/groups", map[string]any{"name": "vision", "pool": "fast"}},
+	} {
+		if got := do(t, "POST", k.kl()+r.path, op, r.body); got.code != 200 {
+			t.Fatalf("%s: %d %s", r.path, got.code, got.raw)
+		}
+	}
+	ann := k.user(t, "ann", []string{"data-scientist"}, []string{"vision"})
+	rr := do(t, "POST", k.kfp()+"/recurringruns", ann, map[string]any{"display_name": "nightly", "pipeline_spec": gpuSpec(t, 2, "0"),
+		"mode": "ENABLE", "no_catchup": true, "trigger": map[string]any{"periodic_schedule": map[string]any{"interval_second": "1"}}})
+	if rr.code != 200 || rr.body["namespace"] != "vision" {
+		t.Fatalf("recurring run: %d %s", rr.code, rr.raw)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		runs := do(t, "GET", k.kfp()+"/runs?filter="+url.QueryEscape(`{"predicates":[{"key":"recurring_run_id","operation":"EQUALS","string_value":"`+rr.body["recurring_run_id"].(string)+`"}]}`), ann, nil)
+		if list, _ := runs.body["runs"].([]any); len(list) > 0 {
+			id := list[0].(map[string]any)["run_id"].(string)
+			got := waitStatus(t, k, ann, id, "Complete")
+			if got["group"] != "vision" || got["owner"] != "ann" || got["pool"] != "fast" {
+				t.Fatalf("fired run: %v", got)
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the recurring run fired no run")
 }
