@@ -51,6 +51,19 @@ func TestGroupsPoolsProjects(t *testing.T) {
 		{"POST", "/projects", map[string]any{"name": "p", "metric": "acc", "direction": "up"}, 400, `project.direction: "up"`},
 		{"POST", "/projects", map[string]any{"name": "p"}, 400, "project.metric is required"},
 		{"GET", "/compare", nil, 400, "run_id"},
+		{"GET", "/compare?run_id=nope", nil, 404, "run nope"},
+		{"POST", "/users/nobody/tokens", nil, 404, `user "nobody"`},
+		{"PATCH", "/users/root", map[string]any{"name": "other"}, 400, "user.name: a user cannot be renamed"},
+		{"PATCH", "/users/root", map[string]any{"roles": []string{}}, 400, "user.roles: a user keeps at least one role"},
+		{"PATCH", "/groups/nope", map[string]any{"pool": "default"}, 404, `group "nope"`},
+		{"PATCH", "/groups/default", map[string]any{}, 400, "group.pool is required"},
+		{"PATCH", "/pools/nope", map[string]any{"nodes": []any{map[string]any{"name": "n1", "gpus": 1}}}, 404, `pool "nope"`},
+		{"PATCH", "/pools/default", map[string]any{}, 400, "change the other pools instead"},
+		{"GET", "/projects/nope/leaderboard", nil, 404, `project "nope"`},
+		{"POST", "/projects/nope:archive", nil, 404, `project "nope"`},
+		{"POST", "/runs/nope:start_anyway", nil, 404, "run nope"},
+		{"GET", "/users?page_size=-1", nil, 400, "page_size"},
+		{"GET", "/groups?sort_by=colour", nil, 400, "sort_by"},
 	}
 	for _, b := range bad {
 		r := do(t, b.method, k.kl()+b.path, op, b.body)
