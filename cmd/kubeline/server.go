@@ -35,11 +35,19 @@ func serverCmd(args []string, stdout, stderr io.Writer) int {
 	arts.register(fs)
 	var acc accessFlags
 	acc.register(fs)
+	var cl clusterFlags
+	cl.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	logger, err := cl.logger(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx = withCluster(ctx, cl, logger)
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
@@ -91,21 +99,24 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 		}
 	}
 	runner := local.NewRunner(local.Options{Home: home, Store: objects})
+	cluster := clusterOf(ctx)
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
-		return compiler.Compile(name, data, compiler.Options{Params: params})
+		return compiler.Compile(name, data, compiler.Options{Params: params, Image: cluster.image})
 	}
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	api := apiserver.New(runCtx, st, runner, compile, spec.Unpack, version).
 		WithArtifacts(readArtifact(objects)).
 		WithVersions(&artifact.Versioner{Objects: objects, Records: st}).
-		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging)
+		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging).WithLogger(cluster.log)
 	if err := api.Admit(runCtx); err != nil { // the runs a previous server left queued
 		return err
 	}
 	go api.Schedule(runCtx, time.Second)
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s, %s, %d GPUs)\n", l.Addr(), db, map[bool]string{false: "single-user", true: "multi-user"}[multiUser], clusterGPUs(acc.gpus))
+	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s, %s, %d GPUs)\n", l.Addr(), redactDSN(db), map[bool]string{false: "single-user", true: "multi-user"}[multiUser], clusterGPUs(acc.gpus))
+	cluster.log.Info("serving", "addr", l.Addr().String(), "store", redactDSN(db), "multi_user", multiUser,
+		"gpus", clusterGPUs(acc.gpus), "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {

@@ -107,6 +107,9 @@ func matrixRoutes(t *testing.T) map[string]route {
 	return map[string]route{
 		"GET " + v2 + "/healthz":                                     {class: public, path: v2 + "/healthz"},
 		"GET " + v1 + "/healthz":                                     {class: public, path: v1 + "/healthz"},
+		"GET /metrics":                                               {class: public, path: "/metrics"},
+		"GET /livez":                                                 {class: public, path: "/livez"},
+		"GET /readyz":                                                {class: public, path: "/readyz"},
 		"GET " + v2 + "/auth":                                        {class: anyone, path: v2 + "/auth"},
 		"GET " + v2 + "/filters":                                     {class: anyone, path: v2 + "/filters"},
 		"POST " + v2 + "/pipelines":                                  {class: develop, path: v2 + "/pipelines", body: map[string]any{"display_name": "m-p", "namespace": fixtures}},

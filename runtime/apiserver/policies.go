@@ -69,6 +69,9 @@ func creates(p policy, kind string) policy { p.creates = kind; return p }
 var policies = map[string]policy{
 	"GET " + v2 + "/healthz":                                     public,
 	"GET /apis/v1beta1/healthz":                                  public,
+	"GET /metrics":                                               public, // Prometheus sends no token
+	"GET /livez":                                                 public, // the kubelet's probes neither
+	"GET /readyz":                                                public,
 	"GET " + v2 + "/auth":                                        anyUser,
 	"GET " + v2 + "/filters":                                     anyUser,
 	"POST " + v2 + "/pipelines":                                  creates(develop("", ""), "pipeline"),

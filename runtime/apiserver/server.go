@@ -42,11 +42,16 @@ type Server struct {
 	aging     time.Duration
 	admitMu   sync.Mutex
 	routes    []string
+	// Metrics and logs (metrics.go, watch.go).
+	tel *telemetry
 }
 
 // New returns a server; ctx bounds the background run watchers.
 func New(ctx context.Context, st *store.Store, eng engine.Engine, compile Compiler, unpack Unpacker, version string) *Server {
-	return &Server{store: st, engine: eng, compile: compile, unpack: unpack, version: version, ctx: ctx}
+	s := &Server{store: st, compile: compile, unpack: unpack, version: version, ctx: ctx}
+	s.tel = newTelemetry(s)
+	s.engine = watchedEngine{Engine: eng, t: s.tel, store: st}
+	return s
 }
 
 // WithArtifacts lets the server read run artifacts (runs/.../artifacts/NAME:read).
@@ -150,10 +155,11 @@ func (s *Server) Handler() http.Handler {
 	h("POST "+v2+"/recurringruns/{action}", s.recurringAction)
 	s.versionRoutes(h)
 	s.kubelineRoutes(h)
+	s.telemetryRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
-	return s.authenticate(mux)
+	return s.tel.instrument(mux, s.authenticate(mux))
 }
 
 // echoFilter is KFP's filter test endpoint: it returns the parsed filter.
