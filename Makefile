@@ -6,8 +6,16 @@ BENCHTIME ?= 2000x
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 VERSITYGW ?= github.com/versity/versitygw/cmd/versitygw@v1.8.0
+# helm, for the chart's tests (charts/). A plain build of helm assumes
+# Kubernetes v1.20; these link flags make it assume the v1.33 that kubeline's
+# client-go speaks (the tests pass --kube-version too).
+HELM_VERSION ?= v3.22.0
+HELM      ?= helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=33 \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=33
 
-.PHONY: all build test tools bench lint fuzz example update-golden clean
+.PHONY: all build test tools chart bench lint fuzz example update-golden clean
 
 all: build
 
@@ -21,12 +29,20 @@ test: lint tools
 	bash examples/api-walkthrough/walkthrough.sh
 
 # Programs the tests run: versitygw, the S3 server of runtime/artifact's
-# tests, installed into $(go env GOBIN), else $(go env GOPATH)/bin, where the
-# tests look for it (after $KUBELINE_VERSITYGW and PATH).
+# tests, and helm, which charts/'s tests run; each installed only when
+# missing into $(go env GOBIN), else $(go env GOPATH)/bin, where the tests
+# look for it (after $KUBELINE_VERSITYGW / $KUBELINE_HELM and PATH).
 tools:
 	@gobin="$$($(GO) env GOBIN)"; gobin="$${gobin:-$$($(GO) env GOPATH | cut -d: -f1)/bin}"; \
 	if [ -n "$$KUBELINE_VERSITYGW" ] || command -v versitygw >/dev/null || [ -x "$$gobin/versitygw" ]; then :; \
-	else echo "installing $(VERSITYGW) into $$gobin"; $(GO) install $(VERSITYGW); fi
+	else echo "installing $(VERSITYGW) into $$gobin"; $(GO) install $(VERSITYGW); fi; \
+	if [ -n "$$KUBELINE_HELM" ] || command -v helm >/dev/null || [ -x "$$gobin/helm" ]; then :; \
+	else echo "installing $(HELM) into $$gobin"; $(GO) install -ldflags "$(HELM_LDFLAGS)" $(HELM); fi
+
+# The chart's checks alone: helm lint --strict, helm template with the
+# default and ci/ values, every object decoded strictly, the Dockerfile.
+chart: tools
+	$(GO) test -count=1 ./charts/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./compiler/...
