@@ -16,6 +16,13 @@
 // serve users, groups, pools, projects, leaderboards, compare and a run's
 // admission view.
 //
+// Operators see the server through metrics.go and watch.go: GET /metrics
+// (Prometheus text; runs by status and pool queues and GPUs read from the
+// store at each scrape, admission waits, request latency by route pattern,
+// step and run durations from the engine's Workflow.status snapshots),
+// /livez and /readyz (the store answers), and slog records of requests,
+// admissions, runs and tasks with their ids (WithLogger).
+//
 // It receives the compiler and the engine as values from cmd/kubeline and
 // never imports a compiler or a concrete engine itself.
 package apiserver
