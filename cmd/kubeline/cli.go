@@ -14,7 +14,7 @@ Usage:
   kubeline server [--addr 127.0.0.1:8888] [--db URL] [--artifacts DIR]        (KFP-compatible API)
                   [--multi-user] [--gpus TYPE:NODE=N,...] [--aging 10m]
   kubeline users|groups|pools|projects|runs VERB ... [--server URL] [--token T]  (see kubeline users -h)
-  kubeline leaderboard PROJECT | compare RUN...                                 (project results)
+  kubeline leaderboard PROJECT | compare RUN|MODEL@vN...                        (project results)
   kubeline datasets|models list | versions NAME | create NAME --from PATH | usage NAME@vN
   kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]                 (where it came from / went)
   kubeline argo-repository --artifacts minio://BUCKET [--s3-*]                  (Argo's artifact-repositories ConfigMap)

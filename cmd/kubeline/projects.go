@@ -109,7 +109,8 @@ func leaderboardCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// compareCmd is `kubeline compare RUN...`: runs side by side by metrics.
+// compareCmd is `kubeline compare RUN|MODEL@vN...`: runs, and model
+// versions by the runs that produced them, side by side by metrics.
 func compareCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -119,10 +120,17 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: kubeline compare RUN... [--server URL] [--token TOKEN] [-o json]")
+		fmt.Fprintln(stderr, "usage: kubeline compare RUN|MODEL@vN... [--server URL] [--token TOKEN] [-o json]")
 		return 2
 	}
-	q := url.Values{"run_id": fs.Args()}
+	q := url.Values{}
+	for _, a := range fs.Args() {
+		if strings.Contains(a, "@") {
+			q.Add("model", a)
+		} else {
+			q.Add("run_id", a)
+		}
+	}
 	var out map[string]any
 	if err := cf.client().call("GET", "/compare?"+q.Encode(), nil, &out); err != nil {
 		fmt.Fprintf(stderr, "kubeline compare: %v\n", err)
@@ -142,7 +150,11 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 	runs, _ := out["runs"].([]any)
 	for _, r := range runs {
 		m, _ := r.(map[string]any)
-		row := []string{str(m["run_id"]), str(m["display_name"]), str(m["owner"]), str(m["state"])}
+		id := str(m["run_id"])
+		if mv := str(m["model_version"]); mv != "" {
+			id = mv + " (" + id + ")"
+		}
+		row := []string{id, str(m["display_name"]), str(m["owner"]), str(m["state"])}
 		metrics, _ := m["metrics"].(map[string]any)
 		for _, n := range names {
 			v, ok := metrics[str(n)]

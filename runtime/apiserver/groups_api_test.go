@@ -172,6 +172,25 @@ func TestGroupsPoolsProjects(t *testing.T) {
 			t.Fatalf("compare row %d: %v", i, rm)
 		}
 	}
+	// Model versions compare by the runs that produced them; the catalog is
+	// not for Data Scientists.
+	mv := &store.ArtifactVersion{Kind: "model", Name: "digits", Digest: "sha-1", Key: "k", URI: "s3://b/k", RunID: runs[1]}
+	if _, err := k.st.CreateArtifactVersion(context.Background(), mv); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, "GET", k.kl()+"/compare?model=digits@v1", tokens["bob"], nil); r.code != 403 || !strings.Contains(r.raw, "model catalog") {
+		t.Fatalf("a Data Scientist compares model versions: %d %s", r.code, r.raw)
+	}
+	mc := do(t, "GET", k.kl()+"/compare?model=digits@v1&run_id="+runs[2], op, nil)
+	if rows, _ := mc.body["runs"].([]any); mc.code != 200 || len(rows) != 2 || rows[1].(map[string]any)["model_version"] != "digits@v1" ||
+		rows[1].(map[string]any)["metrics"].(map[string]any)["accuracy"] != 0.9 {
+		t.Fatalf("compare a model version: %d %s", mc.code, mc.raw)
+	}
+	for _, q := range []string{"model=digits", "model=digits@v0", "model=digits@v7"} {
+		if r := do(t, "GET", k.kl()+"/compare?"+q, op, nil); r.code != 400 && r.code != 404 {
+			t.Fatalf("compare %s: %d %s", q, r.code, r.raw)
+		}
+	}
 	// Only the owner archives; archived projects restore.
 	if r := do(t, "POST", k.kl()+"/projects/mnist:archive", tokens["bob"], nil); r.code != 403 {
 		t.Fatalf("archive by another member: %d %s", r.code, r.raw)

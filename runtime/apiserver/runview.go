@@ -3,6 +3,7 @@ package apiserver
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kubeline/kubeline/runtime/store"
@@ -89,21 +90,38 @@ func (s *Server) runStartAnyway(r *http.Request) (any, error) {
 	return s.runAdmission(r)
 }
 
-// compare serves GET /compare?run_id=A&run_id=B (or run_id=A,B): the runs
+// compare serves GET /compare?run_id=A&run_id=B (or run_id=A,B) and
+// model=NAME@vN: runs, and model versions by the runs that produced them,
 // side by side by their metrics.
 func (s *Server) compare(r *http.Request) (any, error) {
-	var ids []string
-	for _, v := range r.URL.Query()["run_id"] {
-		for _, id := range strings.Split(v, ",") {
-			if id = strings.TrimSpace(id); id != "" && !slices.Contains(ids, id) {
-				ids = append(ids, id)
-			}
-		}
-	}
-	if len(ids) == 0 {
-		return nil, badRequest("run_id: give the runs to compare (run_id=A&run_id=B)")
+	q := r.URL.Query()
+	ids, models := listParam(q["run_id"]), listParam(q["model"])
+	if len(ids)+len(models) == 0 {
+		return nil, badRequest("run_id: give the runs to compare (run_id=A&run_id=B), or model=NAME@vN")
 	}
 	c := callerOf(r.Context())
+	if len(models) > 0 && s.multiUser && c != nil && !c.can(permCatalog) {
+		return nil, forbidden("model: user %q (roles %s) may not view the model catalog", c.Name, strings.Join(c.Roles, ","))
+	}
+	labels := map[string]string{} // run -> model version it produced
+	for i, m := range models {
+		name, v, ok := strings.Cut(m, "@v")
+		n, err := strconv.Atoi(v)
+		if !ok || name == "" || err != nil || n < 1 {
+			return nil, badRequest("model[%d]: want NAME@vN, got %q", i, m)
+		}
+		av, err := s.store.GetArtifactVersion(r.Context(), "model", name, n)
+		if err != nil {
+			return nil, err
+		}
+		if av.RunID == "" {
+			return nil, badRequest("model[%d]: %s was uploaded, not produced by a run: it has no metrics", i, m)
+		}
+		if !slices.Contains(ids, av.RunID) {
+			ids = append(ids, av.RunID)
+		}
+		labels[av.RunID] = m
+	}
 	var runs []store.Run
 	for _, id := range ids {
 		run, err := s.store.GetRun(r.Context(), id)
@@ -114,6 +132,27 @@ func (s *Server) compare(r *http.Request) (any, error) {
 			return nil, forbidden("run_id: user %q is not in group %q of run %s", c.Name, groupOf(run.Namespace), id)
 		}
 		runs = append(runs, run)
+	}
+	return s.compareRows(r, runs, labels)
+}
+
+func listParam(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" && !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// compareRows renders runs with their metrics and the union of the names.
+func (s *Server) compareRows(r *http.Request, runs []store.Run, labels map[string]string) (any, error) {
+	ids := make([]string, len(runs))
+	for i, run := range runs {
+		ids[i] = run.ID
 	}
 	metrics, err := s.store.MetricsOf(r.Context(), ids)
 	if err != nil {
@@ -131,8 +170,12 @@ func (s *Server) compare(r *http.Request) (any, error) {
 				names = append(names, n)
 			}
 		}
-		out = append(out, map[string]any{"run_id": run.ID, "display_name": run.DisplayName, "state": run.State,
-			"owner": owners[run.ID], "experiment_id": run.ExperimentID, "metrics": metrics[run.ID]})
+		row := map[string]any{"run_id": run.ID, "display_name": run.DisplayName, "state": run.State,
+			"owner": owners[run.ID], "experiment_id": run.ExperimentID, "metrics": metrics[run.ID]}
+		if m := labels[run.ID]; m != "" {
+			row["model_version"] = m
+		}
+		out = append(out, row)
 	}
 	slices.Sort(names)
 	return map[string]any{"metrics": names, "runs": out}, nil
