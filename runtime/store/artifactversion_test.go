@@ -94,3 +94,30 @@ func testArtifactVersions(t *testing.T, s *Store) {
 		t.Fatalf("metrics %+v %v", ms, err)
 	}
 }
+
+func testCatalog(t *testing.T, s *Store) {
+	ctx := context.Background()
+	v := ArtifactVersion{Kind: "model", Name: "m", Digest: "d1", Key: "k", URI: "u"}
+	if _, err := s.CreateArtifactVersion(ctx, &v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PublishModel(ctx, "m", 2, "ml"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("publishing a missing version: %v", err)
+	}
+	if _, err := s.CatalogEntryOf(ctx, "m", 1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("before publishing: %v", err)
+	}
+	if e, err := s.PublishModel(ctx, "m", 1, "ml"); err != nil || e.PublishedBy != "ml" {
+		t.Fatalf("publish: %+v %v", e, err)
+	}
+	if _, err := s.PublishModel(ctx, "m", 1, "ml"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("publishing twice: %v", err)
+	}
+	es, err := s.Catalog(ctx)
+	if err != nil || len(es) != 1 || es[0].Name != "m" || es[0].Version != 1 {
+		t.Fatalf("catalog %+v %v", es, err)
+	}
+	if _, err := s.CatalogEntryOf(ctx, "m", 1); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -141,6 +141,10 @@ var migrations = []string{
 		start_anyway BOOLEAN NOT NULL DEFAULT FALSE, enqueued_at BIGINT NOT NULL, pool TEXT NOT NULL DEFAULT '',
 		nodes TEXT NOT NULL DEFAULT '{}', updated_at BIGINT NOT NULL);
 	CREATE INDEX run_admission_status ON run_admission (status, enqueued_at, run_id)`,
+	// The model catalog: published model versions.
+	`CREATE TABLE model_catalog (
+		name TEXT NOT NULL, version BIGINT NOT NULL, published_by TEXT NOT NULL DEFAULT '',
+		published_at BIGINT NOT NULL, PRIMARY KEY (name, version))`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
