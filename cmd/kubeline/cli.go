@@ -16,6 +16,8 @@ Usage:
   kubeline users|groups|pools|projects|runs VERB ... [--server URL] [--token T]  (see kubeline users -h)
   kubeline leaderboard PROJECT | compare RUN|MODEL@vN...                        (project results)
   kubeline datasets|models list | versions NAME | create NAME --from PATH | usage NAME@vN
+  kubeline models publish NAME@vN | kubeline catalog                           (model catalog, via --server)
+  kubeline deploy FILE | deployments list|stop NAME | predict NAME -d @in.json (local deployments, via --server)
   kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]                 (where it came from / went)
   kubeline argo-repository --artifacts minio://BUCKET [--s3-*]                  (Argo's artifact-repositories ConfigMap)
   kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json]                  (HPO experiment)
@@ -46,7 +48,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return suggestCmd(args[1:], stdout, stderr)
 	case "hpo":
 		return hpoCmd(args[1:], stdout, stderr)
-	case "datasets", "models":
+	case "models":
+		if len(args) > 1 && args[1] == "publish" {
+			return publishCmd(args[2:], stdout, stderr)
+		}
+		return resourceCmd("model", args[1:], stdout, stderr)
+	case "catalog":
+		return catalogCmd(args[1:], stdout, stderr)
+	case "deploy":
+		return deployCmd(args[1:], stdout, stderr)
+	case "deployments":
+		return deploymentsCmd(args[1:], stdout, stderr)
+	case "predict":
+		return predictCmd(args[1:], stdout, stderr)
+	case "datasets":
 		return resourceCmd(strings.TrimSuffix(args[0], "s"), args[1:], stdout, stderr)
 	case "users", "groups", "pools", "projects", "runs":
 		return adminCmd(args[0], args[1:], stdout, stderr)

@@ -21,6 +21,7 @@ import (
 	"github.com/kubeline/kubeline/runtime/apiserver"
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/engine/local"
+	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
 )
 
@@ -105,9 +106,13 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 	}
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
+	versioner := &artifact.Versioner{Objects: objects, Records: st}
+	deployments := serving.NewManager()
+	defer deployments.StopAll()
 	api := apiserver.New(runCtx, st, runner, compile, spec.Unpack, version).
 		WithArtifacts(readArtifact(objects)).
-		WithVersions(&artifact.Versioner{Objects: objects, Records: st}).
+		WithVersions(versioner).
+		WithServing(deployments, versioner, filepath.Join(home, "deployments")).
 		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging).WithLogger(cluster.log)
 	if err := api.Admit(runCtx); err != nil { // the runs a previous server left queued
 		return err

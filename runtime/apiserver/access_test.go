@@ -26,6 +26,8 @@ const (
 	inGroup  = "view"     // every role, in the resource's group
 	viewAll  = "view-all" // every role; the resource has no group
 	catalog  = "catalog"  // ML Engineer, Production Engineer, Operator
+	publish  = "publish"  // ML Engineer, Operator
+	deploys  = "deploy"   // Production Engineer, Operator
 	develop  = "develop"  // Data Scientist, ML Engineer, Operator, in the group
 	devAll   = "develop-all"
 	manage   = "manage" // only the resource's owner
@@ -70,6 +72,10 @@ func allowed(class string, c cell) bool {
 		return true
 	case catalog:
 		return c.has(opRole, mlRole, peRole)
+	case publish:
+		return c.has(opRole, mlRole)
+	case deploys:
+		return c.has(opRole, peRole)
 	case devAll:
 		return c.has(opRole, dsRole, mlRole)
 	}
@@ -190,6 +196,20 @@ func matrixRoutes(t *testing.T) map[string]route {
 		"GET " + kl + "/models/{name}/versions/{version}/usage":     {class: catalog, path: kl + "/models/m/versions/v1/usage"},
 		"GET " + kl + "/models/{name}/versions/{version}/lineage":   {class: catalog, path: kl + "/models/m/versions/v1/lineage"},
 		"POST " + kl + "/models/{name}/versions:upload":             {class: devAll, path: kl + "/models/m/versions:upload", upload: true},
+
+		"POST " + kl + "/models/{name}/versions/{action}": {class: publish, path: kl + "/models/m/versions/v1:publish"},
+		"GET " + kl + "/catalog":                          {class: catalog, path: kl + "/catalog"},
+		"POST " + kl + "/deployments":                     {class: deploys, path: kl + "/deployments", body: map[string]any{"kind": "Deployment"}},
+		"GET " + kl + "/deployments":                      {class: catalog, path: kl + "/deployments"},
+		"GET " + kl + "/deployments/{name}":               {class: catalog, path: kl + "/deployments/x"},
+		"POST " + kl + "/deployments/{action}":            {class: deploys, path: kl + "/deployments/x:stop"},
+		"POST /v1/models/{action}":                        {class: anyone, path: "/v1/models/x:predict", body: map[string]any{"instances": []any{1}}},
+		"GET /v1/models/{name}":                           {class: anyone, path: "/v1/models/x"},
+		"POST /v2/models/{name}/infer":                    {class: anyone, path: "/v2/models/x/infer", body: map[string]any{"inputs": []any{}}},
+		"GET /v2/models/{name}/ready":                     {class: anyone, path: "/v2/models/x/ready"},
+		"GET /v2/models/{name}":                           {class: anyone, path: "/v2/models/x"},
+		"GET /v2/health/live":                             {class: public, path: "/v2/health/live"},
+		"GET /v2/health/ready":                            {class: public, path: "/v2/health/ready"},
 	}
 }
 

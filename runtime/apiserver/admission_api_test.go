@@ -20,8 +20,10 @@ import (
 	"github.com/kubeline/kubeline/compiler/spec"
 	"github.com/kubeline/kubeline/runtime/admission"
 	"github.com/kubeline/kubeline/runtime/apiserver"
+	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/launcher"
+	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
 )
 
@@ -48,10 +50,14 @@ func newKubeline(t *testing.T, multiUser bool, cluster []admission.ClusterNode) 
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
 		return compiler.Compile(name, data, compiler.Options{Params: params})
 	}
-	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").WithMultiUser(multiUser).WithCluster(cluster, 0)
+	versioner := &artifact.Versioner{Objects: artifact.Dir{Root: filepath.Join(home, "artifacts")}, Records: st}
+	deployments := serving.NewManager()
+	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").WithMultiUser(multiUser).WithCluster(cluster, 0).
+		WithVersions(versioner).WithServing(deployments, versioner, filepath.Join(home, "deployments"))
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(func() {
 		srv.Close()
+		deployments.StopAll()
 		cancel()
 		api.Wait()
 		st.Close()

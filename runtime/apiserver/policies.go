@@ -155,6 +155,22 @@ var policies = map[string]policy{
 	"GET " + kv1 + "/models/{name}/versions/{version}/lineage":   catalog,
 	"POST " + kv1 + "/models/{name}/versions:upload":             develop("", ""),
 	"GET " + kv1 + "/runs/{id}/metrics":                          view("run", "id"),
+
+	// The model catalog and deployments (deployments.go): ML Engineers
+	// publish, Production Engineers deploy; inference needs a signed-in user.
+	"POST " + kv1 + "/models/{name}/versions/{action}": {need: permPublish},
+	"GET " + kv1 + "/catalog":                          catalog,
+	"POST " + kv1 + "/deployments":                     {need: permDeploy},
+	"GET " + kv1 + "/deployments":                      catalog,
+	"GET " + kv1 + "/deployments/{name}":               catalog,
+	"POST " + kv1 + "/deployments/{action}":            {need: permDeploy},
+	"POST /v1/models/{action}":                         anyUser,
+	"GET /v1/models/{name}":                            anyUser,
+	"POST /v2/models/{name}/infer":                     anyUser,
+	"GET /v2/models/{name}/ready":                      anyUser,
+	"GET /v2/models/{name}":                            anyUser,
+	"GET /v2/health/live":                              public,
+	"GET /v2/health/ready":                             public,
 }
 
 // Routes lists the patterns of every route the handler serves, for the

@@ -29,13 +29,17 @@ type ArtifactReader func(ctx context.Context, key string) ([]byte, error)
 type Server struct {
 	artifacts ArtifactReader
 	versions  Versions
-	store     *store.Store
-	engine    engine.Engine
-	compile   Compiler
-	unpack    Unpacker
-	version   string
-	ctx       context.Context
-	wg        sync.WaitGroup
+	// serving runs local deployments; its models go under servingDir.
+	serving      Serving
+	materializer Materializer
+	servingDir   string
+	store        *store.Store
+	engine       engine.Engine
+	compile      Compiler
+	unpack       Unpacker
+	version      string
+	ctx          context.Context
+	wg           sync.WaitGroup
 	// Multi-user mode and GPU admission (auth.go, admit.go).
 	multiUser bool
 	cluster   []admission.ClusterNode
@@ -154,6 +158,16 @@ func (s *Server) Handler() http.Handler {
 	h("DELETE "+v2+"/recurringruns/{id}", s.deleteRecurringRun)
 	h("POST "+v2+"/recurringruns/{action}", s.recurringAction)
 	s.versionRoutes(h)
+	s.deployRoutes(h, func(pattern string, f http.HandlerFunc) {
+		s.routes = append(s.routes, pattern)
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := s.authorize(r); err != nil {
+				writeError(w, err)
+				return
+			}
+			f(w, r)
+		})
+	})
 	s.kubelineRoutes(h)
 	s.telemetryRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

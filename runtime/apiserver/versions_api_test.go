@@ -178,13 +178,19 @@ func TestVersionsOverS3(t *testing.T) {
 	s, _ := s3Store(t)
 	versionsAcceptance(t, newVersionedServer(t, s))
 	objs, err := s.List(context.Background(), "kubeline/versions/models/m/")
-	if err != nil || len(objs) != 2 {
-		t.Fatalf("model m's content in S3: %v %v", objs, err)
-	}
+	var content, index []string
 	for _, o := range objs {
-		if o.SHA256 == "" || !strings.Contains(o.Key, "/m/") {
-			t.Fatalf("object %+v", o)
+		if o.SHA256 == "" {
+			t.Fatalf("object %+v has no sha256", o)
 		}
+		if strings.HasSuffix(o.Key, ".json") {
+			index = append(index, o.Key)
+		} else if strings.HasSuffix(o.Key, "/"+o.SHA256) { // content-addressed
+			content = append(content, o.Key)
+		}
+	}
+	if err != nil || len(content) != 2 || len(index) != 2 {
+		t.Fatalf("model m in S3: content %v, index %v (%v)", content, index, err)
 	}
 }
 

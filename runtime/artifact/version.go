@@ -278,3 +278,26 @@ func ReadVersionIndex(ctx context.Context, objects Store, kind, name string, n i
 	}
 	return idx, nil
 }
+
+// Materialize downloads a version's content into dir/SHA256 (once; a
+// second call finds it there) and returns the directory a predictor reads
+// its model from: the content itself when it is a tree, else the directory
+// holding it as the file "model".
+func (v *Versioner) Materialize(ctx context.Context, av store.ArtifactVersion, dir string) (string, error) {
+	root := filepath.Join(dir, av.Digest)
+	if fi, err := os.Stat(filepath.Join(root, "model")); err == nil {
+		if fi.IsDir() {
+			return filepath.Join(root, "model"), nil
+		}
+		return root, nil
+	}
+	tmp := root + ".partial"
+	os.RemoveAll(tmp)
+	if err := v.Objects.Download(ctx, av.Key, filepath.Join(tmp, "model")); err != nil {
+		return "", fmt.Errorf("fetch %s %s@v%d: %w", av.Kind, av.Name, av.Version, err)
+	}
+	if err := os.Rename(tmp, root); err != nil {
+		return "", err
+	}
+	return v.Materialize(ctx, av, dir)
+}

@@ -244,10 +244,10 @@ func BenchmarkPredict(b *testing.B) {
 		d50, d99, v50, v99 = d50+d[499], d99+d[989], v50+v[499], v99+v[989]
 	}
 	n := time.Duration(b.N)
-	b.ReportMetric(float64((d50/n).Microseconds()), "direct-p50-µs")
-	b.ReportMetric(float64((d99/n).Microseconds()), "direct-p99-µs")
-	b.ReportMetric(float64((v50/n).Microseconds()), "kubeline-p50-µs")
-	b.ReportMetric(float64((v99/n).Microseconds()), "kubeline-p99-µs")
-	b.ReportMetric(float64(((v50-d50)/n).Microseconds()), "added-p50-µs")
-	b.ReportMetric(float64(((v99-d99)/n).Microseconds()), "added-p99-µs")
+	b.ReportMetric(float64((d50 / n).Microseconds()), "direct-p50-µs")
+	b.ReportMetric(float64((d99 / n).Microseconds()), "direct-p99-µs")
+	b.ReportMetric(float64((v50 / n).Microseconds()), "kubeline-p50-µs")
+	b.ReportMetric(float64((v99 / n).Microseconds()), "kubeline-p99-µs")
+	b.ReportMetric(float64(((v50 - d50) / n).Microseconds()), "added-p50-µs")
+	b.ReportMetric(float64(((v99 - d99) / n).Microseconds()), "added-p99-µs")
 }

@@ -1,0 +1,243 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+
+	"github.com/kubeline/kubeline/compiler/deploy"
+	"github.com/kubeline/kubeline/compiler/spec"
+	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/lineage"
+	"github.com/kubeline/kubeline/runtime/serving"
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+// Serving runs local deployments (runtime/serving.Manager).
+type Serving interface {
+	Start(ctx context.Context, s serving.Spec) (serving.Status, error)
+	Stop(name string) error
+	List() []serving.Status
+	Get(name string) (serving.Status, error)
+	Routes(handle func(pattern string, h http.HandlerFunc))
+}
+
+// Materializer fetches a version's content to a local directory
+// (runtime/artifact.Versioner).
+type Materializer interface {
+	Materialize(ctx context.Context, av store.ArtifactVersion, dir string) (string, error)
+}
+
+// WithServing turns on the model catalog's deployments: local ones run by
+// srv with their models fetched under dir.
+func (s *Server) WithServing(srv Serving, models Materializer, dir string) *Server {
+	s.serving, s.materializer, s.servingDir = srv, models, dir
+	return s
+}
+
+// deployRoutes adds publishing, the catalog, deployments and the inference
+// endpoint (raw: its answers are the predictor's).
+func (s *Server) deployRoutes(h func(string, func(*http.Request) (any, error)), raw func(string, http.HandlerFunc)) {
+	h("POST "+kv1+"/models/{name}/versions/{action}", s.publishModel)
+	h("GET "+kv1+"/catalog", s.catalog)
+	if s.serving == nil {
+		return
+	}
+	h("POST "+kv1+"/deployments", s.createDeployment)
+	h("GET "+kv1+"/deployments", func(*http.Request) (any, error) {
+		return map[string]any{"deployments": s.serving.List()}, nil
+	})
+	h("GET "+kv1+"/deployments/{name}", func(r *http.Request) (any, error) { return s.getDeployment(r.PathValue("name")) })
+	h("POST "+kv1+"/deployments/{action}", s.deploymentAction)
+	s.serving.Routes(raw)
+}
+
+// publishModel is POST /models/NAME/versions/vN:publish: an ML Engineer
+// puts the version in the model catalog.
+func (s *Server) publishModel(r *http.Request) (any, error) {
+	ref, verb, ok := strings.Cut(r.PathValue("action"), ":")
+	if !ok || verb != "publish" {
+		return nil, notFoundErr("want POST %s/models/NAME/versions/vN:publish", kv1)
+	}
+	_, name, n, _, err := artifact.ParseVersionURI("model://" + r.PathValue("name") + "@" + ref)
+	if err != nil || n == 0 {
+		return nil, badRequest("version: want vN, got %q", ref)
+	}
+	by := "local"
+	if c := callerOf(r.Context()); c != nil {
+		by = c.Name
+	}
+	e, err := s.store.PublishModel(r.Context(), name, n, by)
+	if err != nil {
+		return nil, err
+	}
+	return s.catalogEntryJSON(r.Context(), e)
+}
+
+// catalogEntryJSON is a catalog entry with the version's metrics and the
+// dataset versions it came from.
+func (s *Server) catalogEntryJSON(ctx context.Context, e store.CatalogEntry) (map[string]any, error) {
+	v, err := s.store.GetArtifactVersion(ctx, "model", e.Name, e.Version)
+	if err != nil {
+		return nil, err
+	}
+	out := artifactVersionJSON(v)
+	out["published_by"], out["published_at"] = e.PublishedBy, e.PublishedAt
+	if v.RunID != "" {
+		ms, err := s.store.RunMetrics(ctx, v.RunID)
+		if err != nil {
+			return nil, err
+		}
+		out["metrics"] = metricsJSON(ms)
+	}
+	g, err := artifact.Lineage(ctx, s.store, lineage.Version{Kind: lineage.KindModel, Name: e.Name, Version: e.Version}, true)
+	if err != nil {
+		return nil, err
+	}
+	datasets := []string{}
+	for _, n := range g.Of(lineage.KindDataset) {
+		datasets = append(datasets, strings.TrimPrefix(n.ID, "dataset:"))
+	}
+	out["lineage"] = map[string]any{"datasets": datasets, "runs": len(g.Runs())}
+	return out, nil
+}
+
+func (s *Server) catalog(r *http.Request) (any, error) {
+	es, err := s.store.Catalog(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, e := range es {
+		j, err := s.catalogEntryJSON(r.Context(), e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return map[string]any{"models": out, "total_size": len(out)}, nil
+}
+
+// catalogVersion resolves NAME@vN of a Deployment field to a published
+// version.
+func (s *Server) catalogVersion(ctx context.Context, field, ref string) (store.ArtifactVersion, error) {
+	name, n, _ := deploy.ParseModel(ref)
+	v, err := s.store.GetArtifactVersion(ctx, "model", name, n)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, badRequest("%s: %v", field, err)
+	}
+	if err != nil {
+		return v, err
+	}
+	if _, err := s.store.CatalogEntryOf(ctx, name, v.Version); errors.Is(err, store.ErrNotFound) {
+		return v, badRequest("%s: model %s@v%d is not in the catalog: an ML Engineer publishes it (kubeline models publish %s@v%d)", field, name, v.Version, name, v.Version)
+	} else if err != nil {
+		return v, err
+	}
+	return v, nil
+}
+
+// createDeployment deploys a Deployment document (the request body, YAML
+// or JSON) of target local.
+func (s *Server) createDeployment(r *http.Request) (any, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, badRequest("body: %v", err)
+	}
+	docs, err := spec.Parse(body)
+	if err != nil {
+		return nil, badRequest("%v", err)
+	}
+	if docs[0].Kind != spec.KindDeployment {
+		return nil, badRequest("want a kind: Deployment document, got %q", docs[0].Kind)
+	}
+	d, err := deploy.Decode(docs[0].Node)
+	if err == nil {
+		err = d.Validate()
+	}
+	if err != nil {
+		return nil, badRequest("%v", err)
+	}
+	if d.Spec.Target == "kserve" {
+		return nil, badRequest("spec.target: kserve deployments run their compiled workflow (kubeline compile FILE) on a cluster through Argo; this server serves target local")
+	}
+	sp, err := s.servingSpec(r.Context(), d)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.serving.Start(s.ctx, sp)
+	if err != nil {
+		return nil, badRequest("%v", err)
+	}
+	return st, nil
+}
+
+func (s *Server) servingSpec(ctx context.Context, d *deploy.Deployment) (serving.Spec, error) {
+	dir := filepath.Join(s.servingDir, d.Metadata.Name)
+	revision := func(field, ref string) (serving.Revision, error) {
+		v, err := s.catalogVersion(ctx, field, ref)
+		if err != nil {
+			return serving.Revision{}, err
+		}
+		modelDir, err := s.materializer.Materialize(ctx, v, filepath.Join(s.servingDir, "models"))
+		if err != nil {
+			return serving.Revision{}, err
+		}
+		rev := serving.Revision{Model: fmt.Sprintf("%s@v%d", v.Name, v.Version), ModelDir: modelDir, Predictor: process(d.Spec.Predictor)}
+		if t := d.Spec.Transformer; t != nil {
+			p := process(*t)
+			rev.Transformer = &p
+		}
+		return rev, nil
+	}
+	sp := serving.Spec{Name: d.Metadata.Name, WorkDir: dir}
+	var err error
+	if sp.Stable, err = revision("spec.model", d.Spec.Model); err != nil {
+		return sp, err
+	}
+	if c := d.Spec.Canary; c != nil {
+		rev, err := revision("spec.canary.model", c.Model)
+		if err != nil {
+			return sp, err
+		}
+		sp.Canary, sp.CanaryPercent = &rev, c.TrafficPercent
+	}
+	return sp, nil
+}
+
+func process(c deploy.Component) serving.Process {
+	p := serving.Process{Command: append(append([]string{}, c.Command...), c.Args...)}
+	if c.Protocol != "" {
+		p.Env = append(p.Env, "PROTOCOL="+c.Protocol)
+	}
+	for _, e := range c.Env {
+		p.Env = append(p.Env, e.Name+"="+e.Value)
+	}
+	return p
+}
+
+func (s *Server) getDeployment(name string) (any, error) {
+	st, err := s.serving.Get(name)
+	if errors.Is(err, serving.ErrNotFound) {
+		return nil, notFoundErr("deployment %s not found", name)
+	}
+	return st, err
+}
+
+// deploymentAction is POST /deployments/NAME:stop.
+func (s *Server) deploymentAction(r *http.Request) (any, error) {
+	name, verb, _ := strings.Cut(r.PathValue("action"), ":")
+	if verb != "stop" {
+		return nil, notFoundErr("want POST %s/deployments/NAME:stop", kv1)
+	}
+	if err := s.serving.Stop(name); errors.Is(err, serving.ErrNotFound) {
+		return nil, notFoundErr("deployment %s not found", name)
+	} else if err != nil {
+		return nil, err
+	}
+	return map[string]any{"name": name, "state": "Stopped"}, nil
+}
