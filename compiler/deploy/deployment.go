@@ -1,8 +1,6 @@
 package deploy
 
 import (
-	"bytes"
-	"encoding/json"
 	"regexp"
 	"strconv"
 	"strings"
@@ -68,21 +66,9 @@ type Canary struct {
 // Decode reads a Deployment document strictly (YAML 1.2): an unknown field
 // is an error naming it.
 func Decode(doc *yaml.Node) (*Deployment, error) {
-	var v any
-	if err := doc.Decode(&v); err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(v)
 	d := &Deployment{}
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(d)
-	}
-	if err != nil {
-		var es spec.Errors
-		es.Add("", spec.PosOf(doc), "invalid Deployment: %v", err)
-		return nil, es.Err()
+	if err := spec.DecodeStrict(doc, "Deployment", d); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

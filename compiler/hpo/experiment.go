@@ -1,8 +1,6 @@
 package hpo
 
 import (
-	"bytes"
-	"encoding/json"
 	"regexp"
 	"sort"
 	"strconv"
@@ -128,23 +126,9 @@ type TrialParameter struct {
 // The document is read as YAML 1.2 (yaml.v3): a parameter named y or n
 // stays a string, as it does for Katib's API server.
 func Decode(doc *yaml.Node) (*Experiment, error) {
-	var v any
-	if err := doc.Decode(&v); err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		var es spec.Errors
-		es.Add("", spec.PosOf(doc), "invalid Experiment: %v", err)
-		return nil, es.Err()
-	}
 	e := &Experiment{}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(e); err != nil {
-		var es spec.Errors
-		es.Add("", spec.PosOf(doc), "invalid Experiment: %v", err)
-		return nil, es.Err()
+	if err := spec.DecodeStrict(doc, "Experiment", e); err != nil {
+		return nil, err
 	}
 	return e, nil
 }

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -215,4 +216,28 @@ func scalar(n *yaml.Node) (any, error) {
 	default:
 		return n.Value, nil
 	}
+}
+
+// DecodeStrict decodes a kubeline document (an Experiment, a Deployment)
+// into v: read as YAML 1.2 (a field named y or n stays a string), then as
+// JSON into v's json tags, an unknown field being an error. An error names
+// the document's position and what it is.
+func DecodeStrict(doc *yaml.Node, what string, v any) error {
+	var raw any
+	err := doc.Decode(&raw)
+	var b []byte
+	if err == nil {
+		b, err = json.Marshal(raw)
+	}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+	}
+	if err != nil {
+		var es Errors
+		es.Add("", PosOf(doc), "invalid %s: %v", what, err)
+		return es.Err()
+	}
+	return nil
 }
