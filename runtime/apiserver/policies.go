@@ -139,20 +139,21 @@ var policies = map[string]policy{
 	"POST " + kv1 + "/runs/{action}":              manage("run", "action"),
 	"GET " + kv1 + "/compare":                     view("", ""),
 
-	// Datasets and models (versions.go). Datasets are for everyone who
-	// views; the models are the model catalog, which Data Scientists do not
-	// see; adding a version develops.
+	// Datasets and models (versions.go): every role sees their versions
+	// (Data Scientists develop the models); adding a version develops. The
+	// model catalog — published versions — is GET catalog below, which Data
+	// Scientists do not see.
 	"GET " + kv1 + "/datasets":                                   view("", ""),
 	"GET " + kv1 + "/datasets/{name}/versions":                   view("", ""),
 	"GET " + kv1 + "/datasets/{name}/versions/{version}":         view("", ""),
 	"GET " + kv1 + "/datasets/{name}/versions/{version}/usage":   view("", ""),
 	"GET " + kv1 + "/datasets/{name}/versions/{version}/lineage": view("", ""),
 	"POST " + kv1 + "/datasets/{name}/versions:upload":           develop("", ""),
-	"GET " + kv1 + "/models":                                     catalog,
-	"GET " + kv1 + "/models/{name}/versions":                     catalog,
-	"GET " + kv1 + "/models/{name}/versions/{version}":           catalog,
-	"GET " + kv1 + "/models/{name}/versions/{version}/usage":     catalog,
-	"GET " + kv1 + "/models/{name}/versions/{version}/lineage":   catalog,
+	"GET " + kv1 + "/models":                                     view("", ""),
+	"GET " + kv1 + "/models/{name}/versions":                     view("", ""),
+	"GET " + kv1 + "/models/{name}/versions/{version}":           view("", ""),
+	"GET " + kv1 + "/models/{name}/versions/{version}/usage":     view("", ""),
+	"GET " + kv1 + "/models/{name}/versions/{version}/lineage":   view("", ""),
 	"POST " + kv1 + "/models/{name}/versions:upload":             develop("", ""),
 	"GET " + kv1 + "/runs/{id}/metrics":                          view("run", "id"),
 
