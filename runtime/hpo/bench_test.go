@@ -69,7 +69,9 @@ var benchFns = []benchFn{
 	{"rosenbrock4", benchDoubles([]float64{-5, -5, -5, -5}, []float64{10, 10, 10, 10}), 0, rosenbrock},
 }
 
-var benchAlgos = []string{"tpe", "multivariate-tpe", "gp", "cmaes"}
+// benchAlgos are the algorithms that search a continuous space one trial
+// at a time (grid needs steps, hyperband a resource parameter).
+var benchAlgos = []string{"random", "sobol", "tpe", "multivariate-tpe", "gp", "cmaes"}
 
 func newAlgo(name string, space Space, seed int) (Suggester, error) {
 	s := Settings{"random_state": strconv.Itoa(seed)}
@@ -82,6 +84,10 @@ func newAlgo(name string, space Space, seed int) (Suggester, error) {
 		return NewGP(space, s, Minimize)
 	case "cmaes":
 		return NewCMAES(space, s, Minimize)
+	case "random":
+		return NewRandom(space, s)
+	case "sobol":
+		return NewSobol(space, s)
 	}
 	return nil, fmt.Errorf("unknown %s", name)
 }
