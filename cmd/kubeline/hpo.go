@@ -48,21 +48,9 @@ func hpoCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	file := fs.Arg(0)
-	data, err := os.ReadFile(file)
-	var wf *wfv1.Workflow
-	if err == nil {
-		wf, err = compiler.Compile(filepath.Base(file), data, compiler.Options{BaseDir: filepath.Dir(file), PipelineVersion: pipelineVersionFrom(*server)})
-	}
-	if err == nil && wf.Labels[chpo.LabelExperiment] == "" {
-		err = fmt.Errorf("not an Experiment (kind: Experiment, apiVersion: kubeline.io/v1alpha1)")
-	}
+	wf, cfg, err := compileExperiment(file, *server)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline hpo run %s:\n%v\n", file, err)
-		return 1
-	}
-	cfg, err := hpo.ParseExperiment([]byte(wf.Spec.Arguments.Parameters[0].Value.String()))
-	if err != nil {
-		fmt.Fprintf(stderr, "kubeline hpo run: %v\n", err)
 		return 1
 	}
 	if *plot == "" {
@@ -116,6 +104,24 @@ func hpoCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// compileExperiment compiles an Experiment file into its workflow and
+// reads back the experiment the workflow carries.
+func compileExperiment(file, server string) (*wfv1.Workflow, hpo.Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, hpo.Config{}, err
+	}
+	wf, err := compiler.Compile(filepath.Base(file), data, compiler.Options{BaseDir: filepath.Dir(file), PipelineVersion: pipelineVersionFrom(server)})
+	if err != nil {
+		return nil, hpo.Config{}, err
+	}
+	if wf.Labels[chpo.LabelExperiment] == "" {
+		return nil, hpo.Config{}, fmt.Errorf("not an Experiment (kind: Experiment, apiVersion: kubeline.io/v1alpha1)")
+	}
+	cfg, err := hpo.ParseExperiment([]byte(wf.Spec.Arguments.Parameters[0].Value.String()))
+	return wf, cfg, err
 }
 
 type lockedWriter struct {
