@@ -111,52 +111,7 @@ func (s *Server) Handler() http.Handler {
 	hu := route(func(w http.ResponseWriter, err error) {
 		writeJSON(w, status(err), map[string]any{"error_message": err.Error(), "error_details": err.Error()})
 	})
-	const v2 = "/apis/v2beta1"
-	h("GET "+v2+"/healthz", s.healthz)
-	h("GET /apis/v1beta1/healthz", s.healthz)
-	h("POST "+v2+"/pipelines", s.createPipeline)
-	h("POST "+v2+"/pipelines/create", s.createPipelineAndVersion)
-	h("GET "+v2+"/pipelines", s.listPipelines)
-	h("GET "+v2+"/pipelines/{id}", s.getPipeline)
-	h("GET /apis/v1beta1/pipelines/{id}", s.getPipeline)
-	h("DELETE "+v2+"/pipelines/{id}", s.deletePipeline)
-	h("PATCH "+v2+"/pipelines/{id}", s.updatePipeline)
-	h("GET "+v2+"/auth", func(*http.Request) (any, error) { return map[string]any{}, nil }) // single user: everything allowed
-	h("GET "+v2+"/filters", s.echoFilter)
-	hu("POST "+v2+"/pipelines/upload", s.upload)
-	hu("POST /apis/v1beta1/pipelines/upload", s.upload)
-	hu("POST "+v2+"/pipelines/upload_version", s.uploadVersion)
-	h("POST "+v2+"/pipelines/{id}/versions", s.createVersion)
-	h("GET "+v2+"/pipelines/{id}/{sub}", s.pipelineSub) // names/{name} and {id}/versions
-	h("GET "+v2+"/pipelines/{id}/versions/{vid}", s.getVersion)
-	h("DELETE "+v2+"/pipelines/{id}/versions/{vid}", s.deleteVersion)
-	h("GET /apis/v1beta1/pipeline_versions", s.listVersionsV1)
-	h("GET /apis/v1beta1/pipeline_versions/{vid}", s.getVersion)
-	h("GET /apis/v1beta1/pipeline_versions/{vid}/templates", s.template)
-	h("POST "+v2+"/experiments", s.createExperiment)
-	h("GET "+v2+"/experiments", s.listExperiments)
-	h("GET "+v2+"/experiments/{id}", s.getExperiment)
-	h("POST "+v2+"/experiments/{action}", s.experimentAction)
-	h("DELETE "+v2+"/experiments/{id}", s.deleteExperiment)
-	h("PATCH "+v2+"/pipelines/{id}/versions/{vid}", s.updateVersion)
-	h("GET "+v2+"/runs/{id}/nodes/{node}/artifacts/{artifact}", s.readArtifact)
-	h("POST "+v2+"/workflows", s.reportWorkflow)
-	h("POST "+v2+"/scheduledworkflows", func(*http.Request) (any, error) {
-		return nil, badRequest("kubeline schedules recurring runs itself: it has no ScheduledWorkflow resources to report")
-	})
-	h("POST "+v2+"/visualizations/{namespace}", func(*http.Request) (any, error) {
-		return nil, badRequest("visualizations need KFP's visualization server, which kubeline does not run; metrics and artifacts are in the run's outputs")
-	})
-	h("POST "+v2+"/runs", s.createRun)
-	h("GET "+v2+"/runs", s.listRuns)
-	h("GET "+v2+"/runs/{id}", s.getRun)
-	h("DELETE "+v2+"/runs/{id}", s.deleteRun)
-	h("POST "+v2+"/runs/{action}", s.runAction)
-	h("POST "+v2+"/recurringruns", s.createRecurringRun)
-	h("GET "+v2+"/recurringruns", s.listRecurringRuns)
-	h("GET "+v2+"/recurringruns/{id}", s.getRecurringRun)
-	h("DELETE "+v2+"/recurringruns/{id}", s.deleteRecurringRun)
-	h("POST "+v2+"/recurringruns/{action}", s.recurringAction)
+	s.kfpRoutes(h, hu)
 	s.versionRoutes(h)
 	s.deployRoutes(h, func(pattern string, f http.HandlerFunc) {
 		s.routes = append(s.routes, pattern)
@@ -209,4 +164,54 @@ func idAction(v string) (string, string, error) {
 		return "", "", notFoundErr("no such endpoint: %s", v)
 	}
 	return id, action, nil
+}
+
+// kfpRoutes adds KFP's v2beta1 routes and the v1beta1 calls the Pipelines
+// UI makes; hu is for uploads, whose errors have KFP's upload body.
+func (s *Server) kfpRoutes(h, hu func(string, func(*http.Request) (any, error))) {
+	h("GET "+v2+"/healthz", s.healthz)
+	h("GET /apis/v1beta1/healthz", s.healthz)
+	h("POST "+v2+"/pipelines", s.createPipeline)
+	h("POST "+v2+"/pipelines/create", s.createPipelineAndVersion)
+	h("GET "+v2+"/pipelines", s.listPipelines)
+	h("GET "+v2+"/pipelines/{id}", s.getPipeline)
+	h("GET /apis/v1beta1/pipelines/{id}", s.getPipeline)
+	h("DELETE "+v2+"/pipelines/{id}", s.deletePipeline)
+	h("PATCH "+v2+"/pipelines/{id}", s.updatePipeline)
+	h("GET "+v2+"/auth", func(*http.Request) (any, error) { return map[string]any{}, nil }) // single user: everything allowed
+	h("GET "+v2+"/filters", s.echoFilter)
+	hu("POST "+v2+"/pipelines/upload", s.upload)
+	hu("POST /apis/v1beta1/pipelines/upload", s.upload)
+	hu("POST "+v2+"/pipelines/upload_version", s.uploadVersion)
+	h("POST "+v2+"/pipelines/{id}/versions", s.createVersion)
+	h("GET "+v2+"/pipelines/{id}/{sub}", s.pipelineSub) // names/{name} and {id}/versions
+	h("GET "+v2+"/pipelines/{id}/versions/{vid}", s.getVersion)
+	h("DELETE "+v2+"/pipelines/{id}/versions/{vid}", s.deleteVersion)
+	h("GET /apis/v1beta1/pipeline_versions", s.listVersionsV1)
+	h("GET /apis/v1beta1/pipeline_versions/{vid}", s.getVersion)
+	h("GET /apis/v1beta1/pipeline_versions/{vid}/templates", s.template)
+	h("POST "+v2+"/experiments", s.createExperiment)
+	h("GET "+v2+"/experiments", s.listExperiments)
+	h("GET "+v2+"/experiments/{id}", s.getExperiment)
+	h("POST "+v2+"/experiments/{action}", s.experimentAction)
+	h("DELETE "+v2+"/experiments/{id}", s.deleteExperiment)
+	h("PATCH "+v2+"/pipelines/{id}/versions/{vid}", s.updateVersion)
+	h("GET "+v2+"/runs/{id}/nodes/{node}/artifacts/{artifact}", s.readArtifact)
+	h("POST "+v2+"/workflows", s.reportWorkflow)
+	h("POST "+v2+"/scheduledworkflows", func(*http.Request) (any, error) {
+		return nil, badRequest("kubeline schedules recurring runs itself: it has no ScheduledWorkflow resources to report")
+	})
+	h("POST "+v2+"/visualizations/{namespace}", func(*http.Request) (any, error) {
+		return nil, badRequest("visualizations need KFP's visualization server, which kubeline does not run; metrics and artifacts are in the run's outputs")
+	})
+	h("POST "+v2+"/runs", s.createRun)
+	h("GET "+v2+"/runs", s.listRuns)
+	h("GET "+v2+"/runs/{id}", s.getRun)
+	h("DELETE "+v2+"/runs/{id}", s.deleteRun)
+	h("POST "+v2+"/runs/{action}", s.runAction)
+	h("POST "+v2+"/recurringruns", s.createRecurringRun)
+	h("GET "+v2+"/recurringruns", s.listRecurringRuns)
+	h("GET "+v2+"/recurringruns/{id}", s.getRecurringRun)
+	h("DELETE "+v2+"/recurringruns/{id}", s.deleteRecurringRun)
+	h("POST "+v2+"/recurringruns/{action}", s.recurringAction)
 }
