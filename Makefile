@@ -15,7 +15,7 @@ HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
 	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=33 \
 	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=33
 
-.PHONY: all build test tools chart bench lint fuzz example update-golden clean
+.PHONY: all build test tools chart bench lint fuzz example update-golden clean e2e-env
 
 all: build
 
@@ -59,6 +59,12 @@ fuzz:
 # The README's first command, through make.
 example: build
 	$(BIN) run examples/hello-params/pipeline.yaml
+
+# The e2e environment's binaries (Kubernetes, etcd, kwok, Argo's
+# workflow-controller), built from the Go module proxy into
+# ~/.cache/kubeline-e2e; what is built already is skipped. See e2e/README.md.
+e2e-env:
+	bash e2e/cluster.sh build
 
 update-golden:
 	$(GO) test ./compiler/... -update

@@ -1,0 +1,401 @@
+#!/usr/bin/env bash
+# kubeline's e2e environment: a real Kubernetes control plane, kwok's fake
+# nodes and pods, and Argo Workflows' controller, all built from the Go module
+# proxy and run on 127.0.0.1 only. See e2e/README.md.
+#
+#   e2e/cluster.sh build    build every binary into $E2E_CACHE (skips what is built)
+#   e2e/cluster.sh up       start the cluster; writes $E2E_DIR/kubeconfig
+#   e2e/cluster.sh down     stop every process `up` started
+#   e2e/cluster.sh status   what runs, and whether it answers
+#   e2e/cluster.sh env      print the export lines for KUBECONFIG and PATH
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+GO="${GO:-go}"
+
+K8S_VERSION=v1.35.4       # k8s.io/kubernetes; staging modules at v0.35.4 (e2e/k8s/go.mod)
+ETCD_VERSION=v3.6.8       # go.etcd.io/etcd/server/v3 (e2e/etcd/go.mod)
+KWOK_VERSION=v0.8.0       # sigs.k8s.io/kwok
+ARGO_VERSION=v3.7.9       # github.com/argoproj/argo-workflows/v3 (a patched copy of its module)
+
+E2E_CACHE="${E2E_CACHE:-$HOME/.cache/kubeline-e2e}"
+E2E_DIR="${E2E_DIR:-${TMPDIR:-/tmp}/kubeline-e2e}"
+# Ports, all on 127.0.0.1. Override to run two clusters side by side.
+E2E_PORT_BASE="${E2E_PORT_BASE:-26000}"
+ETCD_PORT=$((E2E_PORT_BASE + 379))         # etcd client
+ETCD_PEER_PORT=$((E2E_PORT_BASE + 380))    # etcd peer
+APISERVER_PORT=$((E2E_PORT_BASE + 443))    # kube-apiserver (https)
+KCM_PORT=$((E2E_PORT_BASE + 257))          # kube-controller-manager (https, healthz)
+SCHED_PORT=$((E2E_PORT_BASE + 259))        # kube-scheduler (https, healthz)
+KWOK_PORT=$((E2E_PORT_BASE + 247))         # kwok (healthz/metrics)
+ARGO_HEALTH_PORT=$((E2E_PORT_BASE + 60))   # workflow-controller healthz
+E2E_NAMESPACE="${E2E_NAMESPACE:-argo}"     # where the controller watches workflows
+E2E_NODES="${E2E_NODES:-2}"                # fake nodes
+# kube-controller-manager runs only what the e2e tests need: namespaces are
+# deleted, pods of a deleted Workflow are collected, each namespace gets its
+# default ServiceAccount (which pods need) and kube-root-ca.crt.
+KCM_CONTROLLERS="${KCM_CONTROLLERS:-namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller}"
+
+K8S_BIN="$E2E_CACHE/k8s-$K8S_VERSION"
+ETCD_BIN="$E2E_CACHE/etcd-$ETCD_VERSION"
+KWOK_BIN="$E2E_CACHE/kwok-$KWOK_VERSION"
+ARGO_BIN="$E2E_CACHE/argo-$ARGO_VERSION"
+
+log() { printf '%s e2e: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------- build
+
+# A binary set is built when its directory has a .built stamp naming the
+# version and the hash of the wrapper module that built it.
+stamp_of() { # wrapper-dir version
+	if [ -n "$1" ]; then
+		echo "$2 $(cat "$HERE/$1/go.mod" "$HERE/$1/go.sum" 2>/dev/null | sha256sum | cut -c1-16)"
+	else
+		echo "$2"
+	fi
+}
+is_built() { # bindir stamp
+	[ -f "$1/.built" ] && [ "$(cat "$1/.built")" = "$2" ]
+}
+mark_built() { echo "$2" >"$1/.built"; }
+
+build_k8s() {
+	local st; st="$(stamp_of k8s "$K8S_VERSION")"
+	if is_built "$K8S_BIN" "$st"; then log "kubernetes $K8S_VERSION: built"; return; fi
+	log "kubernetes $K8S_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl"
+	mkdir -p "$K8S_BIN"
+	local v="$K8S_VERSION" minor; minor="$(echo "$v" | cut -d. -f2)"
+	local ld="-s -w"
+	for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		ld="$ld -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+	done
+	(cd "$HERE/k8s" && "$GO" build -ldflags "$ld" -o "$K8S_BIN/" \
+		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+	mark_built "$K8S_BIN" "$st"
+}
+
+build_etcd() {
+	local st; st="$(stamp_of etcd "$ETCD_VERSION")"
+	if is_built "$ETCD_BIN" "$st"; then log "etcd $ETCD_VERSION: built"; return; fi
+	log "etcd $ETCD_VERSION: building"
+	mkdir -p "$ETCD_BIN"
+	(cd "$HERE/etcd" && "$GO" build -ldflags "-s -w" -o "$ETCD_BIN/etcd" .)
+	mark_built "$ETCD_BIN" "$st"
+}
+
+build_kwok() {
+	local st; st="$(stamp_of "" "$KWOK_VERSION")"
+	if is_built "$KWOK_BIN" "$st"; then log "kwok $KWOK_VERSION: built"; return; fi
+	log "kwok $KWOK_VERSION: go install"
+	mkdir -p "$KWOK_BIN"
+	(cd "$KWOK_BIN" && GOBIN="$KWOK_BIN" "$GO" install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION")
+	mark_built "$KWOK_BIN" "$st"
+}
+
+# Argo's go.mod has a replace (tablewriter), so `go install ...@v3.7.9` is
+# refused; and its healthz listener is hard-wired to ":6060" (every
+# interface). So it builds from a writable copy of its module, patched to
+# listen on $ARGO_HEALTHZ_ADDR (default 127.0.0.1:6060).
+build_argo() {
+	local st; st="$(stamp_of "" "$ARGO_VERSION")"
+	if is_built "$ARGO_BIN" "$st"; then log "argo $ARGO_VERSION: built"; return; fi
+	log "argo workflow-controller $ARGO_VERSION: building"
+	local p=github.com/argoproj/argo-workflows/v3
+	local dir; dir="$(cd / && "$GO" mod download -json "$p@$ARGO_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+	[ -d "$dir" ] || die "go mod download $p@$ARGO_VERSION gave no directory"
+	local src="$E2E_CACHE/src/argo-$ARGO_VERSION"
+	rm -rf "$src"; mkdir -p "$src" "$ARGO_BIN/crds"
+	cp -r "$dir/." "$src/"; chmod -R u+w "$src"
+	local main="$src/cmd/workflow-controller/main.go"
+	grep -q 'http.ListenAndServe(":6060", nil)' "$main" || die "argo: healthz listener not found in $main"
+	sed -i 's|http.ListenAndServe(":6060", nil)|http.ListenAndServe(func() string { if a := os.Getenv("ARGO_HEALTHZ_ADDR"); a != "" { return a }; return "127.0.0.1:6060" }(), nil)|' "$main"
+	(cd "$src" && "$GO" build \
+		-ldflags "-s -w -X $p.version=$ARGO_VERSION -X $p.gitTreeState=clean" \
+		-o "$ARGO_BIN/workflow-controller" ./cmd/workflow-controller)
+	# Argo's minimal CRDs (no OpenAPI schema; what Argo's own dev setup uses).
+	cp "$src"/manifests/base/crds/minimal/argoproj.io_*.yaml "$ARGO_BIN/crds/"
+	rm -rf "$src"
+	mark_built "$ARGO_BIN" "$st"
+}
+
+cmd_build() {
+	local t0=$SECONDS
+	build_etcd
+	build_kwok
+	build_argo
+	build_k8s
+	log "build done in $((SECONDS - t0))s; binaries under $E2E_CACHE"
+}
+
+# ---------------------------------------------------------------- up
+
+KUBECONFIG_PATH="$E2E_DIR/kubeconfig"
+PKI="$E2E_DIR/pki"
+PIDS="$E2E_DIR/pids"
+LOGS="$E2E_DIR/logs"
+COMPONENTS="etcd kube-apiserver kube-controller-manager kube-scheduler kwok workflow-controller"
+
+need_built() {
+	local ok=1
+	for b in "$ETCD_BIN/etcd" "$K8S_BIN/kube-apiserver" "$K8S_BIN/kube-controller-manager" \
+		"$K8S_BIN/kube-scheduler" "$K8S_BIN/kubectl" "$KWOK_BIN/kwok" "$ARGO_BIN/workflow-controller"; do
+		[ -x "$b" ] || { log "missing $b"; ok=0; }
+	done
+	[ "$ok" = 1 ] || die "run: e2e/cluster.sh build"
+}
+
+kc() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
+
+# wait_for NAME SECONDS COMMAND...: retry COMMAND until it succeeds; fail when
+# the component died or the time is up.
+wait_for() {
+	local name="$1" secs="$2"; shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		if [ -f "$PIDS/$name.pid" ] && ! kill -0 "$(cat "$PIDS/$name.pid")" 2>/dev/null; then
+			tail -n 30 "$LOGS/$name.log" >&2 || true
+			die "$name exited; its log: $LOGS/$name.log"
+		fi
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			tail -n 30 "$LOGS/$name.log" >&2 || true
+			die "$name not ready after ${secs}s; its log: $LOGS/$name.log"
+		fi
+		sleep 0.5
+	done
+}
+
+# start NAME [ENV=VALUE...] -- BINARY ARGS...
+start() {
+	local name="$1"; shift
+	local envs=()
+	while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+	shift
+	env "${envs[@]}" "$@" </dev/null >"$LOGS/$name.log" 2>&1 &
+	echo $! >"$PIDS/$name.pid"
+	log "$name started (pid $!)"
+}
+
+gen_pki() {
+	[ -f "$PKI/admin.crt" ] && return
+	mkdir -p "$PKI"
+	(
+		cd "$PKI"
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+			-subj "/CN=kubeline-e2e-ca" 2>/dev/null
+		openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr \
+			-subj "/CN=kube-apiserver" 2>/dev/null
+		printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1" \
+			"extendedKeyUsage=serverAuth" "keyUsage=critical,digitalSignature,keyEncipherment" >apiserver.ext
+		openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+			-extfile apiserver.ext -out apiserver.crt 2>/dev/null
+		# The admin identity (group system:masters) that kubectl, the
+		# controllers, kwok, Argo and the tests use.
+		openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr \
+			-subj "/O=system:masters/CN=kubeline-e2e-admin" 2>/dev/null
+		printf '%s\n' "extendedKeyUsage=clientAuth" "keyUsage=critical,digitalSignature,keyEncipherment" >admin.ext
+		openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+			-extfile admin.ext -out admin.crt 2>/dev/null
+		# Service-account token signing key.
+		openssl genrsa -out sa.key 2048 2>/dev/null
+		openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+		rm -f ./*.csr ./*.ext ./*.srl
+	)
+	log "certificates in $PKI"
+}
+
+write_kubeconfig() {
+	cat >"$KUBECONFIG_PATH" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: kubeline-e2e
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority-data: $(base64 -w0 "$PKI/ca.crt")
+users:
+- name: kubeline-e2e-admin
+  user:
+    client-certificate-data: $(base64 -w0 "$PKI/admin.crt")
+    client-key-data: $(base64 -w0 "$PKI/admin.key")
+contexts:
+- name: kubeline-e2e
+  context:
+    cluster: kubeline-e2e
+    user: kubeline-e2e-admin
+    namespace: $E2E_NAMESPACE
+current-context: kubeline-e2e
+EOF
+	chmod 600 "$KUBECONFIG_PATH"
+}
+
+running_pids() {
+	local n
+	for n in $COMPONENTS; do
+		[ -f "$PIDS/$n.pid" ] && kill -0 "$(cat "$PIDS/$n.pid")" 2>/dev/null && echo "$n"
+	done
+	return 0
+}
+
+cmd_up() {
+	need_built
+	[ -z "$(running_pids)" ] || die "already up ($(running_pids | tr '\n' ' ')); run: e2e/cluster.sh down"
+	local t0=$SECONDS
+	mkdir -p "$E2E_DIR" "$PIDS" "$LOGS"
+	rm -rf "$E2E_DIR/etcd-data" "$LOGS"/*.log
+	gen_pki
+	write_kubeconfig
+
+	start etcd -- "$ETCD_BIN/etcd" --name e2e --data-dir "$E2E_DIR/etcd-data" \
+		--listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-cluster "e2e=http://127.0.0.1:$ETCD_PEER_PORT" \
+		--unsafe-no-fsync --auto-compaction-retention=1 --quota-backend-bytes=$((2 * 1024 * 1024 * 1024)) --log-level=warn
+	wait_for etcd 60 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
+
+	start kube-apiserver -- "$K8S_BIN/kube-apiserver" \
+		--etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+		--tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+		--client-ca-file "$PKI/ca.crt" \
+		--service-account-issuer https://kubernetes.default.svc.cluster.local \
+		--service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+		--service-cluster-ip-range 10.96.0.0/16 \
+		--authorization-mode Node,RBAC --endpoint-reconciler-type none \
+		--allow-privileged=true --profiling=false
+	wait_for kube-apiserver 120 kc get --raw /readyz
+
+	start kube-controller-manager -- "$K8S_BIN/kube-controller-manager" \
+		--kubeconfig "$KUBECONFIG_PATH" \
+		--authentication-kubeconfig "$KUBECONFIG_PATH" --authorization-kubeconfig "$KUBECONFIG_PATH" \
+		--bind-address 127.0.0.1 --secure-port "$KCM_PORT" --leader-elect=false \
+		--controllers "$KCM_CONTROLLERS" \
+		--root-ca-file "$PKI/ca.crt" --service-account-private-key-file "$PKI/sa.key" \
+		--profiling=false
+	start kube-scheduler -- "$K8S_BIN/kube-scheduler" \
+		--kubeconfig "$KUBECONFIG_PATH" \
+		--authentication-kubeconfig "$KUBECONFIG_PATH" --authorization-kubeconfig "$KUBECONFIG_PATH" \
+		--bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --leader-elect=false --profiling=false
+	wait_for kube-controller-manager 60 curl -fsSk "https://127.0.0.1:$KCM_PORT/healthz"
+	wait_for kube-scheduler 60 curl -fsSk "https://127.0.0.1:$SCHED_PORT/healthz"
+
+	# kwok: fake nodes (those annotated kwok.x-k8s.io/node=fake) and their pods.
+	cp "$HERE/kwok-stages.yaml" "$E2E_DIR/kwok.yaml"
+	start kwok -- "$KWOK_BIN/kwok" --kubeconfig "$KUBECONFIG_PATH" --config "$E2E_DIR/kwok.yaml" \
+		--manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+		--server-address "127.0.0.1:$KWOK_PORT" --node-lease-duration-seconds 40 \
+		--tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key"
+	wait_for kwok 60 curl -fsS "http://127.0.0.1:$KWOK_PORT/healthz"
+	local i
+	for i in $(seq 1 "$E2E_NODES"); do
+		kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/hostname: kwok-node-$i
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
+EOF
+	done
+	wait_for kwok 60 kc wait --for=condition=Ready node --all --timeout=1s
+
+	# Argo: its minimal CRDs, the namespace, the controller's ConfigMap.
+	kc apply --server-side -f "$ARGO_BIN/crds/" >/dev/null
+	kc wait --for=condition=Established crd --all --timeout=60s >/dev/null
+	kc create namespace "$E2E_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null
+	kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: workflow-controller-configmap
+  namespace: $E2E_NAMESPACE
+data:
+  metricsConfig: |
+    enabled: false
+EOF
+	start workflow-controller LEADER_ELECTION_DISABLE=true DEFAULT_REQUEUE_TIME=1s \
+		ARGO_HEALTHZ_ADDR="127.0.0.1:$ARGO_HEALTH_PORT" -- \
+		"$ARGO_BIN/workflow-controller" --kubeconfig "$KUBECONFIG_PATH" --namespace "$E2E_NAMESPACE" \
+		--configmap workflow-controller-configmap \
+		--executor-image "quay.io/argoproj/argoexec:$ARGO_VERSION" --loglevel info
+	wait_for workflow-controller 60 curl -fsS "http://127.0.0.1:$ARGO_HEALTH_PORT/healthz"
+	# Pods need the namespace's default ServiceAccount (kube-controller-manager makes it).
+	wait_for kube-controller-manager 60 kc -n "$E2E_NAMESPACE" get serviceaccount default
+
+	log "up in $((SECONDS - t0))s; KUBECONFIG=$KUBECONFIG_PATH"
+}
+
+# ---------------------------------------------------------------- down
+
+cmd_down() {
+	local n pid order="workflow-controller kwok kube-scheduler kube-controller-manager kube-apiserver etcd"
+	for n in $order; do
+		[ -f "$PIDS/$n.pid" ] || continue
+		pid="$(cat "$PIDS/$n.pid")"
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || true
+			local i
+			for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+			if kill -0 "$pid" 2>/dev/null; then
+				log "$n (pid $pid) ignored SIGTERM; SIGKILL"
+				kill -KILL "$pid" 2>/dev/null || true
+			fi
+			log "$n stopped"
+		fi
+		rm -f "$PIDS/$n.pid"
+	done
+	rm -rf "$E2E_DIR/etcd-data"
+}
+
+# ---------------------------------------------------------------- status
+
+cmd_status() {
+	local n pid up=0
+	for n in $COMPONENTS; do
+		if [ -f "$PIDS/$n.pid" ] && pid="$(cat "$PIDS/$n.pid")" && kill -0 "$pid" 2>/dev/null; then
+			printf '%-24s running  pid %-7s rss %s MB\n' "$n" "$pid" "$(($(ps -o rss= -p "$pid") / 1024))"
+			up=$((up + 1))
+		else
+			printf '%-24s stopped\n' "$n"
+		fi
+	done
+	if [ "$up" -gt 0 ]; then
+		local total=0 p
+		for p in $(cat "$PIDS"/*.pid 2>/dev/null); do total=$((total + $(ps -o rss= -p "$p" 2>/dev/null || echo 0))); done
+		echo "total rss: $((total / 1024)) MB"
+		echo "kubeconfig: $KUBECONFIG_PATH"
+		kc get --raw /readyz >/dev/null 2>&1 && echo "kube-apiserver: ready" || echo "kube-apiserver: not ready"
+		curl -fsS "http://127.0.0.1:$ARGO_HEALTH_PORT/healthz" >/dev/null 2>&1 && echo "workflow-controller: healthy" || echo "workflow-controller: not healthy"
+	fi
+	[ "$up" -eq "$(echo $COMPONENTS | wc -w)" ]
+}
+
+cmd_env() {
+	echo "export KUBECONFIG=$KUBECONFIG_PATH"
+	echo "export PATH=$K8S_BIN:\$PATH"
+}
+
+main() {
+	case "${1:-}" in
+	build) cmd_build ;;
+	up) cmd_up ;;
+	down) cmd_down ;;
+	status) cmd_status ;;
+	env) cmd_env ;;
+	*) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	esac
+}
+
+# One line, so that bash has read it whole before main runs: editing this file
+# while a long `build` runs does not derail the running script.
+main "$@"; exit $?
