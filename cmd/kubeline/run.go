@@ -28,6 +28,7 @@ type runOptions struct {
 	outputs paramFlag
 	db      string
 	arts    storeFlags
+	engine  engineFlags
 	output  string
 	home    string
 	grace   time.Duration
@@ -44,6 +45,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Var(o.params, "param", "set pipeline parameter `NAME=VALUE` (repeatable)")
 	fs.Var(o.outputs, "version", "make output `TASK.OUTPUT=dataset:NAME` (or model:NAME) a version when the run succeeds (repeatable)")
 	o.arts.register(fs)
+	o.engine.register(fs)
 	fs.StringVar(&o.db, "db", "", "metadata store `URL` for runs and versions: postgres://... or a SQLite file (default $KUBELINE_HOME/kubeline.db)")
 	fs.StringVar(&o.output, "o", "", "output format: json prints the final Workflow with its status")
 	fs.StringVar(&o.python, "python-executor", launcher.PythonAuto,
@@ -55,6 +57,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(interleave(args, fs)); err != nil {
+		return 2
+	}
+	if o.engine.engine != "local" && o.engine.engine != "argo" {
+		fmt.Fprintf(stderr, "kubeline run: --engine %q: want local or argo\n", o.engine.engine)
 		return 2
 	}
 	switch o.python {
@@ -93,8 +99,13 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	p := newProgress(stderr)
-	e := local.New(local.Options{Home: o.home, Store: objects, Logs: p.logs(), OnUpdate: p.update, StopGrace: o.grace, PythonExecutor: o.python, NoCache: o.noCache})
-	done, err := e.Run(ctx, wf)
+	var done *wfv1.Workflow
+	if o.engine.engine == "argo" {
+		done, err = o.engine.run(ctx, wf, p.update)
+	} else {
+		e := local.New(local.Options{Home: o.home, Store: objects, Logs: p.logs(), OnUpdate: p.update, StopGrace: o.grace, PythonExecutor: o.python, NoCache: o.noCache})
+		done, err = e.Run(ctx, wf)
+	}
 	p.close()
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline run %s: %v\n", o.file, err)
