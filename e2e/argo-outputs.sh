@@ -7,8 +7,9 @@
 #   e2e/argo-outputs.sh [-n NAMESPACE] [--watch SECONDS]
 #
 # For each pod of a Workflow (label workflows.argoproj.io/workflow) whose
-# template (env ARGO_TEMPLATE of the pod's containers) declares outputs and that
-# has no WorkflowTaskResult yet, it creates one:
+# template (env ARGO_TEMPLATE of the pod's "init" container) declares outputs and that
+# has no WorkflowTaskResult yet (and that Argo has not labelled completed:
+# Argo deletes the task results of a finished workflow), it creates one:
 #   name        the node id (pod annotation workflows.argoproj.io/node-id)
 #   labels      workflows.argoproj.io/workflow: <workflow>
 #               workflows.argoproj.io/report-outputs-completed: "true"
@@ -16,7 +17,8 @@
 #   outputs     parameters: each output parameter of the template, its value
 #               from the pod annotation e2e.kubeline.dev/outputs (a JSON
 #               object {"param": "value", "result": "stdout of a script"})
-#               else its valueFrom.default, else ""
+#               else its valueFrom.default, else "" (the template's parameter
+#               with its value set, as argoexec reports it)
 # Tests set e2e.kubeline.dev/outputs in the template's metadata.annotations,
 # which Argo copies onto the pod. Needs kubectl and jq; KUBECONFIG as `up` wrote.
 set -euo pipefail
@@ -44,7 +46,8 @@ once() {
 		| . as $pod
 		| ($pod.metadata.annotations["workflows.argoproj.io/node-id"] // $pod.metadata.name) as $node
 		| select(($done | index("\($pod.metadata.namespace)/\($node)")) | not)
-		| ([$pod.spec.containers[].env // [] | .[] | select(.name == "ARGO_TEMPLATE") | .value][0] // "{}" | fromjson) as $tmpl
+		| select(($pod.metadata.labels["workflows.argoproj.io/completed"] // "false") != "true")
+		| ([($pod.spec.initContainers // []), $pod.spec.containers | .[] | .env // [] | .[] | select(.name == "ARGO_TEMPLATE") | .value][0] // "{}" | fromjson) as $tmpl
 		| select(($tmpl.outputs // {}) | (.parameters // [] | length) > 0 or (.result != null) or (.artifacts // [] | length) > 0)
 		| ($pod.metadata.annotations["e2e.kubeline.dev/outputs"] // "{}" | fromjson) as $vals
 		| [$pod.metadata.ownerReferences[]? | select(.kind == "Workflow")][0] as $owner
@@ -61,7 +64,7 @@ once() {
 				ownerReferences: (if $owner then [{apiVersion: "argoproj.io/v1alpha1", kind: "Workflow", name: $owner.name, uid: $owner.uid}] else [] end)
 			},
 			outputs: ({
-				parameters: [($tmpl.outputs.parameters // [])[] | {name: .name, value: ($vals[.name] // .valueFrom.default // "" | tostring)}]
+				parameters: [($tmpl.outputs.parameters // [])[] | . + {value: ($vals[.name] // .valueFrom.default // "" | tostring)}]
 			} + (if $vals.result then {result: $vals.result} else {} end))
 		}' |
 		while read -r obj; do

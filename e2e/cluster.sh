@@ -31,6 +31,10 @@ KWOK_PORT=$((E2E_PORT_BASE + 247))         # kwok (healthz/metrics)
 ARGO_HEALTH_PORT=$((E2E_PORT_BASE + 60))   # workflow-controller healthz
 E2E_NAMESPACE="${E2E_NAMESPACE:-argo}"     # where the controller watches workflows
 E2E_NODES="${E2E_NODES:-2}"                # fake nodes
+# The fake pods' IPs: loopback, so that nothing could ever send traffic to a
+# private range. (The fake nodes get no address at all, so the apiserver
+# refuses exec/logs/port-forward at once instead of dialing a kubelet.)
+E2E_POD_CIDR="${E2E_POD_CIDR:-127.16.0.1/16}"
 # kube-controller-manager runs only what the e2e tests need: namespaces are
 # deleted, pods of a deleted Workflow are collected, each namespace gets its
 # default ServiceAccount (which pods need) and kube-root-ca.crt.
@@ -285,6 +289,7 @@ cmd_up() {
 	start kwok -- "$KWOK_BIN/kwok" --kubeconfig "$KUBECONFIG_PATH" --config "$E2E_DIR/kwok.yaml" \
 		--manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
 		--server-address "127.0.0.1:$KWOK_PORT" --node-lease-duration-seconds 40 \
+		--cidr "$E2E_POD_CIDR" \
 		--tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key"
 	wait_for kwok 60 curl -fsS "http://127.0.0.1:$KWOK_PORT/healthz"
 	local i
@@ -308,6 +313,9 @@ status:
 EOF
 	done
 	wait_for kwok 60 kc wait --for=condition=Ready node --all --timeout=1s
+	# The apiserver taints a new node not-ready:NoSchedule; kube-controller-manager's
+	# node-lifecycle controller, which would lift it, does not run here.
+	kc taint nodes --all node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
 
 	# Argo: its minimal CRDs, the namespace, the controller's ConfigMap.
 	kc apply --server-side -f "$ARGO_BIN/crds/" >/dev/null
@@ -338,22 +346,32 @@ EOF
 # ---------------------------------------------------------------- down
 
 cmd_down() {
-	local n pid order="workflow-controller kwok kube-scheduler kube-controller-manager kube-apiserver etcd"
-	for n in $order; do
+	# SIGTERM to all at once (the cluster's state is thrown away anyway), then
+	# wait up to 10s, then SIGKILL what is left.
+	local n pid pids=()
+	for n in $COMPONENTS; do
 		[ -f "$PIDS/$n.pid" ] || continue
 		pid="$(cat "$PIDS/$n.pid")"
 		if kill -0 "$pid" 2>/dev/null; then
 			kill -TERM "$pid" 2>/dev/null || true
-			local i
-			for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-			if kill -0 "$pid" 2>/dev/null; then
-				log "$n (pid $pid) ignored SIGTERM; SIGKILL"
-				kill -KILL "$pid" 2>/dev/null || true
-			fi
-			log "$n stopped"
+			pids+=("$n:$pid")
 		fi
-		rm -f "$PIDS/$n.pid"
 	done
+	local i alive
+	for i in $(seq 1 50); do
+		alive=0
+		for n in "${pids[@]}"; do kill -0 "${n#*:}" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.2
+	done
+	for n in "${pids[@]}"; do
+		if kill -0 "${n#*:}" 2>/dev/null; then
+			log "${n%%:*} (pid ${n#*:}) ignored SIGTERM; SIGKILL"
+			kill -KILL "${n#*:}" 2>/dev/null || true
+		fi
+		log "${n%%:*} stopped"
+	done
+	for n in $COMPONENTS; do rm -f "$PIDS/$n.pid"; done
 	rm -rf "$E2E_DIR/etcd-data"
 }
 
