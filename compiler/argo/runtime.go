@@ -52,6 +52,10 @@ func podSpecPatch(image string, mounts []corev1.VolumeMount) (string, error) {
 			VolumeMounts: mounts[:1],
 		}},
 		Containers: []corev1.Container{{Name: "main", Env: env, VolumeMounts: mounts}},
+		// Argo gives a pod only the workflow volumes its template mounts;
+		// the patch's mounts need their volume in the patch too (a real
+		// workflow-controller refuses the pod otherwise).
+		Volumes: []corev1.Volume{{Name: binVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 	}
 	b, err := json.Marshal(patch)
 	if err != nil {
