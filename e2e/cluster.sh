@@ -120,7 +120,7 @@ build_argo() {
 		-o "$ARGO_BIN/workflow-controller" ./cmd/workflow-controller)
 	# Argo's minimal CRDs (no OpenAPI schema; what Argo's own dev setup uses).
 	cp "$src"/manifests/base/crds/minimal/argoproj.io_*.yaml "$ARGO_BIN/crds/"
-	rm -rf "$src"
+	rm -rf "$src"; rmdir "$E2E_CACHE/src" 2>/dev/null || true
 	mark_built "$ARGO_BIN" "$st"
 }
 
