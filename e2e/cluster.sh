@@ -29,7 +29,7 @@ KCM_PORT=$((E2E_PORT_BASE + 257))          # kube-controller-manager (https, hea
 SCHED_PORT=$((E2E_PORT_BASE + 259))        # kube-scheduler (https, healthz)
 KWOK_PORT=$((E2E_PORT_BASE + 247))         # kwok (healthz/metrics)
 ARGO_HEALTH_PORT=$((E2E_PORT_BASE + 60))   # workflow-controller healthz
-E2E_NAMESPACE="${E2E_NAMESPACE:-argo}"     # where the controller watches workflows
+E2E_NAMESPACE="${E2E_NAMESPACE:-argo}"     # the controller's ConfigMap; it watches every namespace
 E2E_NODES="${E2E_NODES:-2}"                # fake nodes
 # The fake pods' IPs: loopback, so that nothing could ever send traffic to a
 # private range. (The fake nodes get no address at all, so the apiserver
@@ -158,7 +158,7 @@ wait_for() {
 	local name="$1" secs="$2"; shift 2
 	local deadline=$((SECONDS + secs))
 	until "$@" >/dev/null 2>&1; do
-		if [ -f "$PIDS/$name.pid" ] && ! kill -0 "$(cat "$PIDS/$name.pid")" 2>/dev/null; then
+		if [ -f "$PIDS/$name.pid" ] && ! alive "$(cat "$PIDS/$name.pid")"; then
 			tail -n 30 "$LOGS/$name.log" >&2 || true
 			die "$name exited; its log: $LOGS/$name.log"
 		fi
@@ -237,7 +237,7 @@ EOF
 running_pids() {
 	local n
 	for n in $COMPONENTS; do
-		[ -f "$PIDS/$n.pid" ] && kill -0 "$(cat "$PIDS/$n.pid")" 2>/dev/null && echo "$n"
+		[ -f "$PIDS/$n.pid" ] && alive "$(cat "$PIDS/$n.pid")" && echo "$n"
 	done
 	return 0
 }
@@ -246,6 +246,8 @@ cmd_up() {
 	need_built
 	[ -z "$(running_pids)" ] || die "already up ($(running_pids | tr '\n' ' ')); run: e2e/cluster.sh down"
 	local t0=$SECONDS
+	# A failed `up` stops what it had started.
+	trap 'rc=$?; if [ "$rc" != 0 ]; then log "up failed: stopping what it started"; cmd_down; fi' EXIT
 	mkdir -p "$E2E_DIR" "$PIDS" "$LOGS"
 	rm -rf "$E2E_DIR/etcd-data" "$LOGS"/*.log
 	gen_pki
@@ -340,38 +342,52 @@ EOF
 	# Pods need the namespace's default ServiceAccount (kube-controller-manager makes it).
 	wait_for kube-controller-manager 60 kc -n "$E2E_NAMESPACE" get serviceaccount default
 
+	trap - EXIT
 	log "up in $((SECONDS - t0))s; KUBECONFIG=$KUBECONFIG_PATH"
 }
 
 # ---------------------------------------------------------------- down
 
-cmd_down() {
-	# SIGTERM to all at once (the cluster's state is thrown away anyway), then
-	# wait up to 10s, then SIGKILL what is left.
+# alive PID: the process runs (a zombie does not count: PID 1 here reaps
+# orphans only now and then, and kill -0 succeeds on a zombie).
+alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	case "$(ps -o stat= -p "$1" 2>/dev/null)" in Z*) return 1 ;; esac
+	return 0
+}
+
+# stop NAME...: SIGTERM to each at once, wait up to 10s, SIGKILL what is left.
+stop() {
 	local n pid pids=()
-	for n in $COMPONENTS; do
+	for n in "$@"; do
 		[ -f "$PIDS/$n.pid" ] || continue
 		pid="$(cat "$PIDS/$n.pid")"
-		if kill -0 "$pid" 2>/dev/null; then
+		if alive "$pid"; then
 			kill -TERM "$pid" 2>/dev/null || true
 			pids+=("$n:$pid")
 		fi
+		rm -f "$PIDS/$n.pid"
 	done
-	local i alive
+	local i any
 	for i in $(seq 1 50); do
-		alive=0
-		for n in "${pids[@]}"; do kill -0 "${n#*:}" 2>/dev/null && alive=1; done
-		[ "$alive" = 0 ] && break
+		any=0
+		for n in "${pids[@]}"; do alive "${n#*:}" && any=1; done
+		[ "$any" = 0 ] && break
 		sleep 0.2
 	done
 	for n in "${pids[@]}"; do
-		if kill -0 "${n#*:}" 2>/dev/null; then
-			log "${n%%:*} (pid ${n#*:}) ignored SIGTERM; SIGKILL"
+		if alive "${n#*:}"; then
+			log "${n%%:*} (pid ${n#*:}) ignored SIGTERM for 10s; SIGKILL"
 			kill -KILL "${n#*:}" 2>/dev/null || true
 		fi
 		log "${n%%:*} stopped"
 	done
-	for n in $COMPONENTS; do rm -f "$PIDS/$n.pid"; done
+}
+
+cmd_down() {
+	# etcd last: a kube-apiserver whose etcd is gone hangs on SIGTERM.
+	stop workflow-controller kwok kube-scheduler kube-controller-manager kube-apiserver
+	stop etcd
 	rm -rf "$E2E_DIR/etcd-data"
 }
 
@@ -380,7 +396,7 @@ cmd_down() {
 cmd_status() {
 	local n pid up=0
 	for n in $COMPONENTS; do
-		if [ -f "$PIDS/$n.pid" ] && pid="$(cat "$PIDS/$n.pid")" && kill -0 "$pid" 2>/dev/null; then
+		if [ -f "$PIDS/$n.pid" ] && pid="$(cat "$PIDS/$n.pid")" && alive "$pid"; then
 			printf '%-24s running  pid %-7s rss %s MB\n' "$n" "$pid" "$(($(ps -o rss= -p "$pid") / 1024))"
 			up=$((up + 1))
 		else
