@@ -7,7 +7,8 @@
 #   e2e/argo-outputs.sh [-n NAMESPACE] [--watch SECONDS]
 #
 # For each pod of a Workflow (label workflows.argoproj.io/workflow) whose
-# template (env ARGO_TEMPLATE of the pod's "init" container) declares outputs and that
+# template (env ARGO_TEMPLATE of the pod's "init" container) declares outputs,
+# or whose script output a later step uses (env ARGO_INCLUDE_SCRIPT_OUTPUT=true), and that
 # has no WorkflowTaskResult yet (and that Argo has not labelled completed:
 # Argo deletes the task results of a finished workflow), it creates one:
 #   name        the node id (pod annotation workflows.argoproj.io/node-id)
@@ -48,7 +49,8 @@ once() {
 		| select(($done | index("\($pod.metadata.namespace)/\($node)")) | not)
 		| select(($pod.metadata.labels["workflows.argoproj.io/completed"] // "false") != "true")
 		| ([($pod.spec.initContainers // []), $pod.spec.containers | .[] | .env // [] | .[] | select(.name == "ARGO_TEMPLATE") | .value][0] // "{}" | fromjson) as $tmpl
-		| select(($tmpl.outputs // {}) | (.parameters // [] | length) > 0 or (.result != null) or (.artifacts // [] | length) > 0)
+		| ([($pod.spec.initContainers // []), $pod.spec.containers | .[] | .env // [] | .[] | select(.name == "ARGO_INCLUDE_SCRIPT_OUTPUT") | .value] | index("true") != null) as $script
+		| select($script or (($tmpl.outputs // {}) | (.parameters // [] | length) > 0 or (.result != null) or (.artifacts // [] | length) > 0))
 		| ($pod.metadata.annotations["e2e.kubeline.dev/outputs"] // "{}" | fromjson) as $vals
 		| [$pod.metadata.ownerReferences[]? | select(.kind == "Workflow")][0] as $owner
 		| {

@@ -40,6 +40,7 @@ run() {
 run hello.yaml Succeeded
 run outputs.yaml Succeeded '.status.nodes[] | select(.displayName == "consume") | .inputs.parameters[0].value' 42
 run fail.yaml Failed '[.status.nodes[] | select(.type == "Pod") | .phase] | sort | join(",")' Failed,Failed,Succeeded
+run script.yaml Succeeded '.status.nodes[] | select(.displayName == "echo") | .inputs.parameters[0].value' 'hello from script'
 run loops.yaml Succeeded '[.status.nodes[] | "\(.type):\(.phase)"] | group_by(.) | map("\(.[0])x\(length)") | join(",")' 'DAG:Succeededx2,Pod:Succeededx4,Skipped:Skippedx1,TaskGroup:Succeededx1'
 run hold.yaml Stopped '.status.message' "Stopped with strategy 'Stop'"
 echo "$pass passed, $fail failed"

@@ -26,6 +26,7 @@ const (
 	AnnotationNodeID        = "workflows.argoproj.io/node-id"
 	AnnotationOutputs       = "e2e.kubeline.dev/outputs" // JSON {"param": "value", "result": "stdout"}
 	envTemplate             = "ARGO_TEMPLATE"
+	envIncludeScriptOutput  = "ARGO_INCLUDE_SCRIPT_OUTPUT"
 	envTemplateOffloaded    = "offloaded"
 	outputsResultKey        = "result"
 	taskResultAPIVersion    = "argoproj.io/v1alpha1"
@@ -85,8 +86,24 @@ func Template(pod *corev1.Pod) (*wfv1.Template, error) {
 	return nil, fmt.Errorf("pod %s: no %s", pod.Name, envTemplate)
 }
 
+// includesScriptOutput: a later step uses this script's stdout (outputs.result).
+// Argo does not wait for such a result: it must be written before the pod ends.
+func includesScriptOutput(pod *corev1.Pod) bool {
+	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for _, c := range cs {
+			for _, e := range c.Env {
+				if e.Name == envIncludeScriptOutput && e.Value == "true" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // ReportOutputs writes the task result of each pod of workflow wf (every
-// workflow when wf is "") in namespace ns whose template declares outputs,
+// workflow when wf is "") in namespace ns whose template declares outputs (or
+// whose script output a later step uses),
 // that has none yet and that Argo has not labelled completed (Argo deletes a
 // finished workflow's task results). It returns the node ids it wrote. Call
 // it repeatedly while workflows run (values nil: AnnotationValues).
@@ -125,7 +142,7 @@ func ReportOutputs(ctx context.Context, kube kubernetes.Interface, argo versione
 		if err != nil {
 			return wrote, err
 		}
-		if !tmpl.HasOutputs() {
+		if !tmpl.HasOutputs() && !includesScriptOutput(pod) {
 			continue
 		}
 		out, err := values(pod, tmpl)

@@ -45,12 +45,15 @@ func TestReportOutputs(t *testing.T) {
 		{Name: "dflt", ValueFrom: &wfv1.ValueFrom{Path: "/tmp/d", Default: wfv1.AnyStringPtr("7")}},
 	}}}
 	without := wfv1.Template{Name: "echo"}
+	script := pod(t, "wf-say-4", "wf-4", wfv1.Template{Name: "say"}, map[string]string{AnnotationOutputs: `{"result": "hi"}`})
+	script.Spec.Containers[1].Env = []corev1.EnvVar{{Name: "ARGO_INCLUDE_SCRIPT_OUTPUT", Value: "true"}}
 	done := pod(t, "wf-old", "wf-3", withOutputs, nil)
 	done.Labels[LabelCompleted] = "true"
 	kube := fake.NewClientset(
 		pod(t, "wf-produce-1", "wf-1", withOutputs, map[string]string{AnnotationOutputs: `{"num": "42", "result": "out"}`}),
 		pod(t, "wf-echo-2", "wf-2", without, nil),
 		done,
+		script,
 	)
 	argo := argofakecs.NewSimpleClientset()
 
@@ -58,8 +61,12 @@ func TestReportOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(wrote) != 1 || wrote[0] != "wf-1" {
-		t.Fatalf("wrote %v, want [wf-1]", wrote)
+	if len(wrote) != 2 || wrote[0] != "wf-1" || wrote[1] != "wf-4" {
+		t.Fatalf("wrote %v, want [wf-1 wf-4]", wrote)
+	}
+	say, err := argo.ArgoprojV1alpha1().WorkflowTaskResults("argo").Get(ctx, "wf-4", metav1.GetOptions{})
+	if err != nil || say.Outputs.Result == nil || *say.Outputs.Result != "hi" {
+		t.Fatalf("script's task result %+v, %v", say, err)
 	}
 	tr, err := argo.ArgoprojV1alpha1().WorkflowTaskResults("argo").Get(ctx, "wf-1", metav1.GetOptions{})
 	if err != nil {
