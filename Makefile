@@ -15,7 +15,7 @@ HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
 	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=33 \
 	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=33
 
-.PHONY: all build test tools chart bench lint fuzz example update-golden clean e2e-env
+.PHONY: all build test tools chart bench lint fuzz example update-golden clean e2e-env e2e
 
 all: build
 
@@ -65,6 +65,11 @@ example: build
 # ~/.cache/kubeline-e2e; what is built already is skipped. See e2e/README.md.
 e2e-env:
 	bash e2e/cluster.sh build
+
+# The Argo engine, the chart and the smoke workflows against the e2e
+# environment (a real kube-apiserver and Argo controller, kwok's fake pods).
+e2e: tools
+	bash e2e/run.sh
 
 update-golden:
 	$(GO) test ./compiler/... -update
