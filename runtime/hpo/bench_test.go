@@ -263,6 +263,9 @@ func TestDeterministic(t *testing.T) {
 		if !reflect.DeepEqual(a1, a2) || len(a1) != 3 {
 			t.Errorf("%s: same seed and history gave %v and %v", algo, a1, a2)
 		}
+		if algo == "sobol" {
+			continue // an unscrambled Sobol sequence is the same for every seed (TestSobolScramble)
+		}
 		other, _ := newAlgo(algo, fn.space, 8)
 		if a3, _ := other.Suggest(hist, 3); reflect.DeepEqual(a1, a3) {
 			t.Errorf("%s: seeds 7 and 8 gave the same suggestions", algo)
