@@ -8,7 +8,10 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
+	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/engine/argo"
+	"github.com/kubeline/kubeline/runtime/engine/local"
 )
 
 // engineFlags choose the engine: the embedded one (default) or Argo
@@ -23,6 +26,21 @@ func (c *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "argo: kubeconfig `FILE` (default $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	fs.StringVar(&c.context, "context", "", "argo: kubeconfig `CONTEXT` (default the current one)")
 	fs.StringVar(&c.namespace, "namespace", "", "argo: `NAMESPACE` the workflow runs in (default the context's)")
+}
+
+// open returns the engine the server runs workflows on.
+func (c *engineFlags) open(home string, objects artifact.Store) (engine.Engine, error) {
+	switch c.engine {
+	case "", "local":
+		return local.NewRunner(local.Options{Home: home, Store: objects}), nil
+	case "argo":
+		cfg, ns, err := argo.Config(c.kubeconfig, c.context, c.namespace)
+		if err != nil {
+			return nil, err
+		}
+		return argo.New(cfg, ns)
+	}
+	return nil, fmt.Errorf("--engine %q: want local or argo", c.engine)
 }
 
 // run submits wf to Argo and follows it to the end, stopping it when ctx

@@ -16,12 +16,15 @@ import (
 // the Helm chart sets to the server's own image.
 type clusterFlags struct {
 	logFormat, logLevel, image string
+	// engine: the embedded one, or Argo Workflows on a cluster.
+	engine engineFlags
 }
 
 func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.logFormat, "log-format", "json", "server logs: `json` or text (log/slog), on stderr")
 	fs.StringVar(&c.logLevel, "log-level", "info", "least level logged: debug, info, warn or error")
 	fs.StringVar(&c.image, "image", "", "kubeline `IMAGE` of the init container of compiled workflows (default ghcr.io/kubeline/kubeline:latest)")
+	c.engine.register(fs)
 }
 
 // logger returns the slog logger the flags ask for, writing to w.

@@ -20,7 +20,6 @@ import (
 	"github.com/kubeline/kubeline/compiler/spec"
 	"github.com/kubeline/kubeline/runtime/apiserver"
 	"github.com/kubeline/kubeline/runtime/artifact"
-	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
 )
@@ -99,8 +98,11 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 			return err
 		}
 	}
-	runner := local.NewRunner(local.Options{Home: home, Store: objects})
 	cluster := clusterOf(ctx)
+	runner, err := cluster.engine.open(home, objects)
+	if err != nil {
+		return err
+	}
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
 		return compiler.Compile(name, data, compiler.Options{Params: params, Image: cluster.image})
 	}
