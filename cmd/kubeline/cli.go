@@ -10,9 +10,9 @@ const usage = `kubeline: compile KFP v2 pipelines into Argo Workflows and run th
 
 Usage:
   kubeline compile FILE [-o OUT] [--param NAME=VALUE ...] [--image IMAGE]
-  kubeline run FILE [--param NAME=VALUE ...] [-o json]                          (embedded engine)
-  kubeline server [--addr 127.0.0.1:8888] [--db URL] [--artifacts DIR]        (KFP-compatible API)
-                  [--multi-user] [--gpus TYPE:NODE=N,...] [--aging 10m]
+  kubeline run FILE [--param NAME=VALUE ...] [-o json] [--engine local|argo]   (embedded engine or Argo)
+  kubeline server [--addr 127.0.0.1:8888] [--db URL] [--artifacts DIR|minio://B] (KFP-compatible API)
+                  [--multi-user] [--gpus TYPE:NODE=N,...] [--aging 10m] [--engine local|argo]
   kubeline users|groups|pools|projects|runs VERB ... [--server URL] [--token T]  (see kubeline users -h)
   kubeline leaderboard PROJECT | compare RUN|MODEL@vN...                        (project results)
   kubeline datasets|models list | versions NAME | create NAME --from PATH | usage NAME@vN
