@@ -20,6 +20,7 @@ Usage:
   kubeline deploy FILE | deployments list|stop NAME | predict NAME -d @in.json (local deployments, via --server)
   kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]                 (where it came from / went)
   kubeline argo-repository --artifacts minio://BUCKET [--s3-*]                  (Argo's artifact-repositories ConfigMap)
+  kubeline clusters add NAME [--context CTX] [--namespace NS] | list | remove    (run --cluster NAME)
   kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json]                  (HPO experiment)
   kubeline suggest EXPERIMENT.yaml [--trials JSON|@FILE] [--count N] [-o FILE]  (HPO step)
   kubeline launch --task T --component JSON [--in NAME=VALUE ...] -- COMMAND...   (inside a step)
@@ -71,6 +72,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return compareCmd(args[1:], stdout, stderr)
 	case "lineage":
 		return lineageCmd(args[1:], stdout, stderr)
+	case "clusters":
+		return clustersCmd(args[1:], stdout, stderr)
 	case "argo-repository":
 		return argoRepositoryCmd(args[1:], stdout, stderr)
 	case "launch":

@@ -88,6 +88,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
+	if err := o.engine.useCluster(ctx, st); err != nil {
+		fmt.Fprintf(stderr, "kubeline run: %v\n", err)
+		return 1
+	}
 	objects, err := o.arts.open(ctx, o.home)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline run: %v\n", err)

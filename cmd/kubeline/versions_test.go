@@ -123,3 +123,38 @@ func TestArgoRepository(t *testing.T) {
 		t.Fatalf("a directory store exited %d", code)
 	}
 }
+
+// TestClustersCommand registers clusters in the metadata store and refuses
+// an unknown one for run --cluster (the runs landing on them are tested
+// against the e2e cluster: TestRunsLandWhereSent).
+func TestClustersCommand(t *testing.T) {
+	t.Setenv("KUBELINE_HOME", t.TempDir())
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: ctx, context: {cluster: c, user: u, namespace: team-x}}]
+current-context: ctx
+`), 0o644)
+	steps := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"clusters", "add", "a", "--kubeconfig", kc, "--namespace", "team-a"}, 0, "cluster a added"},
+		{[]string{"clusters", "add", "b", "--kubeconfig", kc, "--context", "ctx"}, 0, "cluster b added"},
+		{[]string{"clusters", "add", "a", "--kubeconfig", kc}, 1, "cluster a: already exists"},
+		{[]string{"clusters", "add", "c", "--kubeconfig", kc, "--context", "nope"}, 1, `context "nope" does not exist`},
+		{[]string{"clusters", "list"}, 0, "team-a"},
+		{[]string{"run", "--cluster", "nope", "../../examples/hello-params/pipeline.yaml"}, 1, "--cluster: cluster nope: not found"},
+		{[]string{"clusters", "remove", "a"}, 0, "cluster a removed"},
+		{[]string{"clusters", "remove", "a"}, 1, "not found"},
+	}
+	for _, s := range steps {
+		code, out, errOut := cli(t, s.args...)
+		if code != s.code || !strings.Contains(out+errOut, s.want) {
+			t.Fatalf("kubeline %v: exit %d, want %d and %q\n%s%s", s.args, code, s.code, s.want, out, errOut)
+		}
+	}
+}

@@ -121,3 +121,31 @@ func testCatalog(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 }
+
+func testClusters(t *testing.T, s *Store) {
+	ctx := context.Background()
+	for _, c := range []Cluster{{Name: "b", Context: "ctx-b", Namespace: "team-b"}, {Name: "a", Kubeconfig: "/k", Namespace: "team-a"}} {
+		if err := s.AddCluster(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddCluster(ctx, &Cluster{Name: "a"}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a taken name: %v", err)
+	}
+	cs, err := s.ListClusters(ctx)
+	if err != nil || len(cs) != 2 || cs[0].Name != "a" || cs[1].Context != "ctx-b" {
+		t.Fatalf("clusters %+v %v", cs, err)
+	}
+	if c, err := s.GetCluster(ctx, "a"); err != nil || c.Kubeconfig != "/k" || c.Namespace != "team-a" {
+		t.Fatalf("a: %+v %v", c, err)
+	}
+	if err := s.RemoveCluster(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetCluster(ctx, "a"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("removed: %v", err)
+	}
+	if err := s.RemoveCluster(ctx, "a"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("removed twice: %v", err)
+	}
+}

@@ -145,6 +145,10 @@ var migrations = []string{
 	`CREATE TABLE model_catalog (
 		name TEXT NOT NULL, version BIGINT NOT NULL, published_by TEXT NOT NULL DEFAULT '',
 		published_at BIGINT NOT NULL, PRIMARY KEY (name, version))`,
+	// Clusters runs can be sent to (Argo Workflows through a kubeconfig).
+	`CREATE TABLE clusters (
+		name TEXT PRIMARY KEY, kubeconfig TEXT NOT NULL DEFAULT '', context TEXT NOT NULL DEFAULT '',
+		namespace TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
