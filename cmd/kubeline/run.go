@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubeline/kubeline/compiler"
 	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/launcher"
 )
@@ -198,13 +199,11 @@ func printResult(w io.Writer, wf *wfv1.Workflow) {
 // failureDetail names the failed steps and their messages.
 func failureDetail(wf *wfv1.Workflow) string {
 	var parts []string
-	for _, n := range wf.Status.Nodes {
-		if (n.Phase == wfv1.NodeFailed || n.Phase == wfv1.NodeError) && n.Message != "" && n.Type != wfv1.NodeTypeDAG {
-			parts = append(parts, fmt.Sprintf("%s: %s", n.DisplayName, n.Message))
-		}
-	}
 	if wf.Status.Message != "" {
-		parts = append([]string{wf.Status.Message}, parts...)
+		parts = append(parts, wf.Status.Message)
+	}
+	if steps := engine.FailedSteps(wf); steps != "" {
+		parts = append(parts, steps)
 	}
 	if len(parts) == 0 {
 		return ""

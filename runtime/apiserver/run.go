@@ -12,6 +12,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
+	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/store"
 )
 
@@ -198,7 +199,7 @@ func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 					w.Status.Message = finishedMsg
 				}
 				if w.Status.Message == "" {
-					w.Status.Message = failedSteps(w)
+					w.Status.Message = engine.FailedSteps(w)
 				}
 			}
 			s.observe(run.ID, w, state)
@@ -361,17 +362,4 @@ func (s *Server) runAction(r *http.Request) (any, error) {
 		return map[string]any{}, nil
 	}
 	return nil, notFoundErr("no such run action %q", action)
-}
-
-// failedSteps says which steps failed and why, for a failed run whose
-// workflow has no message of its own (Argo leaves a failed DAG's empty).
-func failedSteps(wf *wfv1.Workflow) string {
-	var parts []string
-	for _, n := range wf.Status.Nodes {
-		if (n.Phase == wfv1.NodeFailed || n.Phase == wfv1.NodeError) && n.Message != "" && n.Type == wfv1.NodeTypePod {
-			parts = append(parts, fmt.Sprintf("%s: %s", n.DisplayName, n.Message))
-		}
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, "; ")
 }

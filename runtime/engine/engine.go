@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"sort"
+	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 )
@@ -15,4 +17,18 @@ type Engine interface {
 	Submit(ctx context.Context, wf *wfv1.Workflow) (name string, err error)
 	Watch(ctx context.Context, name string) (<-chan *wfv1.Workflow, error)
 	Stop(ctx context.Context, name string) error
+}
+
+// FailedSteps says which steps of a finished workflow failed and why
+// ("NAME: MESSAGE; ..." sorted, DAG nodes left out: Argo leaves a failed
+// DAG's message empty or repeats its steps'). It is "" when none did.
+func FailedSteps(wf *wfv1.Workflow) string {
+	var parts []string
+	for _, n := range wf.Status.Nodes {
+		if (n.Phase == wfv1.NodeFailed || n.Phase == wfv1.NodeError) && n.Message != "" && n.Type != wfv1.NodeTypeDAG {
+			parts = append(parts, n.DisplayName+": "+n.Message)
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
 }
