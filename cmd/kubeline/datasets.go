@@ -6,7 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -210,8 +211,8 @@ func renderLineage(w io.Writer, g *lineage.Graph, format string) error {
 	for _, k := range []lineage.Kind{lineage.KindDataset, lineage.KindModel, lineage.KindRun, lineage.KindTask} {
 		for _, n := range g.Of(k) {
 			var ps []string
-			for _, p := range sortedParams(n.Params) {
-				ps = append(ps, p)
+			for _, k := range slices.Sorted(maps.Keys(n.Params)) {
+				ps = append(ps, k+"="+n.Params[k])
 			}
 			extra := ""
 			if n.Phase != "" {
@@ -224,13 +225,4 @@ func renderLineage(w io.Writer, g *lineage.Graph, format string) error {
 		}
 	}
 	return nil
-}
-
-func sortedParams(m map[string]string) []string {
-	var out []string
-	for k, v := range m {
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
 }

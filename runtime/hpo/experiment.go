@@ -2,9 +2,10 @@ package hpo
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 )
 
@@ -221,7 +222,7 @@ func Summarise(c Config, records []Record) Status {
 	if best, ok := bestRecord(c, records); ok {
 		o := &st.CurrentOptimalTrial
 		o.BestTrialName = best.Name
-		for _, k := range sortedNames(best.Params) {
+		for _, k := range slices.Sorted(maps.Keys(best.Params)) {
 			o.ParameterAssignments = append(o.ParameterAssignments, ParameterAssignment{Name: k, Value: best.Params[k]})
 		}
 		for _, m := range append([]string{c.Objective}, c.Additional...) {
@@ -238,15 +239,6 @@ func Summarise(c Config, records []Record) Status {
 		}
 	}
 	return st
-}
-
-func sortedNames(a Assignment) []string {
-	names := make([]string, 0, len(a))
-	for k := range a {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
