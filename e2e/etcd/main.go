@@ -1,4 +1,3 @@
-// Command etcd is etcd v3.6's server, as etcd's own main.go builds it.
 package main
 
 import (
