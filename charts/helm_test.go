@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubeline/kubeline/internal/tool"
 )
 
 // kubeVersion is the Kubernetes version charts are rendered for: that of
@@ -16,39 +17,9 @@ const kubeVersion = "1.33.0"
 // chartDir is the chart under test.
 const chartDir = "kubeline"
 
-// helm finds the helm binary at $KUBELINE_HELM, on PATH, in $(go env
-// GOBIN) or in $(go env GOPATH)/bin, and fails the test when there is
-// none: `make tools` installs it.
+// helm is the helm binary `make tools` installs (or $KUBELINE_HELM).
 func helm(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("KUBELINE_HELM"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("KUBELINE_HELM=%s: %v", p, err)
-		}
-		return p
-	}
-	if p, err := exec.LookPath("helm"); err == nil {
-		return p
-	}
-	var tried []string
-	for _, v := range []string{"GOBIN", "GOPATH"} {
-		out, err := exec.Command("go", "env", v).Output()
-		dir := strings.TrimSpace(string(out))
-		if err != nil || dir == "" {
-			continue
-		}
-		if v == "GOPATH" {
-			dir = filepath.Join(filepath.SplitList(dir)[0], "bin")
-		}
-		p := filepath.Join(dir, "helm")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		tried = append(tried, p)
-	}
-	t.Fatalf("helm is not installed (looked at $KUBELINE_HELM, PATH, %s).\n"+
-		"Install it with `make tools`, or point KUBELINE_HELM at the binary.", strings.Join(tried, ", "))
-	return ""
+	return tool.Find(t, "helm", "KUBELINE_HELM", "go install helm.sh/helm/v3/cmd/helm@v3.22.0")
 }
 
 // runHelm runs helm with args and returns its stdout, failing the test

@@ -9,45 +9,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubeline/kubeline/internal/tool"
 )
 
 // Install is how versitygw is installed (`make tools` runs it).
 const Install = "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0"
 
-// Binary finds versitygw at $KUBELINE_VERSITYGW, on PATH, in
-// $(go env GOBIN) or in $(go env GOPATH)/bin, and fails the test when it is
-// not installed.
+// Binary is the versitygw binary `make tools` installs (or
+// $KUBELINE_VERSITYGW); a missing one fails the test.
 func Binary(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("KUBELINE_VERSITYGW"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("KUBELINE_VERSITYGW=%s: %v", p, err)
-		}
-		return p
-	}
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p
-	}
-	var tried []string
-	for _, v := range []string{"GOBIN", "GOPATH"} {
-		out, err := exec.Command("go", "env", v).Output()
-		dir := strings.TrimSpace(string(out))
-		if err != nil || dir == "" {
-			continue
-		}
-		if v == "GOPATH" {
-			dir = filepath.Join(filepath.SplitList(dir)[0], "bin")
-		}
-		p := filepath.Join(dir, "versitygw")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		tried = append(tried, p)
-	}
-	t.Fatalf("versitygw, the S3 server of these tests, is not installed (looked at $KUBELINE_VERSITYGW, PATH, %s).\n"+
-		"Install it with `make tools` or `%s`, or point KUBELINE_VERSITYGW at the binary.",
-		strings.Join(tried, ", "), Install)
-	return ""
+	return tool.Find(t, "versitygw", "KUBELINE_VERSITYGW", Install)
 }
 
 // Gateway is a running (or stopped) versitygw.
