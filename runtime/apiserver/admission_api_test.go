@@ -40,20 +40,47 @@ func (k *kserver) kl() string  { return k.root + "/apis/kubeline/v1" }
 
 func newKubeline(t *testing.T, multiUser bool, cluster []admission.ClusterNode) *kserver {
 	t.Helper()
+	return startKubeline(t, serverOptions{multiUser: multiUser, cluster: cluster})
+}
+
+// serverOptions vary the test server: multi-user mode and the cluster's
+// GPUs, the artifact store (the local directory when nil), and a hook run
+// before serving (to start the scheduler).
+type serverOptions struct {
+	multiUser bool
+	cluster   []admission.ClusterNode
+	objects   artifact.Store
+	with      func(*apiserver.Server, context.Context)
+}
+
+// startKubeline starts the API on a real loopback listener over SQLite, the
+// embedded engine, versions and local deployments, until the test ends.
+func startKubeline(t *testing.T, o serverOptions) *kserver {
+	t.Helper()
 	home := t.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(home, "k.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	objects := o.objects
+	if objects == nil {
+		objects = artifact.Dir{Root: filepath.Join(home, "artifacts")}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	runner := local.NewRunner(local.Options{Home: home, PythonExecutor: launcher.PythonBuiltin})
+	runner := local.NewRunner(local.Options{Home: home, Store: objects, PythonExecutor: launcher.PythonBuiltin})
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
 		return compiler.Compile(name, data, compiler.Options{Params: params})
 	}
-	versioner := &artifact.Versioner{Objects: artifact.Dir{Root: filepath.Join(home, "artifacts")}, Records: st}
+	versioner := &artifact.Versioner{Objects: objects, Records: st}
 	deployments := serving.NewManager()
-	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").WithMultiUser(multiUser).WithCluster(cluster, 0).
+	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").WithMultiUser(o.multiUser).WithCluster(o.cluster, 0).
 		WithVersions(versioner).WithServing(deployments, versioner, filepath.Join(home, "deployments"))
+	if d, ok := objects.(artifact.Dir); ok {
+		api.WithArtifacts(d.Read)
+	}
+	if o.with != nil {
+		o.with(api, ctx)
+	}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(func() {
 		srv.Close()

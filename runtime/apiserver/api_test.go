@@ -11,7 +11,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,15 +18,7 @@ import (
 	"testing"
 	"time"
 
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-
-	"github.com/kubeline/kubeline/compiler"
-	"github.com/kubeline/kubeline/compiler/spec"
 	"github.com/kubeline/kubeline/runtime/apiserver"
-	"github.com/kubeline/kubeline/runtime/artifact"
-	"github.com/kubeline/kubeline/runtime/engine/local"
-	"github.com/kubeline/kubeline/runtime/launcher"
-	"github.com/kubeline/kubeline/runtime/store"
 )
 
 const corpus = "../../../shared/kfp-corpus/ir/"
@@ -42,29 +33,7 @@ func newServer(t *testing.T) string {
 // newServerWith also lets the test start the scheduler.
 func newServerWith(t *testing.T, with func(*apiserver.Server, context.Context)) string {
 	t.Helper()
-	home := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(home, "k.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	runner := local.NewRunner(local.Options{Home: home, PythonExecutor: launcher.PythonBuiltin})
-	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
-		return compiler.Compile(name, data, compiler.Options{Params: params})
-	}
-	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").
-		WithArtifacts(artifact.Dir{Root: filepath.Join(home, "artifacts")}.Read)
-	if with != nil {
-		with(api, ctx)
-	}
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		api.Wait()
-		st.Close()
-	})
-	return srv.URL + "/apis/v2beta1"
+	return startKubeline(t, serverOptions{with: with}).root + "/apis/v2beta1"
 }
 
 type resp struct {

@@ -8,50 +8,19 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-
-	"github.com/kubeline/kubeline/compiler"
-	"github.com/kubeline/kubeline/compiler/spec"
-	"github.com/kubeline/kubeline/runtime/apiserver"
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/artifact/s3test"
-	"github.com/kubeline/kubeline/runtime/engine/local"
-	"github.com/kubeline/kubeline/runtime/store"
 )
 
-// newVersionedServer starts the API with versions kept in objects (or the
-// local artifact directory when objects is nil).
+// newVersionedServer starts the API with its artifacts and versions in
+// objects (or the local artifact directory when nil).
 func newVersionedServer(t *testing.T, objects artifact.Store) string {
 	t.Helper()
-	home := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(home, "k.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if objects == nil {
-		objects = artifact.Dir{Root: filepath.Join(home, "artifacts")}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	runner := local.NewRunner(local.Options{Home: home, Store: objects})
-	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
-		return compiler.Compile(name, data, compiler.Options{Params: params})
-	}
-	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").
-		WithVersions(&artifact.Versioner{Objects: objects, Records: st})
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		api.Wait()
-		st.Close()
-	})
-	return srv.URL
+	return startKubeline(t, serverOptions{objects: objects}).root
 }
 
 func uploadVersion(t *testing.T, base, kind, name, content string) resp {
