@@ -12,6 +12,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
+	"github.com/kubeline/kubeline/runtime/apiserver"
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/store"
 )
@@ -28,22 +29,11 @@ func openStore(ctx context.Context, home, dsn string) (*store.Store, error) {
 	return store.Open(ctx, dsn)
 }
 
-// kfpState is KFP's run state for a finished workflow phase.
-func kfpState(p wfv1.WorkflowPhase) string {
-	switch p {
-	case wfv1.WorkflowSucceeded:
-		return "SUCCEEDED"
-	case wfv1.WorkflowFailed, wfv1.WorkflowError:
-		return "FAILED"
-	}
-	return "CANCELED"
-}
-
 // recordLocalRun stores a finished `kubeline run` like a server's run, and
 // records the versions it used and produced and its metrics.
 func recordLocalRun(ctx context.Context, st *store.Store, v *artifact.Versioner, file string, wf *wfv1.Workflow, outputs map[string]string) (*store.Run, *artifact.Recorded, error) {
 	b, _ := json.Marshal(wf)
-	run := &store.Run{DisplayName: filepath.Base(file) + " " + wf.Name, State: kfpState(wf.Status.Phase), Workflow: string(b),
+	run := &store.Run{DisplayName: filepath.Base(file) + " " + wf.Name, State: apiserver.RunState(wf), Workflow: string(b),
 		Error: wf.Status.Message, Description: "kubeline run " + file}
 	if err := st.CreateRun(ctx, run); err != nil {
 		return nil, nil, fmt.Errorf("record run: %w", err)

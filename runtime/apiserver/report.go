@@ -34,7 +34,7 @@ func (s *Server) reportWorkflow(r *http.Request) (any, error) {
 	if wf.Status.Phase.Completed() {
 		finished = wf.Status.FinishedAt.Time
 	}
-	if err := s.store.UpdateRun(r.Context(), id, phaseState(&wf), wf.Status.Message, body.Workflow, finished); err != nil {
+	if err := s.store.UpdateRun(r.Context(), id, RunState(&wf), wf.Status.Message, body.Workflow, finished); err != nil {
 		return nil, err
 	}
 	return map[string]any{}, nil

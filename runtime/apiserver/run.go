@@ -43,8 +43,8 @@ type runBody struct {
 	MultiNode   bool `json:"multi_node"`
 }
 
-// phaseState maps a workflow phase onto KFP's run states.
-func phaseState(wf *wfv1.Workflow) string {
+// RunState is the KFP run state of a workflow (a stopped one is CANCELED).
+func RunState(wf *wfv1.Workflow) string {
 	switch wf.Status.Phase {
 	case wfv1.WorkflowSucceeded:
 		return "SUCCEEDED"
@@ -192,7 +192,7 @@ func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 	go func() {
 		defer s.wg.Done()
 		for w := range ch {
-			state := phaseState(w)
+			state := RunState(w)
 			if w.Status.Phase.Completed() {
 				var finishedMsg string
 				if state, finishedMsg = s.recordVersions(run, w, state); finishedMsg != "" {
