@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/engine/argo"
 )
 
 // chartValues is the chart's values.yaml.
@@ -282,7 +283,7 @@ func TestChartObjects(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r := s.ArtifactRepository()
+				r := argo.ArtifactRepository(s)
 				repo = &r
 			} else if args["--artifacts"] != nil {
 				t.Errorf("--artifacts %v without S3: want the volume's directory", args["--artifacts"])

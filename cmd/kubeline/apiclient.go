@@ -120,3 +120,10 @@ func printIndented(w io.Writer, v any) int {
 	fmt.Fprintln(w, string(b))
 	return 0
 }
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/engine/argo"
 )
 
 // storeFlags are the artifact-store flags of the commands that run or read
@@ -41,50 +42,14 @@ func (f *storeFlags) open(ctx context.Context, home string) (artifact.Store, err
 }
 
 func openArtifacts(ctx context.Context, home, url string, cfg artifact.S3Config, envErr error) (artifact.Store, error) {
-	scheme, rest, isURL := strings.Cut(url, "://")
-	switch {
-	case url == "":
+	if url == "" {
 		return artifact.Dir{Root: filepath.Join(home, "artifacts")}, nil
-	case !isURL:
-		return artifact.Dir{Root: url}, nil
-	case scheme == "file":
-		return artifact.Dir{Root: rest}, nil
-	case scheme != "minio" && scheme != "s3":
-		return nil, fmt.Errorf("--artifacts %s: want a directory, file://, minio://BUCKET or s3://BUCKET", url)
 	}
-	if envErr != nil {
-		return nil, fmt.Errorf("--artifacts %s: %w", url, envErr)
-	}
-	if b := strings.Trim(rest, "/"); b != "" {
-		cfg.Bucket = b
-	}
-	cfg.URIScheme = scheme
-	if err := cfg.Normalize(); err != nil {
-		return nil, fmt.Errorf("--artifacts %s: %w", url, err)
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("--artifacts %s: %w", url, err)
-	}
-	s, err := artifact.NewS3(cfg)
+	st, err := artifact.OpenURL(ctx, url, func() (artifact.S3Config, error) { return cfg, envErr })
 	if err != nil {
 		return nil, fmt.Errorf("--artifacts %s: %w", url, err)
 	}
-	if err := s.EnsureBucket(ctx); err != nil {
-		return nil, fmt.Errorf("--artifacts %s: %w", url, err)
-	}
-	return s, nil
-}
-
-// podArtifacts is the artifact store of `kubeline launch` inside a pod:
-// KUBELINE_ARTIFACT_ROOT (minio://BUCKET, s3://BUCKET or file:///DIR) with
-// the object store's settings from the environment; nil when unset.
-func podArtifacts(ctx context.Context) (artifact.Store, error) {
-	root := os.Getenv("KUBELINE_ARTIFACT_ROOT")
-	if root == "" {
-		return nil, nil
-	}
-	cfg, err := artifact.S3ConfigFromEnv(os.Getenv)
-	return openArtifacts(ctx, "", root, cfg, err)
+	return st, nil
 }
 
 // readArtifact reads an artifact's bytes from any store for the API's
@@ -142,7 +107,7 @@ func argoRepositoryCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kubeline argo-repository: %v\n", err)
 		return 1
 	}
-	repo, _ := yaml.Marshal(s.ArtifactRepository())
+	repo, _ := yaml.Marshal(argo.ArtifactRepository(s))
 	cm := corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{Name: "artifact-repositories", Namespace: *namespace,
 			Annotations: map[string]string{"workflows.argoproj.io/default-artifact-repository": "kubeline"}},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/kubeline/kubeline/cmd/internal/launchcmd"
 )
 
 const usage = `kubeline: compile KFP v2 pipelines into Argo Workflows and run them.
@@ -77,9 +79,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "argo-repository":
 		return argoRepositoryCmd(args[1:], stdout, stderr)
 	case "launch":
-		return launchCmd(args[1:], stdout, stderr)
+		return launchcmd.Launch(args[1:], stdout, stderr)
 	case "install":
-		return installCmd(args[1:], stderr)
+		return launchcmd.Install(args[1:], stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "kubeline", version)
 		return 0

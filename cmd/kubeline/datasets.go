@@ -15,6 +15,7 @@ import (
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/lineage"
 	"github.com/kubeline/kubeline/runtime/store"
+	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
 // resourceCmd is `kubeline datasets|models list|versions|create|usage`.
@@ -51,10 +52,10 @@ func resourceCmd(kind string, args []string, stdout, stderr io.Writer) int {
 	case args[0] == "usage" && fs.NArg() == 1:
 		err = listUsage(ctx, w, st, kind, fs.Arg(0))
 	case args[0] == "create" && fs.NArg() == 1 && *from != "":
-		var pv artifact.ProducedVersion
+		var pv versioning.ProducedVersion
 		var objects artifact.Store
 		if objects, err = arts.open(ctx, home); err == nil {
-			v := &artifact.Versioner{Objects: objects, Records: st}
+			v := &versioning.Versioner{Objects: objects, Records: st}
 			pv, err = v.CreateFrom(ctx, kind, fs.Arg(0), *from, nil)
 		}
 		if err == nil {
@@ -189,7 +190,7 @@ func versionLineage(ctx context.Context, st *store.Store, kind, ref string, up b
 	if err != nil {
 		return nil, err
 	}
-	return artifact.Lineage(ctx, st, lineage.Version{Kind: lineage.Kind(kind), Name: name, Version: v.Version}, up)
+	return versioning.Lineage(ctx, st, lineage.Version{Kind: lineage.Kind(kind), Name: name, Version: v.Version}, up)
 }
 
 func renderLineage(w io.Writer, g *lineage.Graph, format string) error {

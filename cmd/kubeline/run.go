@@ -17,10 +17,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/compiler"
-	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/launcher"
+	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
 type runOptions struct {
@@ -98,7 +98,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kubeline run: %v\n", err)
 		return 1
 	}
-	versioner := &artifact.Versioner{Objects: objects, Records: st}
+	versioner := &versioning.Versioner{Objects: objects, Records: st}
 	if err := versioner.Resolve(ctx, wf); err != nil {
 		fmt.Fprintf(stderr, "kubeline run %s: %v\n", o.file, err)
 		return 1

@@ -19,9 +19,9 @@ import (
 	"github.com/kubeline/kubeline/compiler"
 	"github.com/kubeline/kubeline/compiler/spec"
 	"github.com/kubeline/kubeline/runtime/apiserver"
-	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
+	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
 // serverCmd is `kubeline server`: the KFP API over the store and the
@@ -108,7 +108,7 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 	}
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
-	versioner := &artifact.Versioner{Objects: objects, Records: st}
+	versioner := &versioning.Versioner{Objects: objects, Records: st}
 	deployments := serving.NewManager()
 	defer deployments.StopAll()
 	api := apiserver.New(runCtx, st, runner, compile, spec.Unpack, version).

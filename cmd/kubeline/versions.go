@@ -13,8 +13,8 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/kubeline/kubeline/runtime/apiserver"
-	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/store"
+	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
 // openStore opens the metadata store: dsn, or the embedded SQLite database
@@ -31,7 +31,7 @@ func openStore(ctx context.Context, home, dsn string) (*store.Store, error) {
 
 // recordLocalRun stores a finished `kubeline run` like a server's run, and
 // records the versions it used and produced and its metrics.
-func recordLocalRun(ctx context.Context, st *store.Store, v *artifact.Versioner, file string, wf *wfv1.Workflow, outputs map[string]string) (*store.Run, *artifact.Recorded, error) {
+func recordLocalRun(ctx context.Context, st *store.Store, v *versioning.Versioner, file string, wf *wfv1.Workflow, outputs map[string]string) (*store.Run, *versioning.Recorded, error) {
 	b, _ := json.Marshal(wf)
 	run := &store.Run{DisplayName: filepath.Base(file) + " " + wf.Name, State: apiserver.RunState(wf), Workflow: string(b),
 		Error: wf.Status.Message, Description: "kubeline run " + file}
@@ -46,7 +46,7 @@ func recordLocalRun(ctx context.Context, st *store.Store, v *artifact.Versioner,
 }
 
 // printRecorded says which versions a run used and produced.
-func printRecorded(w io.Writer, rec *artifact.Recorded) {
+func printRecorded(w io.Writer, rec *versioning.Recorded) {
 	if rec == nil {
 		return
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/kubeline/kubeline/runtime/launcher"
 	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
+	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
 // kserver is a server on a real loopback listener over SQLite and the
@@ -71,7 +72,7 @@ func startKubeline(t *testing.T, o serverOptions) *kserver {
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
 		return compiler.Compile(name, data, compiler.Options{Params: params})
 	}
-	versioner := &artifact.Versioner{Objects: objects, Records: st}
+	versioner := &versioning.Versioner{Objects: objects, Records: st}
 	deployments := serving.NewManager()
 	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").WithMultiUser(o.multiUser).WithCluster(o.cluster, 0).
 		WithVersions(versioner).WithServing(deployments, versioner, filepath.Join(home, "deployments"))

@@ -15,6 +15,7 @@ import (
 	"github.com/kubeline/kubeline/runtime/lineage"
 	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
+	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
 // Serving runs local deployments (runtime/serving.Manager).
@@ -27,7 +28,7 @@ type Serving interface {
 }
 
 // Materializer fetches a version's content to a local directory
-// (runtime/artifact.Versioner).
+// (runtime/versioning.Versioner).
 type Materializer interface {
 	Materialize(ctx context.Context, av store.ArtifactVersion, dir string) (string, error)
 }
@@ -94,7 +95,7 @@ func (s *Server) catalogEntryJSON(ctx context.Context, e store.CatalogEntry) (ma
 		}
 		out["metrics"] = metricsJSON(ms)
 	}
-	g, err := artifact.Lineage(ctx, s.store, lineage.Version{Kind: lineage.KindModel, Name: e.Name, Version: e.Version}, true)
+	g, err := versioning.Lineage(ctx, s.store, lineage.Version{Kind: lineage.KindModel, Name: e.Name, Version: e.Version}, true)
 	if err != nil {
 		return nil, err
 	}

@@ -114,7 +114,7 @@ func TestGroupsPoolsProjects(t *testing.T) {
 		t.Fatalf("the project as a KFP experiment: %d %s", e.code, e.raw)
 	}
 	// Runs of the group use its pool; their metrics arrive as the versions
-	// recorder stores them when a run ends (runtime/artifact Record).
+	// recorder stores them when a run ends (runtime/versioning Record).
 	acc := map[string]float64{}
 	var runs []string
 	for i, rr := range []struct {

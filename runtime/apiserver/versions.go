@@ -16,6 +16,7 @@ import (
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/lineage"
 	"github.com/kubeline/kubeline/runtime/store"
+	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
 // VersionParamPrefix marks a run parameter that maps an output to a
@@ -25,12 +26,12 @@ import (
 const VersionParamPrefix = "kubeline.io/version:"
 
 // Versions keeps dataset and model versions around runs
-// (runtime/artifact.Versioner): Resolve before a run starts, Record after
+// (runtime/versioning.Versioner): Resolve before a run starts, Record after
 // it ends, CreateFrom for uploads.
 type Versions interface {
 	Resolve(ctx context.Context, wf *wfv1.Workflow) error
-	Record(ctx context.Context, runID string, wf *wfv1.Workflow, outputs map[string]string) (*artifact.Recorded, error)
-	CreateFrom(ctx context.Context, kind, name, path string, metadata map[string]any) (artifact.ProducedVersion, error)
+	Record(ctx context.Context, runID string, wf *wfv1.Workflow, outputs map[string]string) (*versioning.Recorded, error)
+	CreateFrom(ctx context.Context, kind, name, path string, metadata map[string]any) (versioning.ProducedVersion, error)
 }
 
 // WithVersions turns on dataset and model versions.
@@ -183,7 +184,7 @@ func (s *Server) versionLineage(r *http.Request, kind string) (any, error) {
 	default:
 		return nil, badRequest("direction: want up or down, got %q", d)
 	}
-	g, err := artifact.Lineage(r.Context(), s.store, lineage.Version{Kind: lineage.Kind(kind), Name: v.Name, Version: v.Version}, up)
+	g, err := versioning.Lineage(r.Context(), s.store, lineage.Version{Kind: lineage.Kind(kind), Name: v.Name, Version: v.Version}, up)
 	if err != nil {
 		return nil, err
 	}

@@ -7,9 +7,9 @@
 //     anything speaking S3 — through minio-go. S3Config (s3config.go) is
 //     filled from the environment variables Kubeflow Pipelines users already
 //     set (OBJECTSTORECONFIG_*, MINIO_SERVICE_SERVICE_HOST/PORT, AWS_*) and
-//     from --s3-* flags; ArtifactRepository (repository.go) is the Argo
-//     artifact repository of the same bucket and keys, for workflows run by
-//     Argo in a cluster.
+//     from --s3-* flags; KeyFormat (repository.go) is the key layout Argo's
+//     artifact repository of the same bucket uses (runtime/engine/argo
+//     makes that repository).
 //
 // Both stream (Put, Get) and record the SHA-256 of every object they write:
 // S3 as user metadata (X-Amz-Meta-Sha256), Dir in a record beside the
@@ -21,12 +21,13 @@
 // URIs are file://ROOT/KEY for Dir and minio://BUCKET/KEY (s3:// on AWS) for
 // S3, as KFP writes them.
 //
-// On top of the objects, the package versions datasets and models
-// (version.go: Versioner, content-addressed under kubeline/versions/),
-// records what a finished run used and produced (record.go) and builds
-// lineage graphs from those records (lineage.go).
+// The objects of dataset and model versions live here too
+// (versionindex.go): a version's content key (VersionKey), its index object
+// (VersionIndex, read by a step in a pod that resolves model://NAME@vN) and
+// the version URI syntax. Creating and recording versions, which needs the
+// metadata store, is runtime/versioning's.
 //
-// artifact imports runtime/store (the records) and runtime/lineage, nothing
-// from compiler/ or the engines; which driver a run uses is decided in
-// cmd/kubeline.
+// artifact imports no other kubeline package, nor Kubernetes, Argo or a
+// database driver: the in-pod launcher (cmd/kubeline-launch) links it, and
+// must stay small. Which driver a run uses is decided in cmd/kubeline.
 package artifact

@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/google/go-cmp/cmp"
 	"github.com/minio/minio-go/v7"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeline/kubeline/runtime/artifact/s3test"
 )
@@ -208,32 +206,5 @@ func TestS3URI(t *testing.T) {
 		if got := s.URI("kubeline/wf/pod/m"); got != tc.want {
 			t.Errorf("URI = %s, want %s", got, tc.want)
 		}
-	}
-}
-
-func TestS3ArtifactRepository(t *testing.T) {
-	s, err := NewS3(S3Config{Endpoint: "minio-service.kubeflow:9000", Bucket: "mlpipeline", Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	insecure := true
-	ref := func(key string) *corev1.SecretKeySelector {
-		return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "mlpipeline-minio-artifact"}, Key: key}
-	}
-	want := wfv1.ArtifactRepository{S3: &wfv1.S3ArtifactRepository{
-		S3Bucket: wfv1.S3Bucket{Endpoint: "minio-service.kubeflow:9000", Bucket: "mlpipeline", Region: "us-east-1",
-			Insecure: &insecure, AccessKeySecret: ref("accesskey"), SecretKeySecret: ref("secretkey")},
-		KeyFormat: "kubeline/{{workflow.name}}/{{pod.name}}",
-	}}
-	if diff := cmp.Diff(want, s.ArtifactRepository()); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	// The compiler writes output keys with the same prefix.
-	src, err := os.ReadFile("../../compiler/argo/executor.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(src), `"`+KeyFormat+`/"`) {
-		t.Errorf("compiler/argo/executor.go no longer writes output keys under %s/", KeyFormat)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	artstore "github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/store"
+	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
 // TestResolveVersion: versions made by the Versioner are found by a step
@@ -22,7 +23,7 @@ func TestResolveVersion(t *testing.T) {
 	}
 	defer st.Close()
 	objects := artstore.Dir{Root: strings.TrimPrefix(o.ArtifactRoot, "file://")}
-	v := &artstore.Versioner{Objects: objects, Records: st}
+	v := &versioning.Versioner{Objects: objects, Records: st}
 	var uris []string
 	for _, content := range []string{"weights 1", "weights 2"} {
 		f := filepath.Join(t.TempDir(), "model.txt")

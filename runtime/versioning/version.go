@@ -1,4 +1,4 @@
-package artifact
+package versioning
 
 import (
 	"context"
@@ -11,13 +11,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
+	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/store"
 )
 
@@ -46,38 +45,10 @@ type VersionRecords interface {
 // produced, and the run's metrics. Version content is immutable and
 // content-addressed: kubeline/versions/KINDs/NAME/SHA256.
 type Versioner struct {
-	Objects Store
+	Objects artifact.Store
 	Records VersionRecords
 	// TempDir holds downloads while digests are computed ("" = os.TempDir).
 	TempDir string
-}
-
-var versionURI = regexp.MustCompile(`^(dataset|model)://([A-Za-z0-9][A-Za-z0-9._-]*)(?:@(v[0-9]+|[0-9]+|latest))?$`)
-
-// ParseVersionURI reads dataset://NAME@vN, model://NAME@latest (or @N, or
-// no suffix for the latest). n is 0 for the latest. ok is false for a URI
-// of another scheme; a dataset:// or model:// URI that does not parse is an
-// error.
-func ParseVersionURI(s string) (kind, name string, n int, ok bool, err error) {
-	if !strings.HasPrefix(s, "dataset://") && !strings.HasPrefix(s, "model://") {
-		return "", "", 0, false, nil
-	}
-	m := versionURI.FindStringSubmatch(s)
-	if m == nil {
-		return "", "", 0, true, fmt.Errorf("version URI %q: want dataset://NAME@vN or model://NAME@latest", s)
-	}
-	if m[3] != "" && m[3] != "latest" {
-		n, _ = strconv.Atoi(strings.TrimPrefix(m[3], "v"))
-		if n < 1 {
-			return "", "", 0, true, fmt.Errorf("version URI %q: versions start at v1", s)
-		}
-	}
-	return m[1], m[2], n, true, nil
-}
-
-// VersionKey is where a version's content lives.
-func VersionKey(kind, name, digest string) string {
-	return "kubeline/versions/" + kind + "s/" + name + "/" + digest
 }
 
 // Resolve rewrites every version URI in wf — its arguments and the argument
@@ -112,7 +83,7 @@ func (v *Versioner) Resolve(ctx context.Context, wf *wfv1.Workflow) error {
 		if p.Value == nil {
 			continue
 		}
-		kind, name, n, ok, err := ParseVersionURI(p.Value.String())
+		kind, name, n, ok, err := artifact.ParseVersionURI(p.Value.String())
 		if !ok {
 			continue
 		}
@@ -207,7 +178,7 @@ func (v *Versioner) readMeta(ctx context.Context, tmp, key string) (stepArtifact
 	var a stepArtifact
 	p := filepath.Join(tmp, "metadata.json")
 	if err := v.Objects.Download(ctx, key+"/metadata.json", p); err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, artifact.ErrNotFound) {
 			return a, false, nil
 		}
 		return a, false, fmt.Errorf("read metadata of %s: %w", key, err)
@@ -222,61 +193,12 @@ func (v *Versioner) readMeta(ctx context.Context, tmp, key string) (stepArtifact
 	return a, true, nil
 }
 
-// VersionIndex is the object kubeline/versions/KINDs/NAME/vN.json, written
-// when a version is created, so steps that cannot reach the metadata store
-// (a pod resolving model://NAME@v2) find the version's content in the
-// artifact store alone.
-type VersionIndex struct {
-	Kind    string `json:"kind"`
-	Name    string `json:"name"`
-	Version int    `json:"version"`
-	Digest  string `json:"sha256"`
-	Key     string `json:"key"`
-	URI     string `json:"uri"`
-}
-
-func indexKey(kind, name string, n int) string {
-	return fmt.Sprintf("kubeline/versions/%ss/%s/v%d.json", kind, name, n)
-}
-
 func (v *Versioner) writeIndex(ctx context.Context, av store.ArtifactVersion) error {
-	b, _ := json.Marshal(VersionIndex{Kind: av.Kind, Name: av.Name, Version: av.Version, Digest: av.Digest, Key: av.Key, URI: av.URI})
-	if _, err := v.Objects.Put(ctx, indexKey(av.Kind, av.Name, av.Version), strings.NewReader(string(b)), int64(len(b))); err != nil {
+	b, _ := json.Marshal(artifact.VersionIndex{Kind: av.Kind, Name: av.Name, Version: av.Version, Digest: av.Digest, Key: av.Key, URI: av.URI})
+	if _, err := v.Objects.Put(ctx, artifact.VersionIndexKey(av.Kind, av.Name, av.Version), strings.NewReader(string(b)), int64(len(b))); err != nil {
 		return fmt.Errorf("index %s %s@v%d: %w", av.Kind, av.Name, av.Version, err)
 	}
 	return nil
-}
-
-// ReadVersionIndex finds version n (0: the latest) of a resource through
-// its index objects in the artifact store.
-func ReadVersionIndex(ctx context.Context, objects Store, kind, name string, n int) (VersionIndex, error) {
-	var idx VersionIndex
-	key := indexKey(kind, name, n)
-	if n == 0 {
-		objs, err := objects.List(ctx, fmt.Sprintf("kubeline/versions/%ss/%s/v", kind, name))
-		if err != nil {
-			return idx, err
-		}
-		best := 0
-		for _, o := range objs {
-			var k int
-			if _, err := fmt.Sscanf(o.Key[strings.LastIndex(o.Key, "/")+1:], "v%d.json", &k); err == nil && k > best {
-				best, key = k, o.Key
-			}
-		}
-		if best == 0 {
-			return idx, fmt.Errorf("%s %s has no version: %w", kind, name, ErrNotFound)
-		}
-	}
-	rc, _, err := objects.Get(ctx, key)
-	if err != nil {
-		return idx, err
-	}
-	defer rc.Close()
-	if err := json.NewDecoder(rc).Decode(&idx); err != nil {
-		return idx, fmt.Errorf("read %s: %w", key, err)
-	}
-	return idx, nil
 }
 
 // Materialize downloads a version's content into dir/SHA256 (once; a

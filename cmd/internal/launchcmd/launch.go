@@ -1,4 +1,4 @@
-package main
+package launchcmd
 
 import (
 	"context"
@@ -10,16 +10,23 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/kubeline/kubeline/compiler/argo"
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/launcher"
 )
 
-// launchCmd is `kubeline launch`, the step wrapper whose contract is in the
-// compiler/argo package doc. It runs inside a pod: inputs under /kubeline/in,
-// outputs under /kubeline/out (KUBELINE_INPUTS_DIR / KUBELINE_OUTPUTS_DIR
-// override them).
-func launchCmd(args []string, stdout, stderr io.Writer) int {
+// Directories of the launcher contract in a pod (compiler/argo's InputsDir
+// and OutputsDir; this package does not link the compiler).
+const (
+	inputsDir  = "/kubeline/in"
+	outputsDir = "/kubeline/out"
+)
+
+// Launch is `kubeline launch ARGS`, the step wrapper whose contract is in
+// the compiler/argo package doc. It runs inside a pod: inputs under
+// /kubeline/in, outputs under /kubeline/out (KUBELINE_INPUTS_DIR /
+// KUBELINE_OUTPUTS_DIR override them). It returns the exit code: the user
+// command's, 2 for a bad command line, 1 for any other failure.
+func Launch(args []string, stdout, stderr io.Writer) int {
 	inv, err := launcher.ParseArgs(args, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline launch: %v\n", err)
@@ -27,8 +34,8 @@ func launchCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := launcher.Options{
 		Task: inv.Task, Component: inv.Component, Inputs: inv.Inputs, Command: inv.Command,
-		InputsDir:  envOr("KUBELINE_INPUTS_DIR", argo.InputsDir),
-		OutputsDir: envOr("KUBELINE_OUTPUTS_DIR", argo.OutputsDir),
+		InputsDir:  envOr("KUBELINE_INPUTS_DIR", inputsDir),
+		OutputsDir: envOr("KUBELINE_OUTPUTS_DIR", outputsDir),
 		Env:        os.Environ(), Stdout: stdout, Stderr: stderr,
 		Pipeline: launcher.PipelineInfo{JobName: os.Getenv("KUBELINE_WORKFLOW"), JobUID: os.Getenv("KUBELINE_WORKFLOW_UID"),
 			Pod: envOr("KUBELINE_POD", os.Getenv("HOSTNAME"))},
@@ -73,9 +80,10 @@ func launchCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// installCmd is `kubeline install DIR`: the init container copies the
-// kubeline binary into the shared volume.
-func installCmd(args []string, stderr io.Writer) int {
+// Install is `kubeline install DIR`: the init container copies the running
+// binary into the shared volume as DIR/kubeline, the path compiled steps
+// run (compiler/argo's Launcher).
+func Install(args []string, stderr io.Writer) int {
 	if len(args) != 1 {
 		fmt.Fprintln(stderr, "usage: kubeline install DIR")
 		return 2
@@ -89,6 +97,21 @@ func installCmd(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// podArtifacts is the artifact store of `kubeline launch` inside a pod:
+// KUBELINE_ARTIFACT_ROOT (minio://BUCKET, s3://BUCKET or file:///DIR) with
+// the object store's settings from the environment; nil when unset.
+func podArtifacts(ctx context.Context) (artifact.Store, error) {
+	root := os.Getenv("KUBELINE_ARTIFACT_ROOT")
+	if root == "" {
+		return nil, nil
+	}
+	st, err := artifact.OpenURL(ctx, root, func() (artifact.S3Config, error) { return artifact.S3ConfigFromEnv(os.Getenv) })
+	if err != nil {
+		return nil, fmt.Errorf("KUBELINE_ARTIFACT_ROOT %s: %w", root, err)
+	}
+	return st, nil
 }
 
 func envOr(key, def string) string {

@@ -1,4 +1,4 @@
-package artifact
+package versioning
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
+	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/store"
 )
 
@@ -160,7 +161,7 @@ func (v *Versioner) createVersion(ctx context.Context, dir, kind, name, runID, t
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return ProducedVersion{}, err
 	}
-	vkey := VersionKey(kind, name, digest)
+	vkey := artifact.VersionKey(kind, name, digest)
 	if err := v.Objects.Upload(ctx, vkey, data); err != nil {
 		return ProducedVersion{}, fmt.Errorf("store %s %s: %w", kind, name, err)
 	}
@@ -184,7 +185,7 @@ func (v *Versioner) createVersion(ctx context.Context, dir, kind, name, runID, t
 // directory (how a raw dataset gets its first version), or returns the
 // existing version with the same content.
 func (v *Versioner) CreateFrom(ctx context.Context, kind, name, path string, metadata map[string]any) (ProducedVersion, error) {
-	if !versionURI.MatchString(kind + "://" + name) {
+	if _, _, _, ok, err := artifact.ParseVersionURI(kind + "://" + name); !ok || err != nil {
 		return ProducedVersion{}, fmt.Errorf("%s name %q: use letters, digits, '.', '_' and '-'", kind, name)
 	}
 	digest, size, err := digestTree(path)
@@ -194,7 +195,7 @@ func (v *Versioner) CreateFrom(ctx context.Context, kind, name, path string, met
 	if old, err := v.Records.FindArtifactVersion(ctx, kind, name, digest); err == nil {
 		return ProducedVersion{ArtifactVersion: old}, nil
 	}
-	vkey := VersionKey(kind, name, digest)
+	vkey := artifact.VersionKey(kind, name, digest)
 	if err := v.Objects.Upload(ctx, vkey, path); err != nil {
 		return ProducedVersion{}, fmt.Errorf("store %s %s: %w", kind, name, err)
 	}
