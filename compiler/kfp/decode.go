@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -102,7 +101,11 @@ func (d *strictDecoder) message(n *yaml.Node, path string, md protoreflect.Messa
 			d.errs.Add(p, spec.PosOf(k), "unknown field %q of %s", k.Value, md.Name())
 			continue
 		}
-		out[k.Value] = d.field(vn, p, fd)
+		if _, dup := out[fd.JSONName()]; dup {
+			d.errs.Add(p, spec.PosOf(k), "field %s given twice", fd.JSONName())
+			continue
+		}
+		out[fd.JSONName()] = d.field(vn, p, fd)
 	}
 	return out
 }
@@ -151,15 +154,12 @@ func (d *strictDecoder) single(n *yaml.Node, path string, fd protoreflect.FieldD
 	case protoreflect.MessageKind, protoreflect.GroupKind:
 		return d.message(n, path, fd.Message())
 	case protoreflect.EnumKind:
-		if n.Kind != yaml.ScalarNode {
-			d.errs.Add(path, spec.PosOf(n), "expected one of %s, got %s", enumNames(fd.Enum()), spec.NodeKind(n))
+		v, err := parseEnum(n, fd.Enum())
+		if err != nil {
+			d.errs.AddErr(path, spec.PosOf(n), err)
 			return nil
 		}
-		if fd.Enum().Values().ByName(protoreflect.Name(n.Value)) == nil {
-			d.errs.Add(path, spec.PosOf(n), "unknown value %q: expected one of %s", n.Value, enumNames(fd.Enum()))
-			return nil
-		}
-		return n.Value
+		return string(v.Name())
 	case protoreflect.StringKind, protoreflect.BytesKind:
 		return d.scalarString(n, path)
 	case protoreflect.BoolKind:
@@ -169,29 +169,34 @@ func (d *strictDecoder) single(n *yaml.Node, path string, fd protoreflect.FieldD
 			return nil
 		}
 		return b
-	default: // numbers
-		// protojson writes 64-bit integers as strings; accept both forms.
-		var f float64
-		if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
-			if parsed, err := strconv.ParseFloat(n.Value, 64); err == nil {
-				f = parsed
-				goto number
-			}
-		}
-		if n.Kind != yaml.ScalarNode || n.Decode(&f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		s, ok := numberText(n)
+		if !ok {
 			d.errs.Add(path, spec.PosOf(n), "expected a number, got %s", spec.NodeKind(n))
 			return nil
 		}
-	number:
-		switch fd.Kind() {
-		case protoreflect.FloatKind, protoreflect.DoubleKind:
-			return f
-		}
-		if f != math.Trunc(f) {
-			d.errs.Add(path, spec.PosOf(n), "expected an integer, got %v", f)
+		f, err := parseFloat(s)
+		if err != nil {
+			d.errs.AddErr(path, spec.PosOf(n), err)
 			return nil
 		}
-		return int64(f)
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			return s // JSON has no such numbers; protojson reads the string form
+		}
+		return f
+	default: // integers
+		s, ok := numberText(n)
+		if !ok {
+			d.errs.Add(path, spec.PosOf(n), "expected an integer, got %s", spec.NodeKind(n))
+			return nil
+		}
+		bits, unsigned := intBits(fd.Kind())
+		v, err := parseInt(s, bits, unsigned)
+		if err != nil {
+			d.errs.AddErr(path, spec.PosOf(n), err)
+			return nil
+		}
+		return v
 	}
 }
 

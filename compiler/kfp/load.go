@@ -2,10 +2,10 @@ package kfp
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
+	"gopkg.in/yaml.v3"
 
 	"github.com/kubeline/kubeline/compiler/spec"
 )
@@ -130,20 +130,14 @@ func (p *Pipeline) loadPlatform(dec *strictDecoder, d *spec.Document, errs *spec
 			errs.Add(spec.Named("platforms", name), spec.PosOf(d.Node), "unknown platform %q: kubeline compiles for kubernetes", name)
 		}
 	}
-	k8s := ps.GetPlatforms()["kubernetes"]
 	execNode := spec.Lookup(spec.Lookup(spec.Lookup(spec.Lookup(d.Node, "platforms"), "kubernetes"), "deploymentSpec"), "executors")
-	labels := make([]string, 0, len(k8s.GetDeploymentSpec().GetExecutors()))
-	for label := range k8s.GetDeploymentSpec().GetExecutors() {
-		labels = append(labels, label)
+	if execNode == nil || execNode.Kind != yaml.MappingNode {
+		return
 	}
-	sort.Strings(labels)
-	for _, label := range labels {
-		path := spec.Named("platforms.kubernetes.deploymentSpec.executors", label)
+	for i := 0; i+1 < len(execNode.Content); i += 2 {
+		label := execNode.Content[i].Value
 		cfg := &KubernetesConfig{}
-		if err := decodeStrict(k8s.GetDeploymentSpec().GetExecutors()[label].AsMap(), cfg); err != nil {
-			errs.Add(path, spec.PosOf(spec.Lookup(execNode, label)), "%v", err)
-			continue
-		}
+		decodeStruct(execNode.Content[i+1], spec.Named("platforms.kubernetes.deploymentSpec.executors", label), cfg, errs)
 		p.Kubernetes[label] = cfg
 	}
 }

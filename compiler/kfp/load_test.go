@@ -96,7 +96,14 @@ func TestPlatformStrict(t *testing.T) {
 	cases := []struct {
 		name, platform, want string
 	}{
-		{"unknown field", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-t:\n          secretAsEnvv: []\n", `platforms.kubernetes.deploymentSpec.executors[exec-t]: json: unknown field "secretAsEnvv"`},
+		{"unknown field", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-t:\n          secretAsEnvv: []\n", `20:11: platforms.kubernetes.deploymentSpec.executors[exec-t].secretAsEnvv: unknown field "secretAsEnvv" of KubernetesExecutorConfig`},
+		{"integer not a number", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-t:\n          activeDeadlineSeconds: soon\n", `20:34: platforms.kubernetes.deploymentSpec.executors[exec-t].activeDeadlineSeconds: expected an integer, got "soon"`},
+		{"int32 out of range", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-t:\n          nodeAffinity: [{weight: '3000000000'}]\n", `nodeAffinity[0].weight: 3000000000 is out of range for an int32`},
+		{"fractional integer", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-t:\n          tolerations: [{tolerationSeconds: 1.5}]\n", `tolerations[0].tolerationSeconds: expected an integer, got 1.5`},
+		{"bool as string", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-t:\n          secretAsVolume: [{secretName: s, mountPath: /s, optional: 'yes'}]\n", `secretAsVolume[0].optional: expected true or false, got the scalar "yes"`},
+		{"oneof twice", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-t:\n          pvcMount: [{constant: a, componentInputParameter: b, mountPath: /m}]\n", `pvcMount[0].componentInputParameter: constant and componentInputParameter are one of pvc_reference: set only one`},
+		{"same field by both names", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-t:\n          image_pull_policy: Always\n          imagePullPolicy: Never\n", `imagePullPolicy: field imagePullPolicy given twice`},
+		{"nested unknown", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-t:\n          initContainers: [{name: a, image: b, privileged: true}]\n", `initContainers[0].privileged: unknown field "privileged" of InitContainer`},
 		{"unknown executor", "platforms:\n  kubernetes:\n    deploymentSpec:\n      executors:\n        exec-x:\n          podMetadata: {labels: {a: b}}\n", `executor "exec-x" is not defined`},
 		{"unknown platform", "platforms:\n  gcp: {}\n", `unknown platform "gcp"`},
 		{"workspace without size", "platforms:\n  kubernetes:\n    pipelineConfig:\n      workspace: {kubernetes: {}}\n", "workspace.size: required"},
