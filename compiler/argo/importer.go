@@ -78,32 +78,7 @@ func (c *compiler) pvcTemplate(t *pipelinespec.PipelineTaskSpec, a *taskArgs, la
 	}
 	switch image {
 	case "argostub/createpvc":
-		meta := map[string]any{}
-		if a.present["pvc_name"] {
-			meta["name"] = ref("pvc_name", "")
-		} else {
-			meta["generateName"] = "{{workflow.name}}-" + ref("pvc_name_suffix", "pvc")
-		}
-		specm := map[string]any{
-			"accessModes": jsonValue(ref("access_modes", `["ReadWriteOnce"]`)),
-			"resources":   map[string]any{"requests": map[string]any{"storage": ref("size", "1Gi")}},
-		}
-		if a.present["storage_class_name"] {
-			specm["storageClassName"] = ref("storage_class_name", "")
-		}
-		if a.present["volume_name"] {
-			specm["volumeName"] = ref("volume_name", "")
-		}
-		if a.present["access_modes"] {
-			specm["accessModes"] = "ACCESS_MODES"
-		}
-		manifest := map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": specm}
-		b, _ := yaml.Marshal(manifest)
-		text := string(b)
-		if a.present["access_modes"] {
-			text = strings.Replace(text, "ACCESS_MODES", ref("access_modes", ""), 1)
-		}
-		tmpl.Resource = &wfv1.ResourceTemplate{Action: "create", SetOwnerReference: true, Manifest: text}
+		tmpl.Resource = &wfv1.ResourceTemplate{Action: "create", SetOwnerReference: true, Manifest: createPVCManifest(a, ref)}
 		tmpl.Outputs.Parameters = []wfv1.Parameter{{Name: "name", ValueFrom: &wfv1.ValueFrom{JSONPath: "{.metadata.name}"}}}
 	case "argostub/deletepvc":
 		if !a.present["pvc_name"] {
@@ -117,4 +92,50 @@ func (c *compiler) pvcTemplate(t *pipelinespec.PipelineTaskSpec, a *taskArgs, la
 		return ""
 	}
 	return c.addShared(label, tmpl)
+}
+
+// createPVCManifest is the PVC a CreatePVC task makes, from its inputs (the
+// fields of kfp_kubernetes.CreatePvc): pvc_name or a generated name with
+// pvc_name_suffix, access_modes, size, storage_class_name (omitted when
+// default_storage_class is true), volume_name, annotations and data_source.
+// JSON-valued inputs are spliced into the manifest unquoted (JSON is YAML).
+func createPVCManifest(a *taskArgs, ref func(name, fallback string) string) string {
+	meta := map[string]any{}
+	if a.present["pvc_name"] {
+		meta["name"] = ref("pvc_name", "")
+	} else {
+		meta["generateName"] = "{{workflow.name}}-" + ref("pvc_name_suffix", "pvc")
+	}
+	spliced := map[string]string{}
+	splice := func(name string) string {
+		marker := "KUBELINE_JSON_" + strings.ToUpper(name)
+		spliced[marker] = ref(name, "")
+		return marker
+	}
+	specm := map[string]any{
+		"accessModes": jsonValue(`["ReadWriteOnce"]`),
+		"resources":   map[string]any{"requests": map[string]any{"storage": ref("size", "1Gi")}},
+	}
+	if a.present["access_modes"] {
+		specm["accessModes"] = splice("access_modes")
+	}
+	if a.present["storage_class_name"] && a.params["default_storage_class"] != "true" {
+		specm["storageClassName"] = ref("storage_class_name", "")
+	}
+	if a.present["volume_name"] {
+		specm["volumeName"] = ref("volume_name", "")
+	}
+	if a.present["data_source"] {
+		specm["dataSource"] = splice("data_source")
+	}
+	if a.present["annotations"] {
+		meta["annotations"] = splice("annotations")
+	}
+	manifest := map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": specm}
+	b, _ := yaml.Marshal(manifest)
+	text := string(b)
+	for _, marker := range slices.Sorted(maps.Keys(spliced)) {
+		text = strings.Replace(text, marker, spliced[marker], 1)
+	}
+	return text
 }
