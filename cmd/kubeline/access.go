@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/kubeline/kubeline/runtime/admission"
 	"github.com/kubeline/kubeline/runtime/apiserver"
@@ -22,7 +23,7 @@ type accessFlags struct {
 	aging     time.Duration
 }
 
-func (a *accessFlags) register(fs *flag.FlagSet) {
+func (a *accessFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&a.multiUser, "multi-user", false, "require bearer tokens and enforce roles, groups and owners "+
 		"(also on when users exist or the address is not loopback)")
 	fs.Var(&a.gpus, "gpus", "the cluster's GPUs: `TYPE:NODE=N[,NODE=N...]`, repeatable (default: none)")
@@ -33,6 +34,8 @@ func (a *accessFlags) register(fs *flag.FlagSet) {
 type gpuFlag []admission.ClusterNode
 
 func (g *gpuFlag) String() string { return "" }
+
+func (g *gpuFlag) Type() string { return "TYPE:NODE=N,..." }
 
 func (g *gpuFlag) Set(v string) error {
 	typ, nodes, ok := strings.Cut(v, ":")

@@ -1,85 +1,163 @@
 package main
 
 import (
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
-)
 
-const adminUsage = `usage:
-  kubeline users list | get NAME | create NAME --roles ds,ml [--groups G,...] | update NAME [--roles ...] [--groups ...]
-                 | delete NAME | create-token NAME | whoami
-  kubeline groups list | get NAME | create NAME [--pool POOL] | set-pool NAME POOL | delete NAME
-  kubeline pools list | get NAME | create NAME --nodes NODE=GPUS,... [--gpu-type T] | update NAME --nodes ... | delete NAME
-  kubeline projects list [--group G] | get NAME | create -f PROJECT.yaml | create NAME --metric M [--direction maximize|minimize] [--group G]
-                    | delete NAME | archive NAME | unarchive NAME
-  kubeline runs status RUN | start-anyway RUN
-common flags: --server URL ($KUBELINE_SERVER, default http://127.0.0.1:8888), --token TOKEN ($KUBELINE_TOKEN), -o json`
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
 
 // adminFlags are the flags of the admin commands.
 type adminFlags struct {
-	clientFlags
+	output                                                                                     string
 	roles, groups, pool, nodes, gpuType, file, group, metric, direction, description, pipeline string
 }
 
-func (a *adminFlags) register(fs *flag.FlagSet) {
-	a.clientFlags.register(fs)
-	fs.StringVar(&a.roles, "roles", "", "users: `ROLES`, comma-separated: operator (op), data-scientist (ds), ml-engineer (ml), production-engineer (pe)")
-	fs.StringVar(&a.groups, "groups", "", "users: `GROUPS`, comma-separated (default: the default group)")
-	fs.StringVar(&a.pool, "pool", "", "groups: the `POOL` the group's runs use (default: default)")
-	fs.StringVar(&a.nodes, "nodes", "", "pools: `NODE=GPUS,...` the pool takes from the cluster")
-	fs.StringVar(&a.gpuType, "gpu-type", "", "pools: the GPU `TYPE` (default: the nodes' type)")
-	fs.StringVar(&a.file, "f", "", "projects create: a kind: Project YAML `FILE`")
-	fs.StringVar(&a.group, "group", "", "projects: the `GROUP`")
-	fs.StringVar(&a.metric, "metric", "", "projects create: the leaderboard `METRIC`")
-	fs.StringVar(&a.direction, "direction", "", "projects create: maximize (default) or minimize")
-	fs.StringVar(&a.description, "description", "", "projects create: a description")
-	fs.StringVar(&a.pipeline, "pipeline", "", "projects create: the default pipeline's id")
+// register adds the named flags to fs.
+func (a *adminFlags) register(fs *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		switch n {
+		case "roles":
+			fs.StringVar(&a.roles, "roles", "", "`ROLES`, comma-separated: operator (op), data-scientist (ds), ml-engineer (ml), production-engineer (pe)")
+		case "groups":
+			fs.StringVar(&a.groups, "groups", "", "`GROUPS`, comma-separated (default: the default group)")
+		case "pool":
+			fs.StringVar(&a.pool, "pool", "", "the `POOL` the group's runs use (default: default)")
+		case "nodes":
+			fs.StringVar(&a.nodes, "nodes", "", "`NODE=GPUS,...` the pool takes from the cluster")
+		case "gpu-type":
+			fs.StringVar(&a.gpuType, "gpu-type", "", "the GPU `TYPE` (default: the nodes' type)")
+		case "file":
+			fs.StringVarP(&a.file, "file", "f", "", "a kind: Project YAML `FILE`")
+		case "group":
+			fs.StringVar(&a.group, "group", "", "the project's `GROUP`")
+		case "metric":
+			fs.StringVar(&a.metric, "metric", "", "the leaderboard `METRIC`")
+		case "direction":
+			fs.StringVar(&a.direction, "direction", "", "maximize (default) or minimize")
+		case "description":
+			fs.StringVar(&a.description, "description", "", "a description")
+		case "pipeline":
+			fs.StringVar(&a.pipeline, "pipeline", "", "the default pipeline's `ID`")
+		default:
+			panic("no admin flag " + n)
+		}
+	}
 }
 
-// adminCmd is `kubeline users|groups|pools|projects|runs VERB ...`: thin
+// adminVerb is one subcommand of users|groups|pools|projects|runs.
+type adminVerb struct {
+	use, short string
+	args       cobra.PositionalArgs
+	flags      []string
+}
+
+// adminVerbs are the admin commands; request maps each onto its API call.
+var adminVerbs = map[string][]adminVerb{
+	"users": {
+		{"list", "list the users", noArgs, nil},
+		{"get NAME", "show a user", exactArgs("NAME"), nil},
+		{"create NAME --roles ROLES", "add a user", exactArgs("NAME"), []string{"roles", "groups"}},
+		{"update NAME", "change a user's roles or groups", exactArgs("NAME"), []string{"roles", "groups"}},
+		{"delete NAME", "remove a user", exactArgs("NAME"), nil},
+		{"create-token NAME", "make a new bearer token for a user (printed once)", exactArgs("NAME"), nil},
+		{"whoami", "who the token is, with roles and groups", noArgs, nil},
+	},
+	"groups": {
+		{"list", "list the groups", noArgs, nil},
+		{"get NAME", "show a group", exactArgs("NAME"), nil},
+		{"create NAME", "add a group", exactArgs("NAME"), []string{"pool"}},
+		{"set-pool NAME POOL", "change the pool a group's runs use", exactArgs("NAME", "POOL"), nil},
+		{"delete NAME", "remove a group", exactArgs("NAME"), nil},
+	},
+	"pools": {
+		{"list", "list the GPU pools with total, used and free GPUs", noArgs, nil},
+		{"get NAME", "show a pool", exactArgs("NAME"), nil},
+		{"create NAME --nodes NODE=GPUS,...", "make a pool of GPUs taken from the default pool", exactArgs("NAME"), []string{"nodes", "gpu-type"}},
+		{"update NAME --nodes NODE=GPUS,...", "change a pool's nodes", exactArgs("NAME"), []string{"nodes", "gpu-type"}},
+		{"delete NAME", "remove a pool (its GPUs return to default)", exactArgs("NAME"), nil},
+	},
+	"projects": {
+		{"list", "list the projects", noArgs, []string{"group"}},
+		{"get NAME", "show a project", exactArgs("NAME"), nil},
+		{"create NAME --metric M | -f PROJECT.yaml", "make a project (a KFP experiment with a leaderboard)", projectCreateArgs,
+			[]string{"file", "group", "metric", "direction", "description", "pipeline"}},
+		{"delete NAME", "delete a project", exactArgs("NAME"), nil},
+		{"archive NAME", "archive a project", exactArgs("NAME"), nil},
+		{"unarchive NAME", "unarchive a project", exactArgs("NAME"), nil},
+	},
+	"runs": {
+		{"status RUN", "a run's status, why it waits, its pool and GPUs", exactArgs("RUN"), nil},
+		{"start-anyway RUN", "start a queued run now, whatever GPUs are free", exactArgs("RUN"), nil},
+	},
+}
+
+var adminShort = map[string]string{
+	"users":    "users, their roles, groups and tokens (operators)",
+	"groups":   "groups of users that share resources, each using one GPU pool",
+	"pools":    "GPU pools: GPUs of one type on named nodes",
+	"projects": "projects: KFP experiments with a leaderboard metric",
+	"runs":     "a run's admission: status, queue, start-anyway",
+}
+
+func projectCreateArgs(c *cobra.Command, args []string) error {
+	if f, _ := c.Flags().GetString("file"); f != "" {
+		return noArgs(c, args)
+	}
+	return exactArgs("NAME")(c, args)
+}
+
+// newAdminCmd is `kubeline users|groups|pools|projects|runs VERB ...`: thin
 // calls of the server's /apis/kubeline/v1 API.
-func adminCmd(noun string, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, adminUsage)
-		return 2
+func newAdminCmd(s streams, g *globalFlags, noun string) *cobra.Command {
+	var subs []*cobra.Command
+	for _, v := range adminVerbs[noun] {
+		var a adminFlags
+		verb := strings.Fields(v.use)[0]
+		c := &cobra.Command{
+			Use:   v.use,
+			Short: v.short,
+			Args:  v.args,
+			RunE: func(_ *cobra.Command, args []string) error {
+				return code(adminCall(s, g, &a, noun, verb, args))
+			},
+		}
+		g.addTo(c)
+		if strings.Contains(v.use, " NAME") && noun != "runs" && verb != "create" {
+			g.completeNames(c, noun)
+		}
+		a.register(c.Flags(), v.flags...)
+		addOutputFlag(c, &a.output, "table", "json", "yaml")
+		subs = append(subs, c)
 	}
-	fs := flag.NewFlagSet(noun, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var a adminFlags
-	a.register(fs)
-	if err := fs.Parse(interleave(args[1:], fs)); err != nil {
-		return 2
-	}
-	verb, pos := args[0], fs.Args()
+	return group(noun, adminShort[noun], subs...)
+}
+
+// adminCall makes the API call of noun verb and prints its answer.
+func adminCall(s streams, g *globalFlags, a *adminFlags, noun, verb string, pos []string) int {
 	req, err := a.request(noun, verb, pos)
 	if err == errUsage {
-		fmt.Fprintf(stderr, "kubeline %s %s: wrong arguments\n%s\n", noun, verb, adminUsage)
-		return 2
+		fmt.Fprintf(s.errOut, "kubeline %s %s: wrong arguments\n", noun, verb)
+		return exitUsage
 	}
 	var out map[string]any
 	if err == nil {
-		err = a.client().call(req.method, req.path, req.body, &out)
+		var c *apiClient
+		if c, err = g.client(); err == nil {
+			err = c.call(req.method, req.path, req.body, &out)
+		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "kubeline %s %s: %v\n", noun, verb, err)
-		return 1
+		fmt.Fprintf(s.errOut, "kubeline %s %s: %v\n", noun, verb, err)
+		return exitFailure
 	}
-	if a.output == "json" {
-		b, _ := json.MarshalIndent(out, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-		return 0
-	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	defer w.Flush()
-	req.print(w, out)
-	return 0
+	_ = printOutput(s.out, a.output, out, func(w *tableWriter) { req.print(w.tw, out) })
+	return exitOK
 }
 
 type adminRequest struct {

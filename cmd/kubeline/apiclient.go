@@ -3,12 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -16,22 +17,27 @@ import (
 // with an optional bearer token.
 type apiClient struct {
 	server, token string
+	from          string // where the server's address came from, for errors
 	http          *http.Client
 }
 
-// clientFlags are the flags of every command that talks to a server.
-type clientFlags struct {
-	server, token, output string
+func newAPIClient(e endpoint) *apiClient {
+	return &apiClient{server: e.server, token: e.token, from: e.from, http: &http.Client{Timeout: 60 * time.Second}}
 }
 
-func (c *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.server, "server", envOr("KUBELINE_SERVER", "http://127.0.0.1:8888"), "kubeline server `URL` ($KUBELINE_SERVER)")
-	fs.StringVar(&c.token, "token", os.Getenv("KUBELINE_TOKEN"), "bearer `TOKEN` of a multi-user server ($KUBELINE_TOKEN)")
-	fs.StringVar(&c.output, "o", "", "output: json for the server's answer as it is")
+// unreachable explains a connection error: which server was tried, and
+// how to start one or name another.
+func (c *apiClient) unreachable(err error) error {
+	if !errors.Is(err, syscall.ECONNREFUSED) && !isNoHost(err) {
+		return err
+	}
+	return fmt.Errorf("%w\nno kubeline server answers at %s (from %s): start one with `kubeline server`, "+
+		"or name yours with --server URL, $KUBELINE_SERVER or a context (kubeline config set-context NAME --server URL)", err, c.server, c.from)
 }
 
-func (c *clientFlags) client() *apiClient {
-	return &apiClient{server: strings.TrimSuffix(c.server, "/"), token: c.token, http: &http.Client{Timeout: 60 * time.Second}}
+func isNoHost(err error) bool {
+	var dns *net.DNSError
+	return errors.As(err, &dns)
 }
 
 // call sends a JSON request to path (under /apis/kubeline/v1 unless it
@@ -59,7 +65,7 @@ func (c *apiClient) call(method, path string, body, out any) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return c.unreachable(fmt.Errorf("%s %s: %w", method, path, err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -113,17 +119,4 @@ func str(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-func printIndented(w io.Writer, v any) int {
-	b, _ := json.MarshalIndent(v, "", "  ")
-	fmt.Fprintln(w, string(b))
-	return 0
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -29,10 +31,12 @@ type storeFlags struct {
 	envErr error
 }
 
-func (f *storeFlags) register(fs *flag.FlagSet) {
+func (f *storeFlags) register(fs *pflag.FlagSet) {
 	f.s3, f.envErr = artifact.S3ConfigFromEnv(os.Getenv)
 	fs.StringVar(&f.url, "artifacts", "", "artifact store `URL`: a directory, file:///DIR, minio://BUCKET or s3://BUCKET (default $KUBELINE_HOME/artifacts)")
-	f.s3.RegisterFlags(fs)
+	s3 := flag.NewFlagSet("s3", flag.ContinueOnError)
+	f.s3.RegisterFlags(s3)
+	fs.AddGoFlagSet(s3)
 }
 
 // open returns the store the flags name; an object store's bucket is
@@ -72,29 +76,44 @@ func readArtifact(objects artifact.Store) func(ctx context.Context, key string) 
 	}
 }
 
-// argoRepositoryCmd is `kubeline argo-repository --artifacts minio://BUCKET
-// [--s3-*]`: the ConfigMap that makes the S3 store Argo's default artifact
-// repository, so workflows compiled by kubeline and run by Argo put their
-// artifacts in the same bucket under the same keys as the embedded engine.
-func argoRepositoryCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("argo-repository", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// newArgoRepositoryCmd is `kubeline argo-repository --artifacts
+// minio://BUCKET [--s3-*]`: the ConfigMap that makes the S3 store Argo's
+// default artifact repository, so workflows compiled by kubeline and run by
+// Argo put their artifacts in the same bucket under the same keys as the
+// embedded engine.
+func newArgoRepositoryCmd(s streams) *cobra.Command {
 	var arts storeFlags
-	arts.register(fs)
-	namespace := fs.String("namespace", "", "namespace of the ConfigMap (Argo reads artifact-repositories from the workflow's namespace)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	var namespace string
+	c := &cobra.Command{
+		Use:   "argo-repository --artifacts minio://BUCKET|s3://BUCKET",
+		Short: "print Argo's artifact-repositories ConfigMap for an S3 artifact store",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if !strings.HasPrefix(arts.url, "minio://") && !strings.HasPrefix(arts.url, "s3://") {
+				return usagef("--artifacts: want minio://BUCKET or s3://BUCKET, got %q", arts.url)
+			}
+			b, err := argoRepository(arts, namespace)
+			if err != nil {
+				return reportErr(s, "kubeline argo-repository", err)
+			}
+			_, err = s.out.Write(b)
+			return err
+		},
 	}
-	if !strings.HasPrefix(arts.url, "minio://") && !strings.HasPrefix(arts.url, "s3://") {
-		fmt.Fprintln(stderr, "usage: kubeline argo-repository --artifacts minio://BUCKET|s3://BUCKET [--s3-endpoint HOST:PORT ...] [--namespace NS]")
-		return 2
-	}
+	arts.register(c.Flags())
+	c.Flags().StringVar(&namespace, "namespace", "", "namespace of the ConfigMap (Argo reads artifact-repositories from the workflow's namespace)")
+	return c
+}
+
+// argoRepository is the ConfigMap of argo-repository as YAML.
+func argoRepository(arts storeFlags, namespace string) ([]byte, error) {
 	// Only the configuration is needed, not a connection.
 	cfg := arts.s3
-	if b := strings.Trim(strings.SplitN(arts.url, "://", 2)[1], "/"); b != "" {
+	scheme, bucket, _ := strings.Cut(arts.url, "://")
+	if b := strings.Trim(bucket, "/"); b != "" {
 		cfg.Bucket = b
 	}
-	cfg.URIScheme = strings.SplitN(arts.url, "://", 2)[0]
+	cfg.URIScheme = scheme
 	err := arts.envErr
 	if err == nil {
 		err = cfg.Normalize()
@@ -104,15 +123,13 @@ func argoRepositoryCmd(args []string, stdout, stderr io.Writer) int {
 		s, err = artifact.NewS3(cfg)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "kubeline argo-repository: %v\n", err)
-		return 1
+		return nil, err
 	}
 	repo, _ := yaml.Marshal(argo.ArtifactRepository(s))
 	cm := corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{Name: "artifact-repositories", Namespace: *namespace,
+		ObjectMeta: metav1.ObjectMeta{Name: "artifact-repositories", Namespace: namespace,
 			Annotations: map[string]string{"workflows.argoproj.io/default-artifact-repository": "kubeline"}},
 		Data: map[string]string{"kubeline": string(repo)}}
 	b, _ := yaml.Marshal(cm)
-	fmt.Fprint(stdout, strings.Replace(string(b), "  creationTimestamp: null\n", "", 1))
-	return 0
+	return []byte(strings.Replace(string(b), "  creationTimestamp: null\n", "", 1)), nil
 }

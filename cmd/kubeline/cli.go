@@ -1,103 +1,291 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/kubeline/kubeline/cmd/internal/launchcmd"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
-
-const usage = `kubeline: compile KFP v2 pipelines into Argo Workflows and run them.
-
-Usage:
-  kubeline compile FILE [-o OUT] [--param NAME=VALUE ...] [--image IMAGE]
-  kubeline run FILE [--param NAME=VALUE ...] [-o json] [--engine local|argo]   (embedded engine or Argo)
-  kubeline server [--addr 127.0.0.1:8888] [--db URL] [--artifacts DIR|minio://B] (KFP-compatible API)
-                  [--multi-user] [--gpus TYPE:NODE=N,...] [--aging 10m] [--engine local|argo]
-  kubeline users|groups|pools|projects|runs VERB ... [--server URL] [--token T]  (see kubeline users -h)
-  kubeline leaderboard PROJECT | compare RUN|MODEL@vN...                        (project results)
-  kubeline datasets|models list | versions NAME | create NAME --from PATH | usage NAME@vN
-  kubeline models publish NAME@vN | kubeline catalog                           (model catalog, via --server)
-  kubeline deploy FILE | deployments list|stop NAME | predict NAME -d @in.json (local deployments, via --server)
-  kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]                 (where it came from / went)
-  kubeline argo-repository --artifacts minio://BUCKET [--s3-*]                  (Argo's artifact-repositories ConfigMap)
-  kubeline clusters add NAME [--context CTX] [--namespace NS] | list | remove    (run --cluster NAME)
-  kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json]                  (HPO experiment)
-  kubeline suggest EXPERIMENT.yaml [--trials JSON|@FILE] [--count N] [-o FILE]  (HPO step)
-  kubeline launch --task T --component JSON [--in NAME=VALUE ...] -- COMMAND...   (inside a step)
-  kubeline install DIR                                                         (init container)
-  kubeline version
-
-Run "kubeline COMMAND -h" for a command's flags.
-`
 
 // version is set with -ldflags "-X main.version=...".
 var version = "dev"
 
+// Exit codes of every command (README, "Exit codes").
+const (
+	exitOK      = 0 // done
+	exitFailure = 1 // the command ran and failed: a bad spec, a failed run, an error from the server
+	exitUsage   = 2 // the command line is wrong: unknown command or flag, missing or extra arguments
+)
+
+// exitCode is returned by a command that has already said what went wrong;
+// run turns it into the process's exit code.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+// code turns a command's exit code into its RunE result.
+func code(c int) error {
+	if c == exitOK {
+		return nil
+	}
+	return exitCode(c)
+}
+
+// usageError is a wrong command line found by a command itself.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// streams are the standard streams a command writes to.
+type streams struct {
+	in          io.Reader
+	out, errOut io.Writer
+}
+
+// run executes the command line args and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+	root := newRoot(streams{in: stdin, out: stdout, errOut: stderr})
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
 	}
-	switch args[0] {
-	case "compile":
-		return compileCmd(args[1:], stdout, stderr)
-	case "run":
-		return runCmd(args[1:], stdout, stderr)
-	case "server":
-		return serverCmd(args[1:], stdout, stderr)
-	case "suggest":
-		return suggestCmd(args[1:], stdout, stderr)
-	case "hpo":
-		return hpoCmd(args[1:], stdout, stderr)
-	case "models":
-		if len(args) > 1 && args[1] == "publish" {
-			return publishCmd(args[2:], stdout, stderr)
+	var ec exitCode
+	if errors.As(err, &ec) {
+		return int(ec)
+	}
+	if cmd == nil {
+		cmd = root
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), strings.TrimRight(err.Error(), "\n"))
+	if cmd.Runnable() {
+		fmt.Fprintf(stderr, "usage: %s\n", cmd.UseLine())
+	}
+	fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	return exitUsage
+}
+
+// newRoot builds the command tree. Each command's logic is a function of
+// plain values; the cobra layer only binds flags and arguments to them.
+func newRoot(s streams) *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:   "kubeline",
+		Short: "compile KFP v2 pipelines into Argo Workflows and run them",
+		Long: `kubeline compiles KFP v2 pipelines into Argo Workflows and runs them: on this machine with the
+embedded engine, or on Kubernetes with Argo Workflows; it serves a KFP-compatible API and keeps
+versions of datasets and models, their lineage, GPU pools, users and deployments.
+
+Start with:  kubeline run examples/hello-params/pipeline.yaml`,
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetVersionTemplate("kubeline {{.Version}}\n")
+	root.SetOut(s.out)
+	root.SetErr(s.errOut)
+	root.SetIn(orEmpty(s.in))
+	root.SetUsageFunc(printUsage)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
+	root.PersistentPreRun = func(c *cobra.Command, _ []string) { g.flags = c.Flags() }
+
+	root.AddGroup(&cobra.Group{ID: "pipelines", Title: "Pipelines:"},
+		&cobra.Group{ID: "server", Title: "Server and its resources (--server, --token):"},
+		&cobra.Group{ID: "local", Title: "Versions and lineage (local store):"},
+		&cobra.Group{ID: "steps", Title: "Inside a step:"})
+	add := func(group string, cmds ...*cobra.Command) {
+		for _, c := range cmds {
+			c.GroupID = group
+			root.AddCommand(c)
 		}
-		return resourceCmd("model", args[1:], stdout, stderr)
-	case "catalog":
-		return catalogCmd(args[1:], stdout, stderr)
-	case "deploy":
-		return deployCmd(args[1:], stdout, stderr)
-	case "deployments":
-		return deploymentsCmd(args[1:], stdout, stderr)
-	case "predict":
-		return predictCmd(args[1:], stdout, stderr)
-	case "datasets":
-		return resourceCmd(strings.TrimSuffix(args[0], "s"), args[1:], stdout, stderr)
-	case "users", "groups", "pools", "projects", "runs":
-		return adminCmd(args[0], args[1:], stdout, stderr)
-	case "leaderboard":
-		return leaderboardCmd(args[1:], stdout, stderr)
-	case "compare":
-		return compareCmd(args[1:], stdout, stderr)
-	case "lineage":
-		return lineageCmd(args[1:], stdout, stderr)
-	case "clusters":
-		return clustersCmd(args[1:], stdout, stderr)
-	case "argo-repository":
-		return argoRepositoryCmd(args[1:], stdout, stderr)
-	case "launch":
-		return launchcmd.Launch(args[1:], stdout, stderr)
-	case "install":
-		return launchcmd.Install(args[1:], stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "kubeline", version)
-		return 0
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
 	}
-	fmt.Fprintf(stderr, "kubeline: unknown command %q\n\n%s", args[0], usage)
-	_ = stdin
-	return 2
+	add("pipelines", newCompileCmd(s, g), newRunCmd(s, g), newHPOCmd(s, g))
+	add("server", newServerCmd(s), newConfigCmd(s, g),
+		newAdminCmd(s, g, "users"), newAdminCmd(s, g, "groups"), newAdminCmd(s, g, "pools"),
+		newAdminCmd(s, g, "projects"), newAdminCmd(s, g, "runs"),
+		newLeaderboardCmd(s, g), newCompareCmd(s, g),
+		newCatalogCmd(s, g), newDeployCmd(s, g), newDeploymentsCmd(s, g), newPredictCmd(s, g))
+	add("local", newResourceCmd(s, g, "dataset"), newResourceCmd(s, g, "model"), newLineageCmd(s),
+		newClustersCmd(s), newArgoRepositoryCmd(s))
+	add("steps", newSuggestCmd(s), newLaunchCmd(s), newInstallCmd(s))
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "print kubeline's version",
+		Args:  noArgs,
+		Run:   func(*cobra.Command, []string) { fmt.Fprintln(s.out, "kubeline", version) },
+	})
+	root.SetHelpCommandGroupID("")
+	root.SetCompletionCommandGroupID("")
+	return root
+}
+
+func orEmpty(r io.Reader) io.Reader {
+	if r == nil {
+		return strings.NewReader("")
+	}
+	return r
+}
+
+// group makes a command that only holds subcommands: run alone it shows
+// its help; an unknown subcommand is a usage error with suggestions.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+			}
+			return usageError{msg}
+		},
+		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
+	}
+	c.AddCommand(subs...)
+	return c
+}
+
+// exactArgs wants exactly the named positional arguments.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != len(names) {
+			return usagef("want %s, got %d argument(s)%s", strings.Join(names, " "), len(args), listArgs(args))
+		}
+		return nil
+	}
+}
+
+// minArgs wants at least n positional arguments, described by what.
+func minArgs(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usagef("want %s", what)
+		}
+		return nil
+	}
+}
+
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("takes no arguments, got%s", listArgs(args))
+	}
+	return nil
+}
+
+func listArgs(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" %q", args)
+}
+
+// printUsage is every command's usage: its synopsis, subcommands (for a
+// group, each with its own flags, so `kubeline hpo -h` shows what `hpo run`
+// takes), flags and global flags.
+func printUsage(c *cobra.Command) error {
+	w := c.OutOrStderr()
+	fmt.Fprint(w, "Usage:\n")
+	if c.Runnable() && !c.HasAvailableSubCommands() {
+		fmt.Fprintf(w, "  %s\n", c.UseLine())
+	}
+	if c.HasAvailableSubCommands() {
+		fmt.Fprintf(w, "  %s COMMAND\n", c.CommandPath())
+		printCommands(w, c)
+	}
+	if c.HasExample() {
+		fmt.Fprintf(w, "\nExamples:\n%s\n", c.Example)
+	}
+	if c.HasAvailableLocalFlags() {
+		fmt.Fprintf(w, "\nFlags:\n%s", c.LocalFlags().FlagUsages())
+	}
+	if c.HasAvailableInheritedFlags() {
+		fmt.Fprintf(w, "\nGlobal flags:\n%s", c.InheritedFlags().FlagUsages())
+	}
+	if !c.HasParent() {
+		fmt.Fprint(w, `
+Exit codes: 0 done; 1 the command failed (bad spec, failed run, an error from the server);
+2 wrong command line (unknown command or flag, missing arguments).
+`)
+	}
+	if c.HasAvailableSubCommands() {
+		fmt.Fprintf(w, "\nUse \"%s COMMAND --help\" for more about a command.\n", c.CommandPath())
+	}
+	return nil
+}
+
+func printCommands(w io.Writer, c *cobra.Command) {
+	pad := 0
+	for _, s := range c.Commands() {
+		if s.IsAvailableCommand() && len(s.Name()) > pad {
+			pad = len(s.Name())
+		}
+	}
+	titles := map[string]string{"": "Commands:"}
+	order := []string{}
+	for _, g := range c.Groups() {
+		titles[g.ID] = g.Title
+		order = append(order, g.ID)
+	}
+	order = append(order, "")
+	if len(c.Groups()) > 0 {
+		titles[""] = "Other commands:"
+	}
+	for _, id := range order {
+		var lines []string
+		for _, s := range c.Commands() {
+			if s.IsAvailableCommand() && s.GroupID == id {
+				lines = append(lines, fmt.Sprintf("  %-*s  %s", pad, s.Name(), s.Short))
+			}
+		}
+		if len(lines) > 0 {
+			fmt.Fprintf(w, "\n%s\n%s\n", titles[id], strings.Join(lines, "\n"))
+		}
+	}
+	if !c.HasParent() {
+		return
+	}
+	// A group: each subcommand's synopsis and its own flags (not those
+	// every client command has).
+	common := map[string]bool{"help": true, "output": true, "server": true, "token": true}
+	for _, s := range c.Commands() {
+		if !s.IsAvailableCommand() {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s\n", s.UseLine())
+		own := pflag.NewFlagSet(s.Name(), pflag.ContinueOnError)
+		s.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if !common[f.Name] {
+				own.AddFlag(f)
+			}
+		})
+		fmt.Fprint(w, indent(own.FlagUsages(), "  "))
+	}
+}
+
+func indent(s, by string) string {
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			lines[i] = by + l
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 // paramFlag collects repeated --param NAME=VALUE flags.
 type paramFlag map[string]string
 
 func (p paramFlag) String() string { return "" }
+
+func (p paramFlag) Type() string { return "NAME=VALUE" }
 
 func (p paramFlag) Set(s string) error {
 	name, value, ok := strings.Cut(s, "=")
@@ -110,3 +298,5 @@ func (p paramFlag) Set(s string) error {
 	p[name] = value
 	return nil
 }
+
+var _ pflag.Value = paramFlag{}

@@ -14,18 +14,26 @@ import (
 
 // pipelineVersionFrom fetches stored pipeline versions from a kubeline (or
 // Kubeflow Pipelines) server's v2beta1 API, for Experiments whose trial is a
-// pipelineVersionReference. An empty server gives nil: such references are
-// refused with the reason.
-func pipelineVersionFrom(server string) func(pipelineID, versionID string) ([]byte, error) {
-	if server == "" {
+// pipelineVersionReference, with the endpoint's token. No server gives nil:
+// such references are refused with the reason.
+func pipelineVersionFrom(e endpoint) func(pipelineID, versionID string) ([]byte, error) {
+	if e.server == "" {
 		return nil
 	}
-	client := &http.Client{Timeout: 30 * time.Second}
+	c := newAPIClient(e)
+	c.http.Timeout = 30 * time.Second
 	return func(pipelineID, versionID string) ([]byte, error) {
-		u := strings.TrimSuffix(server, "/") + "/apis/v2beta1/pipelines/" + url.PathEscape(pipelineID) + "/versions/" + url.PathEscape(versionID)
-		resp, err := client.Get(u)
+		u := c.server + "/apis/v2beta1/pipelines/" + url.PathEscape(pipelineID) + "/versions/" + url.PathEscape(versionID)
+		req, err := http.NewRequest(http.MethodGet, u, nil)
 		if err != nil {
 			return nil, fmt.Errorf("fetch pipeline version: %w", err)
+		}
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return nil, c.unreachable(fmt.Errorf("fetch pipeline version: %w", err))
 		}
 		defer resp.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))

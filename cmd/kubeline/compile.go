@@ -1,11 +1,12 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/spf13/cobra"
 
 	"github.com/kubeline/kubeline/compiler"
 )
@@ -15,34 +16,38 @@ type compileOptions struct {
 	out    string
 	params paramFlag
 	image  string
-	server string
+	server endpoint
 }
 
-func compileCmd(args []string, stdout, stderr io.Writer) int {
+// newCompileCmd is `kubeline compile FILE`.
+func newCompileCmd(s streams, g *globalFlags) *cobra.Command {
 	o := compileOptions{params: paramFlag{}}
-	fs := flag.NewFlagSet("compile", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.out, "o", "", "write the workflow to `OUT` instead of stdout")
-	fs.Var(o.params, "param", "set pipeline parameter `NAME=VALUE` (repeatable)")
-	fs.StringVar(&o.image, "image", "", "kubeline `IMAGE` for the launcher init container")
-	fs.StringVar(&o.server, "server", "", "kubeline server `URL` an Experiment's pipelineVersionReference is read from")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kubeline compile FILE [-o OUT] [--param NAME=VALUE ...]")
-		fs.PrintDefaults()
+	c := &cobra.Command{
+		Use:   "compile FILE",
+		Short: "compile a KFP pipeline, Experiment or Deployment into one Argo Workflow",
+		Long: `Compile reads a KFP v2 IR pipeline (.yaml, .yml, .json, or a .zip/.tar.gz holding pipeline.yaml),
+a kind: Experiment or a kind: Deployment, and writes one Argo Workflow as YAML to OUT or stdout.
+Every error of the document is reported at once, each with its spec path and line:column.`,
+		Args: exactArgs("FILE"),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.file = args[0]
+			e, err := g.optionalServer()
+			if err != nil {
+				return reportErr(s, "kubeline compile", err)
+			}
+			o.server = e
+			if err := o.run(s.out); err != nil {
+				fmt.Fprintf(s.errOut, "kubeline compile %s:\n%v\n", o.file, err)
+				return exitCode(exitFailure)
+			}
+			return nil
+		},
 	}
-	if err := fs.Parse(interleave(args, fs)); err != nil {
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
-	}
-	o.file = fs.Arg(0)
-	if err := o.run(stdout); err != nil {
-		fmt.Fprintf(stderr, "kubeline compile %s:\n%v\n", o.file, err)
-		return 1
-	}
-	return 0
+	f := c.Flags()
+	f.StringVarP(&o.out, "output", "o", "", "write the workflow to `OUT` instead of stdout")
+	f.Var(o.params, "param", "set pipeline parameter `NAME=VALUE` (repeatable)")
+	f.StringVar(&o.image, "image", "", "kubeline `IMAGE` for the launcher init container")
+	return g.addTo(c)
 }
 
 func (o *compileOptions) run(stdout io.Writer) error {
@@ -77,33 +82,4 @@ func (o *compileOptions) run(stdout io.Writer) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), o.out)
-}
-
-// interleave moves flags after positional arguments to the front, so
-// "compile FILE -o OUT" works like "compile -o OUT FILE".
-func interleave(args []string, fs *flag.FlagSet) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
-		}
-		if len(a) > 1 && a[0] == '-' {
-			flags = append(flags, a)
-			name := a[1:]
-			if name[0] == '-' {
-				name = name[1:]
-			}
-			if f := fs.Lookup(name); f != nil && i+1 < len(args) {
-				if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); !isBool {
-					flags = append(flags, args[i+1])
-					i++
-				}
-			}
-			continue
-		}
-		pos = append(pos, a)
-	}
-	return append(flags, pos...)
 }

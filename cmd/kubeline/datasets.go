@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/lineage"
@@ -18,94 +17,140 @@ import (
 	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
-// resourceCmd is `kubeline datasets|models list|versions|create|usage`.
-func resourceCmd(kind string, args []string, stdout, stderr io.Writer) int {
-	usage := fmt.Sprintf("usage: kubeline %ss list | versions NAME | create NAME --from PATH | usage NAME@vN  [--db URL]", kind)
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, usage)
-		return 2
-	}
-	fs := flag.NewFlagSet(kind+"s", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	db := fs.String("db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
-	from := fs.String("from", "", "create: the file or directory that becomes the version")
-	var arts storeFlags
-	arts.register(fs)
-	if err := fs.Parse(interleave(args[1:], fs)); err != nil {
-		return 2
-	}
-	ctx := context.Background()
-	home := kubelineHome()
-	st, err := openStore(ctx, home, *db)
-	if err != nil {
-		fmt.Fprintf(stderr, "kubeline %ss: %v\n", kind, err)
-		return 1
-	}
-	defer st.Close()
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	defer w.Flush()
-	switch {
-	case args[0] == "list" && fs.NArg() == 0:
-		err = listResources(ctx, w, st, kind)
-	case args[0] == "versions" && fs.NArg() == 1:
-		err = listVersions(ctx, w, st, kind, fs.Arg(0))
-	case args[0] == "usage" && fs.NArg() == 1:
-		err = listUsage(ctx, w, st, kind, fs.Arg(0))
-	case args[0] == "create" && fs.NArg() == 1 && *from != "":
-		var pv versioning.ProducedVersion
-		var objects artifact.Store
-		if objects, err = arts.open(ctx, home); err == nil {
-			v := &versioning.Versioner{Objects: objects, Records: st}
-			pv, err = v.CreateFrom(ctx, kind, fs.Arg(0), *from, nil)
-		}
-		if err == nil {
-			if pv.Created {
-				fmt.Fprintf(w, "%s %s@v%d created (sha256 %s, %d bytes)\n", kind, pv.Name, pv.Version, pv.Digest, pv.Size)
-			} else {
-				fmt.Fprintf(w, "%s %s: same content as v%d, no new version\n", kind, pv.Name, pv.Version)
-			}
-		}
-	default:
-		fmt.Fprintln(stderr, usage)
-		return 2
-	}
-	if err != nil {
-		w.Flush()
-		fmt.Fprintf(stderr, "kubeline %ss %s: %v\n", kind, args[0], err)
-		return 1
-	}
-	return 0
+// answer is what a command prints: data for -o json|yaml, and its table.
+type answer struct {
+	data  any
+	table func(*tableWriter)
 }
 
-func listResources(ctx context.Context, w io.Writer, st *store.Store, kind string) error {
+// newResourceCmd is `kubeline datasets|models list|versions|create|usage`
+// over the local metadata store (and, for models, `publish` through the
+// server).
+func newResourceCmd(s streams, g *globalFlags, kind string) *cobra.Command {
+	var db, from, output string
+	var arts storeFlags
+	local := func(c *cobra.Command, f func(context.Context, *store.Store, []string) (answer, error)) *cobra.Command {
+		c.RunE = func(_ *cobra.Command, args []string) error {
+			verb := strings.Fields(c.Use)[0]
+			return reportErr(s, fmt.Sprintf("kubeline %ss %s", kind, verb), withStore(db, func(ctx context.Context, st *store.Store) error {
+				a, err := f(ctx, st, args)
+				if err != nil {
+					return err
+				}
+				return printOutput(s.out, output, a.data, a.table)
+			}))
+		}
+		c.Flags().StringVar(&db, "db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
+		addOutputFlag(c, &output, "table", "json", "yaml")
+		return c
+	}
+	create := local(&cobra.Command{
+		Use:   "create NAME --from PATH",
+		Short: fmt.Sprintf("make the file or directory PATH the next version of %s NAME", kind),
+		Args:  exactArgs("NAME"),
+	}, func(ctx context.Context, st *store.Store, args []string) (answer, error) {
+		if from == "" {
+			return answer{}, fmt.Errorf("--from PATH is required")
+		}
+		return createVersion(ctx, st, arts, kind, args[0], from)
+	})
+	create.Flags().StringVar(&from, "from", "", "the file or directory that becomes the version")
+	arts.register(create.Flags())
+	subs := []*cobra.Command{
+		local(&cobra.Command{
+			Use:   "list",
+			Short: fmt.Sprintf("list the %ss and their latest versions", kind),
+			Args:  noArgs,
+		}, func(ctx context.Context, st *store.Store, _ []string) (answer, error) {
+			return listResources(ctx, st, kind)
+		}),
+		local(&cobra.Command{
+			Use:   "versions NAME",
+			Short: fmt.Sprintf("list the versions of %s NAME", kind),
+			Args:  exactArgs("NAME"),
+		}, func(ctx context.Context, st *store.Store, args []string) (answer, error) {
+			return listVersions(ctx, st, kind, args[0])
+		}),
+		create,
+		local(&cobra.Command{
+			Use:   "usage NAME@vN",
+			Short: "list the runs that used a version and what they made",
+			Args:  exactArgs("NAME@vN"),
+		}, func(ctx context.Context, st *store.Store, args []string) (answer, error) {
+			return listUsage(ctx, st, kind, args[0])
+		}),
+	}
+	if kind == "model" {
+		subs = append(subs, newPublishCmd(s, g))
+	}
+	return group(kind+"s", fmt.Sprintf("%ss and their versions (local store)", kind), subs...)
+}
+
+// createVersion makes the file or directory from the next version of
+// kind name (`datasets create`).
+func createVersion(ctx context.Context, st *store.Store, arts storeFlags, kind, name, from string) (answer, error) {
+	objects, err := arts.open(ctx, kubelineHome())
+	if err != nil {
+		return answer{}, err
+	}
+	v := &versioning.Versioner{Objects: objects, Records: st}
+	pv, err := v.CreateFrom(ctx, kind, name, from, nil)
+	if err != nil {
+		return answer{}, err
+	}
+	data := map[string]any{"kind": kind, "name": pv.Name, "version": pv.Version, "created": pv.Created, "sha256": pv.Digest, "size_bytes": pv.Size}
+	return answer{data, func(w *tableWriter) {
+		if pv.Created {
+			w.line("%s %s@v%d created (sha256 %s, %d bytes)", kind, pv.Name, pv.Version, pv.Digest, pv.Size)
+		} else {
+			w.line("%s %s: same content as v%d, no new version", kind, pv.Name, pv.Version)
+		}
+	}}, nil
+}
+
+// listResources is the API's list of datasets or models, read from the
+// local store.
+func listResources(ctx context.Context, st *store.Store, kind string) (answer, error) {
 	rs, err := st.ListResources(ctx, kind)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	fmt.Fprintln(w, "NAME\tLATEST\tUPDATED")
+	items := []map[string]any{}
 	for _, r := range rs {
-		fmt.Fprintf(w, "%s\tv%d\t%s\n", r.Name, r.Latest, r.UpdatedAt.Local().Format(time.DateTime))
+		items = append(items, map[string]any{"name": r.Name, "kind": r.Kind, "latest_version": r.Latest, "updated_at": r.UpdatedAt})
 	}
-	return nil
+	return answer{map[string]any{kind + "s": items, "total_size": len(items)}, func(w *tableWriter) {
+		w.row("NAME", "LATEST", "UPDATED")
+		for _, r := range rs {
+			w.row(r.Name, fmt.Sprintf("v%d", r.Latest), r.UpdatedAt.Local().Format(time.DateTime))
+		}
+	}}, nil
 }
 
-func listVersions(ctx context.Context, w io.Writer, st *store.Store, kind, name string) error {
+func listVersions(ctx context.Context, st *store.Store, kind, name string) (answer, error) {
 	vs, err := st.ListArtifactVersions(ctx, kind, name)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	if len(vs) == 0 {
-		return fmt.Errorf("no %s named %q", kind, name)
+		return answer{}, fmt.Errorf("no %s named %q", kind, name)
 	}
-	fmt.Fprintln(w, "VERSION\tSHA256\tSIZE\tRUN\tTASK\tCREATED")
+	items := []map[string]any{}
 	for _, v := range vs {
-		run := v.RunID
-		if run == "" {
-			run = "-"
-		}
-		fmt.Fprintf(w, "v%d\t%s\t%d\t%s\t%s\t%s\n", v.Version, v.Digest[:12], v.Size, run, v.Task, v.CreatedAt.Local().Format(time.DateTime))
+		items = append(items, map[string]any{"kind": v.Kind, "name": v.Name, "version": v.Version, "sha256": v.Digest, "size_bytes": v.Size,
+			"uri": v.URI, "ref": fmt.Sprintf("%s://%s@v%d", v.Kind, v.Name, v.Version), "run_id": v.RunID, "task": v.Task,
+			"metadata": v.Metadata, "created_at": v.CreatedAt})
 	}
-	return nil
+	return answer{map[string]any{"versions": items, "total_size": len(items)}, func(w *tableWriter) {
+		w.row("VERSION", "SHA256", "SIZE", "RUN", "TASK", "CREATED")
+		for _, v := range vs {
+			run := v.RunID
+			if run == "" {
+				run = "-"
+			}
+			w.row(fmt.Sprintf("v%d", v.Version), v.Digest[:12], fmt.Sprint(v.Size), run, v.Task, v.CreatedAt.Local().Format(time.DateTime))
+		}
+	}}, nil
 }
 
 // parseRef reads NAME@vN (or NAME@N, NAME@latest, NAME).
@@ -116,20 +161,21 @@ func parseRef(kind, ref string) (string, int, error) {
 
 // listUsage lists the runs that used a version and what they produced
 // (seed: "Dataset Usage").
-func listUsage(ctx context.Context, w io.Writer, st *store.Store, kind, ref string) error {
+func listUsage(ctx context.Context, st *store.Store, kind, ref string) (answer, error) {
 	name, n, err := parseRef(kind, ref)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	v, err := st.GetArtifactVersion(ctx, kind, name, n)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
 	links, err := st.Links(ctx, kind, name, v.Version)
 	if err != nil {
-		return err
+		return answer{}, err
 	}
-	fmt.Fprintln(w, "RUN\tTASK\tHOW\tSTATE\tWHEN")
+	items := []map[string]any{}
+	var rows [][]string
 	for _, l := range links {
 		how := "used"
 		if l.Produced {
@@ -139,46 +185,59 @@ func listUsage(ctx context.Context, w io.Writer, st *store.Store, kind, ref stri
 		if r, err := st.GetRun(ctx, l.RunID); err == nil {
 			state = r.State
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.RunID, l.Task, how, state, l.CreatedAt.Local().Format(time.DateTime))
+		items = append(items, map[string]any{"run_id": l.RunID, "task": l.Task, "how": how, "state": state, "artifact_key": l.Key, "created_at": l.CreatedAt})
+		rows = append(rows, []string{l.RunID, l.Task, how, state, l.CreatedAt.Local().Format(time.DateTime)})
 	}
-	return nil
+	return answer{map[string]any{"usages": items, "total_size": len(items)}, func(w *tableWriter) {
+		w.row("RUN", "TASK", "HOW", "STATE", "WHEN")
+		for _, r := range rows {
+			w.row(r...)
+		}
+	}}, nil
 }
 
-// lineageCmd is `kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]`:
+// newLineageCmd is `kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]`:
 // a model's upstream (what produced it) or a dataset's downstream (where it
 // was used, and what that made).
-func lineageCmd(args []string, stdout, stderr io.Writer) int {
-	const usage = "usage: kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg] [--up|--down] [--db URL]"
-	fs := flag.NewFlagSet("lineage", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("o", "text", "output: text, json, dot or svg")
-	db := fs.String("db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
-	up := fs.Bool("up", false, "upstream: what produced it (the default for models)")
-	down := fs.Bool("down", false, "downstream: where it was used (the default for datasets)")
-	if err := fs.Parse(interleave(args, fs)); err != nil {
-		return 2
+func newLineageCmd(s streams) *cobra.Command {
+	var db, output string
+	var up, down bool
+	c := &cobra.Command{
+		Use:   "lineage model|dataset NAME@vN",
+		Short: "where a model version came from, or where a dataset version went (local store)",
+		Long: `Lineage shows a model version's upstream (the runs and tasks that produced it, back to raw datasets,
+with the parameters each task received) or a dataset version's downstream (the runs that used it
+and what they made), as a text tree, JSON, YAML, Graphviz DOT or SVG.`,
+		ValidArgs: []string{"model", "dataset"},
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return usagef("want model|dataset NAME@vN, got %d argument(s)%s", len(args), listArgs(args))
+			}
+			if args[0] != "model" && args[0] != "dataset" {
+				return usagef("unknown kind %q: want model or dataset", args[0])
+			}
+			if up && down {
+				return usagef("--up and --down exclude each other")
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			kind, ref := args[0], args[1]
+			err := withStore(db, func(ctx context.Context, st *store.Store) error {
+				g, err := versionLineage(ctx, st, kind, ref, up || (!down && kind == "model"))
+				if err != nil {
+					return err
+				}
+				return renderLineage(s.out, g, output)
+			})
+			return reportErr(s, fmt.Sprintf("kubeline lineage %s %s", kind, ref), err)
+		},
 	}
-	if fs.NArg() != 2 || (fs.Arg(0) != "model" && fs.Arg(0) != "dataset") || (*up && *down) {
-		fmt.Fprintln(stderr, usage)
-		return 2
-	}
-	kind := fs.Arg(0)
-	ctx := context.Background()
-	st, err := openStore(ctx, kubelineHome(), *db)
-	if err != nil {
-		fmt.Fprintf(stderr, "kubeline lineage: %v\n", err)
-		return 1
-	}
-	defer st.Close()
-	g, err := versionLineage(ctx, st, kind, fs.Arg(1), *up || (!*down && kind == "model"))
-	if err == nil {
-		err = renderLineage(stdout, g, *out)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "kubeline lineage %s %s: %v\n", kind, fs.Arg(1), err)
-		return 1
-	}
-	return 0
+	addOutputFlag(c, &output, "text", "json", "yaml", "dot", "svg")
+	c.Flags().StringVar(&db, "db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
+	c.Flags().BoolVar(&up, "up", false, "upstream: what produced it (the default for models)")
+	c.Flags().BoolVar(&down, "down", false, "downstream: where it was used (the default for datasets)")
+	return c
 }
 
 func versionLineage(ctx context.Context, st *store.Store, kind, ref string, up bool) (*lineage.Graph, error) {
@@ -195,10 +254,8 @@ func versionLineage(ctx context.Context, st *store.Store, kind, ref string, up b
 
 func renderLineage(w io.Writer, g *lineage.Graph, format string) error {
 	switch format {
-	case "json":
-		b, _ := json.MarshalIndent(g, "", "  ")
-		_, err := fmt.Fprintln(w, string(b))
-		return err
+	case "json", "yaml":
+		return printOutput(w, format, g, nil)
 	case "dot":
 		_, err := w.Write(g.DOT())
 		return err

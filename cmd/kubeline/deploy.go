@@ -2,112 +2,113 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
+	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 )
 
-// publishCmd is `kubeline models publish NAME@vN`: an ML Engineer puts a
+// newPublishCmd is `kubeline models publish NAME@vN`: an ML Engineer puts a
 // model version in the catalog.
-func publishCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("models publish", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := fs.Parse(interleave(args, fs)); err != nil {
-		return 2
+func newPublishCmd(s streams, g *globalFlags) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "publish NAME@vN",
+		Short: "put a model version into the catalog (ML Engineer; through the server)",
+		Args:  exactArgs("NAME@vN"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			name, ref, ok := strings.Cut(args[0], "@")
+			if !ok {
+				return usagef("want NAME@vN, got %q", args[0])
+			}
+			return code(serverCall(s, g, "kubeline models publish", "POST", "/models/"+url.PathEscape(name)+"/versions/"+url.PathEscape(ref)+":publish", nil, output,
+				func(w *tableWriter, out map[string]any) {
+					w.line("published model %s@v%s to the catalog (by %s)", name, str(out["version"]), str(out["published_by"]))
+				}))
+		},
 	}
-	name, ref, ok := strings.Cut(fs.Arg(0), "@")
-	if fs.NArg() != 1 || !ok {
-		fmt.Fprintln(stderr, "usage: kubeline models publish NAME@vN [--server URL] [--token TOKEN]")
-		return 2
-	}
-	var out map[string]any
-	if err := cf.client().call("POST", "/models/"+name+"/versions/"+ref+":publish", nil, &out); err != nil {
-		fmt.Fprintf(stderr, "kubeline models publish: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "published model %s@v%s to the catalog (by %s)\n", name, str(out["version"]), str(out["published_by"]))
-	return 0
+	addOutputFlag(c, &output, "table", "json", "yaml")
+	return g.addTo(c)
 }
 
-// catalogCmd is `kubeline catalog`: the published models, with their
+// newCatalogCmd is `kubeline catalog`: the published models, with their
 // metrics and the datasets they came from.
-func catalogCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("catalog", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+func newCatalogCmd(s streams, g *globalFlags) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "catalog",
+		Short: "the published model versions, their metrics and source datasets",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return code(serverCall(s, g, "kubeline catalog", "GET", "/catalog", nil, output, printCatalog))
+		},
 	}
-	var out struct {
-		Models []map[string]any `json:"models"`
-	}
-	if err := cf.client().call("GET", "/catalog", nil, &out); err != nil {
-		fmt.Fprintf(stderr, "kubeline catalog: %v\n", err)
-		return 1
-	}
-	if cf.output == "json" {
-		b, _ := json.MarshalIndent(out, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-		return 0
-	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "MODEL\tPUBLISHED BY\tDATASETS\tMETRICS")
-	for _, m := range out.Models {
+	addOutputFlag(c, &output, "table", "json", "yaml")
+	return g.addTo(c)
+}
+
+func printCatalog(w *tableWriter, out map[string]any) {
+	w.row("MODEL", "PUBLISHED BY", "DATASETS", "METRICS")
+	models, _ := out["models"].([]any)
+	for _, x := range models {
+		m, _ := x.(map[string]any)
 		var ms []string
-		for _, x := range m["metrics"].([]any) {
-			mm := x.(map[string]any)
+		metrics, _ := m["metrics"].([]any)
+		for _, x := range metrics {
+			mm, _ := x.(map[string]any)
 			ms = append(ms, fmt.Sprintf("%s=%s", str(mm["name"]), str(mm["number_value"])))
 		}
 		lin, _ := m["lineage"].(map[string]any)
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", str(m["ref"]), str(m["published_by"]), str(lin["datasets"]), strings.Join(ms, " "))
+		w.row(str(m["ref"]), str(m["published_by"]), str(lin["datasets"]), strings.Join(ms, " "))
 	}
-	w.Flush()
-	return 0
 }
 
-// deployCmd is `kubeline deploy FILE`: deploy a Deployment (target local)
+// newDeployCmd is `kubeline deploy FILE`: deploy a Deployment (target local)
 // on the server. Relative command paths that exist beside FILE become
 // absolute, so the server (on this machine) finds the scripts.
-func deployCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := fs.Parse(interleave(args, fs)); err != nil {
-		return 2
+func newDeployCmd(s streams, g *globalFlags) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "deploy DEPLOYMENT.yaml",
+		Short: "serve a catalog model version (Production Engineer; through the server)",
+		Args:  exactArgs("DEPLOYMENT.yaml"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			doc, err := readDeployment(args[0])
+			if err != nil {
+				return reportErr(s, "kubeline deploy", err)
+			}
+			return code(serverCall(s, g, "kubeline deploy "+args[0], "POST", "/deployments", doc, output, func(w *tableWriter, out map[string]any) {
+				server := ""
+				if e, err := g.endpoint(); err == nil {
+					server = e.server
+				}
+				w.line("deployment %s %s: model %s, POST %s%s", str(out["name"]), str(out["state"]), str(out["model"]), server, str(out["url"]))
+			}))
+		},
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: kubeline deploy DEPLOYMENT.yaml [--server URL] [--token TOKEN]")
-		return 2
-	}
-	data, err := os.ReadFile(fs.Arg(0))
-	var doc map[string]any
-	if err == nil {
-		err = yaml.Unmarshal(data, &doc)
-	}
+	addOutputFlag(c, &output, "table", "json", "yaml")
+	return g.addTo(c)
+}
+
+// readDeployment reads a Deployment file, with its scripts' paths made
+// absolute.
+func readDeployment(path string) (map[string]any, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "kubeline deploy: %v\n", err)
-		return 1
+		return nil, err
 	}
-	absolutise(doc, filepath.Dir(fs.Arg(0)))
-	var out map[string]any
-	if err := cf.client().call("POST", "/deployments", doc, &out); err != nil {
-		fmt.Fprintf(stderr, "kubeline deploy %s:\n%v\n", fs.Arg(0), err)
-		return 1
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	fmt.Fprintf(stdout, "deployment %s %s: model %s, POST %s%s\n", str(out["name"]), str(out["state"]), str(out["model"]), cf.server, str(out["url"]))
-	return 0
+	absolutise(doc, filepath.Dir(path))
+	return doc, nil
 }
 
 // absolutise rewrites the predictor's and transformer's command words that
@@ -137,85 +138,85 @@ func fileExists(p string) bool {
 	return err == nil && !fi.IsDir()
 }
 
-// deploymentsCmd is `kubeline deployments list | stop NAME`.
-func deploymentsCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("deployments", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: kubeline deployments list | stop NAME [--server URL] [--token TOKEN]")
-		return 2
+// newDeploymentsCmd is `kubeline deployments list | stop NAME`.
+func newDeploymentsCmd(s streams, g *globalFlags) *cobra.Command {
+	var output string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "list the deployments",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return code(serverCall(s, g, "kubeline deployments list", "GET", "/deployments", nil, output, printDeployments))
+		},
 	}
-	if err := fs.Parse(interleave(args[1:], fs)); err != nil {
-		return 2
+	addOutputFlag(list, &output, "table", "json", "yaml")
+	stop := &cobra.Command{
+		Use:   "stop NAME",
+		Short: "stop a deployment",
+		Args:  exactArgs("NAME"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return code(serverCall(s, g, "kubeline deployments stop", "POST", "/deployments/"+url.PathEscape(args[0])+":stop", nil, "table",
+				func(w *tableWriter, _ map[string]any) { w.line("deployment %s stopped", args[0]) }))
+		},
 	}
-	c := cf.client()
-	switch {
-	case args[0] == "list" && fs.NArg() == 0:
-		var out struct {
-			Deployments []map[string]any `json:"deployments"`
-		}
-		if err := c.call("GET", "/deployments", nil, &out); err != nil {
-			fmt.Fprintf(stderr, "kubeline deployments list: %v\n", err)
-			return 1
-		}
-		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tSTATE\tMODEL\tCANARY\tTRANSFORMER\tREQUESTS")
-		for _, d := range out.Deployments {
-			canary := "-"
-			if d["canary"] != nil {
-				canary = fmt.Sprintf("%s (%s%%)", str(d["canary"]), str(d["canary_traffic_percent"]))
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", str(d["name"]), str(d["state"]), str(d["model"]), canary, str(d["transformer"]), str(d["requests"]))
-		}
-		w.Flush()
-	case args[0] == "stop" && fs.NArg() == 1:
-		if err := c.call("POST", "/deployments/"+fs.Arg(0)+":stop", nil, nil); err != nil {
-			fmt.Fprintf(stderr, "kubeline deployments stop: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "deployment %s stopped\n", fs.Arg(0))
-	default:
-		fmt.Fprintln(stderr, "usage: kubeline deployments list | stop NAME [--server URL] [--token TOKEN]")
-		return 2
-	}
-	return 0
+	return group("deployments", "the server's model deployments", g.addTo(list), g.completeNames(g.addTo(stop), "deployments"))
 }
 
-// predictCmd is `kubeline predict NAME -d JSON|@FILE [--v2]`: a request to
-// the deployment through kubeline's inference endpoint.
-func predictCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
-	data := fs.String("d", "", "the request body: JSON, or @FILE")
-	v2 := fs.Bool("v2", false, "KServe's V2 protocol (/v2/models/NAME/infer) instead of V1 (/v1/models/NAME:predict)")
-	if err := fs.Parse(interleave(args, fs)); err != nil {
-		return 2
+func printDeployments(w *tableWriter, out map[string]any) {
+	w.row("NAME", "STATE", "MODEL", "CANARY", "TRANSFORMER", "REQUESTS")
+	ds, _ := out["deployments"].([]any)
+	for _, x := range ds {
+		d, _ := x.(map[string]any)
+		canary := "-"
+		if d["canary"] != nil {
+			canary = fmt.Sprintf("%s (%s%%)", str(d["canary"]), str(d["canary_traffic_percent"]))
+		}
+		w.row(str(d["name"]), str(d["state"]), str(d["model"]), canary, str(d["transformer"]), str(d["requests"]))
 	}
-	if fs.NArg() != 1 || *data == "" {
-		fmt.Fprintln(stderr, "usage: kubeline predict NAME -d JSON|@FILE [--v2] [--server URL] [--token TOKEN]")
-		return 2
+}
+
+// newPredictCmd is `kubeline predict NAME -d JSON|@FILE [--v2]`: a request
+// to the deployment through kubeline's inference endpoint.
+func newPredictCmd(s streams, g *globalFlags) *cobra.Command {
+	var data string
+	var v2 bool
+	c := &cobra.Command{
+		Use:   "predict NAME -d JSON|@FILE",
+		Short: "send an inference request to a deployment (KServe V1, or V2 with --v2)",
+		Args:  exactArgs("NAME"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if data == "" {
+				return usagef("-d JSON|@FILE is required")
+			}
+			return code(predict(s, g, args[0], data, v2))
+		},
 	}
-	body := []byte(*data)
-	if f, ok := strings.CutPrefix(*data, "@"); ok {
+	c.Flags().StringVarP(&data, "data", "d", "", "the request body: JSON, or @FILE")
+	c.Flags().BoolVar(&v2, "v2", false, "KServe's V2 protocol (/v2/models/NAME/infer) instead of V1 (/v1/models/NAME:predict)")
+	return g.completeNames(g.addTo(c), "deployments")
+}
+
+func predict(s streams, g *globalFlags, name, data string, v2 bool) int {
+	body := []byte(data)
+	if f, ok := strings.CutPrefix(data, "@"); ok {
 		var err error
 		if body, err = os.ReadFile(f); err != nil {
-			fmt.Fprintf(stderr, "kubeline predict: %v\n", err)
-			return 1
+			fmt.Fprintf(s.errOut, "kubeline predict: %v\n", err)
+			return exitFailure
 		}
 	}
-	path := "/v1/models/" + fs.Arg(0) + ":predict"
-	if *v2 {
-		path = "/v2/models/" + fs.Arg(0) + "/infer"
+	path := "/v1/models/" + url.PathEscape(name) + ":predict"
+	if v2 {
+		path = "/v2/models/" + url.PathEscape(name) + "/infer"
 	}
-	c := cf.client()
-	req, err := http.NewRequest("POST", c.server+path, bytes.NewReader(body))
+	c, err := g.client()
+	var req *http.Request
+	if err == nil {
+		req, err = http.NewRequest("POST", c.server+path, bytes.NewReader(body))
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "kubeline predict: %v\n", err)
-		return 1
+		fmt.Fprintf(s.errOut, "kubeline predict: %v\n", err)
+		return exitFailure
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if c.token != "" {
@@ -223,15 +224,15 @@ func predictCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		fmt.Fprintf(stderr, "kubeline predict: %v\n", err)
-		return 1
+		fmt.Fprintf(s.errOut, "kubeline predict: %v\n", c.unreachable(err))
+		return exitFailure
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "kubeline predict %s: %s: %s\n", fs.Arg(0), resp.Status, strings.TrimSpace(string(out)))
-		return 1
+		fmt.Fprintf(s.errOut, "kubeline predict %s: %s: %s\n", name, resp.Status, strings.TrimSpace(string(out)))
+		return exitFailure
 	}
-	fmt.Fprintln(stdout, strings.TrimSpace(string(out)))
-	return 0
+	fmt.Fprintln(s.out, strings.TrimSpace(string(out)))
+	return exitOK
 }

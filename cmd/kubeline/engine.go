@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
-	"text/tabwriter"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/engine"
@@ -28,7 +28,7 @@ type engineFlags struct {
 	cluster string
 }
 
-func (c *engineFlags) register(fs *flag.FlagSet) {
+func (c *engineFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.engine, "engine", "local", "where the workflow runs: local (embedded engine) or argo (Argo Workflows on Kubernetes)")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "argo: kubeconfig `FILE` (default $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	fs.StringVar(&c.context, "context", "", "argo: kubeconfig `CONTEXT` (default the current one)")
@@ -96,67 +96,88 @@ func (c *engineFlags) run(ctx context.Context, wf *wfv1.Workflow, update func(*w
 	}
 }
 
-// clustersCmd is `kubeline clusters add NAME [--kubeconfig F] [--context C]
+// newClustersCmd is `kubeline clusters add NAME [--kubeconfig F] [--context C]
 // [--namespace NS] | list | remove NAME`: the clusters runs can be sent to
 // with --cluster, kept in the metadata store.
-func clustersCmd(args []string, stdout, stderr io.Writer) int {
-	const usage = "usage: kubeline clusters add NAME [--kubeconfig FILE] [--context CTX] [--namespace NS] | list | remove NAME [--db URL]"
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, usage)
-		return 2
+func newClustersCmd(s streams) *cobra.Command {
+	var db, output string
+	var cl store.Cluster
+	add := &cobra.Command{
+		Use:   "add NAME",
+		Short: "register a cluster (a kubeconfig context and namespace) runs can be sent to with run --cluster NAME",
+		Args:  exactArgs("NAME"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			cl.Name = args[0]
+			return reportErr(s, "kubeline clusters add", withStore(db, func(ctx context.Context, st *store.Store) error {
+				return addCluster(ctx, st, cl, s.out)
+			}))
+		},
 	}
-	fs := flag.NewFlagSet("clusters", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	db := fs.String("db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
-	var c store.Cluster
-	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "add: kubeconfig `FILE` (default $KUBECONFIG or ~/.kube/config)")
-	fs.StringVar(&c.Context, "context", "", "add: kubeconfig `CONTEXT` (default the current one)")
-	fs.StringVar(&c.Namespace, "namespace", "", "add: `NAMESPACE` runs go to (default the context's)")
-	if err := fs.Parse(interleave(args[1:], fs)); err != nil {
-		return 2
+	add.Flags().StringVar(&cl.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default $KUBECONFIG or ~/.kube/config)")
+	add.Flags().StringVar(&cl.Context, "context", "", "kubeconfig `CONTEXT` (default the current one)")
+	add.Flags().StringVar(&cl.Namespace, "namespace", "", "`NAMESPACE` runs go to (default the context's)")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "list the registered clusters",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return reportErr(s, "kubeline clusters list", withStore(db, func(ctx context.Context, st *store.Store) error {
+				cs, err := st.ListClusters(ctx)
+				if err != nil {
+					return err
+				}
+				return printOutput(s.out, output, map[string]any{"clusters": cs}, func(w *tableWriter) {
+					w.row("NAME", "CONTEXT", "NAMESPACE", "KUBECONFIG")
+					for _, c := range cs {
+						w.row(c.Name, c.Context, c.Namespace, c.Kubeconfig)
+					}
+				})
+			}))
+		},
 	}
+	addOutputFlag(list, &output, "table", "json", "yaml")
+	remove := &cobra.Command{
+		Use:   "remove NAME",
+		Short: "forget a registered cluster",
+		Args:  exactArgs("NAME"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return reportErr(s, "kubeline clusters remove", withStore(db, func(ctx context.Context, st *store.Store) error {
+				if err := st.RemoveCluster(ctx, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(s.out, "cluster %s removed\n", args[0])
+				return nil
+			}))
+		},
+	}
+	c := group("clusters", "Kubernetes clusters with Argo Workflows that runs can be sent to (local store)", add, list, remove)
+	c.PersistentFlags().StringVar(&db, "db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
+	return c
+}
+
+func addCluster(ctx context.Context, st *store.Store, c store.Cluster, out io.Writer) error {
+	if c.Kubeconfig != "" {
+		c.Kubeconfig, _ = filepath.Abs(c.Kubeconfig)
+	}
+	if _, _, err := argo.Config(c.Kubeconfig, c.Context, c.Namespace); err != nil {
+		return err
+	}
+	if err := st.AddCluster(ctx, &c); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "cluster %s added\n", c.Name)
+	return nil
+}
+
+// withStore opens the metadata store (dsn, default the embedded one) for f.
+func withStore(dsn string, f func(context.Context, *store.Store) error) error {
 	ctx := context.Background()
-	st, err := openStore(ctx, kubelineHome(), *db)
+	st, err := openStore(ctx, kubelineHome(), dsn)
 	if err != nil {
-		fmt.Fprintf(stderr, "kubeline clusters: %v\n", err)
-		return 1
+		return fmt.Errorf("open the metadata store: %w", err)
 	}
 	defer st.Close()
-	switch {
-	case args[0] == "add" && fs.NArg() == 1:
-		c.Name = fs.Arg(0)
-		if c.Kubeconfig != "" {
-			c.Kubeconfig, _ = filepath.Abs(c.Kubeconfig)
-		}
-		if _, _, err = argo.Config(c.Kubeconfig, c.Context, c.Namespace); err == nil {
-			err = st.AddCluster(ctx, &c)
-		}
-		if err == nil {
-			fmt.Fprintf(stdout, "cluster %s added\n", c.Name)
-		}
-	case args[0] == "list" && fs.NArg() == 0:
-		var cs []store.Cluster
-		if cs, err = st.ListClusters(ctx); err == nil {
-			w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tCONTEXT\tNAMESPACE\tKUBECONFIG")
-			for _, c := range cs {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", c.Name, c.Context, c.Namespace, c.Kubeconfig)
-			}
-			w.Flush()
-		}
-	case args[0] == "remove" && fs.NArg() == 1:
-		if err = st.RemoveCluster(ctx, fs.Arg(0)); err == nil {
-			fmt.Fprintf(stdout, "cluster %s removed\n", fs.Arg(0))
-		}
-	default:
-		fmt.Fprintln(stderr, usage)
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "kubeline clusters %s: %v\n", args[0], err)
-		return 1
-	}
-	return 0
+	return f(ctx, st)
 }
 
 // useCluster points the engine flags at a registered cluster.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/spf13/cobra"
 
 	"github.com/kubeline/kubeline/compiler"
 	chpo "github.com/kubeline/kubeline/compiler/hpo"
@@ -24,55 +23,70 @@ import (
 	"github.com/kubeline/kubeline/runtime/launcher"
 )
 
-// hpoCmd is `kubeline hpo run FILE`: compile an Experiment into its one
+// hpoRunOptions are the flags of `kubeline hpo run`.
+type hpoRunOptions struct {
+	file, plot, output string
+	server             endpoint
+	arts               storeFlags
+	grace              time.Duration
+}
+
+// newHPOCmd is `kubeline hpo run FILE`: compile an Experiment into its one
 // Workflow, run it on the embedded engine with a live table of trials, print
 // the status in Katib's shape and write the SVG plot.
-func hpoCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(stderr, "usage: kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json] [--server URL]")
-		return 2
+func newHPOCmd(s streams, g *globalFlags) *cobra.Command {
+	var o hpoRunOptions
+	runCmd := &cobra.Command{
+		Use:   "run EXPERIMENT.yaml",
+		Short: "run a Katib-style Experiment on the embedded engine",
+		Long: `Run compiles a kind: Experiment into one Argo Workflow (suggest, trials, observe, again) and runs it
+on the embedded engine: a table of trials as they start and end, the experiment's condition, the
+best trial, and an SVG plot of the objective per trial. Exit 1 when the experiment fails.`,
+		Args: exactArgs("EXPERIMENT.yaml"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			o.file = args[0]
+			e, err := g.optionalServer()
+			if err != nil {
+				return reportErr(s, "kubeline hpo run", err)
+			}
+			o.server = e
+			return code(o.run(s.out, s.errOut))
+		},
 	}
-	fs := flag.NewFlagSet("hpo run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	plot := fs.String("plot", "", "write the objective-per-trial plot here (default NAME.svg)")
-	output := fs.String("o", "", "json prints the experiment's status in Katib's shape")
-	server := fs.String("server", "", "kubeline server `URL` that trials given by pipelineVersionReference are read from")
-	var arts storeFlags
-	arts.register(fs)
-	grace := fs.Duration("grace", 10*time.Second, "on Ctrl-C, time between SIGTERM and SIGKILL of running steps")
-	if err := fs.Parse(interleave(args[1:], fs)); err != nil {
-		return 2
-	}
-	if fs.NArg() != 1 || (*output != "" && *output != "json") {
-		fmt.Fprintln(stderr, "usage: kubeline hpo run EXPERIMENT.yaml [--plot FILE.svg] [-o json] [--server URL]")
-		return 2
-	}
-	file := fs.Arg(0)
-	wf, cfg, err := compileExperiment(file, *server)
+	f := runCmd.Flags()
+	f.StringVar(&o.plot, "plot", "", "write the objective-per-trial plot to this `FILE` (default NAME.svg)")
+	addOutputFlag(runCmd, &o.output, "table", "json", "yaml")
+	o.arts.register(f)
+	f.DurationVar(&o.grace, "grace", 10*time.Second, "on Ctrl-C, time between SIGTERM and SIGKILL of running steps")
+	return group("hpo", "hyperparameter experiments (Katib's Experiment, compiled into one workflow)", g.addTo(runCmd))
+}
+
+func (o *hpoRunOptions) run(stdout, stderr io.Writer) int {
+	wf, cfg, err := compileExperiment(o.file, o.server)
 	if err != nil {
-		fmt.Fprintf(stderr, "kubeline hpo run %s:\n%v\n", file, err)
+		fmt.Fprintf(stderr, "kubeline hpo run %s:\n%v\n", o.file, err)
 		return 1
 	}
-	if *plot == "" {
-		*plot = cfg.Name + ".svg"
+	if o.plot == "" {
+		o.plot = cfg.Name + ".svg"
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	home := kubelineHome()
 	t := &trialTable{w: stderr, cfg: cfg, shown: map[string]hpo.TrialState{}}
-	objects, err := arts.open(ctx, home)
+	objects, err := o.arts.open(ctx, home)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline hpo run: %v\n", err)
 		return 1
 	}
 	var logs strings.Builder
 	var logMu sync.Mutex
-	e := local.New(local.Options{Home: home, StopGrace: *grace, Logs: lockedWriter{&logMu, &logs},
+	e := local.New(local.Options{Home: home, StopGrace: o.grace, Logs: lockedWriter{&logMu, &logs},
 		Store:    objects,
 		OnUpdate: func(w *wfv1.Workflow) { t.update(ctx, objects, string(w.UID)) }})
 	done, err := e.Run(ctx, wf)
 	if err != nil {
-		fmt.Fprintf(stderr, "kubeline hpo run %s: %v\n", file, err)
+		fmt.Fprintf(stderr, "kubeline hpo run %s: %v\n", o.file, err)
 		return 1
 	}
 	uid := string(done.UID)
@@ -83,18 +97,17 @@ func hpoCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	st, _ := launcher.ReadStatus(context.WithoutCancel(ctx), objects, uid)
-	if err := os.WriteFile(*plot, hpo.PlotSVG(cfg, records), 0o644); err != nil {
+	if err := os.WriteFile(o.plot, hpo.PlotSVG(cfg, records), 0o644); err != nil {
 		fmt.Fprintf(stderr, "kubeline hpo run: write plot: %v\n", err)
 		return 1
 	}
-	if *output == "json" {
-		b, _ := json.MarshalIndent(struct {
+	if o.output != "table" {
+		_ = printOutput(stdout, o.output, struct {
 			Workflow string     `json:"workflow"`
 			Status   hpo.Status `json:"status"`
-		}{done.Name, st}, "", "  ")
-		fmt.Fprintln(stdout, string(b))
+		}{done.Name, st}, nil)
 	} else {
-		printExperiment(stdout, cfg, st, done, *plot)
+		printExperiment(stdout, cfg, st, done, o.plot)
 	}
 	if done.Status.Phase != wfv1.WorkflowSucceeded {
 		fmt.Fprintf(stderr, "experiment workflow %s %s%s\n", done.Name, done.Status.Phase, failureDetail(done))
@@ -108,7 +121,7 @@ func hpoCmd(args []string, stdout, stderr io.Writer) int {
 
 // compileExperiment compiles an Experiment file into its workflow and
 // reads back the experiment the workflow carries.
-func compileExperiment(file, server string) (*wfv1.Workflow, hpo.Config, error) {
+func compileExperiment(file string, server endpoint) (*wfv1.Workflow, hpo.Config, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, hpo.Config{}, err

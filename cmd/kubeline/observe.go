@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
 	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 // clusterFlags are how `kubeline server` runs as a cluster service: its
@@ -20,7 +21,7 @@ type clusterFlags struct {
 	engine engineFlags
 }
 
-func (c *clusterFlags) register(fs *flag.FlagSet) {
+func (c *clusterFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.logFormat, "log-format", "json", "server logs: `json` or text (log/slog), on stderr")
 	fs.StringVar(&c.logLevel, "log-level", "info", "least level logged: debug, info, warn or error")
 	fs.StringVar(&c.image, "image", "", "kubeline `IMAGE` of the init container of compiled workflows (default ghcr.io/kubeline/kubeline:latest)")

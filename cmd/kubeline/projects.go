@@ -2,14 +2,12 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"strings"
-	"text/tabwriter"
 
+	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 )
 
@@ -76,77 +74,78 @@ func (a *adminFlags) project(pos []string) (map[string]any, error) {
 		"description": a.description, "pipeline": a.pipeline}, nil
 }
 
-// leaderboardCmd is `kubeline leaderboard PROJECT`: each user's best run.
-func leaderboardCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("leaderboard", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := fs.Parse(interleave(args, fs)); err != nil {
-		return 2
+// newLeaderboardCmd is `kubeline leaderboard PROJECT`: each user's best run.
+func newLeaderboardCmd(s streams, g *globalFlags) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "leaderboard PROJECT",
+		Short: "each user's best run of a project by its metric",
+		Args:  exactArgs("PROJECT"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return code(serverCall(s, g, "kubeline leaderboard", "GET", "/projects/"+url.PathEscape(args[0])+"/leaderboard", nil, output, printLeaderboard))
+		},
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: kubeline leaderboard PROJECT [--server URL] [--token TOKEN] [-o json]")
-		return 2
-	}
+	addOutputFlag(c, &output, "table", "json", "yaml")
+	return g.completeNames(g.addTo(c), "projects")
+}
+
+// serverCall makes one API call and prints its answer as the output
+// format asks (table: with print).
+func serverCall(s streams, g *globalFlags, what, method, path string, body any, output string, print func(*tableWriter, map[string]any)) int {
+	c, err := g.client()
 	var out map[string]any
-	if err := cf.client().call("GET", "/projects/"+url.PathEscape(fs.Arg(0))+"/leaderboard", nil, &out); err != nil {
-		fmt.Fprintf(stderr, "kubeline leaderboard: %v\n", err)
-		return 1
+	if err == nil {
+		err = c.call(method, path, body, &out)
 	}
-	if cf.output == "json" {
-		return printJSON(stdout, out)
+	if err != nil {
+		fmt.Fprintf(s.errOut, "%s: %v\n", what, err)
+		return exitFailure
 	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	defer w.Flush()
-	fmt.Fprintf(w, "project %s: best run of each user by %s (%s)\n", str(out["project"]), str(out["metric"]), str(out["direction"]))
-	fmt.Fprintln(w, "RANK\tUSER\tRUN\tNAME\t"+strings.ToUpper(str(out["metric"])))
+	_ = printOutput(s.out, output, out, func(w *tableWriter) { print(w, out) })
+	return exitOK
+}
+
+func printLeaderboard(w *tableWriter, out map[string]any) {
+	w.line("project %s: best run of each user by %s (%s)", str(out["project"]), str(out["metric"]), str(out["direction"]))
+	w.row("RANK", "USER", "RUN", "NAME", strings.ToUpper(str(out["metric"])))
 	entries, _ := out["entries"].([]any)
 	for _, e := range entries {
 		m, _ := e.(map[string]any)
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", str(m["rank"]), str(m["owner"]), str(m["run_id"]), str(m["display_name"]), str(m["value"]))
+		w.row(str(m["rank"]), str(m["owner"]), str(m["run_id"]), str(m["display_name"]), str(m["value"]))
 	}
-	return 0
 }
 
-// compareCmd is `kubeline compare RUN|MODEL@vN...`: runs, and model
+// newCompareCmd is `kubeline compare RUN|MODEL@vN...`: runs, and model
 // versions by the runs that produced them, side by side by metrics.
-func compareCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cf clientFlags
-	cf.register(fs)
-	if err := fs.Parse(interleave(args, fs)); err != nil {
-		return 2
+func newCompareCmd(s streams, g *globalFlags) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "compare RUN|MODEL@vN...",
+		Short: "runs and model versions side by side by their metrics",
+		Args:  minArgs(1, "RUN|MODEL@vN..."),
+		RunE: func(_ *cobra.Command, args []string) error {
+			q := url.Values{}
+			for _, a := range args {
+				if strings.Contains(a, "@") {
+					q.Add("model", a)
+				} else {
+					q.Add("run_id", a)
+				}
+			}
+			return code(serverCall(s, g, "kubeline compare", "GET", "/compare?"+q.Encode(), nil, output, printCompare))
+		},
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: kubeline compare RUN|MODEL@vN... [--server URL] [--token TOKEN] [-o json]")
-		return 2
-	}
-	q := url.Values{}
-	for _, a := range fs.Args() {
-		if strings.Contains(a, "@") {
-			q.Add("model", a)
-		} else {
-			q.Add("run_id", a)
-		}
-	}
-	var out map[string]any
-	if err := cf.client().call("GET", "/compare?"+q.Encode(), nil, &out); err != nil {
-		fmt.Fprintf(stderr, "kubeline compare: %v\n", err)
-		return 1
-	}
-	if cf.output == "json" {
-		return printJSON(stdout, out)
-	}
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	defer w.Flush()
+	addOutputFlag(c, &output, "table", "json", "yaml")
+	return g.addTo(c)
+}
+
+func printCompare(w *tableWriter, out map[string]any) {
 	names, _ := out["metrics"].([]any)
 	head := []string{"RUN", "NAME", "OWNER", "STATE"}
 	for _, n := range names {
 		head = append(head, str(n))
 	}
-	fmt.Fprintln(w, strings.Join(head, "\t"))
+	w.row(head...)
 	runs, _ := out["runs"].([]any)
 	for _, r := range runs {
 		m, _ := r.(map[string]any)
@@ -164,9 +163,6 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 			}
 			row = append(row, str(v))
 		}
-		fmt.Fprintln(w, strings.Join(row, "\t"))
+		w.row(row...)
 	}
-	return 0
 }
-
-func printJSON(w io.Writer, v any) int { return printIndented(w, v) }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/compiler"
@@ -37,44 +36,49 @@ type runOptions struct {
 	noCache bool
 }
 
-// runCmd is `kubeline run FILE`: compile (or read an Argo Workflow), run on
+// newRunCmd is `kubeline run FILE`: compile (or read an Argo Workflow), run on
 // the embedded engine, show progress, print the outputs.
-func runCmd(args []string, stdout, stderr io.Writer) int {
+func newRunCmd(s streams, g *globalFlags) *cobra.Command {
 	o := runOptions{params: paramFlag{}, outputs: paramFlag{}}
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Var(o.params, "param", "set pipeline parameter `NAME=VALUE` (repeatable)")
-	fs.Var(o.outputs, "version", "make output `TASK.OUTPUT=dataset:NAME` (or model:NAME) a version when the run succeeds (repeatable)")
-	o.arts.register(fs)
-	o.engine.register(fs)
-	fs.StringVar(&o.db, "db", "", "metadata store `URL` for runs and versions: postgres://... or a SQLite file (default $KUBELINE_HOME/kubeline.db)")
-	fs.StringVar(&o.output, "o", "", "output format: json prints the final Workflow with its status")
-	fs.StringVar(&o.python, "python-executor", launcher.PythonAuto,
+	c := &cobra.Command{
+		Use:   "run FILE",
+		Short: "compile a pipeline and run it here (embedded engine) or on Argo",
+		Long: `Run compiles a KFP pipeline (or takes an Argo Workflow file as it is) and runs it on the embedded
+engine: one line per step on stderr, the pipeline's outputs on stdout; exit 0 only if the run
+Succeeded. Ctrl-C stops the run (SIGTERM, then SIGKILL after --grace).`,
+		Example: `  kubeline run examples/hello-params/pipeline.yaml --param recipient=you`,
+		Args:    exactArgs("FILE"),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.file = args[0]
+			return code(o.run(s.out, s.errOut))
+		},
+	}
+	f := c.Flags()
+	f.Var(o.params, "param", "set pipeline parameter `NAME=VALUE` (repeatable)")
+	f.Var(o.outputs, "version", "make output `TASK.OUTPUT=dataset:NAME` (or model:NAME) a version when the run succeeds (repeatable)")
+	o.arts.register(f)
+	o.engine.register(f)
+	f.StringVar(&o.db, "db", "", "metadata store `URL` for runs and versions: postgres://... or a SQLite file (default $KUBELINE_HOME/kubeline.db)")
+	addOutputFlag(c, &o.output, "table", "json", "yaml")
+	f.StringVar(&o.python, "python-executor", launcher.PythonAuto,
 		"how KFP lightweight Python components run: auto (a reused venv when one can be made, else builtin), builtin, venv, or command (their own pip install)")
-	fs.BoolVar(&o.noCache, "no-cache", false, "turn KFP step caching off: every step runs")
-	fs.DurationVar(&o.grace, "grace", 10*time.Second, "on Ctrl-C, time between SIGTERM and SIGKILL of running steps")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kubeline run FILE [--param NAME=VALUE ...] [-o json]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(interleave(args, fs)); err != nil {
-		return 2
-	}
+	f.BoolVar(&o.noCache, "no-cache", false, "turn KFP step caching off: every step runs")
+	f.DurationVar(&o.grace, "grace", 10*time.Second, "on Ctrl-C, time between SIGTERM and SIGKILL of running steps")
+	return g.addTo(c)
+}
+
+// run runs the pipeline and returns the exit code.
+func (o *runOptions) run(stdout, stderr io.Writer) int {
 	if o.engine.engine != "local" && o.engine.engine != "argo" {
 		fmt.Fprintf(stderr, "kubeline run: --engine %q: want local or argo\n", o.engine.engine)
-		return 2
+		return exitUsage
 	}
 	switch o.python {
 	case launcher.PythonAuto, launcher.PythonBuiltin, launcher.PythonVenv, launcher.PythonCommand:
 	default:
 		fmt.Fprintf(stderr, "kubeline run: --python-executor %q: want auto, builtin, venv or command\n", o.python)
-		return 2
+		return exitUsage
 	}
-	if fs.NArg() != 1 || (o.output != "" && o.output != "json") {
-		fs.Usage()
-		return 2
-	}
-	o.file = fs.Arg(0)
 	o.home = kubelineHome()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -117,9 +121,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	_, rec, recErr := recordLocalRun(context.WithoutCancel(ctx), st, versioner, o.file, done, o.outputs)
-	if o.output == "json" {
-		b, _ := json.MarshalIndent(done, "", "  ")
-		fmt.Fprintln(stdout, string(b))
+	if o.output != "table" {
+		_ = printOutput(stdout, o.output, done, nil)
 	} else {
 		printResult(stdout, done)
 		printRecorded(stdout, rec)

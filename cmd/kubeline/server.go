@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/spf13/cobra"
 
 	"github.com/kubeline/kubeline/compiler"
 	"github.com/kubeline/kubeline/compiler/spec"
@@ -24,40 +24,56 @@ import (
 	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
-// serverCmd is `kubeline server`: the KFP API over the store and the
+// serverOptions are the flags of `kubeline server`.
+type serverOptions struct {
+	addr, db string
+	arts     storeFlags
+	acc      accessFlags
+	cl       clusterFlags
+}
+
+// newServerCmd is `kubeline server`: the KFP API over the store and the
 // embedded engine, until SIGINT/SIGTERM.
-func serverCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8888", "listen `ADDRESS`")
-	db := fs.String("db", "", "store `URL`: postgres://... or a SQLite file (default $KUBELINE_HOME/kubeline.db)")
-	var arts storeFlags
-	arts.register(fs)
-	var acc accessFlags
-	acc.register(fs)
-	var cl clusterFlags
-	cl.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+func newServerCmd(s streams) *cobra.Command {
+	var o serverOptions
+	c := &cobra.Command{
+		Use:   "server",
+		Short: "serve the KFP-compatible API (and kubeline's) over the store and an engine",
+		Long: `Server serves the KFP REST API (v2beta1 and the v1beta1 calls the Pipelines UI makes) and kubeline's
+own API (/apis/kubeline/v1), running pipelines on the embedded engine or on Argo, until SIGINT or
+SIGTERM. It is multi-user with --multi-user, when it listens beyond loopback, or once its store has
+users; the first multi-user start prints the operator's token once.`,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error { return code(o.run(s.out, s.errOut)) },
 	}
-	logger, err := cl.logger(stderr)
+	f := c.Flags()
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8888", "listen `ADDRESS`")
+	f.StringVar(&o.db, "db", "", "store `URL`: postgres://... or a SQLite file (default $KUBELINE_HOME/kubeline.db)")
+	o.arts.register(f)
+	o.acc.register(f)
+	o.cl.register(f)
+	return c
+}
+
+func (o *serverOptions) run(stdout, stderr io.Writer) int {
+	logger, err := o.cl.logger(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
-		return 2
+		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx = withCluster(ctx, cl, logger)
-	l, err := net.Listen("tcp", *addr)
+	ctx = withCluster(ctx, o.cl, logger)
+	l, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
-		return 1
+		return exitFailure
 	}
-	if err := serveWith(ctx, l, *db, arts, acc, stdout); err != nil {
+	if err := serveWith(ctx, l, o.db, o.arts, o.acc, stdout); err != nil {
 		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
-		return 1
+		return exitFailure
 	}
-	return 0
+	return exitOK
 }
 
 // serve runs the API server on l until ctx ends, with the default access

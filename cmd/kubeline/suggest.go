@@ -2,48 +2,45 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	chpo "github.com/kubeline/kubeline/compiler/hpo"
 	"github.com/kubeline/kubeline/compiler/spec"
 	"github.com/kubeline/kubeline/runtime/hpo"
 )
 
-// suggestCmd is `kubeline suggest`: the next trial assignments of an
+// newSuggestCmd is `kubeline suggest`: the next trial assignments of an
 // Experiment given the trials so far — the step a compiled experiment calls
 // each round. It prints {"assignments": [...], "exhausted": bool}.
-func suggestCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("suggest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	trials := fs.String("trials", "[]", "the trials so far as JSON (or @FILE): [{\"params\":{...},\"state\":\"Succeeded\",\"value\":0.1}]")
-	count := fs.Int("count", 1, "how many assignments to suggest")
-	out := fs.String("o", "", "also write the answer to this `FILE`")
-	if err := fs.Parse(interleave(args, fs)); err != nil {
-		return 2
+func newSuggestCmd(s streams) *cobra.Command {
+	var trials, out string
+	var count int
+	c := &cobra.Command{
+		Use:   "suggest EXPERIMENT.yaml",
+		Short: "the next trial assignments of an Experiment given the trials so far",
+		Args:  exactArgs("EXPERIMENT.yaml"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			answer, err := suggest(args[0], trials, count)
+			if err != nil {
+				return reportErr(s, "kubeline suggest", err)
+			}
+			b, _ := json.Marshal(answer)
+			fmt.Fprintln(s.out, string(b))
+			if out != "" {
+				return reportErr(s, "kubeline suggest", os.WriteFile(out, b, 0o644))
+			}
+			return nil
+		},
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: kubeline suggest EXPERIMENT.yaml [--trials JSON|@FILE] [--count N] [-o FILE]")
-		return 2
-	}
-	answer, err := suggest(fs.Arg(0), *trials, *count)
-	if err != nil {
-		fmt.Fprintf(stderr, "kubeline suggest: %v\n", err)
-		return 1
-	}
-	b, _ := json.Marshal(answer)
-	fmt.Fprintln(stdout, string(b))
-	if *out != "" {
-		if err := os.WriteFile(*out, b, 0o644); err != nil {
-			fmt.Fprintf(stderr, "kubeline suggest: %v\n", err)
-			return 1
-		}
-	}
-	return 0
+	c.Flags().StringVar(&trials, "trials", "[]", "the trials so far as JSON (or @FILE): [{\"params\":{...},\"state\":\"Succeeded\",\"value\":0.1}]")
+	c.Flags().IntVar(&count, "count", 1, "how many assignments to suggest")
+	c.Flags().StringVarP(&out, "output", "o", "", "also write the answer to this `FILE`")
+	return c
 }
 
 type trialJSON struct {
