@@ -1,12 +1,15 @@
 package compiler
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	yamlv2 "go.yaml.in/yaml/v2"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/compiler/argo"
@@ -77,11 +80,16 @@ func Marshal(wf *wfv1.Workflow) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render workflow: %w", err)
 	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
 	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("render workflow: %w", err)
 	}
-	out, err := yaml.Marshal(prune(v))
+	// The tree goes to the YAML encoder that sigs.k8s.io/yaml ends in,
+	// without its JSON round trip (marshal, then parse the JSON as YAML):
+	// prune gives numbers the types that parse would (int, else float64).
+	out, err := yamlv2.Marshal(prune(v))
 	if err != nil {
 		return nil, fmt.Errorf("render workflow as YAML: %w", err)
 	}
@@ -113,6 +121,12 @@ func prune(v any) any {
 			x[i] = prune(e)
 		}
 		return x
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 0); err == nil {
+			return int(i)
+		}
+		f, _ := x.Float64()
+		return f
 	}
 	return v
 }

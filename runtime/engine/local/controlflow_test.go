@@ -292,3 +292,24 @@ spec:
 	}
 	checkGraph(t, out)
 }
+
+// TestPlatformNeedsKubernetes: what a step's kubernetes platform config asks
+// that the embedded engine cannot do is reported on its node; field paths of
+// the pod's labels are honoured; a step without such config has no note.
+func TestPlatformNeedsKubernetes(t *testing.T) {
+	wf, logs := runFile(t, "testdata/platform.yaml", nil)
+	if wf.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("phase %s\n%s\n%s", wf.Status.Phase, summary(wf), logs)
+	}
+	nodes := nodesByDisplay(wf)
+	want := "needs Kubernetes: env USER_NAME from secret creds; volume work at /work; sidecar proxy; node selector; pod spec patch (imagePullSecrets)"
+	if got := nodes["comp"].Message; got != want {
+		t.Errorf("comp message:\n got %q\nwant %q", got, want)
+	}
+	if got := nodes["plain"].Message; got != "" {
+		t.Errorf("plain message %q, want none", got)
+	}
+	if !strings.Contains(logs, "team ml") {
+		t.Errorf("the field path env was not honoured:\n%s", logs)
+	}
+}

@@ -68,6 +68,7 @@ func (r *run) executePod(ctx context.Context, id string, c call, tmpl *wfv1.Temp
 		return
 	}
 	p.tmpl = t
+	note := needsKubernetes(t)
 	r.setNode(id, func(n *wfv1.NodeStatus) {
 		n.Phase = wfv1.NodeRunning
 		n.HostNodeName = "localhost"
@@ -89,7 +90,7 @@ func (r *run) executePod(ctx context.Context, id string, c call, tmpl *wfv1.Temp
 			}
 		}
 		r.setNode(id, func(n *wfv1.NodeStatus) { n.Outputs = outputs })
-		r.finish(id, phase, msg)
+		r.finish(id, phase, joinNote(msg, note))
 	default:
 		r.setNode(id, func(n *wfv1.NodeStatus) {
 			n.Outputs = outputs
@@ -97,7 +98,7 @@ func (r *run) executePod(ctx context.Context, id string, c call, tmpl *wfv1.Temp
 				n.MemoizationStatus = &wfv1.MemoizationStatus{Hit: true, Key: cached, CacheName: "kubeline"}
 			}
 		})
-		r.finish(id, wfv1.NodeSucceeded, "")
+		r.finish(id, wfv1.NodeSucceeded, note)
 	}
 }
 
