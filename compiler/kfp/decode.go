@@ -1,6 +1,7 @@
 package kfp
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/structpb"
 	"gopkg.in/yaml.v3"
 
 	"github.com/kubeline/kubeline/compiler/spec"
@@ -20,67 +22,49 @@ type newerField struct {
 	name    string
 }
 
-// strictDecoder converts a YAML tree to plain values while checking it against a
-// proto descriptor, collecting every problem.
+// strictDecoder sets a proto message from a YAML tree by its descriptor, with
+// the proto-JSON rules (fields by JSON or proto name, numbers and enums in
+// every form the mapping allows), collecting every problem at its path and
+// line:column. It writes the message directly: no JSON in between.
 type strictDecoder struct {
 	errs  *spec.Errors
 	newer map[newerField]func(path string, pos *spec.Pos, v any)
 }
 
-// decodeProto checks n against m's descriptor and unmarshals it into m.
+// decodeProto checks n against m's descriptor and sets m from it.
 func (d *strictDecoder) decodeProto(n *yaml.Node, path string, m proto.Message) {
-	before := len(*d.errs)
-	v := d.message(n, path, m.ProtoReflect().Descriptor())
-	if len(*d.errs) > before {
-		return
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		d.errs.AddErr(path, spec.PosOf(n), fmt.Errorf("encode as JSON: %w", err))
-		return
-	}
-	if err := protojson.Unmarshal(b, m); err != nil {
-		d.errs.AddErr(path, spec.PosOf(n), fmt.Errorf("decode: %w", err))
-	}
+	d.message(n, path, m.ProtoReflect())
 }
 
-func isWellKnownAny(md protoreflect.MessageDescriptor) bool {
-	switch md.FullName() {
-	case "google.protobuf.Value", "google.protobuf.Struct", "google.protobuf.ListValue":
-		return true
-	}
-	return false
-}
-
-func (d *strictDecoder) message(n *yaml.Node, path string, md protoreflect.MessageDescriptor) any {
+func (d *strictDecoder) message(n *yaml.Node, path string, m protoreflect.Message) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	if isWellKnownAny(md) {
-		v, err := spec.Value(n)
-		if err != nil {
-			d.errs.AddErr(path, spec.PosOf(n), err)
-		}
-		if md.FullName() == "google.protobuf.Struct" {
-			if _, ok := v.(map[string]any); !ok && v != nil {
-				d.errs.Add(path, spec.PosOf(n), "expected a mapping, got %s", spec.NodeKind(n))
-			}
-		}
-		return v
-	}
+	md := m.Descriptor()
 	switch md.FullName() {
+	case "google.protobuf.Value", "google.protobuf.Struct", "google.protobuf.ListValue":
+		d.wellKnown(n, path, m)
+		return
 	case "google.protobuf.Duration", "google.protobuf.Timestamp":
-		return d.scalarString(n, path)
+		s, ok := d.scalarString(n, path)
+		if !ok {
+			return
+		}
+		b, _ := json.Marshal(s)
+		if err := protojson.Unmarshal(b, m.Interface()); err != nil {
+			d.errs.Add(path, spec.PosOf(n), "invalid %s %q", md.Name(), s)
+		}
+		return
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return nil
+		return
 	}
 	if n.Kind != yaml.MappingNode {
 		d.errs.Add(path, spec.PosOf(n), "expected a mapping, got %s", spec.NodeKind(n))
-		return nil
+		return
 	}
-	out := make(map[string]any, len(n.Content)/2)
 	fields := md.Fields()
+	var seen []protoreflect.FieldNumber
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, vn := n.Content[i], n.Content[i+1]
 		p := spec.Key(path, k.Value)
@@ -101,111 +85,215 @@ func (d *strictDecoder) message(n *yaml.Node, path string, md protoreflect.Messa
 			d.errs.Add(p, spec.PosOf(k), "unknown field %q of %s", k.Value, md.Name())
 			continue
 		}
-		if _, dup := out[fd.JSONName()]; dup {
+		if dup(seen, fd.Number()) {
 			d.errs.Add(p, spec.PosOf(k), "field %s given twice", fd.JSONName())
 			continue
 		}
-		out[fd.JSONName()] = d.field(vn, p, fd)
+		seen = append(seen, fd.Number())
+		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+			if other := m.WhichOneof(od); other != nil && other != fd {
+				d.errs.Add(p, spec.PosOf(k), "%s and %s are one of %s: set only one", other.JSONName(), fd.JSONName(), od.Name())
+				continue
+			}
+		}
+		d.field(vn, p, m, fd)
 	}
-	return out
 }
 
-func (d *strictDecoder) field(n *yaml.Node, path string, fd protoreflect.FieldDescriptor) any {
+func dup(seen []protoreflect.FieldNumber, n protoreflect.FieldNumber) bool {
+	for _, s := range seen {
+		if s == n {
+			return true
+		}
+	}
+	return false
+}
+
+// wellKnown sets a google.protobuf.Struct, Value or ListValue from any YAML.
+func (d *strictDecoder) wellKnown(n *yaml.Node, path string, m protoreflect.Message) {
+	v, err := spec.Value(n)
+	if err != nil {
+		d.errs.AddErr(path, spec.PosOf(n), err)
+		return
+	}
+	var x proto.Message
+	switch m.Descriptor().FullName() {
+	case "google.protobuf.Struct":
+		if v == nil {
+			return
+		}
+		obj, ok := v.(map[string]any)
+		if !ok {
+			d.errs.Add(path, spec.PosOf(n), "expected a mapping, got %s", spec.NodeKind(n))
+			return
+		}
+		x, err = structpb.NewStruct(obj)
+	case "google.protobuf.ListValue":
+		list, ok := v.([]any)
+		if !ok {
+			d.errs.Add(path, spec.PosOf(n), "expected a list, got %s", spec.NodeKind(n))
+			return
+		}
+		x, err = structpb.NewList(list)
+	default:
+		x, err = structpb.NewValue(v)
+	}
+	if err != nil {
+		d.errs.AddErr(path, spec.PosOf(n), err)
+		return
+	}
+	proto.Merge(m.Interface(), x)
+}
+
+func (d *strictDecoder) field(n *yaml.Node, path string, m protoreflect.Message, fd protoreflect.FieldDescriptor) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
+	null := n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 	switch {
 	case fd.IsMap():
-		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-			return nil
+		if null {
+			return
 		}
 		if n.Kind != yaml.MappingNode {
 			d.errs.Add(path, spec.PosOf(n), "expected a mapping, got %s", spec.NodeKind(n))
-			return nil
+			return
 		}
-		m := make(map[string]any, len(n.Content)/2)
+		mp := m.Mutable(fd).Map()
+		kd, vd := fd.MapKey(), fd.MapValue()
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i].Value
-			m[k] = d.single(n.Content[i+1], spec.Named(path, k), fd.MapValue())
+			kn, vn := n.Content[i], n.Content[i+1]
+			p := spec.Named(path, kn.Value)
+			key, ok := d.scalar(kn, p, kd)
+			if !ok {
+				continue
+			}
+			if vd.Kind() == protoreflect.MessageKind {
+				d.message(vn, p, mp.Mutable(key.MapKey()).Message())
+				continue
+			}
+			if v, ok := d.scalar(vn, p, vd); ok {
+				mp.Set(key.MapKey(), v)
+			}
 		}
-		return m
 	case fd.IsList():
-		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-			return nil
+		if null {
+			return
 		}
 		if n.Kind != yaml.SequenceNode {
 			d.errs.Add(path, spec.PosOf(n), "expected a list, got %s", spec.NodeKind(n))
-			return nil
+			return
 		}
-		l := make([]any, len(n.Content))
+		l := m.Mutable(fd).List()
 		for i, c := range n.Content {
-			l[i] = d.single(c, spec.Index(path, i), fd)
+			p := spec.Index(path, i)
+			if fd.Kind() == protoreflect.MessageKind {
+				d.message(c, p, l.AppendMutable().Message())
+				continue
+			}
+			if v, ok := d.scalar(c, p, fd); ok {
+				l.Append(v)
+			}
 		}
-		return l
+	case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
+		if null && fd.Message().FullName() != "google.protobuf.Value" {
+			return
+		}
+		d.message(n, path, m.Mutable(fd).Message())
+	default:
+		if null && fd.HasPresence() {
+			return
+		}
+		if v, ok := d.scalar(n, path, fd); ok {
+			m.Set(fd, v)
+		}
 	}
-	return d.single(n, path, fd)
 }
 
-func (d *strictDecoder) single(n *yaml.Node, path string, fd protoreflect.FieldDescriptor) any {
+// scalar reads a singular non-message value of kind fd.Kind().
+func (d *strictDecoder) scalar(n *yaml.Node, path string, fd protoreflect.FieldDescriptor) (protoreflect.Value, bool) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	switch fd.Kind() {
-	case protoreflect.MessageKind, protoreflect.GroupKind:
-		return d.message(n, path, fd.Message())
+	fail := func(err error) (protoreflect.Value, bool) {
+		d.errs.AddErr(path, spec.PosOf(n), err)
+		return protoreflect.Value{}, false
+	}
+	switch k := fd.Kind(); k {
 	case protoreflect.EnumKind:
 		v, err := parseEnum(n, fd.Enum())
 		if err != nil {
-			d.errs.AddErr(path, spec.PosOf(n), err)
-			return nil
+			return fail(err)
 		}
-		return string(v.Name())
-	case protoreflect.StringKind, protoreflect.BytesKind:
-		return d.scalarString(n, path)
+		return protoreflect.ValueOfEnum(v.Number()), true
+	case protoreflect.StringKind:
+		s, ok := d.scalarString(n, path)
+		return protoreflect.ValueOfString(s), ok
+	case protoreflect.BytesKind:
+		s, ok := d.scalarString(n, path)
+		if !ok {
+			return protoreflect.Value{}, false
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			if b, err = base64.URLEncoding.DecodeString(s); err != nil {
+				return fail(fmt.Errorf("expected base64 bytes, got %q", s))
+			}
+		}
+		return protoreflect.ValueOfBytes(b), true
 	case protoreflect.BoolKind:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
 			d.errs.Add(path, spec.PosOf(n), "expected true or false, got %s", spec.NodeKind(n))
-			return nil
+			return protoreflect.Value{}, false
 		}
-		return b
+		return protoreflect.ValueOfBool(b), true
 	case protoreflect.FloatKind, protoreflect.DoubleKind:
 		s, ok := numberText(n)
 		if !ok {
 			d.errs.Add(path, spec.PosOf(n), "expected a number, got %s", spec.NodeKind(n))
-			return nil
+			return protoreflect.Value{}, false
 		}
 		f, err := parseFloat(s)
 		if err != nil {
-			d.errs.AddErr(path, spec.PosOf(n), err)
-			return nil
+			return fail(err)
 		}
-		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return s // JSON has no such numbers; protojson reads the string form
+		if k == protoreflect.FloatKind {
+			if !math.IsInf(f, 0) && math.Abs(f) > math.MaxFloat32 {
+				return fail(fmt.Errorf("%s is out of range for a float", s))
+			}
+			return protoreflect.ValueOfFloat32(float32(f)), true
 		}
-		return f
+		return protoreflect.ValueOfFloat64(f), true
 	default: // integers
 		s, ok := numberText(n)
 		if !ok {
 			d.errs.Add(path, spec.PosOf(n), "expected an integer, got %s", spec.NodeKind(n))
-			return nil
+			return protoreflect.Value{}, false
 		}
-		bits, unsigned := intBits(fd.Kind())
+		bits, unsigned := intBits(k)
 		v, err := parseInt(s, bits, unsigned)
 		if err != nil {
-			d.errs.AddErr(path, spec.PosOf(n), err)
-			return nil
+			return fail(err)
 		}
-		return v
+		switch {
+		case unsigned && bits == 32:
+			return protoreflect.ValueOfUint32(uint32(v.(uint64))), true
+		case unsigned:
+			return protoreflect.ValueOfUint64(v.(uint64)), true
+		case bits == 32:
+			return protoreflect.ValueOfInt32(int32(v.(int64))), true
+		}
+		return protoreflect.ValueOfInt64(v.(int64)), true
 	}
 }
 
-func (d *strictDecoder) scalarString(n *yaml.Node, path string) any {
+func (d *strictDecoder) scalarString(n *yaml.Node, path string) (string, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		d.errs.Add(path, spec.PosOf(n), "expected a string, got %s", spec.NodeKind(n))
-		return nil
+		return "", false
 	}
-	return n.Value
+	return n.Value, true
 }
 
 func enumNames(ed protoreflect.EnumDescriptor) string {
