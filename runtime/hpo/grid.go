@@ -61,21 +61,13 @@ func gridValues(space Space) ([][]string, int, error) {
 	return values, size, nil
 }
 
-// gridStep is the step a numeric parameter's grid uses (0 when it has none).
-func (p Parameter) gridStep() float64 {
-	if p.Type == Int && p.Step <= 0 {
-		return 1
-	}
-	return p.Step
-}
-
 // gridCount is how many grid values a parameter has (before removing values
 // that format alike, which only int parameters with fractional steps have).
 func (p Parameter) gridCount() (int, error) {
 	if p.Type == Categorical || p.Type == Discrete {
 		return len(p.List), nil
 	}
-	step := p.gridStep()
+	step := p.step()
 	if step <= 0 {
 		return 0, fmt.Errorf("%w: grid search needs step > 0 for double parameter %s", ErrInvalid, p.Name)
 	}
@@ -96,7 +88,7 @@ func (p Parameter) gridAxis() []string {
 	vs := make([]string, 0, count)
 	seen := map[string]bool{}
 	for k := range count {
-		v := p.Format(roundGrid(math.Min(p.Min+float64(k)*p.gridStep(), p.Max)))
+		v := p.Format(roundGrid(math.Min(p.Min+float64(k)*p.step(), p.Max)))
 		if !seen[v] {
 			seen[v] = true
 			vs = append(vs, v)

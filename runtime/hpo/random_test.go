@@ -112,3 +112,48 @@ func TestRandomInvalid(t *testing.T) {
 		})
 	}
 }
+
+// TestRandomIntUniform checks that every value of an int parameter, the
+// bounds included, is drawn about as often as the others (each value owns
+// an equal-width bin of the unit interval).
+func TestRandomIntUniform(t *testing.T) {
+	sp := Space{{Name: "n", Type: Int, Min: 1, Max: 4}, {Name: "s", Type: Double, Min: 0, Max: 1, Step: 0.5}}
+	r, err := NewRandom(sp, Settings{"random_state": "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := r.Suggest(nil, 4000)
+	n, s := map[string]int{}, map[string]int{}
+	for _, a := range got {
+		n[a["n"]]++
+		s[a["s"]]++
+	}
+	for _, v := range []string{"1", "2", "3", "4"} {
+		if n[v] < 900 || n[v] > 1100 {
+			t.Errorf("int value %s drawn %d times of 4000, want about 1000: %v", v, n[v], n)
+		}
+	}
+	for _, v := range []string{"0", "0.5", "1"} {
+		if s[v] < 1200 || s[v] > 1470 {
+			t.Errorf("stepped value %s drawn %d times of 4000, want about 1333: %v", v, s[v], s)
+		}
+	}
+	if len(n) != 4 || len(s) != 3 {
+		t.Errorf("values outside the space: %v %v", n, s)
+	}
+}
+
+// TestEncodeDecodeBins checks that encoding a value of a binned parameter
+// and decoding it gives the value back.
+func TestEncodeDecodeBins(t *testing.T) {
+	sp := Space{{Name: "n", Type: Int, Min: -3, Max: 7}, {Name: "s", Type: Double, Min: 0.1, Max: 0.9, Step: 0.2}}
+	for _, a := range []Assignment{{"n": "-3", "s": "0.1"}, {"n": "7", "s": "0.9"}, {"n": "0", "s": "0.5"}, {"n": "1", "s": "0.7"}} {
+		x, err := sp.Encode(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sp.Decode(x); !reflect.DeepEqual(got, a) {
+			t.Errorf("decode(encode(%v)) = %v (x %v)", a, got, x)
+		}
+	}
+}

@@ -93,8 +93,9 @@ func (s Space) Validate() error {
 func (p Parameter) log() bool { return p.Distribution == LogUniform || p.Distribution == LogNormal }
 
 // Encode maps an assignment into the unit cube, one coordinate per
-// parameter: numeric values linearly (or on a log scale), list values by
-// index, centred in their bins.
+// parameter: numeric values linearly (or on a log scale), list values and
+// the values of a linear int or stepped parameter by index, centred in
+// their bins.
 func (s Space) Encode(a Assignment) ([]float64, error) {
 	x := make([]float64, len(s))
 	for i, p := range s {
@@ -126,6 +127,10 @@ func (s Space) Encode(a Assignment) ([]float64, error) {
 }
 
 func (p Parameter) unit(f float64) float64 {
+	if n := p.bins(); n > 0 {
+		k := math.Round((f - p.Min) / p.step())
+		return (math.Min(math.Max(k, 0), n-1) + 0.5) / n
+	}
 	lo, hi := p.Min, p.Max
 	if p.log() {
 		lo, hi, f = math.Log(lo), math.Log(hi), math.Log(f)
@@ -136,8 +141,10 @@ func (p Parameter) unit(f float64) float64 {
 	return clamp01((f - lo) / (hi - lo))
 }
 
-// Decode maps a unit-cube point back to an assignment: ints rounded (the
-// upper bound is reachable), steps snapped, list values by bin.
+// Decode maps a unit-cube point back to an assignment: list values and the
+// values of linear int and stepped parameters by bin (equal-width bins, so
+// each value, the bounds included, is as likely as the others under a
+// uniform draw), log-scaled ones rounded to their steps.
 func (s Space) Decode(x []float64) Assignment {
 	a := Assignment{}
 	for i, p := range s {
@@ -156,20 +163,38 @@ func (s Space) Decode(x []float64) Assignment {
 	return a
 }
 
+// step is the parameter's step: its own, 1 for an int without one, 0 for a
+// continuous double.
+func (p Parameter) step() float64 {
+	if p.Type == Int && p.Step <= 0 {
+		return 1
+	}
+	return p.Step
+}
+
+// bins is how many values a linear-scale int or stepped parameter has (0
+// for continuous and log-scaled parameters, which are not binned).
+func (p Parameter) bins() float64 {
+	step := p.step()
+	if step <= 0 || p.log() || (p.Type != Int && p.Type != Double) {
+		return 0
+	}
+	return math.Floor((p.Max-p.Min)/step+1e-9) + 1
+}
+
 // value turns a unit coordinate into the parameter's value.
 func (p Parameter) value(u float64) float64 {
 	lo, hi := p.Min, p.Max
+	if n := p.bins(); n > 0 {
+		return roundGrid(math.Min(lo+math.Min(math.Floor(u*n), n-1)*p.step(), hi))
+	}
 	var v float64
 	if p.log() {
 		v = math.Exp(math.Log(lo) + u*(math.Log(hi)-math.Log(lo)))
 	} else {
 		v = lo + u*(hi-lo)
 	}
-	step := p.Step
-	if p.Type == Int && step <= 0 {
-		step = 1
-	}
-	if step > 0 {
+	if step := p.step(); step > 0 {
 		v = lo + math.Round((v-lo)/step)*step
 		for v > hi+1e-9 {
 			v -= step
@@ -187,3 +212,18 @@ func (p Parameter) Format(v float64) string {
 }
 
 func clamp01(u float64) float64 { return math.Min(math.Max(u, 0), 1) }
+
+// binCounts gives the number of values of each parameter that is encoded
+// by bin (list parameters, linear int and stepped ones), 0 for the others.
+func (s Space) binCounts() []float64 {
+	out := make([]float64, len(s))
+	for i, p := range s {
+		switch p.Type {
+		case Categorical, Discrete:
+			out[i] = float64(len(p.List))
+		default:
+			out[i] = p.bins()
+		}
+	}
+	return out
+}
