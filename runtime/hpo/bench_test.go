@@ -1,128 +1,58 @@
-package hpo
+package hpo_test
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kubeline/kubeline/runtime/hpo"
+	"github.com/kubeline/kubeline/runtime/hpo/problem"
 )
-
-// benchFn is a test function with its space and known minimum.
-type benchFn struct {
-	name  string
-	space Space
-	min   float64
-	f     func([]float64) float64
-}
-
-func benchDoubles(lo, hi []float64) Space {
-	s := make(Space, len(lo))
-	for i := range s {
-		s[i] = Parameter{Name: fmt.Sprintf("x%d", i+1), Type: Double, Min: lo[i], Max: hi[i]}
-	}
-	return s
-}
-
-func branin(x []float64) float64 {
-	a, b, c := 1.0, 5.1/(4*math.Pi*math.Pi), 5/math.Pi
-	r, s, t := 6.0, 10.0, 1/(8*math.Pi)
-	u := x[1] - b*x[0]*x[0] + c*x[0] - r
-	return a*u*u + s*(1-t)*math.Cos(x[0]) + s
-}
-
-func hartmann6(x []float64) float64 {
-	alpha := []float64{1.0, 1.2, 3.0, 3.2}
-	a := [4][6]float64{
-		{10, 3, 17, 3.5, 1.7, 8}, {0.05, 10, 17, 0.1, 8, 14},
-		{3, 3.5, 1.7, 10, 17, 8}, {17, 8, 0.05, 10, 0.1, 14}}
-	p := [4][6]float64{
-		{1312, 1696, 5569, 124, 8283, 5886}, {2329, 4135, 8307, 3736, 1004, 9991},
-		{2348, 1451, 3522, 2883, 3047, 6650}, {4047, 8828, 8732, 5743, 1091, 381}}
-	s := 0.0
-	for i := 0; i < 4; i++ {
-		in := 0.0
-		for j := 0; j < 6; j++ {
-			d := x[j] - p[i][j]*1e-4
-			in += a[i][j] * d * d
-		}
-		s += alpha[i] * math.Exp(-in)
-	}
-	return -s
-}
-
-func rosenbrock(x []float64) float64 {
-	s := 0.0
-	for i := 0; i+1 < len(x); i++ {
-		s += 100*math.Pow(x[i+1]-x[i]*x[i], 2) + math.Pow(1-x[i], 2)
-	}
-	return s
-}
-
-var benchFns = []benchFn{
-	{"branin", benchDoubles([]float64{-5, 0}, []float64{10, 15}), 0.397887, branin},
-	{"hartmann6", benchDoubles(make([]float64, 6), []float64{1, 1, 1, 1, 1, 1}), -3.32237, hartmann6},
-	{"rosenbrock4", benchDoubles([]float64{-5, -5, -5, -5}, []float64{10, 10, 10, 10}), 0, rosenbrock},
-}
 
 // benchAlgos are the algorithms that search a continuous space one trial
 // at a time (grid needs steps, hyperband a resource parameter).
 var benchAlgos = []string{"random", "sobol", "tpe", "multivariate-tpe", "gp", "cmaes"}
 
-func newAlgo(name string, space Space, seed int) (Suggester, error) {
-	s := Settings{"random_state": strconv.Itoa(seed)}
-	switch name {
-	case "tpe":
-		return NewTPE(space, s, Minimize, false)
-	case "multivariate-tpe":
-		return NewTPE(space, s, Minimize, true)
-	case "gp":
-		return NewGP(space, s, Minimize)
-	case "cmaes":
-		return NewCMAES(space, s, Minimize)
-	case "random":
-		return NewRandom(space, s)
-	case "sobol":
-		return NewSobol(space, s)
+func newAlgo(name string, space hpo.Space, seed int) (hpo.Suggester, error) {
+	if name == "gp" {
+		name = "bayesianoptimization"
 	}
-	return nil, fmt.Errorf("unknown %s", name)
+	return hpo.New(name, space, hpo.Settings{"random_state": strconv.Itoa(seed)}, hpo.Minimize)
+}
+
+// timed measures the time a suggester spends in Suggest.
+type timed struct {
+	hpo.Suggester
+	spent time.Duration
+	calls int
+}
+
+func (t *timed) Suggest(h []hpo.Trial, n int) ([]hpo.Assignment, error) {
+	t0 := time.Now()
+	defer func() { t.spent += time.Since(t0); t.calls++ }()
+	return t.Suggester.Suggest(h, n)
 }
 
 // runOnce returns the regret after each budget and the suggestion time.
-func runOnce(algo string, fn benchFn, seed int, budgets []int) ([]float64, time.Duration, error) {
-	sug, err := newAlgo(algo, fn.space, seed)
+func runOnce(algo string, p problem.Problem, seed int, budgets []int) ([]float64, time.Duration, error) {
+	sug, err := newAlgo(algo, p.Space, seed)
 	if err != nil {
 		return nil, 0, err
 	}
-	var hist []Trial
-	var spent time.Duration
-	best := math.Inf(1)
-	var regrets []float64
-	for len(hist) < budgets[len(budgets)-1] {
-		t0 := time.Now()
-		as, err := sug.Suggest(hist, 1)
-		spent += time.Since(t0)
-		if err != nil || len(as) != 1 {
-			return nil, 0, fmt.Errorf("suggest: %v (%d)", err, len(as))
-		}
-		x := make([]float64, len(fn.space))
-		for i, p := range fn.space {
-			x[i], _ = strconv.ParseFloat(as[0][p.Name], 64)
-		}
-		v := fn.f(x)
-		best = math.Min(best, v)
-		hist = append(hist, Trial{Name: strconv.Itoa(len(hist)), Params: as[0], State: Succeeded, Value: v})
-		for _, b := range budgets {
-			if len(hist) == b {
-				regrets = append(regrets, best-fn.min)
-			}
-		}
+	t := &timed{Suggester: sug}
+	r, err := p.Run(t, budgets)
+	if err != nil {
+		return nil, 0, err
 	}
-	return regrets, spent / time.Duration(len(hist)), nil
+	return r, t.spent / time.Duration(t.calls), nil
 }
 
 type benchCell struct {
@@ -139,125 +69,154 @@ func benchQuantile(v []float64, q float64) float64 {
 	return s[lo] + (pos-float64(lo))*(s[hi]-s[lo])
 }
 
-// quality runs every algorithm on every function over seeds; results are
-// keyed algo/function/budget.
-func quality(tb testing.TB, seeds int, budgets []int) map[string]benchCell {
+// quality runs the algorithms on the problems over seeds (two at a time);
+// results are keyed algo/problem/budget.
+func quality(tb testing.TB, algos []string, problems []problem.Problem, seeds int, budgets []int) map[string]benchCell {
 	out := map[string]benchCell{}
-	var mu sync.Mutex
-	for _, fn := range benchFns {
-		for _, algo := range benchAlgos {
-			regs := make([][]float64, len(budgets))
-			var total time.Duration
+	for _, p := range problems {
+		for _, algo := range algos {
+			regs := make([][]float64, seeds)
+			per := make([]time.Duration, seeds)
 			var wg sync.WaitGroup
 			sem := make(chan struct{}, 2)
-			for seed := 0; seed < seeds; seed++ {
+			for seed := range seeds {
 				wg.Add(1)
 				sem <- struct{}{}
-				go func(seed int) {
+				go func() {
 					defer wg.Done()
 					defer func() { <-sem }()
-					r, per, err := runOnce(algo, fn, seed, budgets)
+					r, d, err := runOnce(algo, p, seed, budgets)
 					if err != nil {
-						tb.Error(algo, fn.name, err)
+						tb.Error(algo, p.Name, err)
 						return
 					}
-					mu.Lock()
-					for i := range budgets {
-						regs[i] = append(regs[i], r[i])
-					}
-					total += per
-					mu.Unlock()
-				}(seed)
+					regs[seed], per[seed] = r, d
+				}()
 			}
 			wg.Wait()
+			var total time.Duration
+			for _, d := range per {
+				total += d
+			}
 			for i, b := range budgets {
-				c := benchCell{benchQuantile(regs[i], 0.5), benchQuantile(regs[i], 0.9), total / time.Duration(seeds)}
-				out[fmt.Sprintf("%s/%s/%d", algo, fn.name, b)] = c
-				tb.Logf("%-16s %-11s %3d: median %10.4g  p90 %10.4g  %v/suggestion", algo, fn.name, b, c.median, c.p90, total/time.Duration(seeds))
+				var at []float64
+				for _, r := range regs {
+					if r != nil {
+						at = append(at, r[i])
+					}
+				}
+				c := benchCell{benchQuantile(at, 0.5), benchQuantile(at, 0.9), total / time.Duration(seeds)}
+				out[fmt.Sprintf("%s/%s/%d", algo, p.Name, b)] = c
+				tb.Logf("%-16s %-11s %3d: median %10.4g  p90 %10.4g  %v/suggestion", algo, p.Name, b, c.median, c.p90, c.perSuggestion)
 			}
 		}
 	}
 	return out
 }
 
-// qualityTargets are the issue's median-regret targets for the best
-// algorithm per function and budget.
-var qualityTargets = map[string]float64{
+// bestTargets are issue #7's median-regret targets for the best algorithm
+// per problem and budget (the better of goptuna v0.9.0's tpe and cmaes).
+var bestTargets = map[string]float64{
 	"branin/50": 0.303, "branin/100": 0.0133,
 	"hartmann6/50": 0.838, "hartmann6/100": 0.235,
 	"rosenbrock4/50": 142, "rosenbrock4/100": 44.4,
 }
 
-func TestQuality(t *testing.T) {
-	seeds := 8
-	if testing.Short() {
-		seeds = 4
-	}
-	res := quality(t, seeds, []int{50, 100})
-	for key, target := range qualityTargets {
+// namesakeTargets are goptuna v0.9.0's median regrets over seeds 0-19 for
+// its tpe and cmaes, measured like for like by goptunabench (same problems,
+// seeds and budgets): kubeline's tpe and cmaes must not be above them.
+var namesakeTargets = map[string]float64{
+	"tpe/branin/50": 0.5089, "tpe/branin/100": 0.2483,
+	"tpe/hartmann6/50": 1.036, "tpe/hartmann6/100": 0.5558,
+	"tpe/rosenbrock4/50": 577.8, "tpe/rosenbrock4/100": 151.3,
+	"tpe/mixed/50": 0.5325, "tpe/mixed/100": 0.2627,
+	"cmaes/branin/50": 0.3032, "cmaes/branin/100": 0.01105,
+	"cmaes/hartmann6/50": 0.7943, "cmaes/hartmann6/100": 0.2243,
+	"cmaes/rosenbrock4/50": 142.1, "cmaes/rosenbrock4/100": 44.35,
+	"cmaes/mixed/50": 0.9245, "cmaes/mixed/100": 0.6305,
+}
+
+// missed lists the targets res misses: the best algorithm's median against
+// bestTargets and each namesake's against namesakeTargets (keys res lacks
+// are not checked).
+func missed(res map[string]benchCell) []string {
+	var out []string
+	for _, key := range slices.Sorted(maps.Keys(bestTargets)) {
 		best, who := math.Inf(1), ""
 		for _, algo := range benchAlgos {
 			if c, ok := res[algo+"/"+key]; ok && c.median < best {
 				best, who = c.median, algo
 			}
 		}
-		t.Logf("%-15s best %-16s median %.4g (target %.4g)", key, who, best, target)
-		if best > target {
-			t.Errorf("%s: best median regret %.4g (%s) misses target %.4g", key, best, who, target)
+		if who != "" && best > bestTargets[key] {
+			out = append(out, fmt.Sprintf("%s: best median regret %.4g (%s) misses target %.4g", key, best, who, bestTargets[key]))
 		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(namesakeTargets)) {
+		if c, ok := res[key]; ok && c.median > namesakeTargets[key] {
+			out = append(out, fmt.Sprintf("%s: median regret %.4g above goptuna's %.4g", key, c.median, namesakeTargets[key]))
+		}
+	}
+	return out
+}
+
+// TestQuality asserts the targets over 8 seeds (4 with -short): tpe and
+// cmaes against their goptuna namesakes on every problem, the best
+// algorithm against issue #7's targets. To keep the test short gp (1-4
+// orders of magnitude inside issue #7's targets, 100x slower) runs half
+// the seeds on the classic problems only, random and sobol not at all;
+// the 20-seed BenchmarkQuality runs everything.
+func TestQuality(t *testing.T) {
+	seeds := 8
+	if testing.Short() {
+		seeds = 4
+	}
+	budgets := []int{50, 100}
+	res := quality(t, []string{"tpe", "multivariate-tpe", "cmaes"}, problem.All(), seeds, budgets)
+	maps.Copy(res, quality(t, []string{"gp"}, problem.All()[:3], seeds/2, budgets))
+	for _, m := range missed(res) {
+		t.Error(m)
 	}
 }
 
-// BenchmarkQuality is the full 20-seed benchmark of the issue: it prints
-// median and 90th-percentile regret of every algorithm, function and budget
-// with the suggestion time, and fails when the best algorithm misses a
-// target.
+// BenchmarkQuality is the full 20-seed benchmark: it prints median and
+// 90th-percentile regret of every algorithm, problem and budget with the
+// suggestion time, and fails when a target is missed.
 func BenchmarkQuality(b *testing.B) {
-	for i := 0; i < b.N; i++ {
-		res := quality(b, 20, []int{50, 100})
-		keys := make([]string, 0, len(res))
-		for k := range res {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+	for range b.N {
+		res := quality(b, benchAlgos, problem.All(), 20, []int{50, 100})
+		for _, k := range slices.Sorted(maps.Keys(res)) {
 			c := res[k]
 			fmt.Printf("quality %-34s median %10.4g  p90 %10.4g  %v/suggestion\n", k, c.median, c.p90, c.perSuggestion)
 		}
-		for key, target := range qualityTargets {
-			best := math.Inf(1)
-			for _, algo := range benchAlgos {
-				if c, ok := res[algo+"/"+key]; ok {
-					best = math.Min(best, c.median)
-				}
-			}
-			if best > target {
-				b.Errorf("%s: best median regret %.4g misses target %.4g", key, best, target)
-			}
+		for _, m := range missed(res) {
+			b.Error(m)
 		}
 	}
 }
 
 func TestDeterministic(t *testing.T) {
-	fn := benchFns[0]
+	fn := problem.Branin()
 	for _, algo := range benchAlgos {
-		sug, err := newAlgo(algo, fn.space, 7)
+		sug, err := newAlgo(algo, fn.Space, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var hist []Trial
+		var hist []hpo.Trial
 		for len(hist) < 14 {
 			as, err := sug.Suggest(hist, 2)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, a := range as {
-				x0, _ := strconv.ParseFloat(a["x1"], 64)
-				x1, _ := strconv.ParseFloat(a["x2"], 64)
-				hist = append(hist, Trial{Params: a, State: Succeeded, Value: branin([]float64{x0, x1})})
+				v, err := fn.Value(a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				hist = append(hist, hpo.Trial{Params: a, State: hpo.Succeeded, Value: v})
 			}
 		}
-		again, _ := newAlgo(algo, fn.space, 7)
+		again, _ := newAlgo(algo, fn.Space, 7)
 		a1, _ := sug.Suggest(hist, 3)
 		a2, _ := again.Suggest(hist, 3)
 		if !reflect.DeepEqual(a1, a2) || len(a1) != 3 {
@@ -266,7 +225,7 @@ func TestDeterministic(t *testing.T) {
 		if algo == "sobol" {
 			continue // an unscrambled Sobol sequence is the same for every seed (TestSobolScramble)
 		}
-		other, _ := newAlgo(algo, fn.space, 8)
+		other, _ := newAlgo(algo, fn.Space, 8)
 		if a3, _ := other.Suggest(hist, 3); reflect.DeepEqual(a1, a3) {
 			t.Errorf("%s: seeds 7 and 8 gave the same suggestions", algo)
 		}
@@ -274,27 +233,30 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestModelSettingsInvalid(t *testing.T) {
-	sp := benchFns[0].space
-	one := Space{{Name: "a", Type: Double, Min: 0, Max: 1}, {Name: "c", Type: Categorical, List: []string{"x"}}}
-	cases := map[string]func() (Suggester, error){
-		"tpe gamma":      func() (Suggester, error) { return NewTPE(sp, Settings{"gamma": "2"}, Minimize, false) },
-		"tpe prior":      func() (Suggester, error) { return NewTPE(sp, Settings{"prior_weight": "-1"}, Minimize, true) },
-		"tpe candidates": func() (Suggester, error) { return NewTPE(sp, Settings{"n_EI_candidates": "x"}, Minimize, false) },
-		"tpe seed":       func() (Suggester, error) { return NewTPE(sp, Settings{"random_state": "1.5"}, Minimize, false) },
-		"gp acq":         func() (Suggester, error) { return NewGP(sp, Settings{"acq_func": "UCBX"}, Minimize) },
-		"gp initial":     func() (Suggester, error) { return NewGP(sp, Settings{"n_initial_points": "0"}, Minimize) },
-		"gp estimator":   func() (Suggester, error) { return NewGP(sp, Settings{"base_estimator": "RF"}, Minimize) },
-		"cmaes one":      func() (Suggester, error) { return NewCMAES(one, nil, Minimize) },
-		"cmaes sigma":    func() (Suggester, error) { return NewCMAES(sp, Settings{"sigma": "0"}, Minimize) },
-		"cmaes restart":  func() (Suggester, error) { return NewCMAES(sp, Settings{"restart_strategy": "x"}, Minimize) },
-		"empty space":    func() (Suggester, error) { return NewGP(nil, nil, Minimize) },
-		"bad space": func() (Suggester, error) {
-			return NewTPE(Space{{Name: "a", Type: Double, Min: 1, Max: 0}}, nil, Minimize, false)
-		},
-		"bad direction": func() (Suggester, error) { return NewCMAES(sp, nil, Direction(5)) },
+	sp := problem.Branin().Space
+	one := hpo.Space{{Name: "a", Type: hpo.Double, Min: 0, Max: 1}, {Name: "c", Type: hpo.Categorical, List: []string{"x"}}}
+	tests := map[string]struct {
+		algo  string
+		space hpo.Space
+		set   hpo.Settings
+		dir   hpo.Direction
+	}{
+		"tpe gamma":      {"tpe", sp, hpo.Settings{"gamma": "2"}, hpo.Minimize},
+		"tpe prior":      {"multivariate-tpe", sp, hpo.Settings{"prior_weight": "-1"}, hpo.Minimize},
+		"tpe candidates": {"tpe", sp, hpo.Settings{"n_EI_candidates": "x"}, hpo.Minimize},
+		"tpe seed":       {"tpe", sp, hpo.Settings{"random_state": "1.5"}, hpo.Minimize},
+		"gp acq":         {"bayesianoptimization", sp, hpo.Settings{"acq_func": "UCBX"}, hpo.Minimize},
+		"gp initial":     {"bayesianoptimization", sp, hpo.Settings{"n_initial_points": "0"}, hpo.Minimize},
+		"gp estimator":   {"bayesianoptimization", sp, hpo.Settings{"base_estimator": "RF"}, hpo.Minimize},
+		"cmaes one":      {"cmaes", one, nil, hpo.Minimize},
+		"cmaes sigma":    {"cmaes", sp, hpo.Settings{"sigma": "0"}, hpo.Minimize},
+		"cmaes restart":  {"cmaes", sp, hpo.Settings{"restart_strategy": "x"}, hpo.Minimize},
+		"empty space":    {"bayesianoptimization", nil, nil, hpo.Minimize},
+		"bad space":      {"tpe", hpo.Space{{Name: "a", Type: hpo.Double, Min: 1, Max: 0}}, nil, hpo.Minimize},
+		"bad direction":  {"cmaes", sp, nil, hpo.Direction(5)},
 	}
-	for name, f := range cases {
-		if _, err := f(); !errors.Is(err, ErrInvalid) {
+	for name, tc := range tests {
+		if _, err := hpo.New(tc.algo, tc.space, tc.set, tc.dir); !errors.Is(err, hpo.ErrInvalid) {
 			t.Errorf("%s: got %v, want ErrInvalid", name, err)
 		}
 	}
@@ -304,12 +266,12 @@ func TestModelSettingsInvalid(t *testing.T) {
 // log-scaled and categorical parameters, maximising, with batches and
 // running trials in the history.
 func TestMixedSpaceAndBatches(t *testing.T) {
-	sp := Space{
-		{Name: "lr", Type: Double, Min: 1e-4, Max: 1, Distribution: LogUniform},
-		{Name: "layers", Type: Int, Min: 1, Max: 5},
-		{Name: "opt", Type: Categorical, List: []string{"sgd", "adam", "rmsprop"}},
+	sp := hpo.Space{
+		{Name: "lr", Type: hpo.Double, Min: 1e-4, Max: 1, Distribution: hpo.LogUniform},
+		{Name: "layers", Type: hpo.Int, Min: 1, Max: 5},
+		{Name: "opt", Type: hpo.Categorical, List: []string{"sgd", "adam", "rmsprop"}},
 	}
-	score := func(a Assignment) float64 {
+	score := func(a hpo.Assignment) float64 {
 		lr, _ := strconv.ParseFloat(a["lr"], 64)
 		l, _ := strconv.Atoi(a["layers"])
 		v := -math.Pow(math.Log10(lr)+2, 2) - math.Abs(float64(l-3))
@@ -319,21 +281,15 @@ func TestMixedSpaceAndBatches(t *testing.T) {
 		return v
 	}
 	for _, algo := range benchAlgos {
-		s := Settings{"random_state": "3"}
-		var sug Suggester
-		var err error
-		switch algo {
-		case "tpe", "multivariate-tpe":
-			sug, err = NewTPE(sp, s, Maximize, algo == "multivariate-tpe")
-		case "gp":
-			sug, err = NewGP(sp, s, Maximize)
-		default:
-			sug, err = NewCMAES(sp, s, Maximize)
+		name := algo
+		if algo == "gp" {
+			name = "bayesianoptimization"
 		}
+		sug, err := hpo.New(name, sp, hpo.Settings{"random_state": "3"}, hpo.Maximize)
 		if err != nil {
 			t.Fatal(algo, err)
 		}
-		var hist []Trial
+		var hist []hpo.Trial
 		for len(hist) < 40 {
 			as, err := sug.Suggest(hist, 3)
 			if err != nil || len(as) != 3 {
@@ -343,7 +299,7 @@ func TestMixedSpaceAndBatches(t *testing.T) {
 				if _, err := sp.Encode(a); err != nil {
 					t.Fatalf("%s: suggestion %v: %v", algo, a, err)
 				}
-				hist = append(hist, Trial{Params: a, State: Succeeded, Value: score(a)})
+				hist = append(hist, hpo.Trial{Params: a, State: hpo.Succeeded, Value: score(a)})
 			}
 		}
 		best := math.Inf(-1)
@@ -353,7 +309,7 @@ func TestMixedSpaceAndBatches(t *testing.T) {
 		if best < 0 {
 			t.Errorf("%s: best %.3g after 42 trials, want ≥ 0", algo, best)
 		}
-		hist[len(hist)-1].State = Running
+		hist[len(hist)-1].State = hpo.Running
 		a1, _ := sug.Suggest(hist, 4)
 		a2, _ := sug.Suggest(hist, 4)
 		if len(a1) != 4 || !reflect.DeepEqual(a1, a2) {
