@@ -1,7 +1,8 @@
 # kubeline — build, test, benchmark, lint and fuzz.
 GO        ?= go
 BIN       ?= bin/kubeline
-# The in-pod launcher: only `launch` and `install` (cmd/kubeline-launch).
+# The in-pod launcher: only `launch` and `install` (cmd/kubeline-launch),
+# static: the init container copies it into images of any distribution.
 LAUNCH_BIN ?= bin/kubeline-launch
 FUZZTIME  ?= 5m
 BENCHTIME ?= 2000x
@@ -23,7 +24,7 @@ all: build
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/kubeline
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(LAUNCH_BIN) ./cmd/kubeline-launch
+	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(LAUNCH_BIN) ./cmd/kubeline-launch
 
 # The test command of the README. Needs ../shared/kfp-corpus beside the checkout.
 test: lint tools

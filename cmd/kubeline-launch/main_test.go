@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/google/go-cmp/cmp"
@@ -51,7 +52,11 @@ func binaries(t *testing.T) map[string]string {
 		buildDir = dir
 		bins = map[string]string{"launch": filepath.Join(dir, "launch", "kubeline"), "full": filepath.Join(dir, "full", "kubeline")}
 		for name, pkg := range map[string]string{"launch": ".", "full": "../kubeline"} {
-			if out, err := exec.Command("go", "build", "-o", bins[name], pkg).CombinedOutput(); err != nil {
+			// Static, as `make build` and the image build it: the init
+			// container copies it into user images of any distribution.
+			build := exec.Command("go", "build", "-o", bins[name], pkg)
+			build.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := build.CombinedOutput(); err != nil {
 				buildErr = errors.New("go build " + pkg + ": " + err.Error() + "\n" + string(out))
 				return
 			}
@@ -114,7 +119,7 @@ func TestContractDirs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !regexp.MustCompile(`envOr\("` + env + `", \w+\)`).Match(src) || !strings.Contains(string(src), `"`+dir+`"`) {
+		if !regexp.MustCompile(`envOr\("`+env+`", \w+\)`).Match(src) || !strings.Contains(string(src), `"`+dir+`"`) {
 			t.Errorf("launchcmd does not default %s to %s", env, dir)
 		}
 	}
@@ -261,5 +266,56 @@ func TestOtherCommands(t *testing.T) {
 	r := invoke(t, binaries(t)["launch"], []string{"compile", "p.yaml"})
 	if r.Code != 2 || !strings.Contains(r.Stderr, `"compile" is not a command of the in-pod launcher`) {
 		t.Errorf("exit %d, stderr %q", r.Code, r.Stderr)
+	}
+}
+
+// BenchmarkLaunchStart is process start-up of `kubeline launch` as a pod
+// runs it: one op execs the binary with a compiled step's flags (the
+// hello-params make-greeting component and inputs) and a user command that
+// only writes the two outputs the component declares (sh -c 'for f ...'
+// with the output_file placeholders), and waits for it to exit. So it
+// includes process start, runtime and package initialisation, parsing the
+// component, making the output directories, resolving placeholders,
+// running the user command and checking its outputs: an upper bound of
+// "process start to user command". "direct" runs the same sh command alone
+// (what the launcher adds is in-pod minus direct). Cases: the in-pod binary
+// and the full kubeline.
+func BenchmarkLaunchStart(b *testing.B) {
+	t := &testing.T{}
+	bins := binaries(t)
+	write := []string{"sh", "-c", `for f; do echo 1 > "$f"; done`, "sh"}
+	args := compiledStep(t, "bench", "1")
+	for i, a := range args {
+		if a == "--" {
+			args = append(append(args[:i+1:i+1], write...),
+				"{{$.outputs.parameters['greeting'].output_file}}", "{{$.outputs.parameters['length'].output_file}}")
+			break
+		}
+	}
+	dir := b.TempDir()
+	env := append(os.Environ(), "KUBELINE_OUTPUTS_DIR="+filepath.Join(dir, "out"), "KUBELINE_INPUTS_DIR="+filepath.Join(dir, "in"),
+		"KUBELINE_WORKFLOW=bench", "KUBELINE_ARTIFACT_ROOT=")
+	for _, c := range []struct {
+		name string
+		argv []string
+	}{
+		{"in-pod", append([]string{bins["launch"]}, args...)},
+		{"full", append([]string{bins["full"]}, args...)},
+		{"direct", append(write, filepath.Join(dir, "g"), filepath.Join(dir, "l"))},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var cpu time.Duration
+			for i := 0; i < b.N; i++ {
+				cmd := exec.Command(c.argv[0], c.argv[1:]...)
+				cmd.Env = env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("%v: %v\n%s", c.argv[:2], err, out)
+				}
+				cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			}
+			// CPU time (user+sys of the process and its children): what
+			// the start costs without the waiting a busy machine adds.
+			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+		})
 	}
 }
