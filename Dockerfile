@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # The one kubeline image: `kubeline server` (the default command), the
-# launcher that the init container of every compiled workflow pod copies
-# into /kubeline/bin (`kubeline install /kubeline/bin`), and `kubeline
-# suggest` for experiments. Build: docker build -t ghcr.io/kubeline/kubeline:TAG --build-arg VERSION=TAG .
+# in-pod launcher that the init container of every compiled workflow pod
+# copies into /kubeline/bin (`kubeline-launch install /kubeline/bin`), and
+# `kubeline suggest` for experiments. Build: docker build -t ghcr.io/kubeline/kubeline:TAG --build-arg VERSION=TAG .
 
 # Go as go.mod asks (go 1.26.8).
 ARG GO_VERSION=1.26.8
@@ -13,10 +13,13 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-# Static (no cgo: SQLite is modernc.org/sqlite): the init container copies
-# this binary into user images of any distribution.
+# Static (no cgo: SQLite is modernc.org/sqlite). The in-pod launcher
+# (cmd/kubeline-launch: launch and install only) is what the init container
+# copies into user images of any distribution.
 RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false \
-      -ldflags "-s -w -X main.version=${VERSION}" -o /out/kubeline ./cmd/kubeline
+      -ldflags "-s -w -X main.version=${VERSION}" -o /out/kubeline ./cmd/kubeline \
+ && CGO_ENABLED=0 go build -trimpath -buildvcs=false \
+      -ldflags "-s -w -X main.version=${VERSION}" -o /out/kubeline-launch ./cmd/kubeline-launch
 
 # Python and sh: the server's embedded engine runs steps in this container
 # (KFP lightweight components through the builtin executor or a venv).
@@ -28,10 +31,12 @@ LABEL org.opencontainers.image.title="kubeline" \
       org.opencontainers.image.version="${VERSION}"
 RUN groupadd --system --gid 65532 kubeline \
  && useradd --system --uid 65532 --gid 65532 --home-dir /var/lib/kubeline --create-home --shell /usr/sbin/nologin kubeline
-# On PATH as `kubeline`: the compiled workflows' init container runs
-# ["kubeline", "install", "/kubeline/bin"]. World-executable, so the copy
-# runs under any user in the step's container.
+# On PATH: the compiled workflows' init container runs
+# ["kubeline-launch", "install", "/kubeline/bin"], which copies the in-pod
+# launcher to /kubeline/bin/kubeline. World-executable, so the copy runs
+# under any user in the step's container.
 COPY --from=build --chmod=0755 /out/kubeline /usr/local/bin/kubeline
+COPY --from=build --chmod=0755 /out/kubeline-launch /usr/local/bin/kubeline-launch
 ENV KUBELINE_HOME=/var/lib/kubeline
 WORKDIR /var/lib/kubeline
 USER 65532:65532

@@ -149,8 +149,9 @@ var defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // TestDockerfile reads the Dockerfile against what kubeline emits and
 // needs: the builder's Go is at least go.mod's; the binary is static and
-// versioned; it lands on the image's PATH under the name the compiled
-// workflows' init container runs (`kubeline install /kubeline/bin`), and
+// versioned; the in-pod launcher lands on the image's PATH under the name
+// the compiled workflows' init container runs (`kubeline-launch install
+// /kubeline/bin`), and
 // that install puts it where every step's command starts
 // (/kubeline/bin/kubeline launch); the compiler's default image is the
 // chart's image; the user is a numeric non-root uid; the default command
@@ -188,7 +189,8 @@ func TestDockerfile(t *testing.T) {
 			compile = run
 		}
 	}
-	for _, part := range []string{"CGO_ENABLED=0", "-X main.version=${VERSION}", "-o /out/kubeline ./cmd/kubeline"} {
+	for _, part := range []string{"CGO_ENABLED=0", "-X main.version=${VERSION}", "-o /out/kubeline ./cmd/kubeline",
+		"-o /out/kubeline-launch ./cmd/kubeline-launch"} {
 		if !strings.Contains(compile, part) {
 			t.Errorf("build stage: the go build %q lacks %q", compile, part)
 		}
@@ -199,7 +201,7 @@ func TestDockerfile(t *testing.T) {
 	var dst string
 	for _, c := range img.all("COPY") {
 		f := strings.Fields(c)
-		if slices.Contains(f, "--from=build") && slices.Contains(f, "/out/kubeline") {
+		if slices.Contains(f, "--from=build") && slices.Contains(f, "/out/kubeline-launch") {
 			dst = f[len(f)-1]
 			if !slices.Contains(f, "--chmod=0755") {
 				t.Errorf("COPY %s: want --chmod=0755 (the launcher runs as any user of a step's image)", c)
@@ -221,13 +223,13 @@ func TestDockerfile(t *testing.T) {
 		t.Fatalf("compiled podSpecPatch: %v, %d init containers", err, len(patch.InitContainers))
 	}
 	initC := patch.InitContainers[0]
-	if d := cmp.Diff([]string{"kubeline", "install", argo.BinDir}, initC.Command); d != "" {
+	if d := cmp.Diff([]string{"kubeline-launch", "install", argo.BinDir}, initC.Command); d != "" {
 		t.Errorf("the init container's command changed (-this test +compiler):\n%s", d)
 	}
 	if !slices.Contains(strings.Split(pathVar, ":"), path.Dir(dst)) || path.Base(dst) != initC.Command[0] {
-		t.Errorf("the image puts kubeline at %q, but the init container runs %q from PATH %s", dst, initC.Command[0], pathVar)
+		t.Errorf("the image puts kubeline-launch at %q, but the init container runs %q from PATH %s", dst, initC.Command[0], pathVar)
 	}
-	// `kubeline install DIR` writes DIR/kubeline; every step starts it.
+	// `kubeline-launch install DIR` writes DIR/kubeline; every step starts it.
 	installed := path.Join(initC.Command[2], "kubeline")
 	for _, tmpl := range wf.Spec.Templates {
 		if tmpl.Container != nil && tmpl.Container.Command[0] != installed {

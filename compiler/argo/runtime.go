@@ -48,7 +48,7 @@ func podSpecPatch(image string, mounts []corev1.VolumeMount) (string, error) {
 		InitContainers: []corev1.Container{{
 			Name:         "kubeline-init",
 			Image:        image,
-			Command:      []string{"kubeline", "install", BinDir},
+			Command:      []string{"kubeline-launch", "install", BinDir},
 			VolumeMounts: mounts[:1],
 		}},
 		Containers: []corev1.Container{{Name: "main", Env: env, VolumeMounts: mounts}},
