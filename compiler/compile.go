@@ -23,6 +23,9 @@ import (
 type Options struct {
 	// Params override pipeline parameters (root input parameters) by name.
 	Params map[string]string
+	// ParamsField names where Params came from in errors ("--param" when
+	// empty).
+	ParamsField string
 	// Image is the kubeline image for the init container and kubeline's own
 	// steps; argo.DefaultImage when empty.
 	Image string
@@ -35,7 +38,9 @@ type Options struct {
 	PipelineVersion func(pipelineID, versionID string) ([]byte, error)
 }
 
-func (o Options) argo() argo.Options { return argo.Options{Params: o.Params, Image: o.Image} }
+func (o Options) argo() argo.Options {
+	return argo.Options{Params: o.Params, ParamsField: o.ParamsField, Image: o.Image}
+}
 
 // Compile compiles the spec file name (its bytes in data) into one Argo
 // Workflow. Every problem of the document is in the returned error.

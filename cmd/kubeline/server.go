@@ -120,7 +120,7 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 		return err
 	}
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
-		return compiler.Compile(name, data, compiler.Options{Params: params, Image: cluster.image})
+		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField, Image: cluster.image})
 	}
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()

@@ -1,6 +1,7 @@
 package argo
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -49,6 +50,10 @@ func InputArtifactKey(name string) string { return "kubeline/{{workflow.name}}/i
 type Options struct {
 	// Params override pipeline parameters (root input parameters) by name.
 	Params map[string]string
+	// ParamsField is where Params came from, for errors naming one:
+	// "--param" (the CLI's flag) when empty; the API server says
+	// "runtime_config.parameters".
+	ParamsField string
 	// Image is the kubeline image for the init container and kubeline's own
 	// steps; DefaultImage when empty.
 	Image string
@@ -119,7 +124,7 @@ func (c *compiler) arguments() {
 	}
 	for name := range c.opts.Params {
 		if _, ok := root.GetParameters()[name]; !ok {
-			c.errs.Add(spec.Named("--param", name), nil, "the pipeline has no parameter %q (it has: %s)", name, strings.Join(names, ", "))
+			c.errs.Add(spec.Named(cmp.Or(c.opts.ParamsField, "--param"), name), nil, "the pipeline has no parameter %q (it has: %s)", name, strings.Join(names, ", "))
 		}
 	}
 	// Pipeline input artifacts are workflow argument artifacts at a key-only

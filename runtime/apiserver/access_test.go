@@ -148,6 +148,7 @@ func matrixRoutes(t *testing.T) map[string]route {
 		"POST " + v2 + "/runs":                                       {class: develop, path: v2 + "/runs", body: run},
 		"GET " + v2 + "/runs":                                        {class: inGroup, path: v2 + "/runs?namespace=" + fixtures},
 		"GET " + v2 + "/runs/{id}":                                   {class: inGroup, path: v2 + "/runs/{R}"},
+		"GET /apis/v1beta1/runs/{id}":                                {class: inGroup, path: "/apis/v1beta1/runs/{R}"},
 		"DELETE " + v2 + "/runs/{id}":                                {class: manage, path: v2 + "/runs/{R}", destroys: "run"},
 		"POST " + v2 + "/runs/{action}":                              {class: manage, path: v2 + "/runs/{R}:unarchive"},
 		"POST " + v2 + "/recurringruns":                              {class: develop, path: v2 + "/recurringruns", body: rr},

@@ -21,6 +21,7 @@ import (
 	"github.com/kubeline/kubeline/runtime/admission"
 	"github.com/kubeline/kubeline/runtime/apiserver"
 	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/launcher"
 	"github.com/kubeline/kubeline/runtime/serving"
@@ -52,6 +53,8 @@ type serverOptions struct {
 	cluster   []admission.ClusterNode
 	objects   artifact.Store
 	with      func(*apiserver.Server, context.Context)
+	// engine runs the workflows; the embedded engine when nil.
+	engine engine.Engine
 }
 
 // startKubeline starts the API on a real loopback listener over SQLite, the
@@ -68,9 +71,12 @@ func startKubeline(t *testing.T, o serverOptions) *kserver {
 		objects = artifact.Dir{Root: filepath.Join(home, "artifacts")}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	runner := local.NewRunner(local.Options{Home: home, Store: objects, PythonExecutor: launcher.PythonBuiltin})
+	var runner engine.Engine = local.NewRunner(local.Options{Home: home, Store: objects, PythonExecutor: launcher.PythonBuiltin})
+	if o.engine != nil {
+		runner = o.engine
+	}
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
-		return compiler.Compile(name, data, compiler.Options{Params: params})
+		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField})
 	}
 	versioner := &versioning.Versioner{Objects: objects, Records: st}
 	deployments := serving.NewManager()

@@ -1,14 +1,11 @@
 package apiserver
 
 import (
-	"bytes"
-	"errors"
+	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/kubeline/kubeline/runtime/store"
 )
@@ -24,33 +21,6 @@ func pipelineJSON(p store.Pipeline) map[string]any {
 		m["namespace"] = p.Namespace
 	}
 	return m
-}
-
-// specJSON renders a stored pipeline file as KFP's pipeline_spec: the spec,
-// or {"pipeline_spec": ..., "platform_spec": ...} when it has a platform doc.
-func specJSON(spec string) (any, error) {
-	dec := yaml.NewDecoder(strings.NewReader(spec))
-	var docs []any
-	for {
-		var v any
-		err := dec.Decode(&v)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, badRequest("pipeline spec: %v", err)
-		}
-		if v != nil {
-			docs = append(docs, v)
-		}
-	}
-	switch len(docs) {
-	case 0:
-		return nil, badRequest("pipeline spec is empty")
-	case 1:
-		return docs[0], nil
-	}
-	return map[string]any{"pipeline_spec": docs[0], "platform_spec": docs[1]}, nil
 }
 
 func versionJSON(v store.PipelineVersion) map[string]any {
@@ -78,15 +48,15 @@ type pipelineBody struct {
 }
 
 type versionBody struct {
-	PipelineID        string         `json:"pipeline_id"`
-	PipelineVersionID string         `json:"pipeline_version_id"`
-	Name              string         `json:"name"`
-	DisplayName       string         `json:"display_name"`
-	Description       string         `json:"description"`
-	PipelineSpec      map[string]any `json:"pipeline_spec"`
-	CodeSourceURL     string         `json:"code_source_url"`
-	PackageURL        map[string]any `json:"package_url"`
-	CreatedAt         string         `json:"created_at"`
+	PipelineID        string          `json:"pipeline_id"`
+	PipelineVersionID string          `json:"pipeline_version_id"`
+	Name              string          `json:"name"`
+	DisplayName       string          `json:"display_name"`
+	Description       string          `json:"description"`
+	PipelineSpec      json.RawMessage `json:"pipeline_spec"`
+	CodeSourceURL     string          `json:"code_source_url"`
+	PackageURL        map[string]any  `json:"package_url"`
+	CreatedAt         string          `json:"created_at"`
 }
 
 func (s *Server) createPipeline(r *http.Request) (any, error) {
@@ -138,10 +108,10 @@ func (s *Server) createPipelineAndVersion(r *http.Request) (any, error) {
 
 // versionFromBody validates a version's inline spec by compiling it.
 func (s *Server) versionFromBody(b versionBody, fallbackName string) (*store.PipelineVersion, error) {
-	if b.PipelineSpec == nil {
+	if !hasSpec(b.PipelineSpec) {
 		return nil, badRequest("pipeline_version.pipeline_spec is required (package_url is not supported)")
 	}
-	spec, err := specText(b.PipelineSpec)
+	spec, err := specText("pipeline_version.pipeline_spec", b.PipelineSpec)
 	if err != nil {
 		return nil, err
 	}
@@ -151,30 +121,6 @@ func (s *Server) versionFromBody(b versionBody, fallbackName string) (*store.Pip
 	name := firstOf(b.Name, b.DisplayName, fallbackName)
 	return &store.PipelineVersion{Name: name, DisplayName: firstOf(b.DisplayName, name), Description: b.Description,
 		Spec: spec, CodeSourceURL: b.CodeSourceURL}, nil
-}
-
-// specText turns a JSON pipeline_spec (or the spec/platform pair) into the
-// YAML file kubeline stores.
-func specText(spec map[string]any) (string, error) {
-	docs := []any{spec}
-	if ps, ok := spec["pipeline_spec"]; ok {
-		docs = []any{ps}
-		if pl, ok := spec["platform_spec"]; ok {
-			docs = append(docs, pl)
-		}
-	}
-	var buf bytes.Buffer
-	for i, d := range docs {
-		if i > 0 {
-			buf.WriteString("---\n")
-		}
-		b, err := yaml.Marshal(d)
-		if err != nil {
-			return "", badRequest("pipeline_spec: %v", err)
-		}
-		buf.Write(b)
-	}
-	return buf.String(), nil
 }
 
 func firstOf(vs ...string) string {

@@ -104,6 +104,7 @@ var policies = map[string]policy{
 	"POST " + v2 + "/runs":                                       develop("", ""),
 	"GET " + v2 + "/runs":                                        view("", ""),
 	"GET " + v2 + "/runs/{id}":                                   view("run", "id"),
+	"GET /apis/v1beta1/runs/{id}":                                view("run", "id"),
 	"DELETE " + v2 + "/runs/{id}":                                manage("run", "id"),
 	"POST " + v2 + "/runs/{action}":                              manage("run", "action"),
 	"POST " + v2 + "/recurringruns":                              creates(develop("", ""), "recurring_run"),

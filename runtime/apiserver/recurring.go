@@ -21,15 +21,15 @@ type scheduleBody struct {
 }
 
 type recurringBody struct {
-	RecurringRunID           string         `json:"recurring_run_id"`
-	DisplayName              string         `json:"display_name"`
-	Description              string         `json:"description"`
-	ExperimentID             string         `json:"experiment_id"`
-	Namespace                string         `json:"namespace"`
-	ServiceAccount           string         `json:"service_account"`
-	PipelineVersionReference *versionRef    `json:"pipeline_version_reference"`
-	PipelineSpec             map[string]any `json:"pipeline_spec"`
-	RuntimeConfig            map[string]any `json:"runtime_config"`
+	RecurringRunID           string          `json:"recurring_run_id"`
+	DisplayName              string          `json:"display_name"`
+	Description              string          `json:"description"`
+	ExperimentID             string          `json:"experiment_id"`
+	Namespace                string          `json:"namespace"`
+	ServiceAccount           string          `json:"service_account"`
+	PipelineVersionReference *versionRef     `json:"pipeline_version_reference"`
+	PipelineSpec             json.RawMessage `json:"pipeline_spec"`
+	RuntimeConfig            map[string]any  `json:"runtime_config"`
 	Trigger                  *struct {
 		CronSchedule     *scheduleBody `json:"cron_schedule"`
 		PeriodicSchedule *scheduleBody `json:"periodic_schedule"`
@@ -281,8 +281,8 @@ func (s *Server) fireOne(ctx context.Context, rr store.RecurringRun, at time.Tim
 		ExperimentID: rr.ExperimentID, RecurringRunID: rr.ID}
 	if rr.PipelineID != "" {
 		b.PipelineVersionReference = &versionRef{rr.PipelineID, rr.PipelineVersionID}
-	} else if spec, err := specJSON(rr.PipelineSpec); err == nil {
-		b.PipelineSpec, _ = spec.(map[string]any)
+	} else {
+		b.storedSpec = rr.PipelineSpec
 	}
 	if rr.RuntimeConfig != "" {
 		_ = json.Unmarshal([]byte(rr.RuntimeConfig), &b.RuntimeConfig)

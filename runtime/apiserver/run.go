@@ -24,13 +24,13 @@ type versionRef struct {
 }
 
 type runBody struct {
-	RunID                    string         `json:"run_id"`
-	ExperimentID             string         `json:"experiment_id"`
-	DisplayName              string         `json:"display_name"`
-	Description              string         `json:"description"`
-	ServiceAccount           string         `json:"service_account"`
-	PipelineVersionReference *versionRef    `json:"pipeline_version_reference"`
-	PipelineSpec             map[string]any `json:"pipeline_spec"`
+	RunID                    string          `json:"run_id"`
+	ExperimentID             string          `json:"experiment_id"`
+	DisplayName              string          `json:"display_name"`
+	Description              string          `json:"description"`
+	ServiceAccount           string          `json:"service_account"`
+	PipelineVersionReference *versionRef     `json:"pipeline_version_reference"`
+	PipelineSpec             json.RawMessage `json:"pipeline_spec"`
 	RuntimeConfig            *struct {
 		Parameters   map[string]any `json:"parameters"`
 		PipelineRoot string         `json:"pipeline_root"`
@@ -41,6 +41,9 @@ type runBody struct {
 	// once whatever the pool has free; spread one step's GPUs over nodes.
 	StartAnyway bool `json:"start_anyway"`
 	MultiNode   bool `json:"multi_node"`
+	// storedSpec is a stored pipeline file to run (a recurring run's
+	// inline spec), never read from a request.
+	storedSpec string
 }
 
 // RunState is the KFP run state of a workflow (a stopped one is CANCELED).
@@ -102,6 +105,9 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	if err != nil {
 		return nil, badRequest("run: %v", err)
 	}
+	if err := requiredParams(wf); err != nil {
+		return nil, err
+	}
 	if s.versions != nil {
 		if err := s.versions.Resolve(ctx, wf); err != nil {
 			return nil, badRequest("run.runtime_config.parameters: %v", err)
@@ -130,7 +136,10 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 // pipeline id means its latest version) or an inline spec.
 func (s *Server) runSpec(ctx context.Context, b *runBody, run *store.Run) (string, error) {
 	switch {
-	case b.PipelineVersionReference != nil && b.PipelineSpec != nil:
+	case b.storedSpec != "":
+		run.PipelineSpec = b.storedSpec
+		return b.storedSpec, nil
+	case b.PipelineVersionReference != nil && hasSpec(b.PipelineSpec):
 		return "", badRequest("give pipeline_version_reference or pipeline_spec, not both")
 	case b.PipelineVersionReference != nil:
 		ref := b.PipelineVersionReference
@@ -148,12 +157,31 @@ func (s *Server) runSpec(ctx context.Context, b *runBody, run *store.Run) (strin
 		}
 		run.PipelineID, run.PipelineVersionID = v.PipelineID, v.ID
 		return v.Spec, nil
-	case b.PipelineSpec != nil:
-		spec, err := specText(b.PipelineSpec)
+	case hasSpec(b.PipelineSpec):
+		spec, err := specText("run.pipeline_spec", b.PipelineSpec)
 		run.PipelineSpec = spec
 		return spec, err
 	}
 	return "", badRequest("run needs pipeline_version_reference or pipeline_spec")
+}
+
+// ParamsField is where a run's parameters are in the API, for the errors
+// of the compiler (cmd/kubeline passes it as compiler.Options.ParamsField).
+const ParamsField = "runtime_config.parameters"
+
+// requiredParams refuses a run whose pipeline has parameters without a
+// value (no default, not optional, not given).
+func requiredParams(wf *wfv1.Workflow) error {
+	var missing []string
+	for _, p := range wf.Spec.Arguments.Parameters {
+		if p.Value == nil && p.ValueFrom == nil {
+			missing = append(missing, fmt.Sprintf("run.%s[%s]", ParamsField, p.Name))
+		}
+	}
+	if len(missing) > 0 {
+		return badRequest("%s: the pipeline needs a value for this parameter (it has no default)", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // paramString renders a runtime parameter as kubeline's --param value.
