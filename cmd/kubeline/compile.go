@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -68,18 +71,60 @@ func (o *compileOptions) run(stdout io.Writer) error {
 		_, err = stdout.Write(out)
 		return err
 	}
-	// Write to a temporary file and rename, so a failure leaves nothing behind.
-	tmp, err := os.CreateTemp(filepath.Dir(o.out), ".kubeline-compile-*")
+	return writeOutput(o.out, out)
+}
+
+// writeOutput writes data to path as a user expects of `-o OUT`: a
+// regular file (or a link to one) is replaced whole — a temporary file
+// renamed over it, so a failure leaves the old one — keeping its mode and
+// owner; anything else (/dev/null, a FIFO, a terminal) is written in place,
+// never replaced; a new file gets mode 0644.
+func writeOutput(path string, data []byte) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		if fi.IsDir() {
+			return fmt.Errorf("write %s: it is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	case err == nil:
+		// Replace the file the link points to, not the link.
+		if path, err = filepath.EvalSymlinks(path); err != nil {
+			return err
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".kubeline-compile-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(out); err != nil {
+	mode := fs.FileMode(0o644)
+	if fi != nil {
+		mode = fi.Mode().Perm()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			_ = tmp.Chown(int(st.Uid), int(st.Gid)) // allowed only to root, as for the file's owner
+		}
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err
 	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), o.out)
+	return os.Rename(tmp.Name(), path)
 }

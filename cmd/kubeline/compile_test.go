@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 	"sigs.k8s.io/yaml"
 )
 
@@ -75,5 +80,75 @@ func TestCompileCommandErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatalf("a failed compile left %s behind", out)
+	}
+}
+
+// TestCompileOutputKeepsTheFile runs `kubeline compile -o OUT` as a user
+// (root here) does: a device node (a copy of /dev/null made with mknod)
+// is written in place and stays the device; an existing file keeps its
+// mode; a link keeps pointing at its file, which gets the workflow; a new
+// file is 0644; a failed compile leaves OUT as it was.
+func TestCompileOutputKeepsTheFile(t *testing.T) {
+	dir := t.TempDir()
+	pipeline, err := filepath.Abs("../../examples/hello-params/pipeline.yaml")
+	require.NoError(t, err)
+	compileTo := func(out string, args ...string) result {
+		return kubelineIn(t, dir, []string{"KUBELINE_HOME=" + t.TempDir()}, append([]string{"compile", pipeline, "-o", out}, args...)...)
+	}
+	want := kubelineIn(t, dir, nil, "compile", pipeline).stdout
+	require.Contains(t, want, "kind: Workflow")
+
+	null := filepath.Join(dir, "fakenull")
+	dev := int(unix.Mkdev(1, 3))
+	require.NoError(t, syscall.Mknod(null, syscall.S_IFCHR|0o666, dev), "mknod needs root")
+	require.NoError(t, os.Chmod(null, 0o666))
+	r := compileTo(null)
+	require.Equal(t, 0, r.code, r.stderr)
+	fi, err := os.Stat(null)
+	require.NoError(t, err)
+	assert.Equal(t, os.ModeDevice|os.ModeCharDevice|0o666, fi.Mode(), "the device became %v", fi.Mode())
+	assert.Equal(t, uint64(dev), fi.Sys().(*syscall.Stat_t).Rdev)
+
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o600} {
+		file := filepath.Join(dir, fmt.Sprintf("wf-%o.yaml", mode))
+		require.NoError(t, os.WriteFile(file, []byte("old"), mode))
+		require.NoError(t, os.Chmod(file, mode))
+		require.NoError(t, os.Chown(file, 1234, 5678))
+		r := compileTo(file)
+		require.Equal(t, 0, r.code, r.stderr)
+		fi, err := os.Stat(file)
+		require.NoError(t, err)
+		assert.Equal(t, mode, fi.Mode(), "%s", file)
+		st := fi.Sys().(*syscall.Stat_t)
+		assert.Equal(t, [2]uint32{1234, 5678}, [2]uint32{st.Uid, st.Gid}, "owner of %s", file)
+		got, _ := os.ReadFile(file)
+		assert.Equal(t, want, string(got))
+	}
+
+	target := filepath.Join(dir, "target.yaml")
+	link := filepath.Join(dir, "link.yaml")
+	require.NoError(t, os.WriteFile(target, []byte("old"), 0o644))
+	require.NoError(t, os.Symlink("target.yaml", link))
+	require.Equal(t, 0, compileTo(link).code)
+	fi, err = os.Lstat(link)
+	require.NoError(t, err)
+	assert.Equal(t, os.ModeSymlink, fi.Mode().Type(), "the link was replaced")
+	got, _ := os.ReadFile(target)
+	assert.Equal(t, want, string(got))
+
+	fresh := filepath.Join(dir, "new.yaml")
+	require.Equal(t, 0, compileTo(fresh).code)
+	fi, err = os.Stat(fresh)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode())
+
+	// A failed compile leaves OUT alone.
+	r = compileTo(target, "--param", "nope=1")
+	assert.Equal(t, 1, r.code)
+	got, _ = os.ReadFile(target)
+	assert.Equal(t, want, string(got))
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		assert.False(t, strings.HasPrefix(e.Name(), ".kubeline-compile-"), "left %s behind", e.Name())
 	}
 }
