@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -83,6 +84,11 @@ func (o *runOptions) run(stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	wf, err := o.load()
+	if err == nil {
+		if err = versioning.CheckOutputs(wf, o.outputs); err != nil {
+			err = errors.New("--version " + strings.ReplaceAll(err.Error(), "\n", "\n--version "))
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline run %s:\n%v\n", o.file, err)
 		return 1

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,4 +159,27 @@ current-context: ctx
 			t.Fatalf("kubeline %v: exit %d, want %d and %q\n%s%s", s.args, code, s.code, s.want, out, errOut)
 		}
 	}
+}
+
+// TestRunVersionFlagChecked: `--version TASK.OUTPUT=model:NAME` naming a
+// task or output the pipeline does not have is an error before anything
+// runs (it used to be ignored: exit 0, no version), as an unknown --param
+// is; every wrong mapping is named at once.
+func TestRunVersionFlagChecked(t *testing.T) {
+	home := t.TempDir()
+	pipeline, err := filepath.Abs("../../examples/train-model/pipeline.yaml")
+	require.NoError(t, err)
+	r := kubelineIn(t, t.TempDir(), []string{"KUBELINE_HOME=" + home}, "run", pipeline,
+		"--version", "trian.model=model:m", "--version", "train.modl=model:m", "--version", "train.model=model:m")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, `--version trian.model=model:m: the pipeline has no task "trian" (tasks: evaluate, importer, train)`)
+	assert.Contains(t, r.stderr, `--version train.modl=model:m: task train has no output artifact "modl" (its output artifacts: model)`)
+	assert.NotContains(t, r.stderr, "train.model=model:m:")
+	assert.NotContains(t, r.stderr, "Succeeded", "steps ran")
+	_, err = os.Stat(filepath.Join(home, "runs"))
+	assert.True(t, os.IsNotExist(err), "the run started")
+
+	r = kubelineIn(t, t.TempDir(), []string{"KUBELINE_HOME=" + home}, "run", pipeline, "--param", "nope=1")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "nope")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/store"
+	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
 // versionRef is KFP's pipeline_version_reference: a version, or only a
@@ -91,10 +92,12 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	if err != nil {
 		return nil, err
 	}
-	params := map[string]string{}
+	params, outputs := map[string]string{}, map[string]string{}
 	if b.RuntimeConfig != nil {
 		for k, v := range b.RuntimeConfig.Parameters {
-			if !strings.HasPrefix(k, VersionParamPrefix) {
+			if o, ok := strings.CutPrefix(k, VersionParamPrefix); ok {
+				outputs[o] = paramString(v)
+			} else {
 				params[k] = paramString(v)
 			}
 		}
@@ -107,6 +110,9 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	}
 	if err := requiredParams(wf); err != nil {
 		return nil, err
+	}
+	if err := versioning.CheckOutputs(wf, outputs); err != nil {
+		return nil, badRequest("run.runtime_config.parameters[%s...]: %v", VersionParamPrefix, err)
 	}
 	if s.versions != nil {
 		if err := s.versions.Resolve(ctx, wf); err != nil {

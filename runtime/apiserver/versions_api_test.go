@@ -115,6 +115,12 @@ func versionsAcceptance(t *testing.T, base string) {
 		{"GET", "/apis/kubeline/v1/models/m/versions/v1/lineage?format=png", nil, 400, "format"},
 		{"POST", "/apis/v2beta1/runs", map[string]any{"display_name": "x", "pipeline_version_reference": map[string]any{"pipeline_id": pid},
 			"runtime_config": map[string]any{"parameters": map[string]any{"data": "dataset://d@v9"}}}, 400, "dataset d@v9"},
+		{"POST", "/apis/v2beta1/runs", map[string]any{"display_name": "x", "pipeline_version_reference": map[string]any{"pipeline_id": pid},
+			"runtime_config": map[string]any{"parameters": map[string]any{"kubeline.io/version:trian.model": "model:m"}}}, 400,
+			`trian.model=model:m: the pipeline has no task \"trian\" (tasks: evaluate, importer, train)`},
+		{"POST", "/apis/v2beta1/runs", map[string]any{"display_name": "x", "pipeline_version_reference": map[string]any{"pipeline_id": pid},
+			"runtime_config": map[string]any{"parameters": map[string]any{"kubeline.io/version:train.modl": "model:m"}}}, 400,
+			`train.modl=model:m: task train has no output artifact \"modl\" (its output artifacts: model)`},
 	} {
 		r := call(t, bad.method, base+bad.path, bad.body)
 		if r.code != bad.code || !strings.Contains(r.raw, bad.want) {
