@@ -198,7 +198,9 @@ func (a *adminFlags) request(noun, verb string, pos []string) (adminRequest, err
 		return adminRequest{}, errUsage
 	}
 	switch noun + " " + verb {
-	case "users get", "groups get", "pools get", "projects get":
+	case "pools get":
+		return adminRequest{"GET", "/pools/" + name, nil, printPool}, nil
+	case "users get", "groups get", "projects get":
 		return adminRequest{"GET", "/" + noun + "/" + name, nil, record()}, nil
 	case "users delete", "groups delete", "pools delete", "projects delete":
 		return adminRequest{"DELETE", "/" + noun + "/" + name, nil, done}, nil
@@ -230,7 +232,7 @@ func (a *adminFlags) request(noun, verb string, pos []string) (adminRequest, err
 		if verb == "update" {
 			method, path = "PATCH", "/pools/"+name
 		}
-		return adminRequest{method, path, map[string]any{"name": pos[0], "gpu_type": a.gpuType, "nodes": nodes}, record()}, nil
+		return adminRequest{method, path, map[string]any{"name": pos[0], "gpu_type": a.gpuType, "nodes": nodes}, printPool}, nil
 	case "projects create":
 		body, err := a.project(pos)
 		return adminRequest{"POST", "/projects", body, record()}, err
@@ -294,19 +296,36 @@ func record(fields ...string) func(io.Writer, map[string]any) {
 	}
 }
 
+// nodeList renders a pool's nodes as NODE=GPUS,...
+func nodeList(v any) string {
+	var nodes []string
+	ns, _ := v.([]any)
+	for _, n := range ns {
+		nm, _ := n.(map[string]any)
+		nodes = append(nodes, fmt.Sprintf("%s=%s", str(nm["name"]), str(nm["gpus"])))
+	}
+	return strings.Join(nodes, ",")
+}
+
+// printPool prints one pool, its nodes as NODE=GPUS.
+func printPool(w io.Writer, m map[string]any) {
+	rest := map[string]any{}
+	for k, v := range m {
+		if k != "nodes" {
+			rest[k] = v
+		}
+	}
+	rest["nodes"] = nodeList(m["nodes"])
+	record()(w, rest)
+}
+
 func printPools(w io.Writer, m map[string]any) {
 	fmt.Fprintln(w, "NAME\tGPU_TYPE\tTOTAL\tUSED\tFREE\tQUEUED\tNODES\tGROUPS")
 	items, _ := m["pools"].([]any)
 	for _, it := range items {
 		p, _ := it.(map[string]any)
-		var nodes []string
-		ns, _ := p["nodes"].([]any)
-		for _, n := range ns {
-			nm, _ := n.(map[string]any)
-			nodes = append(nodes, fmt.Sprintf("%s=%s", str(nm["name"]), str(nm["gpus"])))
-		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", str(p["name"]), str(p["gpu_type"]), str(p["total_gpus"]), str(p["used_gpus"]),
-			str(p["free_gpus"]), str(p["queued_runs"]), strings.Join(nodes, ","), str(p["groups"]))
+			str(p["free_gpus"]), str(p["queued_runs"]), nodeList(p["nodes"]), str(p["groups"]))
 	}
 	fmt.Fprintf(w, "cluster: %s GPUs\n", str(m["cluster_gpus"]))
 }

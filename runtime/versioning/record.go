@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -187,6 +188,12 @@ func (v *Versioner) createVersion(ctx context.Context, dir, kind, name, runID, t
 func (v *Versioner) CreateFrom(ctx context.Context, kind, name, path string, metadata map[string]any) (ProducedVersion, error) {
 	if _, _, _, ok, err := artifact.ParseVersionURI(kind + "://" + name); !ok || err != nil {
 		return ProducedVersion{}, fmt.Errorf("%s name %q: use letters, digits, '.', '_' and '-'", kind, name)
+	}
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return ProducedVersion{}, fmt.Errorf("%s does not exist", path)
+		}
+		return ProducedVersion{}, fmt.Errorf("read %s: %w", path, err)
 	}
 	digest, size, err := digestTree(path)
 	if err != nil {
