@@ -114,7 +114,13 @@ func (s *Server) createRecurringRun(r *http.Request) (any, error) {
 		Namespace: ns, Trigger: tr, Mode: b.Mode, NoCatchup: b.NoCatchup, MaxConcurrency: int64(b.MaxConcurrency)}
 	rb := runBody{PipelineVersionReference: b.PipelineVersionReference, PipelineSpec: b.PipelineSpec}
 	var probe store.Run
-	if _, err := s.runSpec(r.Context(), &rb, &probe); err != nil {
+	spec, err := s.runSpec(r.Context(), &rb, &probe)
+	if err != nil {
+		return nil, err
+	}
+	// The spec and parameters must make a run now, not fail at each firing.
+	params, _ := b.RuntimeConfig["parameters"].(map[string]any)
+	if _, err := s.compileRun("recurring_run", spec, params); err != nil {
 		return nil, err
 	}
 	rr.PipelineID, rr.PipelineVersionID, rr.PipelineSpec = probe.PipelineID, probe.PipelineVersionID, probe.PipelineSpec
@@ -190,6 +196,9 @@ func recurringJSON(rr store.RecurringRun) map[string]any {
 		if json.Unmarshal([]byte(rr.RuntimeConfig), &rc) == nil {
 			m["runtime_config"] = rc
 		}
+	}
+	if rr.LastError != "" {
+		m["error"] = map[string]any{"code": 9, "message": fmt.Sprintf("the run scheduled at %s was not started: %s", timestamp(rr.LastErrorAt), rr.LastError)}
 	}
 	return m
 }
@@ -287,7 +296,17 @@ func (s *Server) fireOne(ctx context.Context, rr store.RecurringRun, at time.Tim
 	if rr.RuntimeConfig != "" {
 		_ = json.Unmarshal([]byte(rr.RuntimeConfig), &b.RuntimeConfig)
 	}
-	if _, err := s.createRunFrom(ctx, b, at); err != nil {
-		_ = err // the failure is visible as a missing run; the next tick does not retry a claimed time
+	_, err := s.createRunFrom(ctx, b, at)
+	msg := ""
+	if err != nil {
+		// The scheduled time stays claimed: the next one of the trigger
+		// tries again. The failure shows on the recurring run and here.
+		msg = err.Error()
+		s.tel.log.Warn("recurring run: a firing started no run", "recurring_run_id", rr.ID, "scheduled_at", at, "err", err)
+	}
+	if msg != "" || rr.LastError != "" {
+		if err := s.store.SetFiringResult(ctx, rr.ID, at, msg); err != nil {
+			s.tel.log.Warn("recurring run: record firing", "recurring_run_id", rr.ID, "err", err)
+		}
 	}
 }

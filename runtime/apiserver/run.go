@@ -92,23 +92,20 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	if err != nil {
 		return nil, err
 	}
-	params, outputs := map[string]string{}, map[string]string{}
+	var given map[string]any
+	outputs := map[string]string{}
 	if b.RuntimeConfig != nil {
-		for k, v := range b.RuntimeConfig.Parameters {
+		given = b.RuntimeConfig.Parameters
+		for k, v := range given {
 			if o, ok := strings.CutPrefix(k, VersionParamPrefix); ok {
 				outputs[o] = paramString(v)
-			} else {
-				params[k] = paramString(v)
 			}
 		}
 		rc, _ := json.Marshal(b.RuntimeConfig)
 		run.RuntimeConfig = string(rc)
 	}
-	wf, err := s.compile("pipeline.yaml", []byte(spec), params)
+	wf, err := s.compileRun("run", spec, given)
 	if err != nil {
-		return nil, badRequest("run: %v", err)
-	}
-	if err := requiredParams(wf); err != nil {
 		return nil, err
 	}
 	if err := versioning.CheckOutputs(wf, outputs); err != nil {
@@ -171,17 +168,36 @@ func (s *Server) runSpec(ctx context.Context, b *runBody, run *store.Run) (strin
 	return "", badRequest("run needs pipeline_version_reference or pipeline_spec")
 }
 
+// compileRun compiles a run's pipeline file with its parameters (kubeline's
+// version parameters left out); what (run, recurring_run) prefixes errors.
+func (s *Server) compileRun(what, spec string, given map[string]any) (*wfv1.Workflow, error) {
+	params := map[string]string{}
+	for k, v := range given {
+		if !strings.HasPrefix(k, VersionParamPrefix) {
+			params[k] = paramString(v)
+		}
+	}
+	wf, err := s.compile("pipeline.yaml", []byte(spec), params)
+	if err != nil {
+		return nil, badRequest("%s: %v", what, err)
+	}
+	if err := requiredParams(what, wf); err != nil {
+		return nil, err
+	}
+	return wf, nil
+}
+
 // ParamsField is where a run's parameters are in the API, for the errors
 // of the compiler (cmd/kubeline passes it as compiler.Options.ParamsField).
 const ParamsField = "runtime_config.parameters"
 
 // requiredParams refuses a run whose pipeline has parameters without a
 // value (no default, not optional, not given).
-func requiredParams(wf *wfv1.Workflow) error {
+func requiredParams(what string, wf *wfv1.Workflow) error {
 	var missing []string
 	for _, p := range wf.Spec.Arguments.Parameters {
 		if p.Value == nil && p.ValueFrom == nil {
-			missing = append(missing, fmt.Sprintf("run.%s[%s]", ParamsField, p.Name))
+			missing = append(missing, fmt.Sprintf("%s.%s[%s]", what, ParamsField, p.Name))
 		}
 	}
 	if len(missing) > 0 {

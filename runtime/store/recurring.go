@@ -30,6 +30,10 @@ type RecurringRun struct {
 	// LastFiredAt is the scheduled time of the newest run started, zero
 	// until the first.
 	CreatedAt, UpdatedAt, LastFiredAt time.Time
+	// LastError says why the firing at LastErrorAt could not start its run
+	// ("" when the newest firing started one).
+	LastError   string
+	LastErrorAt time.Time
 }
 
 // Trigger says when a recurring run fires: exactly one of Cron and Periodic.
@@ -58,7 +62,7 @@ type PeriodicSchedule struct {
 var recurringTable = table{
 	name: "recurring_runs",
 	columns: "id, display_name, description, namespace, experiment_id, pipeline_id, pipeline_version_id, pipeline_spec, " +
-		"runtime_config, trigger_spec, mode, no_catchup, max_concurrency, created_at, updated_at, last_fired_at",
+		"runtime_config, trigger_spec, mode, no_catchup, max_concurrency, created_at, updated_at, last_fired_at, last_error, last_error_at",
 	keys: map[string]string{"id": "id", "recurring_run_id": "id", "name": "display_name", "display_name": "display_name",
 		"description": "description", "namespace": "namespace", "experiment_id": "experiment_id", "pipeline_id": "pipeline_id",
 		"pipeline_version_id": "pipeline_version_id", "mode": "mode", "max_concurrency": "max_concurrency",
@@ -127,16 +131,16 @@ func (s *Store) CreateRecurringRun(ctx context.Context, r *RecurringRun) error {
 func scanRecurringRun(row interface{ Scan(...any) error }) (RecurringRun, error) {
 	var r RecurringRun
 	var trigger string
-	var created, updated, fired int64
+	var created, updated, fired, errAt int64
 	err := row.Scan(&r.ID, &r.DisplayName, &r.Description, &r.Namespace, &r.ExperimentID, &r.PipelineID,
 		&r.PipelineVersionID, &r.PipelineSpec, &r.RuntimeConfig, &trigger, &r.Mode, &r.NoCatchup, &r.MaxConcurrency,
-		&created, &updated, &fired)
+		&created, &updated, &fired, &r.LastError, &errAt)
 	if err == nil {
 		if err = json.Unmarshal([]byte(trigger), &r.Trigger); err != nil {
 			err = fmt.Errorf("recurring run %s: trigger_spec: %w", r.ID, err)
 		}
 	}
-	r.CreatedAt, r.UpdatedAt, r.LastFiredAt = fromMS(created), fromMS(updated), fromMS(fired)
+	r.CreatedAt, r.UpdatedAt, r.LastFiredAt, r.LastErrorAt = fromMS(created), fromMS(updated), fromMS(fired), fromMS(errAt)
 	return r, err
 }
 
@@ -203,6 +207,18 @@ func (s *Store) MarkFired(ctx context.Context, id string, at time.Time) error {
 	}
 	return fmt.Errorf("recurring run %s: fired at %s already, not before %s: %w",
 		id, r.LastFiredAt.Format(time.RFC3339Nano), at.UTC().Format(time.RFC3339Nano), ErrConflict)
+}
+
+// SetFiringResult records how the firing scheduled at at went: errMsg says
+// why it started no run, "" that it started one (clearing an earlier
+// error).
+func (s *Store) SetFiringResult(ctx context.Context, id string, at time.Time, errMsg string) error {
+	errAt := int64(0)
+	if errMsg != "" {
+		errAt = ms(at)
+	}
+	return s.execOne(ctx, "recurring run "+id, "UPDATE recurring_runs SET last_error = ?, last_error_at = ? WHERE id = ?",
+		errMsg, errAt, id)
 }
 
 // EnabledRecurringRuns lists the enabled recurring runs, oldest first, for

@@ -149,6 +149,10 @@ var migrations = []string{
 	`CREATE TABLE clusters (
 		name TEXT PRIMARY KEY, kubeconfig TEXT NOT NULL DEFAULT '', context TEXT NOT NULL DEFAULT '',
 		namespace TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL)`,
+	// Why a recurring run's newest firing started no run (a bad spec, a
+	// deleted version, a store fault), and when.
+	`ALTER TABLE recurring_runs ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+	ALTER TABLE recurring_runs ADD COLUMN last_error_at BIGINT NOT NULL DEFAULT 0`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
