@@ -36,6 +36,8 @@ type Options struct {
 	// YAML or JSON) of a stored pipeline version, for an Experiment whose
 	// trial is a pipelineVersionReference. Nil refuses such references.
 	PipelineVersion func(pipelineID, versionID string) ([]byte, error)
+	// Limits bound reading the file (spec.DefaultLimits when zero).
+	Limits spec.Limits
 }
 
 func (o Options) argo() argo.Options {
@@ -45,11 +47,11 @@ func (o Options) argo() argo.Options {
 // Compile compiles the spec file name (its bytes in data) into one Argo
 // Workflow. Every problem of the document is in the returned error.
 func Compile(name string, data []byte, opts Options) (*wfv1.Workflow, error) {
-	data, err := spec.Unpack(name, data)
+	data, err := opts.Limits.Unpack(name, data)
 	if err != nil {
 		return nil, err
 	}
-	docs, err := spec.Parse(data)
+	docs, err := opts.Limits.Parse(data)
 	if err != nil {
 		return nil, err
 	}

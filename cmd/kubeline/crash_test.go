@@ -39,10 +39,7 @@ schemaVersion: 2.1.0
 // FAILED, or with an error saying why — and none left running.
 func TestCrashRecovery(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "kubeline")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := kubelineBinary(t)
 	home := filepath.Join(dir, "home")
 	start := func() (*exec.Cmd, string) {
 		l, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeline/kubeline/compiler"
-	"github.com/kubeline/kubeline/compiler/spec"
 	"github.com/kubeline/kubeline/runtime/apiserver"
 	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
@@ -30,6 +29,7 @@ type serverOptions struct {
 	arts     storeFlags
 	acc      accessFlags
 	cl       clusterFlags
+	lim      limitFlags
 }
 
 // newServerCmd is `kubeline server`: the KFP API over the store and the
@@ -52,6 +52,7 @@ users; the first multi-user start prints the operator's token once.`,
 	o.arts.register(f)
 	o.acc.register(f)
 	o.cl.register(f)
+	o.lim.register(f)
 	return c
 }
 
@@ -63,7 +64,7 @@ func (o *serverOptions) run(stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx = withCluster(ctx, o.cl, logger)
+	ctx = withLimits(withCluster(ctx, o.cl, logger), o.lim)
 	l, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
@@ -119,15 +120,16 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 	if err != nil {
 		return err
 	}
+	lim := limitsOf(ctx)
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
-		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField, Image: cluster.image})
+		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField, Image: cluster.image, Limits: lim.spec})
 	}
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	versioner := &versioning.Versioner{Objects: objects, Records: st}
 	deployments := serving.NewManager()
 	defer deployments.StopAll()
-	api := apiserver.New(runCtx, st, runner, compile, spec.Unpack, version).
+	api := apiserver.New(runCtx, st, runner, compile, lim.spec.Unpack, version).WithLimits(lim.api).
 		WithArtifacts(readArtifact(objects)).
 		WithVersions(versioner).
 		WithServing(deployments, versioner, filepath.Join(home, "deployments")).

@@ -46,8 +46,21 @@ func PosOf(n *yaml.Node) *Pos {
 }
 
 // Parse splits data into YAML documents and detects their kinds. JSON is YAML.
-// Syntax errors carry line:column; an empty input is an error.
-func Parse(data []byte) ([]Document, error) {
+// Syntax errors carry line:column; an empty input is an error. The
+// DefaultLimits apply.
+func Parse(data []byte) ([]Document, error) { return DefaultLimits.Parse(data) }
+
+// Parse is the package's Parse under the limits l: a file that could hold
+// more YAML nodes than l.Nodes is refused before it is parsed, and each
+// document is checked against l with its aliases expanded (without
+// expanding them) before anything reads it.
+func (l Limits) Parse(data []byte) ([]Document, error) {
+	l = l.withDefaults()
+	if b := nodeBound(data); b > l.Nodes {
+		var es Errors
+		es.AddErr("", nil, limitError("the file could hold up to %d YAML nodes (counting its '- ', ':', ',', '[', '{' and '?'); at most %d are allowed (limit --max-yaml-nodes)", b, l.Nodes))
+		return nil, es.Err()
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []Document
 	for i := 0; ; i++ {
@@ -58,6 +71,9 @@ func Parse(data []byte) ([]Document, error) {
 		}
 		if err != nil {
 			return nil, yamlError(err)
+		}
+		if err := checkExpansion(&n, l); err != nil {
+			return nil, err
 		}
 		root := &n
 		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {

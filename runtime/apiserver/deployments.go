@@ -145,9 +145,9 @@ func (s *Server) catalogVersion(ctx context.Context, field, ref string) (store.A
 // createDeployment deploys a Deployment document (the request body, YAML
 // or JSON) of target local.
 func (s *Server) createDeployment(r *http.Request) (any, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	body, err := io.ReadAll(r.Body) // under the route's limit
 	if err != nil {
-		return nil, badRequest("body: %v", err)
+		return nil, bodyError(r, err)
 	}
 	docs, err := spec.Parse(body)
 	if err != nil {

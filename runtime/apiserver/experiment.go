@@ -34,6 +34,9 @@ func (s *Server) createExperiment(r *http.Request) (any, error) {
 	if b.DisplayName == "" {
 		return nil, badRequest("experiment.display_name is required")
 	}
+	if err := checkName("experiment.display_name", b.DisplayName); err != nil {
+		return nil, err
+	}
 	ns, err := s.groupFor(r.Context(), "experiment.namespace", b.Namespace)
 	if err != nil {
 		return nil, err

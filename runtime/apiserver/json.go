@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	"strings"
+	"reflect"
 	"time"
 
 	"github.com/kubeline/kubeline/runtime/store"
@@ -91,12 +92,20 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// decode reads a JSON request body strictly: unknown fields are a 400.
+// decode reads a JSON request body strictly: unknown fields and anything
+// after the JSON value are a 400, a body over the route's limit a 413.
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return badRequest("invalid request body: %v", err)
+		return bodyError(r, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return bodyError(r, err)
+		}
+		return badRequest("invalid request body: data after the JSON value")
 	}
 	return nil
 }
@@ -113,14 +122,18 @@ func timestamp(t time.Time) string {
 type int64s int64
 
 func (i *int64s) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
-	if s == "" {
+	s := string(b)
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	if s == "" || s == "null" {
 		*i = 0
 		return nil
 	}
-	var n int64
-	if _, err := fmt.Sscan(s, &n); err != nil {
-		return fmt.Errorf("want an integer, got %s", b)
+	n, err := parseInt(s)
+	if err != nil {
+		// encoding/json names the field of an UnmarshalTypeError.
+		return &json.UnmarshalTypeError{Value: "non-integer " + string(b), Type: reflect.TypeOf(int64(0))}
 	}
 	*i = int64s(n)
 	return nil
@@ -131,13 +144,15 @@ func listOptions(r *http.Request) (store.ListOptions, error) {
 	q := r.URL.Query()
 	var opts store.ListOptions
 	if ps := q.Get("page_size"); ps != "" {
-		if _, err := fmt.Sscan(ps, &opts.PageSize); err != nil {
-			return opts, badRequest("page_size: want an integer, got %q", ps)
+		n, err := parseInt(ps)
+		if err != nil || int64(int(n)) != n {
+			return opts, badRequest("page_size: want a decimal integer, got %q", ps)
 		}
+		opts.PageSize = int(n)
 	}
 	opts.PageToken = q.Get("page_token")
 	opts.SortBy = q.Get("sort_by")
-	f, err := store.ParseFilter(q.Get("filter"))
+	f, err := store.ParseFilterLimited(q.Get("filter"), limitsOf(r.Context()).Filter)
 	if err != nil {
 		return opts, err
 	}

@@ -2,6 +2,8 @@ package apiserver
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -68,6 +70,9 @@ func (s *Server) createPipeline(r *http.Request) (any, error) {
 	if name == "" {
 		return nil, badRequest("pipeline.name or pipeline.display_name is required")
 	}
+	if err := checkNames("pipeline.name", b.Name, "pipeline.display_name", b.DisplayName); err != nil {
+		return nil, err
+	}
 	ns, err := s.groupFor(r.Context(), "pipeline.namespace", b.Namespace)
 	if err != nil {
 		return nil, err
@@ -91,6 +96,9 @@ func (s *Server) createPipelineAndVersion(r *http.Request) (any, error) {
 	if name == "" {
 		return nil, badRequest("pipeline.name or pipeline.display_name is required")
 	}
+	if err := checkNames("pipeline.name", b.Pipeline.Name, "pipeline.display_name", b.Pipeline.DisplayName); err != nil {
+		return nil, err
+	}
 	v, err := s.versionFromBody(b.PipelineVersion, name)
 	if err != nil {
 		return nil, err
@@ -110,6 +118,9 @@ func (s *Server) createPipelineAndVersion(r *http.Request) (any, error) {
 func (s *Server) versionFromBody(b versionBody, fallbackName string) (*store.PipelineVersion, error) {
 	if !hasSpec(b.PipelineSpec) {
 		return nil, badRequest("pipeline_version.pipeline_spec is required (package_url is not supported)")
+	}
+	if err := checkNames("pipeline_version.name", b.Name, "pipeline_version.display_name", b.DisplayName); err != nil {
+		return nil, err
 	}
 	spec, err := specText("pipeline_version.pipeline_spec", b.PipelineSpec)
 	if err != nil {
@@ -165,22 +176,46 @@ func (s *Server) deletePipeline(r *http.Request) (any, error) {
 	return map[string]any{}, s.store.DeletePipeline(r.Context(), r.PathValue("id"), cascade)
 }
 
-// readUpload reads the multipart file field "uploadfile" (32 MiB at most).
+// readUpload reads the multipart file field "uploadfile" (32 MiB at most),
+// streaming the form: nothing but that file is kept.
 func readUpload(r *http.Request) (string, []byte, error) {
 	r.Body = http.MaxBytesReader(nil, r.Body, maxUpload+1<<20)
-	f, hdr, err := r.FormFile("uploadfile")
+	mr, err := r.MultipartReader()
 	if err != nil {
 		return "", nil, badRequest("uploadfile: %v", err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxUpload+1))
-	if err != nil {
-		return "", nil, badRequest("uploadfile: %v", err)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return "", nil, badRequest("uploadfile: %v", http.ErrMissingFile)
+		}
+		if err != nil {
+			return "", nil, uploadError(err, maxUpload)
+		}
+		if part.FormName() != "uploadfile" || part.FileName() == "" {
+			part.Close()
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(part, maxUpload+1))
+		part.Close()
+		if err != nil {
+			return "", nil, uploadError(err, maxUpload)
+		}
+		if len(data) > maxUpload {
+			return "", nil, uploadError(&http.MaxBytesError{Limit: maxUpload}, maxUpload)
+		}
+		return part.FileName(), data, nil
 	}
-	if len(data) > maxUpload {
-		return "", nil, badRequest("uploadfile: larger than %d bytes", maxUpload)
+}
+
+// uploadError is the answer to an upload that could not be read: 413 when
+// it is larger than limit.
+func uploadError(err error, limit int64) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("uploadfile: larger than %d bytes (the upload limit)", limit)}
 	}
-	return hdr.Filename, data, nil
+	return badRequest("uploadfile: %v", err)
 }
 
 // uploadedSpec validates an uploaded file by compiling it and returns the
@@ -209,7 +244,13 @@ func (s *Server) uploadedVersion(r *http.Request) (*store.PipelineVersion, error
 		return nil, err
 	}
 	q := r.URL.Query()
+	if err := checkNames("name", q.Get("name"), "display_name", q.Get("display_name")); err != nil {
+		return nil, err
+	}
 	name := firstOf(q.Get("name"), q.Get("display_name"), strings.TrimSuffix(file, filepath.Ext(file)))
+	if err := checkName("uploadfile (its file name)", name); err != nil {
+		return nil, err
+	}
 	return &store.PipelineVersion{Name: name, DisplayName: firstOf(q.Get("display_name"), name),
 		Description: q.Get("description"), Spec: spec, CodeSourceURL: q.Get("code_source_url")}, nil
 }
@@ -335,6 +376,9 @@ func (s *Server) updatePipeline(r *http.Request) (any, error) {
 	if b.PipelineID != "" && b.PipelineID != r.PathValue("id") {
 		return nil, badRequest("pipeline.pipeline_id %q does not match the path", b.PipelineID)
 	}
+	if err := checkName("pipeline.display_name", b.DisplayName); err != nil {
+		return nil, err
+	}
 	if err := s.store.UpdatePipeline(r.Context(), r.PathValue("id"), b.DisplayName, b.Description); err != nil {
 		return nil, err
 	}
@@ -345,6 +389,9 @@ func (s *Server) updatePipeline(r *http.Request) (any, error) {
 func (s *Server) updateVersion(r *http.Request) (any, error) {
 	var b versionBody
 	if err := decode(r, &b); err != nil {
+		return nil, err
+	}
+	if err := checkName("pipeline_version.display_name", b.DisplayName); err != nil {
 		return nil, err
 	}
 	if _, err := s.getVersion(r); err != nil {

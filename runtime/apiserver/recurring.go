@@ -99,6 +99,12 @@ func (s *Server) createRecurringRun(r *http.Request) (any, error) {
 	if b.DisplayName == "" {
 		return nil, badRequest("recurring_run.display_name is required")
 	}
+	if err := checkName("recurring_run.display_name", b.DisplayName); err != nil {
+		return nil, err
+	}
+	if err := maxConcurrency(int64(b.MaxConcurrency)); err != nil {
+		return nil, err
+	}
 	tr, err := b.trigger()
 	if err != nil {
 		return nil, err

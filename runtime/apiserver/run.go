@@ -86,6 +86,9 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	if b.DisplayName == "" {
 		return nil, badRequest("run.display_name is required")
 	}
+	if err := checkName("run.display_name", b.DisplayName); err != nil {
+		return nil, err
+	}
 	run := &store.Run{DisplayName: b.DisplayName, Description: b.Description, ExperimentID: b.ExperimentID,
 		ServiceAccount: b.ServiceAccount, RecurringRunID: b.RecurringRunID, ScheduledAt: scheduledAt}
 	spec, err := s.runSpec(ctx, &b, run)

@@ -48,6 +48,8 @@ type Server struct {
 	routes    []string
 	// Metrics and logs (metrics.go, watch.go).
 	tel *telemetry
+	// limits bound each request (limit.go).
+	limits Limits
 }
 
 // New returns a server; ctx bounds the background run watchers.
@@ -90,6 +92,7 @@ func (s *Server) Handler() http.Handler {
 		return func(pattern string, f func(*http.Request) (any, error)) {
 			s.routes = append(s.routes, pattern)
 			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+				r = s.limitRequest(w, r, pattern)
 				if err := s.authorize(r); err != nil {
 					onError(w, err)
 					return
@@ -116,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 	s.deployRoutes(h, func(pattern string, f http.HandlerFunc) {
 		s.routes = append(s.routes, pattern)
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			r = s.limitRequest(w, r, pattern)
 			if err := s.authorize(r); err != nil {
 				writeError(w, err)
 				return

@@ -228,7 +228,7 @@ func (s *Server) uploadArtifactVersion(r *http.Request, kind string) (any, error
 	r.Body = http.MaxBytesReader(nil, r.Body, maxVersionUpload)
 	f, hdr, err := r.FormFile("uploadfile")
 	if err != nil {
-		return nil, badRequest("uploadfile: %v", err)
+		return nil, uploadError(err, maxVersionUpload)
 	}
 	defer f.Close()
 	dir, err := os.MkdirTemp("", "kubeline-upload-")
@@ -250,7 +250,7 @@ func (s *Server) uploadArtifactVersion(r *http.Request, kind string) (any, error
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return nil, badRequest("uploadfile: larger than %d bytes", maxVersionUpload)
+		return nil, uploadError(err, maxVersionUpload)
 	}
 	if err != nil {
 		return nil, err

@@ -2,7 +2,9 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"time"
@@ -38,10 +40,31 @@ type Predicate struct {
 	Values []any  `json:"values,omitempty"` // for IN
 }
 
+// FilterLimits bound one filter: its predicates and the values of all its
+// IN predicates together. Zero means the DefaultFilterLimits value.
+type FilterLimits struct {
+	Predicates, Values int
+}
+
+// DefaultFilterLimits are far above what the Pipelines UI and the SDK send
+// and far below what makes one SQL statement too large for the database.
+var DefaultFilterLimits = FilterLimits{Predicates: 64, Values: 1000}
+
 // ParseFilter reads the filter query parameter as KFP clients send it: JSON
 // with enum names or numbers and snake_case or camelCase keys, URL-encoded
-// once more by the UI. An empty string is no filter.
-func ParseFilter(raw string) (*Filter, error) {
+// once more by the UI. An empty string is no filter. The
+// DefaultFilterLimits apply.
+func ParseFilter(raw string) (*Filter, error) { return ParseFilterLimited(raw, DefaultFilterLimits) }
+
+// ParseFilterLimited is ParseFilter under lim: more predicates or IN values
+// are ErrInvalid naming the limit, found before any predicate is read.
+func ParseFilterLimited(raw string, lim FilterLimits) (*Filter, error) {
+	if lim.Predicates <= 0 {
+		lim.Predicates = DefaultFilterLimits.Predicates
+	}
+	if lim.Values <= 0 {
+		lim.Values = DefaultFilterLimits.Values
+	}
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil, nil
@@ -60,6 +83,23 @@ func ParseFilter(raw string) (*Filter, error) {
 	dec.UseNumber()
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("filter: %w: not a JSON filter: %v", ErrInvalid, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("filter: %w: data after the JSON filter", ErrInvalid)
+	}
+	if n := len(doc.Predicates); n > lim.Predicates {
+		return nil, fmt.Errorf("filter.predicates: %w: %d predicates; at most %d are allowed (limit --max-filter-predicates)", ErrInvalid, n, lim.Predicates)
+	}
+	values := 0
+	for i, p := range doc.Predicates {
+		for k, v := range p {
+			if m, ok := v.(map[string]any); ok && strings.HasSuffix(snake(k), "_values") {
+				l, _ := m["values"].([]any)
+				if values += len(l); values > lim.Values {
+					return nil, fmt.Errorf("filter.predicates[%d]: %w: more than %d IN values in the filter; at most %d are allowed (limit --max-filter-values)", i, ErrInvalid, lim.Values, lim.Values)
+				}
+			}
+		}
 	}
 	f := &Filter{}
 	for i, p := range doc.Predicates {

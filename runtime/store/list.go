@@ -224,5 +224,10 @@ func decodeToken(s string) (pageToken, error) {
 	if err != nil {
 		return t, fmt.Errorf("page_token: %w: not a token this server made", ErrInvalid)
 	}
+	switch t.Value.(type) {
+	case nil, string, float64, bool: // what a sort column holds
+	default:
+		return t, fmt.Errorf("page_token: %w: not a token this server made (its sort value is %T)", ErrInvalid, t.Value)
+	}
 	return t, nil
 }
