@@ -22,6 +22,11 @@
 //     translation is exact (see condition.go); ParallelFor becomes withItems or
 //     withParam with {{item}}, and parallelismLimit a wrapper dag template with
 //     `parallelism`; dsl.Collected outputs are Argo's aggregated loop outputs.
+//   - An executor's kubernetes platform config is applied to its template as
+//     KFP's driver applies it to the pod (platform.go, schedule.go): volumes,
+//     env, scheduling, security context, init containers; what a template has
+//     no field for, or what arrives as JSON at run time, goes into the
+//     template's podSpecPatch.
 //   - The kubeline binary reaches every pod through an init container declared
 //     once in spec.podSpecPatch, copying it to /kubeline/bin.
 //
