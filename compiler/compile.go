@@ -1,12 +1,10 @@
 package compiler
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	yamlv2 "go.yaml.in/yaml/v2"
@@ -87,16 +85,11 @@ func Marshal(wf *wfv1.Workflow) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render workflow: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("render workflow: %w", err)
+	v, err := yamlTree(b)
+	if err != nil {
+		return nil, err
 	}
-	// The tree goes to the YAML encoder that sigs.k8s.io/yaml ends in,
-	// without its JSON round trip (marshal, then parse the JSON as YAML):
-	// prune gives numbers the types that parse would (int, else float64).
-	out, err := yamlv2.Marshal(prune(v))
+	out, err := yamlv2.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("render workflow as YAML: %w", err)
 	}
@@ -106,37 +99,6 @@ func Marshal(wf *wfv1.Workflow) ([]byte, error) {
 // prunable are keys whose empty value carries no meaning in a Workflow.
 var prunable = map[string]bool{"inputs": true, "outputs": true, "metadata": true, "arguments": true,
 	"resources": true, "status": true, "creationTimestamp": true}
-
-func prune(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			e = prune(e)
-			if e == nil || (k == "name" && e == "") {
-				delete(x, k)
-				continue
-			}
-			if m, ok := e.(map[string]any); ok && len(m) == 0 && prunable[k] {
-				delete(x, k)
-				continue
-			}
-			x[k] = e
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = prune(e)
-		}
-		return x
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 0); err == nil {
-			return int(i)
-		}
-		f, _ := x.Float64()
-		return f
-	}
-	return v
-}
 
 // compileExperiment compiles a Katib-style Experiment and its trial
 // pipeline into one Workflow (see compiler/hpo).

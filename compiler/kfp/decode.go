@@ -29,30 +29,61 @@ type newerField struct {
 type strictDecoder struct {
 	errs  *spec.Errors
 	newer map[newerField]func(path string, pos *spec.Pos, v any)
+	// base and at are the spec path of the node being decoded, kept as
+	// elements and written out only for an error.
+	base string
+	at   []pathElem
+}
+
+// pathElem is one element of a spec path: a field, a map entry or an index.
+type pathElem struct {
+	kind  byte // '.', '[' (named entry) or '#' (index)
+	name  string
+	index int
+}
+
+func (d *strictDecoder) push(e pathElem) { d.at = append(d.at, e) }
+func (d *strictDecoder) pop()            { d.at = d.at[:len(d.at)-1] }
+
+// path is the spec path of the node being decoded.
+func (d *strictDecoder) path() string {
+	p := d.base
+	for _, e := range d.at {
+		switch e.kind {
+		case '.':
+			p = spec.Key(p, e.name)
+		case '[':
+			p = spec.Named(p, e.name)
+		default:
+			p = spec.Index(p, e.index)
+		}
+	}
+	return p
 }
 
 // decodeProto checks n against m's descriptor and sets m from it.
 func (d *strictDecoder) decodeProto(n *yaml.Node, path string, m proto.Message) {
-	d.message(n, path, m.ProtoReflect())
+	d.base, d.at = path, d.at[:0]
+	d.message(n, m.ProtoReflect())
 }
 
-func (d *strictDecoder) message(n *yaml.Node, path string, m protoreflect.Message) {
+func (d *strictDecoder) message(n *yaml.Node, m protoreflect.Message) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
 	md := m.Descriptor()
 	switch md.FullName() {
 	case "google.protobuf.Value", "google.protobuf.Struct", "google.protobuf.ListValue":
-		d.wellKnown(n, path, m)
+		d.wellKnown(n, m)
 		return
 	case "google.protobuf.Duration", "google.protobuf.Timestamp":
-		s, ok := d.scalarString(n, path)
+		s, ok := d.scalarString(n)
 		if !ok {
 			return
 		}
 		b, _ := json.Marshal(s)
 		if err := protojson.Unmarshal(b, m.Interface()); err != nil {
-			d.errs.Add(path, spec.PosOf(n), "invalid %s %q", md.Name(), s)
+			d.errs.Add(d.path(), spec.PosOf(n), "invalid %s %q", md.Name(), s)
 		}
 		return
 	}
@@ -60,14 +91,13 @@ func (d *strictDecoder) message(n *yaml.Node, path string, m protoreflect.Messag
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errs.Add(path, spec.PosOf(n), "expected a mapping, got %s", spec.NodeKind(n))
+		d.errs.Add(d.path(), spec.PosOf(n), "expected a mapping, got %s", spec.NodeKind(n))
 		return
 	}
 	fields := md.Fields()
 	var seen []protoreflect.FieldNumber
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, vn := n.Content[i], n.Content[i+1]
-		p := spec.Key(path, k.Value)
 		fd := fields.ByJSONName(k.Value)
 		if fd == nil {
 			fd = fields.ByName(protoreflect.Name(k.Value))
@@ -76,27 +106,29 @@ func (d *strictDecoder) message(n *yaml.Node, path string, m protoreflect.Messag
 			if keep, ok := d.newer[newerField{md.FullName(), k.Value}]; ok {
 				v, err := spec.Value(vn)
 				if err != nil {
-					d.errs.AddErr(p, spec.PosOf(vn), err)
+					d.errs.AddErr(spec.Key(d.path(), k.Value), spec.PosOf(vn), err)
 					continue
 				}
-				keep(path, spec.PosOf(vn), v)
+				keep(d.path(), spec.PosOf(vn), v)
 				continue
 			}
-			d.errs.Add(p, spec.PosOf(k), "unknown field %q of %s", k.Value, md.Name())
+			d.errs.Add(spec.Key(d.path(), k.Value), spec.PosOf(k), "unknown field %q of %s", k.Value, md.Name())
 			continue
 		}
 		if dup(seen, fd.Number()) {
-			d.errs.Add(p, spec.PosOf(k), "field %s given twice", fd.JSONName())
+			d.errs.Add(spec.Key(d.path(), k.Value), spec.PosOf(k), "field %s given twice", fd.JSONName())
 			continue
 		}
 		seen = append(seen, fd.Number())
 		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
 			if other := m.WhichOneof(od); other != nil && other != fd {
-				d.errs.Add(p, spec.PosOf(k), "%s and %s are one of %s: set only one", other.JSONName(), fd.JSONName(), od.Name())
+				d.errs.Add(spec.Key(d.path(), k.Value), spec.PosOf(k), "%s and %s are one of %s: set only one", other.JSONName(), fd.JSONName(), od.Name())
 				continue
 			}
 		}
-		d.field(vn, p, m, fd)
+		d.push(pathElem{kind: '.', name: k.Value})
+		d.field(vn, m, fd)
+		d.pop()
 	}
 }
 
@@ -110,42 +142,58 @@ func dup(seen []protoreflect.FieldNumber, n protoreflect.FieldNumber) bool {
 }
 
 // wellKnown sets a google.protobuf.Struct, Value or ListValue from any YAML.
-func (d *strictDecoder) wellKnown(n *yaml.Node, path string, m protoreflect.Message) {
+func (d *strictDecoder) wellKnown(n *yaml.Node, m protoreflect.Message) {
+	if x := d.wellKnownValue(n, m.Descriptor()); x != nil {
+		proto.Merge(m.Interface(), x)
+	}
+}
+
+func isWellKnownAny(md protoreflect.MessageDescriptor) bool {
+	switch md.FullName() {
+	case "google.protobuf.Value", "google.protobuf.Struct", "google.protobuf.ListValue":
+		return true
+	}
+	return false
+}
+
+// wellKnownValue builds a google.protobuf.Struct, Value or ListValue (md) from
+// any YAML; nil after an error or for a null Struct.
+func (d *strictDecoder) wellKnownValue(n *yaml.Node, md protoreflect.MessageDescriptor) proto.Message {
 	v, err := spec.Value(n)
 	if err != nil {
-		d.errs.AddErr(path, spec.PosOf(n), err)
-		return
+		d.errs.AddErr(d.path(), spec.PosOf(n), err)
+		return nil
 	}
 	var x proto.Message
-	switch m.Descriptor().FullName() {
+	switch md.FullName() {
 	case "google.protobuf.Struct":
 		if v == nil {
-			return
+			return nil
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
-			d.errs.Add(path, spec.PosOf(n), "expected a mapping, got %s", spec.NodeKind(n))
-			return
+			d.errs.Add(d.path(), spec.PosOf(n), "expected a mapping, got %s", spec.NodeKind(n))
+			return nil
 		}
 		x, err = structpb.NewStruct(obj)
 	case "google.protobuf.ListValue":
 		list, ok := v.([]any)
 		if !ok {
-			d.errs.Add(path, spec.PosOf(n), "expected a list, got %s", spec.NodeKind(n))
-			return
+			d.errs.Add(d.path(), spec.PosOf(n), "expected a list, got %s", spec.NodeKind(n))
+			return nil
 		}
 		x, err = structpb.NewList(list)
 	default:
 		x, err = structpb.NewValue(v)
 	}
 	if err != nil {
-		d.errs.AddErr(path, spec.PosOf(n), err)
-		return
+		d.errs.AddErr(d.path(), spec.PosOf(n), err)
+		return nil
 	}
-	proto.Merge(m.Interface(), x)
+	return x
 }
 
-func (d *strictDecoder) field(n *yaml.Node, path string, m protoreflect.Message, fd protoreflect.FieldDescriptor) {
+func (d *strictDecoder) field(n *yaml.Node, m protoreflect.Message, fd protoreflect.FieldDescriptor) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
@@ -156,67 +204,80 @@ func (d *strictDecoder) field(n *yaml.Node, path string, m protoreflect.Message,
 			return
 		}
 		if n.Kind != yaml.MappingNode {
-			d.errs.Add(path, spec.PosOf(n), "expected a mapping, got %s", spec.NodeKind(n))
+			d.errs.Add(d.path(), spec.PosOf(n), "expected a mapping, got %s", spec.NodeKind(n))
 			return
 		}
 		mp := m.Mutable(fd).Map()
 		kd, vd := fd.MapKey(), fd.MapValue()
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			kn, vn := n.Content[i], n.Content[i+1]
-			p := spec.Named(path, kn.Value)
-			key, ok := d.scalar(kn, p, kd)
-			if !ok {
-				continue
+			d.push(pathElem{kind: '[', name: kn.Value})
+			if key, ok := d.scalar(kn, kd); ok {
+				switch {
+				case vd.Kind() == protoreflect.MessageKind && isWellKnownAny(vd.Message()):
+					if x := d.wellKnownValue(vn, vd.Message()); x != nil {
+						mp.Set(key.MapKey(), protoreflect.ValueOfMessage(x.ProtoReflect()))
+					}
+				case vd.Kind() == protoreflect.MessageKind:
+					d.message(vn, mp.Mutable(key.MapKey()).Message())
+				default:
+					if v, ok := d.scalar(vn, vd); ok {
+						mp.Set(key.MapKey(), v)
+					}
+				}
 			}
-			if vd.Kind() == protoreflect.MessageKind {
-				d.message(vn, p, mp.Mutable(key.MapKey()).Message())
-				continue
-			}
-			if v, ok := d.scalar(vn, p, vd); ok {
-				mp.Set(key.MapKey(), v)
-			}
+			d.pop()
 		}
 	case fd.IsList():
 		if null {
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
-			d.errs.Add(path, spec.PosOf(n), "expected a list, got %s", spec.NodeKind(n))
+			d.errs.Add(d.path(), spec.PosOf(n), "expected a list, got %s", spec.NodeKind(n))
 			return
 		}
 		l := m.Mutable(fd).List()
 		for i, c := range n.Content {
-			p := spec.Index(path, i)
-			if fd.Kind() == protoreflect.MessageKind {
-				d.message(c, p, l.AppendMutable().Message())
-				continue
-			}
-			if v, ok := d.scalar(c, p, fd); ok {
+			d.push(pathElem{kind: '#', index: i})
+			if fd.Kind() == protoreflect.MessageKind && isWellKnownAny(fd.Message()) {
+				if x := d.wellKnownValue(c, fd.Message()); x != nil {
+					l.Append(protoreflect.ValueOfMessage(x.ProtoReflect()))
+				}
+			} else if fd.Kind() == protoreflect.MessageKind {
+				d.message(c, l.AppendMutable().Message())
+			} else if v, ok := d.scalar(c, fd); ok {
 				l.Append(v)
 			}
+			d.pop()
 		}
 	case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
 		if null && fd.Message().FullName() != "google.protobuf.Value" {
 			return
 		}
-		d.message(n, path, m.Mutable(fd).Message())
+		if isWellKnownAny(fd.Message()) {
+			if x := d.wellKnownValue(n, fd.Message()); x != nil {
+				m.Set(fd, protoreflect.ValueOfMessage(x.ProtoReflect()))
+			}
+			return
+		}
+		d.message(n, m.Mutable(fd).Message())
 	default:
 		if null && fd.HasPresence() {
 			return
 		}
-		if v, ok := d.scalar(n, path, fd); ok {
+		if v, ok := d.scalar(n, fd); ok {
 			m.Set(fd, v)
 		}
 	}
 }
 
 // scalar reads a singular non-message value of kind fd.Kind().
-func (d *strictDecoder) scalar(n *yaml.Node, path string, fd protoreflect.FieldDescriptor) (protoreflect.Value, bool) {
+func (d *strictDecoder) scalar(n *yaml.Node, fd protoreflect.FieldDescriptor) (protoreflect.Value, bool) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
 	fail := func(err error) (protoreflect.Value, bool) {
-		d.errs.AddErr(path, spec.PosOf(n), err)
+		d.errs.AddErr(d.path(), spec.PosOf(n), err)
 		return protoreflect.Value{}, false
 	}
 	switch k := fd.Kind(); k {
@@ -227,10 +288,10 @@ func (d *strictDecoder) scalar(n *yaml.Node, path string, fd protoreflect.FieldD
 		}
 		return protoreflect.ValueOfEnum(v.Number()), true
 	case protoreflect.StringKind:
-		s, ok := d.scalarString(n, path)
+		s, ok := d.scalarString(n)
 		return protoreflect.ValueOfString(s), ok
 	case protoreflect.BytesKind:
-		s, ok := d.scalarString(n, path)
+		s, ok := d.scalarString(n)
 		if !ok {
 			return protoreflect.Value{}, false
 		}
@@ -244,14 +305,14 @@ func (d *strictDecoder) scalar(n *yaml.Node, path string, fd protoreflect.FieldD
 	case protoreflect.BoolKind:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
-			d.errs.Add(path, spec.PosOf(n), "expected true or false, got %s", spec.NodeKind(n))
+			d.errs.Add(d.path(), spec.PosOf(n), "expected true or false, got %s", spec.NodeKind(n))
 			return protoreflect.Value{}, false
 		}
 		return protoreflect.ValueOfBool(b), true
 	case protoreflect.FloatKind, protoreflect.DoubleKind:
 		s, ok := numberText(n)
 		if !ok {
-			d.errs.Add(path, spec.PosOf(n), "expected a number, got %s", spec.NodeKind(n))
+			d.errs.Add(d.path(), spec.PosOf(n), "expected a number, got %s", spec.NodeKind(n))
 			return protoreflect.Value{}, false
 		}
 		f, err := parseFloat(s)
@@ -268,7 +329,7 @@ func (d *strictDecoder) scalar(n *yaml.Node, path string, fd protoreflect.FieldD
 	default: // integers
 		s, ok := numberText(n)
 		if !ok {
-			d.errs.Add(path, spec.PosOf(n), "expected an integer, got %s", spec.NodeKind(n))
+			d.errs.Add(d.path(), spec.PosOf(n), "expected an integer, got %s", spec.NodeKind(n))
 			return protoreflect.Value{}, false
 		}
 		bits, unsigned := intBits(k)
@@ -288,9 +349,9 @@ func (d *strictDecoder) scalar(n *yaml.Node, path string, fd protoreflect.FieldD
 	}
 }
 
-func (d *strictDecoder) scalarString(n *yaml.Node, path string) (string, bool) {
+func (d *strictDecoder) scalarString(n *yaml.Node) (string, bool) {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		d.errs.Add(path, spec.PosOf(n), "expected a string, got %s", spec.NodeKind(n))
+		d.errs.Add(d.path(), spec.PosOf(n), "expected a string, got %s", spec.NodeKind(n))
 		return "", false
 	}
 	return n.Value, true

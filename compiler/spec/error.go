@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -95,7 +96,7 @@ type Pos struct{ Line, Column int }
 // key holds characters that would make the path ambiguous.
 func Key(path, key string) string {
 	if key == "" || strings.ContainsAny(key, ".[] ") {
-		return fmt.Sprintf("%s[%s]", path, key)
+		return path + "[" + key + "]"
 	}
 	if path == "" {
 		return key
@@ -104,8 +105,8 @@ func Key(path, key string) string {
 }
 
 // Index returns the path element for a list index.
-func Index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 // Named returns the path element for an entry of a named map, printed the way
 // users read it: tasks[train].
-func Named(path, name string) string { return fmt.Sprintf("%s[%s]", path, name) }
+func Named(path, name string) string { return path + "[" + name + "]" }
