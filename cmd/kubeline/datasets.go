@@ -111,7 +111,7 @@ func createVersion(ctx context.Context, st *store.Store, arts storeFlags, kind, 
 // listResources is the API's list of datasets or models, read from the
 // local store.
 func listResources(ctx context.Context, st *store.Store, kind string) (answer, error) {
-	rs, err := st.ListResources(ctx, kind)
+	rs, err := st.ListResources(ctx, kind, nil)
 	if err != nil {
 		return answer{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/user"
 	"path/filepath"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -116,6 +117,7 @@ func newClustersCmd(s streams) *cobra.Command {
 	add.Flags().StringVar(&cl.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default $KUBECONFIG or ~/.kube/config)")
 	add.Flags().StringVar(&cl.Context, "context", "", "kubeconfig `CONTEXT` (default the current one)")
 	add.Flags().StringVar(&cl.Namespace, "namespace", "", "`NAMESPACE` runs go to (default the context's)")
+	add.Flags().StringVar(&cl.Group, "group", store.DefaultGroup, "the `GROUP` the cluster belongs to")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "list the registered clusters",
@@ -127,9 +129,9 @@ func newClustersCmd(s streams) *cobra.Command {
 					return err
 				}
 				return printOutput(s.out, output, map[string]any{"clusters": cs}, func(w *tableWriter) {
-					w.row("NAME", "CONTEXT", "NAMESPACE", "KUBECONFIG")
+					w.row("NAME", "CONTEXT", "NAMESPACE", "KUBECONFIG", "GROUP", "OWNER")
 					for _, c := range cs {
-						w.row(c.Name, c.Context, c.Namespace, c.Kubeconfig)
+						w.row(c.Name, c.Context, c.Namespace, c.Kubeconfig, c.Group, c.Owner)
 					}
 				})
 			}))
@@ -158,6 +160,9 @@ func newClustersCmd(s streams) *cobra.Command {
 func addCluster(ctx context.Context, st *store.Store, c store.Cluster, out io.Writer) error {
 	if c.Kubeconfig != "" {
 		c.Kubeconfig, _ = filepath.Abs(c.Kubeconfig)
+	}
+	if u, err := user.Current(); err == nil {
+		c.Owner = u.Username
 	}
 	if _, _, err := argo.Config(c.Kubeconfig, c.Context, c.Namespace); err != nil {
 		return err

@@ -27,6 +27,10 @@ type ArtifactVersion struct {
 	RunID, Task, SourceKey string
 	Metadata               map[string]any
 	CreatedAt              time.Time
+	// Group holds the dataset or model (every version is its group's);
+	// Owner made this version. CreateArtifactVersion claims the resource
+	// for Group ("" is the default group) when it is new.
+	Group, Owner string
 }
 
 // VersionLink records that a run produced (or reproduced) a version from one
@@ -43,9 +47,9 @@ type VersionLink struct {
 
 // Resource summarises a dataset or model: its latest version.
 type Resource struct {
-	Kind, Name string
-	Latest     int
-	UpdatedAt  time.Time
+	Kind, Name, Group string
+	Latest            int
+	UpdatedAt         time.Time
 }
 
 // Metric is one numeric metric a run's step reported (KFP metrics outputs).
@@ -54,18 +58,37 @@ type Metric struct {
 	Value                       float64
 }
 
-const versionColumns = "kind, name, version, digest, size, key, uri, run_id, task, source_key, metadata, created_at"
+const versionColumns = "kind, name, version, digest, size, key, uri, run_id, task, source_key, metadata, created_at, owner"
+
+// versionSelect reads versions with the group holding their resource.
+const versionSelect = `SELECT v.kind, v.name, v.version, v.digest, v.size, v.key, v.uri, v.run_id, v.task, v.source_key, v.metadata,
+	v.created_at, v.owner, COALESCE(o.group_name, '') FROM versions v LEFT JOIN owners o ON o.kind = v.kind AND o.id = v.name `
 
 func scanArtifactVersion(row interface{ Scan(...any) error }) (ArtifactVersion, error) {
 	var v ArtifactVersion
 	var md string
 	var created int64
-	err := row.Scan(&v.Kind, &v.Name, &v.Version, &v.Digest, &v.Size, &v.Key, &v.URI, &v.RunID, &v.Task, &v.SourceKey, &md, &created)
+	err := row.Scan(&v.Kind, &v.Name, &v.Version, &v.Digest, &v.Size, &v.Key, &v.URI, &v.RunID, &v.Task, &v.SourceKey, &md, &created, &v.Owner, &v.Group)
 	if err == nil {
 		err = json.Unmarshal([]byte(md), &v.Metadata)
 	}
+	if v.Group == "" {
+		v.Group = DefaultGroup
+	}
 	v.CreatedAt = fromMS(created)
 	return v, err
+}
+
+// CheckResourceName refuses a dataset or model name that a version URI
+// (KIND://NAME@vN) could not name: it starts with a letter or digit and
+// holds letters, digits, '.', '_' and '-', at most 128.
+func CheckResourceName(kind, name string) error {
+	ok := name != "" && len(name) <= 128 && strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == "" &&
+		!strings.ContainsAny(name[:1], "._-")
+	if !ok {
+		return fmt.Errorf("%s name %q: start with a letter or digit and use letters, digits, '.', '_' and '-' (at most 128): %w", kind, name, ErrInvalid)
+	}
+	return nil
 }
 
 // CreateArtifactVersion gives v the resource's next version number and stores it,
@@ -74,6 +97,9 @@ func scanArtifactVersion(row interface{ Scan(...any) error }) (ArtifactVersion, 
 func (s *Store) CreateArtifactVersion(ctx context.Context, v *ArtifactVersion) (created bool, err error) {
 	if v.Kind != "dataset" && v.Kind != "model" {
 		return false, fmt.Errorf("version of %q: kind must be dataset or model", v.Kind)
+	}
+	if err := CheckResourceName(v.Kind, v.Name); err != nil {
+		return false, err
 	}
 	if v.Metadata == nil {
 		v.Metadata = map[string]any{}
@@ -84,7 +110,11 @@ func (s *Store) CreateArtifactVersion(ctx context.Context, v *ArtifactVersion) (
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		err = s.tx(ctx, func(tx *sql.Tx) error {
-			old, err := scanArtifactVersion(tx.QueryRowContext(ctx, s.q("SELECT "+versionColumns+" FROM versions WHERE kind = ? AND name = ? AND digest = ?"), v.Kind, v.Name, v.Digest))
+			held, err := s.claim(ctx, tx, Ownership{Kind: v.Kind, ID: v.Name, Group: v.Group, Owner: v.Owner})
+			if err != nil {
+				return err
+			}
+			old, err := scanArtifactVersion(tx.QueryRowContext(ctx, s.q(versionSelect+"WHERE v.kind = ? AND v.name = ? AND v.digest = ?"), v.Kind, v.Name, v.Digest))
 			if err == nil {
 				*v, created = old, false
 				return nil
@@ -96,13 +126,13 @@ func (s *Store) CreateArtifactVersion(ctx context.Context, v *ArtifactVersion) (
 			if err := tx.QueryRowContext(ctx, s.q("SELECT MAX(version) FROM versions WHERE kind = ? AND name = ?"), v.Kind, v.Name).Scan(&last); err != nil {
 				return err
 			}
-			v.Version, v.CreatedAt = int(last.Int64)+1, now()
-			_, err = tx.ExecContext(ctx, s.q("INSERT INTO versions ("+versionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-				v.Kind, v.Name, v.Version, v.Digest, v.Size, v.Key, v.URI, v.RunID, v.Task, v.SourceKey, string(md), ms(v.CreatedAt))
+			v.Version, v.CreatedAt, v.Group = int(last.Int64)+1, now(), held.Group
+			_, err = tx.ExecContext(ctx, s.q("INSERT INTO versions ("+versionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+				v.Kind, v.Name, v.Version, v.Digest, v.Size, v.Key, v.URI, v.RunID, v.Task, v.SourceKey, string(md), ms(v.CreatedAt), v.Owner)
 			created = true
 			return conflict(err, fmt.Sprintf("%s %s@v%d", v.Kind, v.Name, v.Version))
 		})
-		if !errors.Is(err, ErrConflict) {
+		if !errors.Is(err, ErrConflict) || errors.Is(err, ErrTaken) {
 			break
 		}
 	}
@@ -114,28 +144,41 @@ func (s *Store) CreateArtifactVersion(ctx context.Context, v *ArtifactVersion) (
 
 // GetArtifactVersion returns version n of a resource; n 0 is the latest.
 func (s *Store) GetArtifactVersion(ctx context.Context, kind, name string, n int) (ArtifactVersion, error) {
-	q := "SELECT " + versionColumns + " FROM versions WHERE kind = ? AND name = ? AND version = ?"
+	q := versionSelect + "WHERE v.kind = ? AND v.name = ? AND v.version = ?"
 	args := []any{kind, name, n}
 	if n == 0 {
-		q, args = "SELECT "+versionColumns+" FROM versions WHERE kind = ? AND name = ? ORDER BY version DESC LIMIT 1", args[:2]
+		q, args = versionSelect+"WHERE v.kind = ? AND v.name = ? ORDER BY v.version DESC LIMIT 1", args[:2]
 	}
 	v, err := scanArtifactVersion(s.db.QueryRowContext(ctx, s.q(q), args...))
-	what := fmt.Sprintf("%s %s@v%d", kind, name, n)
-	if n == 0 {
-		what = fmt.Sprintf("%s %s@latest", kind, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, MissingVersion(kind, name, n)
 	}
-	return v, notFound(err, what)
+	return v, notFound(err, versionName(kind, name, n))
+}
+
+// MissingVersion is the error of version n (0: the latest) of a dataset
+// or model that does not exist — or that exists outside the caller's
+// groups, which must read the same.
+func MissingVersion(kind, name string, n int) error {
+	return fmt.Errorf("%s: %w", versionName(kind, name, n), ErrNotFound)
+}
+
+func versionName(kind, name string, n int) string {
+	if n == 0 {
+		return fmt.Sprintf("%s %s@latest", kind, name)
+	}
+	return fmt.Sprintf("%s %s@v%d", kind, name, n)
 }
 
 // FindArtifactVersion returns the version of a resource with digest.
 func (s *Store) FindArtifactVersion(ctx context.Context, kind, name, digest string) (ArtifactVersion, error) {
-	v, err := scanArtifactVersion(s.db.QueryRowContext(ctx, s.q("SELECT "+versionColumns+" FROM versions WHERE kind = ? AND name = ? AND digest = ?"), kind, name, digest))
+	v, err := scanArtifactVersion(s.db.QueryRowContext(ctx, s.q(versionSelect+"WHERE v.kind = ? AND v.name = ? AND v.digest = ?"), kind, name, digest))
 	return v, notFound(err, fmt.Sprintf("%s %s with sha256 %s", kind, name, digest))
 }
 
 // ListArtifactVersions returns a resource's versions, oldest first.
 func (s *Store) ListArtifactVersions(ctx context.Context, kind, name string) ([]ArtifactVersion, error) {
-	rows, err := s.db.QueryContext(ctx, s.q("SELECT "+versionColumns+" FROM versions WHERE kind = ? AND name = ? ORDER BY version"), kind, name)
+	rows, err := s.db.QueryContext(ctx, s.q(versionSelect+"WHERE v.kind = ? AND v.name = ? ORDER BY v.version"), kind, name)
 	if err != nil {
 		return nil, fmt.Errorf("list versions of %s %s: %w", kind, name, err)
 	}
@@ -151,9 +194,16 @@ func (s *Store) ListArtifactVersions(ctx context.Context, kind, name string) ([]
 	return out, rows.Err()
 }
 
-// ListResources returns the datasets or models (kind), by name.
-func (s *Store) ListResources(ctx context.Context, kind string) ([]Resource, error) {
-	rows, err := s.db.QueryContext(ctx, s.q("SELECT name, MAX(version), MAX(created_at) FROM versions WHERE kind = ? GROUP BY name ORDER BY name"), kind)
+// ListResources returns the datasets or models (kind) of groups (nil: of
+// every group), by name.
+func (s *Store) ListResources(ctx context.Context, kind string, groups []string) ([]Resource, error) {
+	q := "SELECT v.name, MAX(v.version), MAX(v.created_at), COALESCE(MAX(o.group_name), '') FROM versions v LEFT JOIN owners o ON o.kind = v.kind AND o.id = v.name WHERE v.kind = ?"
+	args := []any{kind}
+	if groups != nil {
+		in, gargs := groupsIn("o.group_name", groups)
+		q, args = q+" AND "+in, append(args, gargs...)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(q+" GROUP BY v.name ORDER BY v.name"), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list %ss: %w", kind, err)
 	}
@@ -162,8 +212,11 @@ func (s *Store) ListResources(ctx context.Context, kind string) ([]Resource, err
 	for rows.Next() {
 		r := Resource{Kind: kind}
 		var updated int64
-		if err := rows.Scan(&r.Name, &r.Latest, &updated); err != nil {
+		if err := rows.Scan(&r.Name, &r.Latest, &updated, &r.Group); err != nil {
 			return nil, fmt.Errorf("list %ss: %w", kind, err)
+		}
+		if r.Group == "" {
+			r.Group = DefaultGroup
 		}
 		r.UpdatedAt = fromMS(updated)
 		out = append(out, r)

@@ -68,7 +68,7 @@ func testArtifactVersions(t *testing.T, s *Store) {
 	if d := cmp.Diff([]int{1, 2, 3, 4, 5, 6}, nums); d != "" {
 		t.Fatalf("concurrent versions: %s", d)
 	}
-	res, err := s.ListResources(ctx, "model")
+	res, err := s.ListResources(ctx, "model", nil)
 	if err != nil || len(res) != 2 || res[0].Name != "m" || res[0].Latest != 2 || res[1].Name != "other" {
 		t.Fatalf("resources %+v %v", res, err)
 	}
@@ -113,7 +113,7 @@ func testCatalog(t *testing.T, s *Store) {
 	if _, err := s.PublishModel(ctx, "m", 1, "ml"); !errors.Is(err, ErrConflict) {
 		t.Fatalf("publishing twice: %v", err)
 	}
-	es, err := s.Catalog(ctx)
+	es, err := s.Catalog(ctx, nil)
 	if err != nil || len(es) != 1 || es[0].Name != "m" || es[0].Version != 1 {
 		t.Fatalf("catalog %+v %v", es, err)
 	}

@@ -29,9 +29,18 @@ func (s *Store) PublishModel(ctx context.Context, name string, version int, by s
 	return e, nil
 }
 
-// Catalog lists the published model versions by name and version.
-func (s *Store) Catalog(ctx context.Context) ([]CatalogEntry, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT name, version, published_by, published_at FROM model_catalog ORDER BY name, version")
+// Catalog lists the published model versions of groups (nil: of every
+// group) by name and version. An entry belongs to its model's group; its
+// publisher owns it.
+func (s *Store) Catalog(ctx context.Context, groups []string) ([]CatalogEntry, error) {
+	q := "SELECT c.name, c.version, c.published_by, c.published_at FROM model_catalog c"
+	var args []any
+	if groups != nil {
+		in, gargs := groupsIn("COALESCE(o.group_name, '')", groups)
+		q += " LEFT JOIN owners o ON o.kind = 'model' AND o.id = c.name WHERE " + in
+		args = gargs
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(q+" ORDER BY c.name, c.version"), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list the catalog: %w", err)
 	}

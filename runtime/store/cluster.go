@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -11,47 +12,69 @@ import (
 type Cluster struct {
 	Name, Kubeconfig, Context, Namespace string
 	CreatedAt                            time.Time
+	// Group and Owner hold the cluster (ownership.go); "" is the default
+	// group.
+	Group, Owner string
 }
 
-// AddCluster registers a cluster; a taken name is ErrConflict.
+// AddCluster registers a cluster held by its group and owner; a taken name
+// is ErrConflict.
 func (s *Store) AddCluster(ctx context.Context, c *Cluster) error {
 	c.CreatedAt = now()
-	_, err := s.db.ExecContext(ctx, s.q("INSERT INTO clusters (name, kubeconfig, context, namespace, created_at) VALUES (?, ?, ?, ?, ?)"),
-		c.Name, c.Kubeconfig, c.Context, c.Namespace, ms(c.CreatedAt))
-	return conflict(err, fmt.Sprintf("cluster %s", c.Name))
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q("INSERT INTO clusters (name, kubeconfig, context, namespace, created_at) VALUES (?, ?, ?, ?, ?)"),
+			c.Name, c.Kubeconfig, c.Context, c.Namespace, ms(c.CreatedAt))
+		if err != nil {
+			return conflict(err, fmt.Sprintf("cluster %s", c.Name))
+		}
+		held, err := s.claim(ctx, tx, Ownership{Kind: KindCluster, ID: c.Name, Group: c.Group, Owner: c.Owner})
+		c.Group = held.Group
+		return err
+	})
 }
 
 // GetCluster returns the cluster registered as name.
 func (s *Store) GetCluster(ctx context.Context, name string) (Cluster, error) {
-	c := Cluster{Name: name}
-	var created int64
-	err := s.db.QueryRowContext(ctx, s.q("SELECT kubeconfig, context, namespace, created_at FROM clusters WHERE name = ?"), name).
-		Scan(&c.Kubeconfig, &c.Context, &c.Namespace, &created)
-	c.CreatedAt = fromMS(created)
+	c, err := scanCluster(s.db.QueryRowContext(ctx, s.q(clusterSelect+"WHERE c.name = ?"), name))
 	return c, notFound(err, fmt.Sprintf("cluster %s", name))
+}
+
+const clusterSelect = `SELECT c.name, c.kubeconfig, c.context, c.namespace, c.created_at, COALESCE(o.group_name, ''), COALESCE(o.owner, '')
+	FROM clusters c LEFT JOIN owners o ON o.kind = 'cluster' AND o.id = c.name `
+
+func scanCluster(row rowScanner) (Cluster, error) {
+	var c Cluster
+	var created int64
+	err := row.Scan(&c.Name, &c.Kubeconfig, &c.Context, &c.Namespace, &created, &c.Group, &c.Owner)
+	if c.Group == "" {
+		c.Group = DefaultGroup
+	}
+	c.CreatedAt = fromMS(created)
+	return c, err
 }
 
 // ListClusters returns the registered clusters by name.
 func (s *Store) ListClusters(ctx context.Context) ([]Cluster, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT name, kubeconfig, context, namespace, created_at FROM clusters ORDER BY name")
+	rows, err := s.db.QueryContext(ctx, clusterSelect+"ORDER BY c.name")
 	if err != nil {
 		return nil, fmt.Errorf("list clusters: %w", err)
 	}
 	defer rows.Close()
 	var out []Cluster
 	for rows.Next() {
-		var c Cluster
-		var created int64
-		if err := rows.Scan(&c.Name, &c.Kubeconfig, &c.Context, &c.Namespace, &created); err != nil {
+		c, err := scanCluster(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list clusters: %w", err)
 		}
-		c.CreatedAt = fromMS(created)
 		out = append(out, c)
 	}
 	return out, rows.Err()
 }
 
-// RemoveCluster forgets a cluster.
+// RemoveCluster forgets a cluster and releases its name.
 func (s *Store) RemoveCluster(ctx context.Context, name string) error {
-	return s.execOne(ctx, fmt.Sprintf("cluster %s", name), "DELETE FROM clusters WHERE name = ?", name)
+	if err := s.execOne(ctx, fmt.Sprintf("cluster %s", name), "DELETE FROM clusters WHERE name = ?", name); err != nil {
+		return err
+	}
+	return s.Release(ctx, KindCluster, name)
 }

@@ -153,6 +153,13 @@ var migrations = []string{
 	// deleted version, a store fault), and when.
 	`ALTER TABLE recurring_runs ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
 	ALTER TABLE recurring_runs ADD COLUMN last_error_at BIGINT NOT NULL DEFAULT 0`,
+	// Multi-user isolation: every kind kubeline adds is held by a group
+	// (ownership.go); datasets and models that exist belong to the default
+	// group. Versions record who made them.
+	`ALTER TABLE owners ADD COLUMN group_name TEXT NOT NULL DEFAULT '';
+	CREATE INDEX owners_group ON owners (group_name, kind);
+	INSERT INTO owners (kind, id, owner, group_name) SELECT DISTINCT kind, name, '', 'default' FROM versions;
+	ALTER TABLE versions ADD COLUMN owner TEXT NOT NULL DEFAULT ''`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -93,6 +93,9 @@ func (v *Versioner) recordOutput(ctx context.Context, rec *Recorded, dir, runID,
 	}
 	if kind, name, digest, ok := v.versionOfURI(meta.URI); ok {
 		used, err := v.Records.FindArtifactVersion(ctx, kind, name, digest)
+		if err == nil && !sees(ctx, used.Group) {
+			err = fmt.Errorf("%s %s with sha256 %s: %w", kind, name, digest, store.ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
@@ -149,6 +152,9 @@ func resourceOf(a stepArtifact, output string, outputs map[string]string) (kind,
 // existing one with that content, or a new one whose content is uploaded
 // first (a failed upload creates no version).
 func (v *Versioner) createVersion(ctx context.Context, dir, kind, name, runID, task, key string, meta stepArtifact) (ProducedVersion, error) {
+	if err := store.CheckResourceName(kind, name); err != nil {
+		return ProducedVersion{}, err
+	}
 	data := filepath.Join(dir, "data")
 	if err := v.Objects.Download(ctx, key+"/data", data); err != nil {
 		return ProducedVersion{}, fmt.Errorf("read %s for %s %s: %w", key, kind, name, err)
@@ -157,10 +163,8 @@ func (v *Versioner) createVersion(ctx context.Context, dir, kind, name, runID, t
 	if err != nil {
 		return ProducedVersion{}, fmt.Errorf("digest %s: %w", key, err)
 	}
-	if old, err := v.Records.FindArtifactVersion(ctx, kind, name, digest); err == nil {
-		return ProducedVersion{ArtifactVersion: old}, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return ProducedVersion{}, err
+	if old, err := v.existing(ctx, kind, name, digest); err != nil || old != nil {
+		return ProducedVersion{ArtifactVersion: *old}, err
 	}
 	vkey := artifact.VersionKey(kind, name, digest)
 	if err := v.Objects.Upload(ctx, vkey, data); err != nil {
@@ -170,8 +174,9 @@ func (v *Versioner) createVersion(ctx context.Context, dir, kind, name, runID, t
 	for k, val := range meta.Metadata {
 		md[k] = val
 	}
+	sc, _ := ScopeOf(ctx)
 	av := store.ArtifactVersion{Kind: kind, Name: name, Digest: digest, Size: size, Key: vkey, URI: v.Objects.URI(vkey),
-		RunID: runID, Task: task, SourceKey: key, Metadata: md}
+		RunID: runID, Task: task, SourceKey: key, Metadata: md, Group: sc.Group, Owner: sc.Owner}
 	created, err := v.Records.CreateArtifactVersion(ctx, &av)
 	if err == nil && created {
 		err = v.writeIndex(ctx, av)
@@ -199,8 +204,8 @@ func (v *Versioner) CreateFrom(ctx context.Context, kind, name, path string, met
 	if err != nil {
 		return ProducedVersion{}, fmt.Errorf("digest %s: %w", path, err)
 	}
-	if old, err := v.Records.FindArtifactVersion(ctx, kind, name, digest); err == nil {
-		return ProducedVersion{ArtifactVersion: old}, nil
+	if old, err := v.existing(ctx, kind, name, digest); err != nil || old != nil {
+		return ProducedVersion{ArtifactVersion: *old}, err
 	}
 	vkey := artifact.VersionKey(kind, name, digest)
 	if err := v.Objects.Upload(ctx, vkey, path); err != nil {
@@ -210,10 +215,28 @@ func (v *Versioner) CreateFrom(ctx context.Context, kind, name, path string, met
 		metadata = map[string]any{}
 	}
 	abs, _ := filepath.Abs(path)
-	av := store.ArtifactVersion{Kind: kind, Name: name, Digest: digest, Size: size, Key: vkey, URI: v.Objects.URI(vkey), SourceKey: abs, Metadata: metadata}
+	sc, _ := ScopeOf(ctx)
+	av := store.ArtifactVersion{Kind: kind, Name: name, Digest: digest, Size: size, Key: vkey, URI: v.Objects.URI(vkey), SourceKey: abs,
+		Metadata: metadata, Group: sc.Group, Owner: sc.Owner}
 	created, err := v.Records.CreateArtifactVersion(ctx, &av)
 	if err == nil && created {
 		err = v.writeIndex(ctx, av)
 	}
 	return ProducedVersion{ArtifactVersion: av, Created: created}, err
+}
+
+// existing returns the version of a resource that already has digest, nil
+// when there is none. A resource held by a group other than ctx's scope's
+// is store.ErrTaken: its versions are not this scope's to reuse.
+func (v *Versioner) existing(ctx context.Context, kind, name, digest string) (*store.ArtifactVersion, error) {
+	old, err := v.Records.FindArtifactVersion(ctx, kind, name, digest)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return &old, err
+	case !sees(ctx, old.Group):
+		return &old, fmt.Errorf("%s %q: %w", kind, name, store.ErrTaken)
+	}
+	return &old, nil
 }

@@ -89,7 +89,10 @@ func (v *Versioner) Resolve(ctx context.Context, wf *wfv1.Workflow) error {
 		}
 		if err == nil {
 			var ver store.ArtifactVersion
-			if ver, err = v.Records.GetArtifactVersion(ctx, kind, name, n); err == nil {
+			if ver, err = v.Records.GetArtifactVersion(ctx, kind, name, n); err == nil && !sees(ctx, ver.Group) {
+				err = store.MissingVersion(kind, name, n) // another group's: to this run it does not exist
+			}
+			if err == nil {
 				resolved[p] = v.Objects.URI(ver.Key)
 				continue
 			}
