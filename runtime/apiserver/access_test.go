@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -18,24 +20,27 @@ import (
 )
 
 // Access classes of the matrix, with the role sets written out here rather
-// than taken from the server's table.
+// than taken from the server's table. Classes from inGroup down act on a
+// resource of the fixtures' group: outside it the resource does not exist.
 const (
-	public   = "public"   // everyone, without a token too
-	anyone   = "any"      // every signed-in user
-	operate  = "operate"  // operators
-	inGroup  = "view"     // every role, in the resource's group
-	viewAll  = "view-all" // every role; the resource has no group
-	catalog  = "catalog"  // ML Engineer, Production Engineer, Operator
-	publish  = "publish"  // ML Engineer, Operator
-	deploys  = "deploy"   // Production Engineer, Operator
-	develop  = "develop"  // Data Scientist, ML Engineer, Operator, in the group
-	devAll   = "develop-all"
-	manage   = "manage" // only the resource's owner
-	opRole   = "operator"
-	dsRole   = "data-scientist"
-	mlRole   = "ml-engineer"
-	peRole   = "production-engineer"
-	fixtures = "team"
+	public    = "public"  // everyone, without a token too
+	anyone    = "any"     // every signed-in user
+	operate   = "operate" // operators
+	catalog   = "catalog" // ML Engineer, Production Engineer, Operator
+	deploys   = "deploy"  // Production Engineer, Operator
+	inGroup   = "view"    // every role, in the resource's group
+	anyIn     = "any-in"  // every signed-in user, in the resource's group
+	develop   = "develop" // Data Scientist, ML Engineer, Operator, in the group
+	claim     = "claim"   // develop; outside the group the name is taken (409)
+	publishIn = "publish" // ML Engineer, Operator, in the group
+	catalogIn = "catalog-in"
+	manage    = "manage"   // Data Scientist, ML Engineer, Operator in the group; only the owner or an operator
+	undeploy  = "undeploy" // Production Engineer, Operator in the group; only the owner or an operator
+	opRole    = "operator"
+	dsRole    = "data-scientist"
+	mlRole    = "ml-engineer"
+	peRole    = "production-engineer"
+	fixtures  = "team"
 )
 
 type cell struct {
@@ -43,7 +48,7 @@ type cell struct {
 	roles       []string
 	anon        bool
 	owner       bool
-	outsider    bool // a Data Scientist in another group
+	outsider    bool // a user of another group
 }
 
 func (c cell) has(roles ...string) bool {
@@ -55,42 +60,51 @@ func (c cell) has(roles ...string) bool {
 	return false
 }
 
-// allowed is the expected answer of one cell.
-func allowed(class string, c cell) bool {
-	if class == public {
-		return true
-	}
-	if c.anon {
-		return false
-	}
+// permitted reports whether a signed-in caller's roles allow the class.
+func permitted(class string, c cell) bool {
 	switch class {
-	case anyone:
+	case anyone, anyIn, inGroup:
 		return true
 	case operate:
 		return c.has(opRole)
-	case viewAll:
-		return true
-	case catalog:
+	case catalog, catalogIn:
 		return c.has(opRole, mlRole, peRole)
-	case publish:
-		return c.has(opRole, mlRole)
-	case deploys:
+	case deploys, undeploy:
 		return c.has(opRole, peRole)
-	case devAll:
+	case develop, claim, manage:
 		return c.has(opRole, dsRole, mlRole)
-	}
-	if c.outsider {
-		return false
-	}
-	switch class {
-	case inGroup:
-		return true
-	case develop:
-		return c.has(opRole, dsRole, mlRole)
-	case manage:
-		return c.owner
+	case publishIn:
+		return c.has(opRole, mlRole)
 	}
 	panic("unknown class " + class)
+}
+
+// grouped reports whether the class acts on a resource of the fixtures'
+// group.
+func grouped(class string) bool {
+	return !slices.Contains([]string{public, anyone, operate, catalog, deploys}, class)
+}
+
+// expected is the answer of one cell: 0 when allowed (anything but 401,
+// 403, 404 and 5xx), else the refusal's code: 401 without a token, 403 for
+// missing roles or a non-owner, 404 outside the group (the resource does
+// not exist there), 409 for a name another group holds.
+func expected(class string, c cell) int {
+	switch {
+	case class == public:
+		return 0
+	case c.anon:
+		return 401
+	case !permitted(class, c):
+		return 403
+	case grouped(class) && c.outsider && !c.has(opRole) && class == claim:
+		return 409
+	case grouped(class) && c.outsider && !c.has(opRole):
+		return 404
+	case (class == manage || class == undeploy) && !c.owner && !c.has(opRole):
+		return 403
+	}
+	return 0
 }
 
 // route is one matrix row: how to call the route on the fixtures
@@ -185,30 +199,30 @@ func matrixRoutes(t *testing.T) map[string]route {
 		"GET " + kl + "/compare":                     {class: inGroup, path: kl + "/compare?run_id={R}"},
 		"GET " + kl + "/runs/{id}/metrics":           {class: inGroup, path: kl + "/runs/{R}/metrics"},
 
-		"GET " + kl + "/datasets":                                   {class: viewAll, path: kl + "/datasets"},
-		"GET " + kl + "/datasets/{name}/versions":                   {class: viewAll, path: kl + "/datasets/d/versions"},
-		"GET " + kl + "/datasets/{name}/versions/{version}":         {class: viewAll, path: kl + "/datasets/d/versions/v1"},
-		"GET " + kl + "/datasets/{name}/versions/{version}/usage":   {class: viewAll, path: kl + "/datasets/d/versions/v1/usage"},
-		"GET " + kl + "/datasets/{name}/versions/{version}/lineage": {class: viewAll, path: kl + "/datasets/d/versions/v1/lineage"},
-		"POST " + kl + "/datasets/{name}/versions:upload":           {class: devAll, path: kl + "/datasets/d/versions:upload", upload: true},
-		"GET " + kl + "/models":                                     {class: viewAll, path: kl + "/models"},
-		"GET " + kl + "/models/{name}/versions":                     {class: viewAll, path: kl + "/models/m/versions"},
-		"GET " + kl + "/models/{name}/versions/{version}":           {class: viewAll, path: kl + "/models/m/versions/v1"},
-		"GET " + kl + "/models/{name}/versions/{version}/usage":     {class: viewAll, path: kl + "/models/m/versions/v1/usage"},
-		"GET " + kl + "/models/{name}/versions/{version}/lineage":   {class: viewAll, path: kl + "/models/m/versions/v1/lineage"},
-		"POST " + kl + "/models/{name}/versions:upload":             {class: devAll, path: kl + "/models/m/versions:upload", upload: true},
+		"GET " + kl + "/datasets":                                   {class: anyone, path: kl + "/datasets"},
+		"GET " + kl + "/datasets/{name}/versions":                   {class: inGroup, path: kl + "/datasets/{D}/versions"},
+		"GET " + kl + "/datasets/{name}/versions/{version}":         {class: inGroup, path: kl + "/datasets/{D}/versions/v1"},
+		"GET " + kl + "/datasets/{name}/versions/{version}/usage":   {class: inGroup, path: kl + "/datasets/{D}/versions/v1/usage"},
+		"GET " + kl + "/datasets/{name}/versions/{version}/lineage": {class: inGroup, path: kl + "/datasets/{D}/versions/v1/lineage"},
+		"POST " + kl + "/datasets/{name}/versions:upload":           {class: claim, path: kl + "/datasets/{D}/versions:upload", upload: true},
+		"GET " + kl + "/models":                                     {class: anyone, path: kl + "/models"},
+		"GET " + kl + "/models/{name}/versions":                     {class: inGroup, path: kl + "/models/{M}/versions"},
+		"GET " + kl + "/models/{name}/versions/{version}":           {class: inGroup, path: kl + "/models/{M}/versions/v1"},
+		"GET " + kl + "/models/{name}/versions/{version}/usage":     {class: inGroup, path: kl + "/models/{M}/versions/v1/usage"},
+		"GET " + kl + "/models/{name}/versions/{version}/lineage":   {class: inGroup, path: kl + "/models/{M}/versions/v1/lineage"},
+		"POST " + kl + "/models/{name}/versions:upload":             {class: claim, path: kl + "/models/{M}/versions:upload", upload: true},
 
-		"POST " + kl + "/models/{name}/versions/{action}": {class: publish, path: kl + "/models/m/versions/v1:publish"},
+		"POST " + kl + "/models/{name}/versions/{action}": {class: publishIn, path: kl + "/models/{M}/versions/v1:publish"},
 		"GET " + kl + "/catalog":                          {class: catalog, path: kl + "/catalog"},
 		"POST " + kl + "/deployments":                     {class: deploys, path: kl + "/deployments", body: map[string]any{"kind": "Deployment"}},
 		"GET " + kl + "/deployments":                      {class: catalog, path: kl + "/deployments"},
-		"GET " + kl + "/deployments/{name}":               {class: catalog, path: kl + "/deployments/x"},
-		"POST " + kl + "/deployments/{action}":            {class: deploys, path: kl + "/deployments/x:stop"},
-		"POST /v1/models/{action}":                        {class: anyone, path: "/v1/models/x:predict", body: map[string]any{"instances": []any{1}}},
-		"GET /v1/models/{name}":                           {class: anyone, path: "/v1/models/x"},
-		"POST /v2/models/{name}/infer":                    {class: anyone, path: "/v2/models/x/infer", body: map[string]any{"inputs": []any{}}},
-		"GET /v2/models/{name}/ready":                     {class: anyone, path: "/v2/models/x/ready"},
-		"GET /v2/models/{name}":                           {class: anyone, path: "/v2/models/x"},
+		"GET " + kl + "/deployments/{name}":               {class: catalogIn, path: kl + "/deployments/{X}"},
+		"POST " + kl + "/deployments/{action}":            {class: undeploy, path: kl + "/deployments/{X}:stop", destroys: "deployment"},
+		"POST /v1/models/{action}":                        {class: anyIn, path: "/v1/models/{X}:predict", body: map[string]any{"instances": []any{1}}},
+		"GET /v1/models/{name}":                           {class: anyIn, path: "/v1/models/{X}"},
+		"POST /v2/models/{name}/infer":                    {class: anyIn, path: "/v2/models/{X}/infer", body: map[string]any{"inputs": []any{map[string]any{"name": "x", "shape": []int{1}, "datatype": "FP64", "data": []int{1}}}}},
+		"GET /v2/models/{name}/ready":                     {class: anyIn, path: "/v2/models/{X}/ready"},
+		"GET /v2/models/{name}":                           {class: anyIn, path: "/v2/models/{X}"},
 		"GET /v2/health/live":                             {class: public, path: "/v2/health/live"},
 		"GET /v2/health/ready":                            {class: public, path: "/v2/health/ready"},
 	}
@@ -324,6 +338,26 @@ func (m *matrix) make(t *testing.T, kind string) {
 		if err := m.k.st.CreateGroup(ctx, &store.Group{Name: m.ids["group"], Pool: "default"}); err != nil {
 			t.Fatal(err)
 		}
+	case "dataset", "model":
+		id := map[string]string{"dataset": "D", "model": "M"}[kind]
+		m.ids[id] = fmt.Sprintf("f%s-%d", kind, m.n)
+		r := uploadVersionAs(t, m.k, kind, m.ids[id], "weights 2\n", m.owner.token)
+		if r.code != 200 {
+			t.Fatalf("fixture %s: %d %s", kind, r.code, r.raw)
+		}
+		if kind == "model" {
+			if _, err := m.k.st.PublishModel(ctx, m.ids[id], 1, "fixture"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	case "deployment":
+		m.ids["X"] = fmt.Sprintf("fx-%d", m.n)
+		predictor, _ := filepath.Abs("../../examples/serve-model/predictor.py")
+		doc := fmt.Sprintf("kind: Deployment\napiVersion: kubeline.io/v1alpha1\nmetadata: {name: %s}\nspec:\n  model: %s@v1\n  target: local\n"+
+			"  predictor: {image: python, command: [python3, %s]}\n", m.ids["X"], m.ids["M"], predictor)
+		if r := postYAML(t, m.k.kl()+"/deployments", m.owner.token, doc); r.code != 200 {
+			t.Fatalf("fixture deployment: %d %s", r.code, r.raw)
+		}
 	case "pool":
 		m.ids["pool"] = "spare-pool-" + n
 		if err := m.k.st.CreatePool(ctx, &store.GPUPool{Name: m.ids["pool"], GPUType: "a100", Nodes: []store.PoolNode{{Name: "n2", GPUs: 1}}}); err != nil {
@@ -336,9 +370,11 @@ func (m *matrix) make(t *testing.T, kind string) {
 
 // TestRoleRouteMatrix calls every route the server serves (listed from its
 // router: a route without a row here fails the test) as every combination
-// of roles in the fixtures' group, as their owner, as a Data Scientist of
-// another group and without a token, and checks each answer: 401 without a
-// token, 403 when denied, and when allowed neither of those nor a 5xx.
+// of roles in the fixtures' group, as their owner, as a Data Scientist and
+// as a user with every role but Operator of another group, and without a
+// token, and checks each answer: 401 without a token, 403 for missing roles
+// or a non-owner, 404 for a resource of another group (409 for its name on
+// an upload), and when allowed none of those nor a 5xx.
 func TestRoleRouteMatrix(t *testing.T) {
 	k := newKubeline(t, true, []admission.ClusterNode{{Name: "n1", GPUType: "a100", GPUs: 4}, {Name: "n2", GPUType: "a100", GPUs: 4}})
 	ctx := context.Background()
@@ -363,12 +399,15 @@ func TestRoleRouteMatrix(t *testing.T) {
 		c.token = k.user(t, c.name, c.roles, []string{fixtures})
 		cells = append(cells, c)
 	}
-	owner := cell{name: "owner", roles: []string{dsRole}, owner: true}
+	all := cell{name: "outsider-all", roles: []string{dsRole, mlRole, peRole}, outsider: true}
+	all.token = k.user(t, all.name, all.roles, []string{"other"})
+	cells = append(cells, all)
+	owner := cell{name: "owner", roles: []string{dsRole, peRole}, owner: true}
 	owner.token = k.user(t, owner.name, owner.roles, []string{fixtures})
 	cells = append(cells, owner) // last: an allowed call of the owner may destroy a fixture
 
 	m := &matrix{k: k, owner: owner, ids: map[string]string{}}
-	for _, kind := range []string{"pipeline", "experiment", "run", "recurring", "project", "user", "group", "pool"} {
+	for _, kind := range []string{"pipeline", "experiment", "run", "recurring", "project", "user", "group", "pool", "dataset", "model", "deployment"} {
 		m.make(t, kind)
 	}
 	routes := matrixRoutes(t)
@@ -394,20 +433,58 @@ func TestRoleRouteMatrix(t *testing.T) {
 		for _, c := range cells {
 			rt.body = m.expandBody(routes[pattern].body)
 			r := rt.call(t, method, k.root, m.expand(rt.path), c.token)
-			want := allowed(rt.class, c)
+			want := expected(rt.class, c)
 			checked++
 			switch {
-			case want && (r.code == 401 || r.code == 403 || r.code >= 500):
+			case want == 0 && (r.code == 401 || r.code == 403 || r.code >= 500):
 				t.Errorf("%s as %s (%s): %d, want allowed: %s", pattern, c.name, rt.class, r.code, r.raw)
-			case !want && c.anon && r.code != 401:
-				t.Errorf("%s without a token (%s): %d, want 401: %s", pattern, rt.class, r.code, r.raw)
-			case !want && !c.anon && r.code != 403:
-				t.Errorf("%s as %s (%s): %d, want 403: %s", pattern, c.name, rt.class, r.code, r.raw)
+			case want != 0 && r.code != want:
+				t.Errorf("%s as %s (%s): %d, want %d: %s", pattern, c.name, rt.class, r.code, want, r.raw)
 			}
-		}
-		if rt.destroys != "" {
-			m.make(t, rt.destroys)
+			if rt.destroys != "" && r.code/100 == 2 {
+				m.make(t, rt.destroys)
+			}
 		}
 	}
 	t.Logf("%d routes × %d callers: %d cells", len(served), len(cells), checked)
+}
+
+// uploadVersionAs uploads content as a new version of a dataset or model.
+func uploadVersionAs(t *testing.T, k *kserver, kind, name, content, token string) resp {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("uploadfile", "model")
+	fw.Write([]byte(content))
+	mw.Close()
+	req, _ := http.NewRequest("POST", k.kl()+"/"+kind+"s/"+name+"/versions:upload", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return send(t, req)
+}
+
+// postYAML posts a YAML document.
+func postYAML(t *testing.T, u, token, doc string) resp {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(doc))
+	req.Header.Set("Content-Type", "application/yaml")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return send(t, req)
+}
+
+func send(t *testing.T, req *http.Request) resp {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := resp{code: res.StatusCode, raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
 }

@@ -254,10 +254,11 @@ func (s *Server) notActive(ctx context.Context, run store.Run, verb string) erro
 }
 
 // runGroup puts a new run in its group — its experiment's namespace, else
-// the creator's group — and returns its owner: the caller, or for a
+// the group of the pipeline it runs when the caller is in it, else the
+// creator's group — and returns its owner: the caller, or for a
 // recurring run's run the recurring run's owner. The caller must be in the
 // group.
-func (s *Server) runGroup(ctx context.Context, run *store.Run) (owner string, err error) {
+func (s *Server) runGroup(ctx context.Context, run *store.Run, pipelineGroup string) (owner string, err error) {
 	c := callerOf(ctx)
 	if c == nil && run.RecurringRunID != "" { // fired by the scheduler
 		rr, err := s.store.GetRecurringRun(ctx, run.RecurringRunID)
@@ -267,7 +268,7 @@ func (s *Server) runGroup(ctx context.Context, run *store.Run) (owner string, er
 		run.Namespace = rr.Namespace
 		return s.store.Owner(ctx, "recurring_run", rr.ID)
 	}
-	if run.Namespace, err = s.createIn(ctx, run.ExperimentID, "namespace", ""); err != nil {
+	if run.Namespace, err = s.createIn(ctx, run.ExperimentID, "namespace", pipelineGroup); err != nil {
 		return "", err
 	}
 	if c != nil {
@@ -307,8 +308,8 @@ func (s *Server) createIn(ctx context.Context, experimentID, field, requested st
 	if err != nil {
 		return "", err
 	}
-	if c := callerOf(ctx); s.multiUser && c != nil && !c.sees(e.Namespace) {
-		return "", forbidden("experiment_id: user %q is not in group %q of experiment %s", c.Name, groupOf(e.Namespace), e.ID)
+	if !s.seesGroup(ctx, e.Namespace) {
+		return "", hidden("experiment", experimentID)
 	}
 	return e.Namespace, nil
 }

@@ -165,8 +165,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 // authorize applies the route's policy (policies.go) to the request: the
 // caller's roles, the group of the resource the route acts on, and, for
-// routes that manage a resource, its owner. A single-user server allows
-// everything.
+// routes that manage a resource, its owner. A resource outside the caller's
+// groups is answered exactly as a missing one (404, visibility.go); the
+// owner rule is checked only on what the caller sees. A single-user server
+// allows everything.
 func (s *Server) authorize(r *http.Request) error {
 	if !s.multiUser {
 		return nil
@@ -187,8 +189,10 @@ func (s *Server) authorize(r *http.Request) error {
 		return forbidden("user %q (roles %s) may not %s: %s %s needs the %s permission", c.Name, strings.Join(c.Roles, ","),
 			p.need, r.Method, r.URL.Path, p.need)
 	}
-	if ns := r.URL.Query().Get("namespace"); ns != "" && !c.sees(ns) {
-		return forbidden("namespace: user %q is not in group %q", c.Name, ns)
+	for _, q := range []string{"namespace", "group"} {
+		if g := r.URL.Query().Get(q); g != "" && !c.sees(g) {
+			return hidden("group", g)
+		}
 	}
 	if p.on.kind == "" {
 		return nil
@@ -198,88 +202,36 @@ func (s *Server) authorize(r *http.Request) error {
 		return nil
 	}
 	res, err := s.resourceOf(r.Context(), p.on.kind, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // the handler answers 404
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound) && p.claims:
+		return nil // the route makes it
+	case errors.Is(err, store.ErrNotFound):
+		return hidden(p.on.kind, id)
+	case err != nil:
 		return err
-	}
-	if !c.sees(res.group) {
-		return forbidden("user %q is not in group %q of %s %s", c.Name, groupOf(res.group), p.on.kind, id)
-	}
-	if p.owner && res.owner != c.Name && !(res.owner == "" && c.operator()) {
+	case !c.sees(res.group) && p.claims:
+		return fmt.Errorf("%s %q: %w", p.on.kind, id, store.ErrTaken)
+	case !c.sees(res.group):
+		return hidden(p.on.kind, id)
+	case p.owner && !c.manages(res):
 		owner := res.owner
 		if owner == "" {
 			owner = "an operator: it predates multi-user mode"
 		}
-		return forbidden("only the owner of %s %s may %s it (owner: %s)", p.on.kind, id, verbOf(r), owner)
+		return forbidden("only the owner of %s %s or an operator may %s it (owner: %s)", p.on.kind, id, verbOf(r), owner)
 	}
 	return nil
 }
+
+// manages reports whether the caller may manage (change, archive, delete)
+// a resource it sees: its owner or an operator.
+func (c *caller) manages(res resource) bool { return c.operator() || res.owner == c.Name }
 
 func verbOf(r *http.Request) string {
 	if _, action, ok := strings.Cut(r.URL.Path, ":"); ok {
 		return action
 	}
 	return map[string]string{"DELETE": "delete", "PATCH": "change", "POST": "change"}[r.Method]
-}
-
-// resource is the group and owner of what a route acts on.
-type resource struct{ group, owner string }
-
-// resourceOf finds the group (namespace) and owner of a resource by kind.
-func (s *Server) resourceOf(ctx context.Context, kind, id string) (resource, error) {
-	var res resource
-	var err error
-	switch kind {
-	case "pipeline":
-		var p store.Pipeline
-		p, err = s.store.GetPipeline(ctx, id)
-		res.group = p.Namespace
-	case "version":
-		var v store.PipelineVersion
-		if v, err = s.store.GetVersion(ctx, id); err == nil {
-			if res, err = s.resourceOf(ctx, "pipeline", v.PipelineID); err == nil {
-				pipelineOwner := res.owner
-				res.owner, err = s.store.Owner(ctx, kind, id)
-				if res.owner == "" {
-					res.owner = pipelineOwner
-				}
-			}
-			return res, err
-		}
-	case "experiment":
-		var e store.Experiment
-		e, err = s.store.GetExperiment(ctx, id)
-		res.group = e.Namespace
-	case "run":
-		var run store.Run
-		run, err = s.store.GetRun(ctx, id)
-		res.group = run.Namespace
-	case "recurring_run":
-		var rr store.RecurringRun
-		rr, err = s.store.GetRecurringRun(ctx, id)
-		res.group = rr.Namespace
-	case "project":
-		var p store.Project
-		if p, err = s.store.GetProject(ctx, id); err == nil {
-			res.group = p.Group
-			res.owner, err = s.store.Owner(ctx, "experiment", p.ExperimentID)
-		}
-		return res, err
-	case "group":
-		if _, err = s.store.GetGroup(ctx, id); err == nil {
-			res.group = id
-		}
-		return res, err
-	default:
-		return res, fmt.Errorf("authorize: unknown resource kind %q", kind)
-	}
-	if err != nil {
-		return res, err
-	}
-	res.owner, err = s.store.Owner(ctx, kind, id)
-	return res, err
 }
 
 // recordOwner records the caller as the owner of what a create route made.
@@ -310,7 +262,7 @@ func (s *Server) groupFor(ctx context.Context, field, requested string) (string,
 	}
 	if requested != "" {
 		if !c.sees(requested) {
-			return "", forbidden("%s: user %q is not in group %q", field, c.Name, requested)
+			return "", hidden("group", requested) // the caller's answer for a group that does not exist
 		}
 		return requested, nil
 	}

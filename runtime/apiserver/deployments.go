@@ -15,7 +15,6 @@ import (
 	"github.com/kubeline/kubeline/runtime/lineage"
 	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
-	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
 // Serving runs local deployments (runtime/serving.Manager).
@@ -49,9 +48,7 @@ func (s *Server) deployRoutes(h func(string, func(*http.Request) (any, error)), 
 		return
 	}
 	h("POST "+kv1+"/deployments", s.createDeployment)
-	h("GET "+kv1+"/deployments", func(*http.Request) (any, error) {
-		return map[string]any{"deployments": s.serving.List()}, nil
-	})
+	h("GET "+kv1+"/deployments", s.listDeployments)
 	h("GET "+kv1+"/deployments/{name}", func(r *http.Request) (any, error) { return s.getDeployment(r.PathValue("name")) })
 	h("POST "+kv1+"/deployments/{action}", s.deploymentAction)
 	s.serving.Routes(raw)
@@ -88,14 +85,14 @@ func (s *Server) catalogEntryJSON(ctx context.Context, e store.CatalogEntry) (ma
 	}
 	out := artifactVersionJSON(v)
 	out["published_by"], out["published_at"] = e.PublishedBy, e.PublishedAt
-	if v.RunID != "" {
+	if v.RunID != "" && s.runVisible(ctx, v.RunID) {
 		ms, err := s.store.RunMetrics(ctx, v.RunID)
 		if err != nil {
 			return nil, err
 		}
 		out["metrics"] = metricsJSON(ms)
 	}
-	g, err := versioning.Lineage(ctx, s.store, lineage.Version{Kind: lineage.KindModel, Name: e.Name, Version: e.Version}, true)
+	g, err := s.lineageOf(ctx, lineage.Version{Kind: lineage.KindModel, Name: e.Name, Version: e.Version}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +105,7 @@ func (s *Server) catalogEntryJSON(ctx context.Context, e store.CatalogEntry) (ma
 }
 
 func (s *Server) catalog(r *http.Request) (any, error) {
-	es, err := s.store.Catalog(r.Context())
+	es, err := s.store.Catalog(r.Context(), s.groupsOf(r.Context()))
 	if err != nil {
 		return nil, err
 	}
@@ -124,10 +121,13 @@ func (s *Server) catalog(r *http.Request) (any, error) {
 }
 
 // catalogVersion resolves NAME@vN of a Deployment field to a published
-// version.
-func (s *Server) catalogVersion(ctx context.Context, field, ref string) (store.ArtifactVersion, error) {
+// version of the deployment's group (another group's is missing).
+func (s *Server) catalogVersion(ctx context.Context, group, field, ref string) (store.ArtifactVersion, error) {
 	name, n, _ := deploy.ParseModel(ref)
 	v, err := s.store.GetArtifactVersion(ctx, "model", name, n)
+	if err == nil && s.multiUser && groupOf(v.Group) != groupOf(group) {
+		err = store.MissingVersion("model", name, n)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return v, badRequest("%s: %v", field, err)
 	}
@@ -166,7 +166,11 @@ func (s *Server) createDeployment(r *http.Request) (any, error) {
 	if d.Spec.Target == "kserve" {
 		return nil, badRequest("spec.target: kserve deployments run their compiled workflow (kubeline compile FILE) on a cluster through Argo; this server serves target local")
 	}
-	sp, err := s.servingSpec(r.Context(), d)
+	group, err := s.deploymentGroup(r, d.Metadata.Name)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := s.servingSpec(r.Context(), group, d)
 	if err != nil {
 		return nil, err
 	}
@@ -174,13 +178,65 @@ func (s *Server) createDeployment(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, badRequest("%v", err)
 	}
+	if s.multiUser {
+		if _, err := s.store.Claim(r.Context(), store.Ownership{Kind: store.KindDeployment, ID: d.Metadata.Name, Group: group, Owner: callerOf(r.Context()).Name}); err != nil {
+			_ = s.serving.Stop(d.Metadata.Name)
+			return nil, err
+		}
+	}
 	return st, nil
 }
 
-func (s *Server) servingSpec(ctx context.Context, d *deploy.Deployment) (serving.Spec, error) {
+// deploymentGroup is the group a new deployment of name goes to: a running
+// one of that name is replaced only by its owner or an operator (another
+// group's is a name in use); else the requested group (?group=) or the
+// caller's first.
+func (s *Server) deploymentGroup(r *http.Request, name string) (string, error) {
+	ctx := r.Context()
+	if !s.multiUser {
+		return "", nil
+	}
+	res, err := s.resourceOf(ctx, store.KindDeployment, name)
+	switch {
+	case isMissing(err):
+		if err := s.store.Release(ctx, store.KindDeployment, name); err != nil { // one a previous server ran
+			return "", err
+		}
+		return s.groupFor(ctx, "group", r.URL.Query().Get("group"))
+	case err != nil:
+		return "", err
+	case !s.seesGroup(ctx, res.group):
+		return "", fmt.Errorf("deployment %q: %w", name, store.ErrTaken)
+	case !callerOf(ctx).manages(res):
+		return "", forbidden("only the owner of deployment %s or an operator may replace it (owner: %s)", name, res.owner)
+	}
+	return res.group, nil
+}
+
+// listDeployments lists the deployments of the caller's groups.
+func (s *Server) listDeployments(r *http.Request) (any, error) {
+	all := s.serving.List()
+	groups := s.groupsOf(r.Context())
+	if groups == nil {
+		return map[string]any{"deployments": all}, nil
+	}
+	held, err := s.store.Held(r.Context(), store.KindDeployment, groups)
+	if err != nil {
+		return nil, err
+	}
+	out := []serving.Status{}
+	for _, d := range all {
+		if _, ok := held[d.Name]; ok {
+			out = append(out, d)
+		}
+	}
+	return map[string]any{"deployments": out}, nil
+}
+
+func (s *Server) servingSpec(ctx context.Context, group string, d *deploy.Deployment) (serving.Spec, error) {
 	dir := filepath.Join(s.servingDir, d.Metadata.Name)
 	revision := func(field, ref string) (serving.Revision, error) {
-		v, err := s.catalogVersion(ctx, field, ref)
+		v, err := s.catalogVersion(ctx, group, field, ref)
 		if err != nil {
 			return serving.Revision{}, err
 		}
@@ -238,6 +294,9 @@ func (s *Server) deploymentAction(r *http.Request) (any, error) {
 	if err := s.serving.Stop(name); errors.Is(err, serving.ErrNotFound) {
 		return nil, notFoundErr("deployment %s not found", name)
 	} else if err != nil {
+		return nil, err
+	}
+	if err := s.store.Release(r.Context(), store.KindDeployment, name); err != nil {
 		return nil, err
 	}
 	return map[string]any{"name": name, "state": "Stopped"}, nil

@@ -12,7 +12,16 @@
 // DKube's and map onto KFP's states. In multi-user mode (auth.go) requests
 // carry bearer tokens and every route's policy (policies.go: the permission
 // its roles give, the group of the resource it acts on, owner-only) is
-// applied before its handler; users.go, pools.go, projects.go and runview.go
+// applied before its handler. Every resource belongs to a group and has an
+// owner (visibility.go holds the whole rule): a resource outside the
+// caller's groups is answered exactly as a missing one (404, the same body),
+// never 403; only its owner or an operator manages it; lists are filtered
+// by the caller's groups in SQL; ids named in a request body (a run's
+// pipeline version, a project's pipeline, a deployment's model) must be in
+// the group the request makes something in; dataset:// and model:// resolve
+// in the run's group only. A new kind adds a resourceOf case, targets on
+// its routes' policies, a store.Claim at create and store.Held in its list.
+// users.go, pools.go, projects.go and runview.go
 // serve users, groups, pools, projects, leaderboards, compare and a run's
 // admission view.
 //

@@ -150,7 +150,7 @@ func TestGroupsPoolsProjects(t *testing.T) {
 			t.Errorf("%s lists %s: %d %v, want %v", l.who, l.path, r.code, r.body["total_size"], l.want)
 		}
 	}
-	if r := do(t, "GET", k.kfp()+"/runs/"+runs[0], eve, nil); r.code != 403 {
+	if r := do(t, "GET", k.kfp()+"/runs/"+runs[0], eve, nil); r.code != 404 {
 		t.Fatalf("a run of another group: %d %s", r.code, r.raw)
 	}
 	board := do(t, "GET", k.kl()+"/projects/mnist/leaderboard", tokens["bob"], nil).body

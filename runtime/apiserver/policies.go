@@ -20,6 +20,9 @@ type policy struct {
 	// creates is the kind of resource the route makes, whose owner is
 	// recorded from the response's id.
 	creates string
+	// claims: the route makes the resource it names when it is missing
+	// (an upload's dataset); a name another group holds is 409.
+	claims bool
 }
 
 // target is a resource kind and where the request carries its id: a path
@@ -62,6 +65,11 @@ func manage(kind, param string) policy {
 }
 
 func creates(p policy, kind string) policy { p.creates = kind; return p }
+
+func claims(p policy) policy { p.claims = true; return p }
+
+// on adds the resource a route acts on to a policy.
+func on(p policy, kind, param string) policy { p.on = target{kind, param}; return p }
 
 // policies holds every route's policy by its ServeMux pattern. A route
 // missing here is for operators only, and the role × route matrix test
@@ -140,37 +148,40 @@ var policies = map[string]policy{
 	"POST " + kv1 + "/runs/{action}":              manage("run", "action"),
 	"GET " + kv1 + "/compare":                     view("", ""),
 
-	// Datasets and models (versions.go): every role sees their versions
-	// (Data Scientists develop the models); adding a version develops. The
-	// model catalog — published versions — is GET catalog below, which Data
-	// Scientists do not see.
+	// Datasets and models (versions.go) belong to a group by name: its
+	// members see their versions (Data Scientists develop the models);
+	// adding a version develops, and an upload's new name is claimed for
+	// the uploader's group. The model catalog — published versions — is
+	// GET catalog below, which Data Scientists do not see.
 	"GET " + kv1 + "/datasets":                                   view("", ""),
-	"GET " + kv1 + "/datasets/{name}/versions":                   view("", ""),
-	"GET " + kv1 + "/datasets/{name}/versions/{version}":         view("", ""),
-	"GET " + kv1 + "/datasets/{name}/versions/{version}/usage":   view("", ""),
-	"GET " + kv1 + "/datasets/{name}/versions/{version}/lineage": view("", ""),
-	"POST " + kv1 + "/datasets/{name}/versions:upload":           develop("", ""),
+	"GET " + kv1 + "/datasets/{name}/versions":                   view("dataset", "name"),
+	"GET " + kv1 + "/datasets/{name}/versions/{version}":         view("dataset", "name"),
+	"GET " + kv1 + "/datasets/{name}/versions/{version}/usage":   view("dataset", "name"),
+	"GET " + kv1 + "/datasets/{name}/versions/{version}/lineage": view("dataset", "name"),
+	"POST " + kv1 + "/datasets/{name}/versions:upload":           claims(develop("dataset", "name")),
 	"GET " + kv1 + "/models":                                     view("", ""),
-	"GET " + kv1 + "/models/{name}/versions":                     view("", ""),
-	"GET " + kv1 + "/models/{name}/versions/{version}":           view("", ""),
-	"GET " + kv1 + "/models/{name}/versions/{version}/usage":     view("", ""),
-	"GET " + kv1 + "/models/{name}/versions/{version}/lineage":   view("", ""),
-	"POST " + kv1 + "/models/{name}/versions:upload":             develop("", ""),
+	"GET " + kv1 + "/models/{name}/versions":                     view("model", "name"),
+	"GET " + kv1 + "/models/{name}/versions/{version}":           view("model", "name"),
+	"GET " + kv1 + "/models/{name}/versions/{version}/usage":     view("model", "name"),
+	"GET " + kv1 + "/models/{name}/versions/{version}/lineage":   view("model", "name"),
+	"POST " + kv1 + "/models/{name}/versions:upload":             claims(develop("model", "name")),
 	"GET " + kv1 + "/runs/{id}/metrics":                          view("run", "id"),
 
 	// The model catalog and deployments (deployments.go): ML Engineers
-	// publish, Production Engineers deploy; inference needs a signed-in user.
-	"POST " + kv1 + "/models/{name}/versions/{action}": {need: permPublish},
+	// publish their group's models, Production Engineers deploy their
+	// group's published versions; a deployment's owner (or an operator)
+	// stops it. Inference needs a signed-in user of the deployment's group.
+	"POST " + kv1 + "/models/{name}/versions/{action}": on(policy{need: permPublish}, "model", "name"),
 	"GET " + kv1 + "/catalog":                          catalog,
 	"POST " + kv1 + "/deployments":                     {need: permDeploy},
 	"GET " + kv1 + "/deployments":                      catalog,
-	"GET " + kv1 + "/deployments/{name}":               catalog,
-	"POST " + kv1 + "/deployments/{action}":            {need: permDeploy},
-	"POST /v1/models/{action}":                         anyUser,
-	"GET /v1/models/{name}":                            anyUser,
-	"POST /v2/models/{name}/infer":                     anyUser,
-	"GET /v2/models/{name}/ready":                      anyUser,
-	"GET /v2/models/{name}":                            anyUser,
+	"GET " + kv1 + "/deployments/{name}":               on(catalog, "deployment", "name"),
+	"POST " + kv1 + "/deployments/{action}":            {need: permDeploy, on: target{"deployment", "action"}, owner: true},
+	"POST /v1/models/{action}":                         on(anyUser, "deployment", "action"),
+	"GET /v1/models/{name}":                            on(anyUser, "deployment", "name"),
+	"POST /v2/models/{name}/infer":                     on(anyUser, "deployment", "name"),
+	"GET /v2/models/{name}/ready":                      on(anyUser, "deployment", "name"),
+	"GET /v2/models/{name}":                            on(anyUser, "deployment", "name"),
 	"GET /v2/health/live":                              public,
 	"GET /v2/health/ready":                             public,
 }

@@ -63,6 +63,16 @@ func poolJSON(p admission.Pool, u *poolUsage) map[string]any {
 		"total_gpus": total, "used_gpus": used, "free_gpus": total - used, "queued_runs": u.queued, "groups": nonNil(u.groups)}
 }
 
+// poolView is a pool as the caller sees it: which groups use it is for
+// operators to know (group names are not shared across groups).
+func (s *Server) poolView(r *http.Request, p admission.Pool, u *poolUsage) map[string]any {
+	m := poolJSON(p, u)
+	if s.groupsOf(r.Context()) != nil {
+		delete(m, "groups")
+	}
+	return m
+}
+
 // listPools lists every pool, the default one first, with the cluster's
 // GPU count: pools are few, so one page holds them all.
 func (s *Server) listPools(r *http.Request) (any, error) {
@@ -72,7 +82,7 @@ func (s *Server) listPools(r *http.Request) (any, error) {
 	}
 	out := []map[string]any{}
 	for _, p := range pools {
-		out = append(out, poolJSON(p, usage[p.Name]))
+		out = append(out, s.poolView(r, p, usage[p.Name]))
 	}
 	var cluster int64
 	for _, n := range s.cluster {
@@ -88,7 +98,7 @@ func (s *Server) getPool(r *http.Request) (any, error) {
 	}
 	for _, p := range pools {
 		if p.Name == r.PathValue("name") {
-			return poolJSON(p, usage[p.Name]), nil
+			return s.poolView(r, p, usage[p.Name]), nil
 		}
 	}
 	return nil, notFoundErr("pool %q: not found", r.PathValue("name"))

@@ -62,7 +62,7 @@ func (s *Server) createProject(r *http.Request) (any, error) {
 		return nil, badRequest("project.group: there is no group %q", group)
 	}
 	if b.Pipeline != "" {
-		if _, err := s.store.GetPipeline(r.Context(), b.Pipeline); err != nil {
+		if err := s.inGroupOrMissing(r.Context(), "pipeline", b.Pipeline, group); err != nil {
 			return nil, badRequest("project.pipeline: there is no pipeline %q", b.Pipeline)
 		}
 	}

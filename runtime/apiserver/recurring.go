@@ -119,7 +119,7 @@ func (s *Server) createRecurringRun(r *http.Request) (any, error) {
 	rr := &store.RecurringRun{DisplayName: b.DisplayName, Description: b.Description, ExperimentID: b.ExperimentID,
 		Namespace: ns, Trigger: tr, Mode: b.Mode, NoCatchup: b.NoCatchup, MaxConcurrency: int64(b.MaxConcurrency)}
 	rb := runBody{PipelineVersionReference: b.PipelineVersionReference, PipelineSpec: b.PipelineSpec}
-	var probe store.Run
+	probe := store.Run{Namespace: ns}
 	spec, err := s.runSpec(r.Context(), &rb, &probe)
 	if err != nil {
 		return nil, err

@@ -91,6 +91,10 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	}
 	run := &store.Run{DisplayName: b.DisplayName, Description: b.Description, ExperimentID: b.ExperimentID,
 		ServiceAccount: b.ServiceAccount, RecurringRunID: b.RecurringRunID, ScheduledAt: scheduledAt}
+	owner, err := s.runGroup(ctx, run, s.pipelineGroup(ctx, b.PipelineVersionReference))
+	if err != nil {
+		return nil, err
+	}
 	spec, err := s.runSpec(ctx, &b, run)
 	if err != nil {
 		return nil, err
@@ -115,13 +119,9 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 		return nil, badRequest("run.runtime_config.parameters[%s...]: %v", VersionParamPrefix, err)
 	}
 	if s.versions != nil {
-		if err := s.versions.Resolve(ctx, wf); err != nil {
+		if err := s.versions.Resolve(s.scope(ctx, run.Namespace, owner), wf); err != nil {
 			return nil, badRequest("run.runtime_config.parameters: %v", err)
 		}
-	}
-	owner, err := s.runGroup(ctx, run)
-	if err != nil {
-		return nil, err
 	}
 	wfJSON, _ := json.Marshal(wf)
 	run.Workflow = string(wfJSON)
@@ -139,7 +139,8 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 }
 
 // runSpec finds the pipeline file a run executes: a version (only the
-// pipeline id means its latest version) or an inline spec.
+// pipeline id means its latest version) of a pipeline of the run's group,
+// or an inline spec.
 func (s *Server) runSpec(ctx context.Context, b *runBody, run *store.Run) (string, error) {
 	switch {
 	case b.storedSpec != "":
@@ -153,8 +154,13 @@ func (s *Server) runSpec(ctx context.Context, b *runBody, run *store.Run) (strin
 		var err error
 		if ref.PipelineVersionID != "" {
 			v, err = s.store.GetVersion(ctx, ref.PipelineVersionID)
+			if err == nil && s.inGroup(ctx, "pipeline", v.PipelineID, run.Namespace) != nil {
+				err = hidden("version", ref.PipelineVersionID)
+			}
 		} else if ref.PipelineID != "" {
-			v, err = s.store.LatestVersion(ctx, ref.PipelineID)
+			if err = s.inGroup(ctx, "pipeline", ref.PipelineID, run.Namespace); err == nil {
+				v, err = s.store.LatestVersion(ctx, ref.PipelineID)
+			}
 		} else {
 			return "", badRequest("pipeline_version_reference needs pipeline_id or pipeline_version_id")
 		}
@@ -207,6 +213,27 @@ func requiredParams(what string, wf *wfv1.Workflow) error {
 		return badRequest("%s: the pipeline needs a value for this parameter (it has no default)", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// pipelineGroup is the group of the pipeline a run references when the
+// caller sees it, else "".
+func (s *Server) pipelineGroup(ctx context.Context, ref *versionRef) string {
+	if ref == nil || !s.multiUser {
+		return ""
+	}
+	id := ref.PipelineID
+	if id == "" {
+		v, err := s.store.GetVersion(ctx, ref.PipelineVersionID)
+		if err != nil {
+			return ""
+		}
+		id = v.PipelineID
+	}
+	p, err := s.store.GetPipeline(ctx, id)
+	if err != nil || !s.seesGroup(ctx, p.Namespace) {
+		return ""
+	}
+	return groupOf(p.Namespace)
 }
 
 // paramString renders a runtime parameter as kubeline's --param value.

@@ -110,7 +110,7 @@ func (s *Server) compare(r *http.Request) (any, error) {
 		if !ok || name == "" || err != nil || n < 1 {
 			return nil, badRequest("model[%d]: want NAME@vN, got %q", i, m)
 		}
-		av, err := s.store.GetArtifactVersion(r.Context(), "model", name, n)
+		av, err := s.visibleVersion(r.Context(), "model", name, n)
 		if err != nil {
 			return nil, err
 		}
@@ -128,8 +128,8 @@ func (s *Server) compare(r *http.Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if s.multiUser && c != nil && !c.sees(run.Namespace) {
-			return nil, forbidden("run_id: user %q is not in group %q of run %s", c.Name, groupOf(run.Namespace), id)
+		if !s.seesGroup(r.Context(), run.Namespace) {
+			return nil, hidden("run", id)
 		}
 		runs = append(runs, run)
 	}

@@ -2,7 +2,10 @@ package apiserver
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/kubeline/kubeline/runtime/admission"
@@ -175,6 +178,16 @@ func (s *Server) listGroups(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if groups := s.groupsOf(r.Context()); groups != nil { // non-operators list their own groups
+		f := &store.Filter{Predicates: []store.Predicate{{Key: "name", Op: store.OpIn, Values: []any{"\x00none"}}}}
+		for _, g := range groups {
+			f.Predicates[0].Values = append(f.Predicates[0].Values, g)
+		}
+		if opts.Filter != nil {
+			f.Predicates = append(f.Predicates, opts.Filter.Predicates...)
+		}
+		opts.Filter = f
+	}
 	gs, page, err := s.store.ListGroups(r.Context(), opts)
 	return listed("groups", gs, page, err, groupJSON)
 }
@@ -261,6 +274,18 @@ func (s *Server) deleteGroup(r *http.Request) (any, error) {
 	}
 	if len(g.Members) > 0 {
 		return nil, &apiError{http.StatusConflict, "group " + name + " has members (" + strings.Join(g.Members, ", ") + "): move them to another group first"}
+	}
+	owns, err := s.store.GroupHoldings(r.Context(), name)
+	if err != nil {
+		return nil, err
+	}
+	if len(owns) > 0 {
+		var what []string
+		for _, kind := range slices.Sorted(maps.Keys(owns)) {
+			what = append(what, fmt.Sprintf("%d %s", owns[kind], kind))
+		}
+		return nil, &apiError{http.StatusConflict, "group " + name + " still owns " + strings.Join(what, ", ") +
+			": delete them first (a group made later under this name would get them)"}
 	}
 	return map[string]any{}, s.store.DeleteGroup(r.Context(), name)
 }

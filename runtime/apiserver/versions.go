@@ -64,7 +64,11 @@ func (s *Server) recordVersions(run store.Run, wf *wfv1.Workflow, state string) 
 	if s.versions == nil {
 		return state, ""
 	}
-	if _, err := s.versions.Record(s.ctx, run.ID, wf, versionOutputs(run)); err != nil {
+	owner, err := s.store.Owner(s.ctx, "run", run.ID)
+	if err != nil {
+		return "FAILED", fmt.Sprintf("record versions: %v", err)
+	}
+	if _, err := s.versions.Record(s.scope(s.ctx, run.Namespace, owner), run.ID, wf, versionOutputs(run)); err != nil {
 		return "FAILED", fmt.Sprintf("record versions: %v", err)
 	}
 	return state, ""
@@ -87,17 +91,17 @@ func (s *Server) versionRoutes(h func(string, func(*http.Request) (any, error)))
 }
 
 func resourceJSON(r store.Resource) map[string]any {
-	return map[string]any{"name": r.Name, "kind": r.Kind, "latest_version": r.Latest, "updated_at": r.UpdatedAt}
+	return map[string]any{"name": r.Name, "kind": r.Kind, "group": r.Group, "latest_version": r.Latest, "updated_at": r.UpdatedAt}
 }
 
 func artifactVersionJSON(v store.ArtifactVersion) map[string]any {
 	return map[string]any{"kind": v.Kind, "name": v.Name, "version": v.Version, "sha256": v.Digest, "size_bytes": v.Size,
 		"uri": v.URI, "ref": fmt.Sprintf("%s://%s@v%d", v.Kind, v.Name, v.Version), "run_id": v.RunID, "task": v.Task,
-		"metadata": v.Metadata, "created_at": v.CreatedAt}
+		"metadata": v.Metadata, "created_at": v.CreatedAt, "group": v.Group, "owner": v.Owner}
 }
 
-func (s *Server) listResources(_ *http.Request, kind string) (any, error) {
-	rs, err := s.store.ListResources(s.ctx, kind)
+func (s *Server) listResources(r *http.Request, kind string) (any, error) {
+	rs, err := s.store.ListResources(r.Context(), kind, s.groupsOf(r.Context()))
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +142,7 @@ func (s *Server) getArtifactVersion(r *http.Request, kind string) (any, error) {
 		return nil, err
 	}
 	out := artifactVersionJSON(v)
-	if v.RunID != "" {
+	if v.RunID != "" && s.runVisible(r.Context(), v.RunID) {
 		ms, err := s.store.RunMetrics(r.Context(), v.RunID)
 		if err != nil {
 			return nil, err
@@ -159,6 +163,9 @@ func (s *Server) versionUsage(r *http.Request, kind string) (any, error) {
 	}
 	out := []map[string]any{}
 	for _, l := range links {
+		if !s.runVisible(r.Context(), l.RunID) {
+			continue // a run of another group is not the caller's to know
+		}
 		how := "used"
 		if l.Produced {
 			how = "produced"
@@ -184,7 +191,7 @@ func (s *Server) versionLineage(r *http.Request, kind string) (any, error) {
 	default:
 		return nil, badRequest("direction: want up or down, got %q", d)
 	}
-	g, err := versioning.Lineage(r.Context(), s.store, lineage.Version{Kind: lineage.Kind(kind), Name: v.Name, Version: v.Version}, up)
+	g, err := s.lineageOf(r.Context(), lineage.Version{Kind: lineage.Kind(kind), Name: v.Name, Version: v.Version}, up)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +262,14 @@ func (s *Server) uploadArtifactVersion(r *http.Request, kind string) (any, error
 	if err != nil {
 		return nil, err
 	}
-	pv, err := s.versions.CreateFrom(r.Context(), kind, r.PathValue("name"), path, nil)
+	ctx, err := s.uploadScope(r, kind)
+	if err != nil {
+		return nil, err
+	}
+	pv, err := s.versions.CreateFrom(ctx, kind, r.PathValue("name"), path, nil)
+	if errors.Is(err, store.ErrTaken) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, badRequest("%v", err)
 	}
@@ -265,3 +279,22 @@ func (s *Server) uploadArtifactVersion(r *http.Request, kind string) (any, error
 }
 
 const maxVersionUpload = 1 << 30
+
+// uploadScope is the scope a new version of {name} is made in: the group
+// that holds the dataset or model, or for a new one the requested group
+// (?group=, which the caller must be in) else the caller's first.
+func (s *Server) uploadScope(r *http.Request, kind string) (context.Context, error) {
+	ctx := r.Context()
+	owner := ""
+	if c := callerOf(ctx); c != nil {
+		owner = c.Name
+	}
+	if h, err := s.store.Holding(ctx, kind, r.PathValue("name")); err == nil {
+		return s.scope(ctx, h.Group, owner), nil // authorize checked the caller sees it
+	}
+	group, err := s.groupFor(ctx, "group", r.URL.Query().Get("group"))
+	if err != nil {
+		return nil, err
+	}
+	return s.scope(ctx, group, owner), nil
+}
