@@ -93,10 +93,6 @@ type PythonEnv struct {
 	Home string
 }
 
-// venvFailures remembers, per venv, when making it last failed (offline), so
-// auto mode does not retry pip for every step.
-var venvFailures sync.Map
-
 // runPython runs a lightweight component with the configured executor. ok
 // is false when the command should run as written.
 func (s *step) runPython(ctx context.Context, lw *lightweight) (bool, error) {
@@ -198,9 +194,9 @@ func (t *tailBuffer) String() string {
 // PATH installs into it (pip --python). It is keyed by the python version and
 // the pip arguments, and reused by later steps and runs.
 func (s *step) venv(ctx context.Context, lw *lightweight, log io.Writer) (string, error) {
-	version, err := exec.CommandContext(ctx, "python3", "-c", "import sys; print(sys.version)").Output()
+	version, err := pythonVersion(ctx, s.opts.Env)
 	if err != nil {
-		return "", fmt.Errorf("python3: %w", err)
+		return "", err
 	}
 	h := sha256.New()
 	h.Write(version)
@@ -212,8 +208,13 @@ func (s *step) venv(ctx context.Context, lw *lightweight, log io.Writer) (string
 	if _, err := os.Stat(filepath.Join(dir, ".ready")); err == nil {
 		return dir, nil
 	}
-	if t, ok := venvFailures.Load(dir); ok && time.Since(t.(time.Time)) < 10*time.Minute {
-		return "", fmt.Errorf("making venv %s failed %s ago", key, time.Since(t.(time.Time)).Round(time.Second))
+	if err := recentFailure(dir); err != nil {
+		return "", err
+	}
+	if s.opts.Python.Executor == PythonAuto {
+		if err := packageIndex(ctx, s.opts.Env); err != nil {
+			return "", err // offline: the builtin executor at once, no pip
+		}
 	}
 	lock, err := lockDir(dir + ".lock")
 	if err != nil {
@@ -223,8 +224,11 @@ func (s *step) venv(ctx context.Context, lw *lightweight, log io.Writer) (string
 	if _, err := os.Stat(filepath.Join(dir, ".ready")); err == nil {
 		return dir, nil // made while we waited
 	}
+	if err := recentFailure(dir); err != nil {
+		return "", err // failed while we waited
+	}
 	fail := func(err error) (string, error) {
-		venvFailures.Store(dir, time.Now())
+		venvFailed(dir)
 		os.RemoveAll(dir)
 		return "", err
 	}
@@ -244,6 +248,8 @@ func (s *step) venv(ctx context.Context, lw *lightweight, log io.Writer) (string
 	if err := os.WriteFile(filepath.Join(dir, ".ready"), []byte(time.Now().UTC().Format(time.RFC3339)), 0o644); err != nil {
 		return fail(err)
 	}
+	os.Remove(dir + ".failed")
+	venvFailures.Delete(dir)
 	return dir, nil
 }
 
