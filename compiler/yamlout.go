@@ -3,6 +3,7 @@ package compiler
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -39,6 +40,31 @@ type jsonReader struct {
 	items []yamlv2.MapItem
 	elems []any
 }
+
+// box returns a mapping key in an interface: the keys of a workflow's
+// JSON are mostly Argo's and Kubernetes' field names, boxed once here rather
+// than at every occurrence.
+func box(k string) any {
+	if b, ok := boxedKeys[k]; ok {
+		return b
+	}
+	return k
+}
+
+var boxedKeys = func() map[string]any {
+	m := map[string]any{}
+	for _, k := range strings.Fields(`name value parameters arguments inputs outputs container args command
+		image templates dag tasks template depends when valueFrom path artifacts s3 key archive none metadata
+		labels annotations spec entrypoint podSpecPatch volumes emptyDir volumeMounts mountPath env resources
+		limits requests retryStrategy limit retryPolicy backoff duration factor maxDuration withItems withParam
+		parallelism hooks exit expression apiVersion kind generateName optional default resource action
+		manifest setOwnerReference jsonPath flags secret secretName configMap persistentVolumeClaim claimName
+		nodeSelector tolerations affinity activeDeadlineSeconds initContainers securityContext imagePullPolicy
+		script source workingDir continueOn failed memoize serviceAccountName globalName enum description`) {
+		m[k] = any(k)
+	}
+	return m
+}()
 
 var errJSON = errors.New("render workflow: malformed JSON")
 
@@ -114,7 +140,7 @@ func (r *jsonReader) object(key string) (any, error) {
 			return nil, err
 		}
 		if keep(k, v) {
-			r.items = append(r.items, yamlv2.MapItem{Key: k, Value: v})
+			r.items = append(r.items, yamlv2.MapItem{Key: box(k), Value: v})
 		}
 		r.space()
 		if r.i >= len(r.s) {

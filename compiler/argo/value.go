@@ -40,6 +40,15 @@ func encodeValue(v *structpb.Value, t pipelinespec.ParameterType_ParameterTypeEn
 // compactJSON renders a proto message as compact JSON with sorted keys, so
 // compiled output is byte-for-byte reproducible.
 func compactJSON(m proto.Message) string {
+	if s, ok := sortedJSON(m); ok {
+		return s
+	}
+	return roundTripJSON(m)
+}
+
+// roundTripJSON is compactJSON by protojson and encoding/json: the
+// reference sortedJSON is tested against, and its fallback.
+func roundTripJSON(m proto.Message) string {
 	b, err := protojson.Marshal(m)
 	if err != nil {
 		return "{}"

@@ -92,6 +92,12 @@ type expansion struct {
 // that crosses the budget is named with its position) or holds an alias
 // cycle.
 func checkExpansion(root *yaml.Node, lim Limits) error {
+	// A tree without aliases is its own expansion: count it in one walk
+	// without the memo, and take the memo's walk only for aliases or a
+	// tree over the limits (whose error names the node that crosses them).
+	if nodes, size, alias := plainSize(root); !alias && nodes <= lim.Nodes && size <= lim.Bytes {
+		return nil
+	}
 	x := &expansion{lim: lim, memo: map[*yaml.Node][2]int64{}, active: map[*yaml.Node]bool{}}
 	_, _, err := x.size(root)
 	return err
@@ -133,4 +139,21 @@ func (x *expansion) errAt(n *yaml.Node, format string, args ...any) error {
 	var es Errors
 	es.AddErr("", PosOf(n), limitError(format, args...))
 	return es.Err()
+}
+
+// plainSize counts the nodes and scalar bytes of a tree as written, and
+// tells whether it holds an alias.
+func plainSize(n *yaml.Node) (nodes, size int64, alias bool) {
+	if n.Kind == yaml.AliasNode {
+		return 0, 0, true
+	}
+	nodes, size = 1, int64(len(n.Value))
+	for _, k := range n.Content {
+		kn, kb, ka := plainSize(k)
+		if ka {
+			return 0, 0, true
+		}
+		nodes, size = nodes+kn, size+kb
+	}
+	return nodes, size, false
 }

@@ -1,0 +1,309 @@
+package argo
+
+import (
+	"encoding/base64"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// sortedJSON writes m as compact JSON with every object's keys sorted: the
+// text compactJSON's protojson-then-encoding/json round trip produces, written
+// in one pass. ok is false for messages holding a well-known type it does not
+// write (Any, Duration, Timestamp, wrappers, ...).
+func sortedJSON(m proto.Message) (string, bool) {
+	w := jsonWriter{}
+	if !w.message(m.ProtoReflect()) {
+		return "", false
+	}
+	return string(w.b), true
+}
+
+type jsonWriter struct{ b []byte }
+
+type jsonField struct {
+	name string
+	fd   protoreflect.FieldDescriptor
+	v    protoreflect.Value
+}
+
+func (w *jsonWriter) message(m protoreflect.Message) bool {
+	switch m.Descriptor().FullName() {
+	case "google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue":
+		return w.wellKnown(m.Interface())
+	}
+	if m.Descriptor().FullName().Parent() == "google.protobuf" {
+		return false
+	}
+	var fields []jsonField
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		fields = append(fields, jsonField{fd.JSONName(), fd, v})
+		return true
+	})
+	slices.SortFunc(fields, func(a, b jsonField) int {
+		switch {
+		case a.name < b.name:
+			return -1
+		case a.name > b.name:
+			return 1
+		}
+		return 0
+	})
+	w.b = append(w.b, '{')
+	for i, f := range fields {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.str(f.name)
+		w.b = append(w.b, ':')
+		if !w.field(f.fd, f.v) {
+			return false
+		}
+	}
+	w.b = append(w.b, '}')
+	return true
+}
+
+func (w *jsonWriter) field(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+	switch {
+	case fd.IsMap():
+		mp := v.Map()
+		keys := make([]protoreflect.MapKey, 0, mp.Len())
+		mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
+			keys = append(keys, k)
+			return true
+		})
+		names := make([]string, len(keys))
+		for i, k := range keys {
+			names[i] = k.String()
+		}
+		order := make([]int, len(keys))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int {
+			switch {
+			case names[a] < names[b]:
+				return -1
+			case names[a] > names[b]:
+				return 1
+			}
+			return 0
+		})
+		w.b = append(w.b, '{')
+		for j, i := range order {
+			if j > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.str(names[i])
+			w.b = append(w.b, ':')
+			if !w.single(fd.MapValue(), mp.Get(keys[i])) {
+				return false
+			}
+		}
+		w.b = append(w.b, '}')
+		return true
+	case fd.IsList():
+		l := v.List()
+		w.b = append(w.b, '[')
+		for i := 0; i < l.Len(); i++ {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			if !w.single(fd, l.Get(i)) {
+				return false
+			}
+		}
+		w.b = append(w.b, ']')
+		return true
+	}
+	return w.single(fd, v)
+}
+
+func (w *jsonWriter) single(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+	switch fd.Kind() {
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return w.message(v.Message())
+	case protoreflect.EnumKind:
+		if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
+			w.str(string(ev.Name()))
+		} else {
+			w.number(float64(v.Enum()))
+		}
+	case protoreflect.StringKind:
+		w.str(v.String())
+	case protoreflect.BytesKind:
+		w.str(base64.StdEncoding.EncodeToString(v.Bytes()))
+	case protoreflect.BoolKind:
+		w.b = strconv.AppendBool(w.b, v.Bool())
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		w.str(strconv.FormatInt(v.Int(), 10)) // proto-JSON writes 64-bit integers as strings
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		w.str(strconv.FormatUint(v.Uint(), 10))
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		w.number(float64(v.Int()))
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		w.number(float64(v.Uint()))
+	case protoreflect.FloatKind:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+		// protojson writes the float32's shortest form; reading it back
+		// gives the float64 encoding/json writes.
+		g, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', -1, 32), 64)
+		w.number(g)
+	case protoreflect.DoubleKind:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+		w.number(f)
+	default:
+		return false
+	}
+	return true
+}
+
+// wellKnown writes a google.protobuf.Struct, Value or ListValue as the JSON
+// it stands for.
+func (w *jsonWriter) wellKnown(m proto.Message) bool {
+	switch x := m.(type) {
+	case *structpb.Struct:
+		keys := make([]string, 0, len(x.GetFields()))
+		for k := range x.GetFields() {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		w.b = append(w.b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.str(k)
+			w.b = append(w.b, ':')
+			if !w.wellKnown(x.GetFields()[k]) {
+				return false
+			}
+		}
+		w.b = append(w.b, '}')
+	case *structpb.ListValue:
+		w.b = append(w.b, '[')
+		for i, v := range x.GetValues() {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			if !w.wellKnown(v) {
+				return false
+			}
+		}
+		w.b = append(w.b, ']')
+	case *structpb.Value:
+		switch k := x.GetKind().(type) {
+		case *structpb.Value_NullValue, nil:
+			w.b = append(w.b, "null"...)
+		case *structpb.Value_NumberValue:
+			if math.IsNaN(k.NumberValue) || math.IsInf(k.NumberValue, 0) {
+				return false
+			}
+			w.number(k.NumberValue)
+		case *structpb.Value_StringValue:
+			w.str(k.StringValue)
+		case *structpb.Value_BoolValue:
+			w.b = strconv.AppendBool(w.b, k.BoolValue)
+		case *structpb.Value_StructValue:
+			if k.StructValue == nil {
+				w.b = append(w.b, "{}"...)
+				return true
+			}
+			return w.wellKnown(k.StructValue)
+		case *structpb.Value_ListValue:
+			if k.ListValue == nil {
+				w.b = append(w.b, "[]"...)
+				return true
+			}
+			return w.wellKnown(k.ListValue)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// number writes f as encoding/json writes a float64.
+func (w *jsonWriter) number(f float64) {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	start := len(w.b)
+	w.b = strconv.AppendFloat(w.b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(w.b) - start
+		if n >= 4 && w.b[len(w.b)-4] == 'e' && w.b[len(w.b)-3] == '-' && w.b[len(w.b)-2] == '0' {
+			w.b[len(w.b)-2] = w.b[len(w.b)-1]
+			w.b = w.b[:len(w.b)-1]
+		}
+	}
+}
+
+const hexDigits = "0123456789abcdef"
+
+// str writes s as encoding/json writes a string (HTML characters escaped).
+func (w *jsonWriter) str(s string) {
+	w.b = append(w.b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			w.b = append(w.b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				w.b = append(w.b, '\\', c)
+			case '\b':
+				w.b = append(w.b, '\\', 'b')
+			case '\f':
+				w.b = append(w.b, '\\', 'f')
+			case '\n':
+				w.b = append(w.b, '\\', 'n')
+			case '\r':
+				w.b = append(w.b, '\\', 'r')
+			case '\t':
+				w.b = append(w.b, '\\', 't')
+			default:
+				w.b = append(w.b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			w.b = append(w.b, s[start:i]...)
+			w.b = append(w.b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			w.b = append(w.b, s[start:i]...)
+			w.b = append(w.b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	w.b = append(w.b, s[start:]...)
+	w.b = append(w.b, '"')
+}
