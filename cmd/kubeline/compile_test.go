@@ -152,3 +152,17 @@ func TestCompileOutputKeepsTheFile(t *testing.T) {
 		assert.False(t, strings.HasPrefix(e.Name(), ".kubeline-compile-"), "left %s behind", e.Name())
 	}
 }
+
+// TestCompileReportsEveryError: the README's example — an unknown field
+// and an undefined component in one file — comes out at once, each line
+// with its place, exit 1 and nothing on stdout.
+func TestCompileReportsEveryError(t *testing.T) {
+	file, err := filepath.Abs("testdata/two-errors.yaml")
+	require.NoError(t, err)
+	r := kubelineIn(t, t.TempDir(), nil, "compile", file)
+	assert.Equal(t, 1, r.code)
+	assert.Empty(t, r.stdout)
+	assert.Equal(t, "kubeline compile "+file+":\n"+
+		`9:9: root.dag.tasks[train].colour: unknown field "colour" of PipelineTaskSpec`+"\n"+
+		`11:9: root.dag.tasks[eval].componentRef.name: component "comp-nope" is not defined in components`+"\n", r.stderr)
+}

@@ -80,15 +80,42 @@ func Load(docs []spec.Document) (*Pipeline, error) {
 	if platformDoc != nil {
 		p.loadPlatform(dec, platformDoc, &errs)
 	}
-	if len(errs) > 0 {
-		return nil, errs.Err()
-	}
+	// Validate what decoded even when some of it did not, so a document's
+	// unknown fields and its broken references are reported together;
+	// problems at or under a place that failed to decode are left out (they
+	// follow from it).
 	p.Name = p.Spec.GetPipelineInfo().GetName()
-	validate(p, pipelineDoc, &errs)
+	decoded := len(errs)
+	var checks spec.Errors
+	validate(p, pipelineDoc, &checks)
+	for _, c := range checks {
+		if !related(errs[:decoded], c.Path) {
+			errs = append(errs, c)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errs.Err()
 	}
 	return p, nil
+}
+
+// related says whether path is at, above or under one of errs' paths.
+func related(errs spec.Errors, path string) bool {
+	for _, e := range errs {
+		if within(path, e.Path) || within(e.Path, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// within says whether path is base or a path under it.
+func within(path, base string) bool {
+	if !strings.HasPrefix(path, base) {
+		return false
+	}
+	rest := path[len(base):]
+	return rest == "" || base == "" || rest[0] == '.' || rest[0] == '['
 }
 
 // newerFields are the fields the SDK writes that the served proto predates.

@@ -1,6 +1,7 @@
 package kfp
 
 import (
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"os"
@@ -166,5 +167,55 @@ func TestCycleReported(t *testing.T) {
 	_, err := Load(parse(t, doc))
 	if err == nil || !strings.Contains(err.Error(), "dependency cycle") {
 		t.Fatalf("want a cycle error, got %v", err)
+	}
+}
+
+// TestLoadReportsDecodeAndReferenceErrorsTogether: an unknown field and an
+// undefined component in one document come out in one report (they came
+// one at a time: the references were checked only once the document
+// decoded cleanly); a problem that follows from a field that did not
+// decode is left out (mutation-checked: without that, "required: the
+// component this task runs" and "root.dag: required" come too); a broken
+// document never panics the validator.
+func TestLoadReportsDecodeAndReferenceErrorsTogether(t *testing.T) {
+	const head = "pipelineInfo: {name: x}\nschemaVersion: 2.1.0\ncomponents:\n  comp-a: {executorLabel: exec-a}\n" +
+		"deploymentSpec: {executors: {exec-a: {container: {image: alpine, command: [echo]}}}}\n"
+	cases := []struct {
+		name string
+		root string
+		want []string
+	}{
+		{"unknown field and undefined component",
+			"root:\n  dag:\n    tasks:\n      train: {componentRef: {name: comp-a}, taskInfo: {name: train}, colour: red}\n" +
+				"      eval: {componentRef: {name: comp-nope}, taskInfo: {name: eval}}\n",
+			[]string{
+				`9:70: root.dag.tasks[train].colour: unknown field "colour" of PipelineTaskSpec`,
+				`10:13: root.dag.tasks[eval].componentRef.name: component "comp-nope" is not defined in components`,
+			}},
+		{"a task that does not decode is not also reported as missing its component",
+			"root:\n  dag:\n    tasks:\n      train: {componentRef: {name: [1]}, taskInfo: {name: train}}\n" +
+				"      eval: {componentRef: {name: comp-nope}, taskInfo: {name: eval}, dependentTasks: [nope]}\n",
+			[]string{
+				"9:36: root.dag.tasks[train].componentRef.name: expected a string, got a list",
+				`10:13: root.dag.tasks[eval].componentRef.name: component "comp-nope" is not defined in components`,
+				`10:13: root.dag.tasks[eval].dependentTasks: task "nope" is not in this DAG`,
+			}},
+		{"a wrongly typed root", "root: [1, 2]\n", []string{"6:7: root: expected a mapping, got a list"}},
+		{"a wrongly typed task map", "root:\n  dag:\n    tasks: [a, b]\n", []string{"8:12: root.dag.tasks: expected a mapping, got a list"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			docs, err := spec.Parse([]byte(head + tc.root))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Load(docs)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if d := cmp.Diff(tc.want, strings.Split(err.Error(), "\n")); d != "" {
+				t.Errorf("errors (-want +got):\n%s", d)
+			}
+		})
 	}
 }
