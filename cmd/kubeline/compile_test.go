@@ -166,3 +166,23 @@ func TestCompileReportsEveryError(t *testing.T) {
 		`9:9: root.dag.tasks[train].colour: unknown field "colour" of PipelineTaskSpec`+"\n"+
 		`11:9: root.dag.tasks[eval].componentRef.name: component "comp-nope" is not defined in components`+"\n", r.stderr)
 }
+
+// TestParamValuesChecked: a --param value that is not of its declared type
+// is an error when compiling and before running (`--param repeat=abc` for
+// an integer compiled and the step failed later), named with the type.
+func TestParamValuesChecked(t *testing.T) {
+	pipeline, err := filepath.Abs("../../examples/hello-params/pipeline.yaml")
+	require.NoError(t, err)
+	home := t.TempDir()
+	for _, cmd := range []string{"compile", "run"} {
+		r := kubelineIn(t, t.TempDir(), []string{"KUBELINE_HOME=" + home}, cmd, pipeline, "--param", "repeat=abc", "--param", "recipient=x")
+		assert.Equal(t, 1, r.code, cmd)
+		assert.Empty(t, r.stdout, cmd)
+		assert.Contains(t, r.stderr, `--param[repeat]: "abc" is not an integer: the pipeline declares repeat NUMBER_INTEGER`, cmd)
+		assert.NotContains(t, r.stderr, "recipient", cmd)
+	}
+	_, err = os.Stat(filepath.Join(home, "runs"))
+	assert.True(t, os.IsNotExist(err), "a step ran")
+	r := kubelineIn(t, t.TempDir(), []string{"KUBELINE_HOME=" + home}, "compile", pipeline, "--param", "repeat=2.0")
+	assert.Equal(t, 0, r.code, r.stderr)
+}

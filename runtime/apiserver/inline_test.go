@@ -217,6 +217,9 @@ func TestRunErrorsInAPIWords(t *testing.T) {
 	}{
 		{inline, map[string]any{"nope": "x"}, `run: runtime_config.parameters[nope]: the pipeline has no parameter "nope"`},
 		{required, nil, `run.runtime_config.parameters[recipient]: the pipeline needs a value`},
+		// Values are checked against the declared types when the run is made (#26.6).
+		{inline, map[string]any{"repeat": "abc"}, `run: runtime_config.parameters[repeat]: "abc" is not an integer: the pipeline declares repeat NUMBER_INTEGER`},
+		{inline, map[string]any{"repeat": 2.5}, `runtime_config.parameters[repeat]: "2.5" is not an integer`},
 	} {
 		r := call(t, "POST", base+"/runs", map[string]any{"display_name": "bad", "pipeline_spec": c.spec,
 			"runtime_config": map[string]any{"parameters": c.params}})
@@ -224,7 +227,8 @@ func TestRunErrorsInAPIWords(t *testing.T) {
 			t.Errorf("params %v: got %d %s, want 400 with %q", c.params, r.code, r.raw, c.want)
 		}
 	}
-	r := call(t, "POST", base+"/runs", map[string]any{"display_name": "ok", "pipeline_spec": inline})
+	r := call(t, "POST", base+"/runs", map[string]any{"display_name": "ok", "pipeline_spec": inline,
+		"runtime_config": map[string]any{"parameters": map[string]any{"repeat": 2}}})
 	if r.code != 200 {
 		t.Fatalf("run: %d %s", r.code, r.raw)
 	}
