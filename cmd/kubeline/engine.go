@@ -43,23 +43,36 @@ func (c *engineFlags) open(home string, objects artifact.Store) (engine.Engine, 
 	case "", "local":
 		return local.NewRunner(local.Options{Home: home, Store: objects}), nil
 	case "argo":
-		cfg, ns, err := argo.Config(c.kubeconfig, c.context, c.namespace)
+		e, err := c.argo(objects)
 		if err != nil {
 			return nil, err
 		}
-		return argo.New(cfg, ns)
+		return e, nil
 	}
 	return nil, fmt.Errorf("--engine %q: want local or argo", c.engine)
 }
 
-// run submits wf to Argo and follows it to the end, stopping it when ctx
-// is cancelled (Ctrl-C).
-func (c *engineFlags) run(ctx context.Context, wf *wfv1.Workflow, update func(*wfv1.Workflow)) (*wfv1.Workflow, error) {
+// argo is the Argo engine of the flags; the launcher steps that use the
+// artifact store themselves get its settings when it is an S3 store.
+func (c *engineFlags) argo(objects artifact.Store) (*argo.Engine, error) {
 	cfg, ns, err := argo.Config(c.kubeconfig, c.context, c.namespace)
 	if err != nil {
 		return nil, err
 	}
 	e, err := argo.New(cfg, ns)
+	if err != nil {
+		return nil, err
+	}
+	if s3, ok := objects.(*artifact.S3); ok {
+		e.SetPodEnv(argo.PodEnv(s3))
+	}
+	return e, nil
+}
+
+// run submits wf to Argo and follows it to the end, stopping it when ctx
+// is cancelled (Ctrl-C).
+func (c *engineFlags) run(ctx context.Context, wf *wfv1.Workflow, objects artifact.Store, update func(*wfv1.Workflow)) (*wfv1.Workflow, error) {
+	e, err := c.argo(objects)
 	if err != nil {
 		return nil, err
 	}

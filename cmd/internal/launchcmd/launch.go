@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
@@ -36,7 +38,7 @@ func Launch(args []string, stdout, stderr io.Writer) int {
 		Task: inv.Task, Component: inv.Component, Inputs: inv.Inputs, Command: inv.Command,
 		InputsDir:  envOr("KUBELINE_INPUTS_DIR", inputsDir),
 		OutputsDir: envOr("KUBELINE_OUTPUTS_DIR", outputsDir),
-		Env:        os.Environ(), Stdout: stdout, Stderr: stderr,
+		Env:        userEnv(os.Environ()), Stdout: stdout, Stderr: stderr,
 		Pipeline: launcher.PipelineInfo{JobName: os.Getenv("KUBELINE_WORKFLOW"), JobUID: os.Getenv("KUBELINE_WORKFLOW_UID"),
 			Pod: envOr("KUBELINE_POD", os.Getenv("HOSTNAME"))},
 		ArtifactRoot: os.Getenv("KUBELINE_ARTIFACT_ROOT"),
@@ -49,6 +51,9 @@ func Launch(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "kubeline launch %s: %v\n", inv.Task, err)
 			return 1
 		}
+	}
+	if os.Getenv("KUBELINE_ARTIFACT_ROOT") != "" {
+		opts.Resolve = (&storeResolver{objects: opts.Objects}).resolve
 	}
 	switch {
 	case inv.Condition != "":
@@ -112,6 +117,74 @@ func podArtifacts(ctx context.Context) (artifact.Store, error) {
 		return nil, fmt.Errorf("KUBELINE_ARTIFACT_ROOT %s: %w", root, err)
 	}
 	return st, nil
+}
+
+// storeResolver reads the artifacts a step gets as URIs (an importer's
+// source, artifacts that cross a loop as descriptors) from the pod's store:
+// the store is opened on the first URI it holds, each URI is downloaded
+// into a directory of its own.
+type storeResolver struct {
+	objects artifact.Store
+	dir     string
+}
+
+func (r *storeResolver) resolve(uri string) (string, error) {
+	if p, ok := strings.CutPrefix(uri, "file://"); ok {
+		return p, nil
+	}
+	if filepath.IsAbs(uri) {
+		return uri, nil
+	}
+	ctx := context.Background()
+	if r.objects == nil {
+		st, err := podArtifacts(ctx)
+		if err != nil {
+			return "", err
+		}
+		r.objects = st
+	}
+	prefix := strings.TrimSuffix(r.objects.URI("x"), "x")
+	key, ok := strings.CutPrefix(uri, prefix)
+	if !ok {
+		return "", fmt.Errorf("cannot read %s in this pod: it is not in the pod's artifact store (%s)", uri, prefix)
+	}
+	if r.dir == "" {
+		dir, err := os.MkdirTemp("", "kubeline-resolved-")
+		if err != nil {
+			return "", err
+		}
+		r.dir = dir
+	}
+	dst, err := os.MkdirTemp(r.dir, "")
+	if err != nil {
+		return "", err
+	}
+	dst = filepath.Join(dst, "artifact")
+	if err := r.objects.Download(ctx, key, dst); err != nil {
+		return "", fmt.Errorf("read %s: %w", uri, err)
+	}
+	return dst, nil
+}
+
+// storeCredentials are the variables that carry the artifact store's
+// credentials into a pod (runtime/engine/argo's PodEnv); the launcher reads
+// them, the user's command does not get them.
+var storeCredentials = []string{"OBJECTSTORECONFIG_ACCESSKEY", "OBJECTSTORECONFIG_SECRETACCESSKEY"}
+
+// userEnv is env for the user's command: without the store's credentials
+// when kubeline gave the pod its store (KUBELINE_ARTIFACT_ROOT).
+func userEnv(env []string) []string {
+	if os.Getenv("KUBELINE_ARTIFACT_ROOT") == "" {
+		return env
+	}
+	out := env[:0:0]
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(storeCredentials, name) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func envOr(key, def string) string {

@@ -24,7 +24,12 @@ type Engine struct {
 	wf        versioned.Interface
 	kube      kubernetes.Interface
 	namespace string
+	podEnv    []corev1.EnvVar
 }
+
+// SetPodEnv gives the launcher steps that use the artifact store themselves
+// (experiments, trials, version lookups) env, PodEnv of the store.
+func (e *Engine) SetPodEnv(env []corev1.EnvVar) { e.podEnv = env }
 
 // New returns an engine for the cluster cfg reaches, in namespace.
 func New(cfg *rest.Config, namespace string) (*Engine, error) {
@@ -73,6 +78,7 @@ func Config(path, kubeContext, ns string) (*rest.Config, string, error) {
 func (e *Engine) Submit(ctx context.Context, wf *wfv1.Workflow) (string, error) {
 	wf = wf.DeepCopy()
 	wf.Namespace = e.namespace
+	addPodEnv(wf, e.podEnv)
 	wf.ResourceVersion = ""
 	created, err := e.wf.ArgoprojV1alpha1().Workflows(e.namespace).Create(ctx, wf, metav1.CreateOptions{})
 	if err != nil {

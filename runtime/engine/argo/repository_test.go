@@ -1,13 +1,17 @@
 package argo
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	argofake "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned/fake"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
 )
@@ -36,5 +40,78 @@ func TestArtifactRepository(t *testing.T) {
 	}
 	if !strings.Contains(string(src), `"`+artifact.KeyFormat+`/"`) {
 		t.Errorf("compiler/argo/executor.go no longer writes output keys under %s/", artifact.KeyFormat)
+	}
+}
+
+func TestPodEnv(t *testing.T) {
+	s, err := artifact.NewS3(artifact.S3Config{Endpoint: "minio-service.kubeflow:9000", Bucket: "mlpipeline", Region: "us-east-1",
+		AccessKey: "root", SecretKey: "never-in-a-pod", CredentialsSecret: "creds"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := PodEnv(s)
+	values := map[string]string{}
+	for _, e := range env {
+		values[e.Name] = e.Value
+		if e.ValueFrom != nil {
+			values[e.Name] = e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
+		}
+	}
+	want := map[string]string{
+		"KUBELINE_ARTIFACT_ROOT":            "minio://mlpipeline",
+		"OBJECTSTORECONFIG_HOST":            "minio-service.kubeflow",
+		"OBJECTSTORECONFIG_PORT":            "9000",
+		"OBJECTSTORECONFIG_SECURE":          "false",
+		"OBJECTSTORECONFIG_BUCKETNAME":      "mlpipeline",
+		"OBJECTSTORECONFIG_REGION":          "us-east-1",
+		"OBJECTSTORECONFIG_ACCESSKEY":       "creds/accesskey",
+		"OBJECTSTORECONFIG_SECRETACCESSKEY": "creds/secretkey",
+	}
+	if d := cmp.Diff(want, values); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	// What the pod's launcher reads back is the same store.
+	back, err := artifact.S3ConfigFromEnv(func(k string) string { return values[k] })
+	if err != nil || back.Endpoint != "minio-service.kubeflow:9000" || back.Bucket != "mlpipeline" || back.Region != "us-east-1" || back.Secure {
+		t.Errorf("read back: %+v, %v", back, err)
+	}
+}
+
+func TestSubmitGivesStoreStepsPodEnv(t *testing.T) {
+	launcher := func(args ...string) *corev1.Container {
+		return &corev1.Container{Image: "alpine", Command: []string{"/kubeline/bin/kubeline", "launch"}, Args: args}
+	}
+	wf := &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{Name: "w"}, Spec: wfv1.WorkflowSpec{Entrypoint: "main", Templates: []wfv1.Template{
+		{Name: "plain", Container: launcher("--task", "a", "--", "echo")},
+		{Name: "trial", Container: launcher("--task", "b", "--trial", "{}", "--", "echo")},
+		{Name: "suggest", Container: launcher("--task", "c", "--hpo-step", "suggest")},
+		{Name: "resolve", Container: launcher("--task", "d", "--resolve-version", "model://m@v1")},
+		{Name: "importer", Container: launcher("--task", "e", "--importer", "{}")},
+		{Name: "descriptor", Container: launcher("--task", "f", "--in", "data-artifact={{inputs.parameters.data-artifact}}", "--", "cat")},
+		{Name: "user-args", Container: launcher("--task", "g", "--", "echo", "--trial", "--in", "x-artifact=y")},
+		{Name: "dag", DAG: &wfv1.DAGTemplate{}},
+	}}}
+	wfs := argofake.NewSimpleClientset()
+	e := &Engine{wf: wfs, kube: kubefake.NewSimpleClientset(), namespace: "ns"}
+	e.SetPodEnv([]corev1.EnvVar{{Name: "KUBELINE_ARTIFACT_ROOT", Value: "minio://b"}})
+	name, err := e.Submit(context.Background(), wf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := wfs.ArgoprojV1alpha1().Workflows("ns").Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := map[string]bool{}
+	for _, tmpl := range got.Spec.Templates {
+		if tmpl.Container != nil && len(tmpl.Container.Env) == 1 && tmpl.Container.Env[0].Value == "minio://b" {
+			with[tmpl.Name] = true
+		}
+	}
+	if d := cmp.Diff(map[string]bool{"trial": true, "suggest": true, "resolve": true, "importer": true, "descriptor": true}, with); d != "" {
+		t.Errorf("templates given the store's env (-want +got):\n%s", d)
+	}
+	if len(wf.Spec.Templates[1].Container.Env) != 0 {
+		t.Error("Submit changed the caller's workflow")
 	}
 }

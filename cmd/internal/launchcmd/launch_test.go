@@ -1,0 +1,88 @@
+package launchcmd
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/artifact/s3test"
+)
+
+// TestUserCommandWithoutStoreCredentials: in a pod given the artifact
+// store (KUBELINE_ARTIFACT_ROOT and the credentials runtime/engine/argo's
+// PodEnv sets), the user's command sees the store's name but not its
+// credentials.
+func TestUserCommandWithoutStoreCredentials(t *testing.T) {
+	cases := map[string]struct {
+		root    string
+		visible bool
+	}{
+		"store given: credentials kept from the command": {root: "file://" + t.TempDir(), visible: false},
+		"no store: the variables are the user's own":     {root: "", visible: true},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("KUBELINE_ARTIFACT_ROOT", c.root)
+			t.Setenv("OBJECTSTORECONFIG_ACCESSKEY", "access-id")
+			t.Setenv("OBJECTSTORECONFIG_SECRETACCESSKEY", "s3cret")
+			t.Setenv("OBJECTSTORECONFIG_HOST", "minio")
+			t.Setenv("KUBELINE_INPUTS_DIR", t.TempDir())
+			t.Setenv("KUBELINE_OUTPUTS_DIR", t.TempDir())
+			var stdout, stderr bytes.Buffer
+			code := Launch([]string{"--task", "t", "--component", "{}", "--", "sh", "-c", "env"}, &stdout, &stderr)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			env := stdout.String()
+			for _, secret := range []string{"access-id", "s3cret"} {
+				if strings.Contains(env, secret) != c.visible {
+					t.Errorf("%s visible to the command: %v, want %v", secret, !c.visible, c.visible)
+				}
+			}
+			if !strings.Contains(env, "OBJECTSTORECONFIG_HOST=minio") {
+				t.Errorf("the store's other settings are gone too:\n%s", env)
+			}
+		})
+	}
+}
+
+// TestStoreResolver: in a pod given the artifact store, a step's artifact
+// URIs in that store are downloaded (an importer's source, descriptors);
+// a URI elsewhere is an error naming the pod's store.
+func TestStoreResolver(t *testing.T) {
+	gw := s3test.Start(t)
+	s, err := artifact.NewS3(artifact.S3Config{Endpoint: gw.Endpoint, Bucket: "data", AccessKey: gw.Access, SecretKey: gw.Secret, Region: gw.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.EnsureBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "kubeline/versions/datasets/d/abc", strings.NewReader("a\nb\n"), 4); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(gw.Endpoint)
+	for k, v := range map[string]string{"KUBELINE_ARTIFACT_ROOT": "minio://data", "OBJECTSTORECONFIG_HOST": host, "OBJECTSTORECONFIG_PORT": port,
+		"OBJECTSTORECONFIG_REGION": gw.Region, "OBJECTSTORECONFIG_ACCESSKEY": gw.Access, "OBJECTSTORECONFIG_SECRETACCESSKEY": gw.Secret} {
+		t.Setenv(k, v)
+	}
+	r := &storeResolver{}
+	p, err := r.resolve("minio://data/kubeline/versions/datasets/d/abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != "a\nb\n" {
+		t.Fatalf("downloaded %q, %v", b, err)
+	}
+	if _, err := r.resolve("minio://other/x"); err == nil || !strings.Contains(err.Error(), "minio://data/") {
+		t.Fatalf("a URI of another bucket: %v", err)
+	}
+	if p, err := r.resolve("file:///etc/hostname"); err != nil || p != "/etc/hostname" {
+		t.Fatalf("file URI: %q, %v", p, err)
+	}
+}
