@@ -302,3 +302,11 @@ func TestCompletion(t *testing.T) {
 	env[len(env)-1] = "KUBELINE_SERVER=http://127.0.0.1:1"
 	assert.ElementsMatch(t, []string{"cifar"}, complete(t, env, "kubeline projects archive --server "+u+" c"))
 }
+
+// absPath is path made absolute: the binary runs in another directory.
+func absPath(t *testing.T, path string) string {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	require.NoError(t, err)
+	return abs
+}

@@ -53,7 +53,7 @@ func (l logWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func stepLine(n wfv1.NodeStatus, now time.Time) string {
+func stepLine(n wfv1.NodeStatus, name string, now time.Time) string {
 	end := now
 	if !n.FinishedAt.IsZero() {
 		end = n.FinishedAt.Time
@@ -71,7 +71,7 @@ func stepLine(n wfv1.NodeStatus, now time.Time) string {
 	if n.Message != "" && n.Phase != wfv1.NodeSucceeded {
 		extra += " " + n.Message
 	}
-	return fmt.Sprintf("%s %-40s %-9s %8s%s", mark, n.DisplayName, n.Phase, d, extra)
+	return fmt.Sprintf("%s %-40s %-9s %8s%s", mark, name, n.Phase, d, extra)
 }
 
 // update receives status snapshots from the engine.
@@ -82,19 +82,14 @@ func (p *progress) update(wf *wfv1.Workflow) {
 			steps = append(steps, n)
 		}
 	}
-	sort.Slice(steps, func(i, j int) bool {
-		if !steps[i].StartedAt.Equal(&steps[j].StartedAt) {
-			return steps[i].StartedAt.Before(&steps[j].StartedAt)
-		}
-		return steps[i].Name < steps[j].Name
-	})
+	sort.Slice(steps, func(i, j int) bool { return stepBefore(steps[i], steps[j], wf.Status.Nodes) })
 	now := time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty {
 		p.lines = p.lines[:0]
 		for _, n := range steps {
-			p.lines = append(p.lines, stepLine(n, now))
+			p.lines = append(p.lines, stepLine(n, stepName(n, wf.Status.Nodes), now))
 		}
 		p.clear()
 		p.draw()
@@ -106,7 +101,7 @@ func (p *progress) update(wf *wfv1.Workflow) {
 			continue
 		}
 		p.last[n.ID] = state
-		fmt.Fprintln(p.w, stepLine(n, now))
+		fmt.Fprintln(p.w, stepLine(n, stepName(n, wf.Status.Nodes), now))
 	}
 }
 

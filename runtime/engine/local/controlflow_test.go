@@ -1,6 +1,8 @@
 package local_test
 
 import (
+	"regexp"
+	"strconv"
 	"time"
 
 	"bufio"
@@ -311,5 +313,40 @@ func TestPlatformNeedsKubernetes(t *testing.T) {
 	}
 	if !strings.Contains(logs, "team ml") {
 		t.Errorf("the field path env was not honoured:\n%s", logs)
+	}
+}
+
+// TestParallelForStartsInItemOrder: under a parallelismLimit the items of
+// a loop take the free slots in item order, as Argo starts them (they took
+// them in whatever order their goroutines ran: 5 and 2 first): when item i
+// starts, all earlier items but at most one have finished.
+func TestParallelForStartsInItemOrder(t *testing.T) {
+	for round := 0; round < 3; round++ {
+		wf, logs := runFile(t, "testdata/loop.yaml", map[string]string{"logdir": t.TempDir()})
+		if wf.Status.Phase != wfv1.WorkflowSucceeded {
+			t.Fatalf("phase %s\n%s\n%s", wf.Status.Phase, summary(wf), logs)
+		}
+		iteration := regexp.MustCompile(`\((\d+):[^()]*\)$`)
+		items := map[int]wfv1.NodeStatus{}
+		for _, n := range wf.Status.Nodes {
+			if m := iteration.FindStringSubmatch(n.DisplayName); m != nil {
+				i, _ := strconv.Atoi(m[1])
+				items[i] = n
+			}
+		}
+		if len(items) != 6 {
+			t.Fatalf("%d iterations, want 6\n%s", len(items), summary(wf))
+		}
+		for i := 2; i < len(items); i++ {
+			done := 0
+			for j := 0; j < i; j++ {
+				if !items[j].FinishedAt.After(items[i].StartedAt.Time) {
+					done++
+				}
+			}
+			if done < i-1 {
+				t.Errorf("round %d: item %d started with %d of the %d earlier items finished, want at least %d\n%s", round, i, done, i, i-1, summary(wf))
+			}
+		}
 	}
 }

@@ -331,14 +331,22 @@ func (d *dag) exitHook(ctx context.Context, task *wfv1.DAGTask, id string) {
 
 // invoke runs one template call, holding a parallelism slot of the DAG.
 func (d *dag) invoke(ctx context.Context, c call) string {
-	if d.slots != nil {
-		select {
-		case d.slots <- struct{}{}:
-			defer func() { <-d.slots }()
-		case <-ctx.Done():
-		}
-	}
+	defer d.acquire(ctx)()
 	return d.r.executeTemplate(ctx, c)
+}
+
+// acquire takes a parallelism slot of the DAG (none when unlimited, or
+// when ctx ends first) and returns its release.
+func (d *dag) acquire(ctx context.Context) func() {
+	if d.slots == nil {
+		return func() {}
+	}
+	select {
+	case d.slots <- struct{}{}:
+		return func() { <-d.slots }
+	case <-ctx.Done():
+		return func() {}
+	}
 }
 
 // loop runs an expanded task: a TaskGroup node whose children are
@@ -361,6 +369,10 @@ func (d *dag) loop(ctx context.Context, task *wfv1.DAGTask, items []wfv1.Item, s
 		d.r.addChildName(group, d.c.nodeName+"."+labels[i])
 	}
 	var wg sync.WaitGroup
+	// Items take the DAG's parallelism slots in item order, as Argo starts
+	// them: under a limit of 2, items 0 and 1 run first.
+	turn := make(chan struct{})
+	close(turn)
 	for i, item := range items {
 		t, err := resolveTask(task, withItem(scope, item), arts)
 		if err != nil {
@@ -368,9 +380,15 @@ func (d *dag) loop(ctx context.Context, task *wfv1.DAGTask, items []wfv1.Item, s
 			continue
 		}
 		wg.Add(1)
+		mine, next := turn, make(chan struct{})
+		turn = next
 		go func() {
 			defer wg.Done()
-			children[i] = d.invoke(ctx, call{nodeName: d.c.nodeName + "." + labels[i], displayName: labels[i], tmplName: t.Template,
+			<-mine
+			release := d.acquire(ctx)
+			close(next)
+			defer release()
+			children[i] = d.r.executeTemplate(ctx, call{nodeName: d.c.nodeName + "." + labels[i], displayName: labels[i], tmplName: t.Template,
 				args: t.Arguments, boundaryID: d.id})
 		}()
 	}
