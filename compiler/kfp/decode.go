@@ -120,6 +120,11 @@ func (d *strictDecoder) message(n *yaml.Node, m protoreflect.Message) {
 			continue
 		}
 		seen = append(seen, fd.Number())
+		if fd.FullName() == "ml_pipelines.PipelineSpec.deployment_spec" {
+			// A Struct in the IR, decoded strictly on its own into
+			// Pipeline.Deployment; as a Struct it would be built for nothing.
+			continue
+		}
 		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
 			if other := m.WhichOneof(od); other != nil && other != fd {
 				d.errs.Add(spec.Key(d.path(), k.Value), spec.PosOf(k), "%s and %s are one of %s: set only one", other.JSONName(), fd.JSONName(), od.Name())

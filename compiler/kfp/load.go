@@ -12,7 +12,8 @@ import (
 
 // Pipeline is a decoded, validated KFP pipeline.
 type Pipeline struct {
-	// Spec is the pipeline IR.
+	// Spec is the pipeline IR. Its deploymentSpec (a Struct) is left empty:
+	// the deployment spec is decoded strictly into Deployment.
 	Spec *pipelinespec.PipelineSpec
 	// Name is pipelineInfo.name.
 	Name string

@@ -311,6 +311,9 @@ func TestPlatformNeedsKubernetes(t *testing.T) {
 	if got := nodes["plain"].Message; got != "" {
 		t.Errorf("plain message %q, want none", got)
 	}
+	if !strings.Contains(logs, "needs Kubernetes: env USER_NAME from secret creds") {
+		t.Errorf("the step's log does not say what needs Kubernetes:\n%s", logs)
+	}
 	if !strings.Contains(logs, "team ml") {
 		t.Errorf("the field path env was not honoured:\n%s", logs)
 	}

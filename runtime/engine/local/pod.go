@@ -216,6 +216,9 @@ func (p *pod) run(ctx context.Context) (*wfv1.Outputs, string, error) {
 	}
 	defer logFile.Close()
 	logs := io.MultiWriter(logFile, &prefixWriter{r: p.r, prefix: p.display})
+	if note := needsKubernetes(p.tmpl); note != "" {
+		fmt.Fprintln(logs, note+" (the embedded engine runs the step without it)")
+	}
 	if len(c.Command) >= 2 && c.Command[0] == launcherBin && c.Command[1] == "launch" {
 		inv, err := launcher.ParseArgs(c.Args, logs)
 		if err != nil {
