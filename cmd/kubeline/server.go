@@ -130,7 +130,7 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 	deployments := serving.NewManager()
 	defer deployments.StopAll()
 	api := apiserver.New(runCtx, st, runner, compile, lim.spec.Unpack, version).WithLimits(lim.api).
-		WithArtifacts(readArtifact(objects)).
+		WithArtifacts(readArtifact(objects)).WithMetadata(objects.URI).
 		WithVersions(versioner).
 		WithServing(deployments, versioner, filepath.Join(home, "deployments")).
 		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging).WithLogger(cluster.log)

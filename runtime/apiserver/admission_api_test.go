@@ -81,7 +81,7 @@ func startKubeline(t *testing.T, o serverOptions) *kserver {
 	versioner := &versioning.Versioner{Objects: objects, Records: st}
 	deployments := serving.NewManager()
 	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").WithMultiUser(o.multiUser).WithCluster(o.cluster, 0).
-		WithVersions(versioner).WithServing(deployments, versioner, filepath.Join(home, "deployments"))
+		WithVersions(versioner).WithServing(deployments, versioner, filepath.Join(home, "deployments")).WithMetadata(objects.URI)
 	if d, ok := objects.(artifact.Dir); ok {
 		api.WithArtifacts(d.Read)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -135,7 +134,7 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	if err != nil {
 		return nil, err
 	}
-	return runJSON(got), nil
+	return s.runView(ctx, got)
 }
 
 // runSpec finds the pipeline file a run executes: a version (only the
@@ -287,7 +286,7 @@ func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 	}()
 }
 
-func runJSON(r store.Run) map[string]any {
+func runJSON(r store.Run, tasks []map[string]any) map[string]any {
 	m := map[string]any{"run_id": r.ID, "display_name": r.DisplayName, "storage_state": r.StorageState,
 		"state": r.State, "created_at": timestamp(r.CreatedAt), "scheduled_at": timestamp(r.ScheduledAt),
 		"finished_at": timestamp(r.FinishedAt)}
@@ -320,43 +319,8 @@ func runJSON(r store.Run) map[string]any {
 		hist = append(hist, h)
 	}
 	m["state_history"] = hist
-	m["run_details"] = map[string]any{"task_details": taskDetails(r.Workflow)}
+	m["run_details"] = map[string]any{"task_details": tasks}
 	return m
-}
-
-// taskDetails renders the workflow's status graph as KFP task details.
-func taskDetails(workflow string) []map[string]any {
-	var wf wfv1.Workflow
-	if json.Unmarshal([]byte(workflow), &wf) != nil {
-		return []map[string]any{}
-	}
-	out := []map[string]any{}
-	for id, n := range wf.Status.Nodes {
-		t := map[string]any{"task_id": id, "display_name": n.DisplayName, "run_id": wf.Name,
-			"create_time": timestamp(n.StartedAt.Time), "start_time": timestamp(n.StartedAt.Time),
-			"end_time": timestamp(n.FinishedAt.Time), "state": nodeState(n.Phase)}
-		if n.Type == wfv1.NodeTypePod {
-			t["pod_name"] = fmt.Sprintf("%s-%s", wf.Name, id)
-		}
-		if n.BoundaryID != "" {
-			t["parent_task_id"] = n.BoundaryID
-		}
-		if (n.Phase == wfv1.NodeFailed || n.Phase == wfv1.NodeError) && n.Message != "" {
-			t["error"] = map[string]any{"code": 2, "message": n.Message}
-		}
-		var kids []map[string]any
-		for _, c := range n.Children {
-			kids = append(kids, map[string]any{"task_id": c})
-		}
-		if len(kids) > 0 {
-			t["child_tasks"] = kids
-		}
-		out = append(out, t)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i]["start_time"].(string)+out[i]["task_id"].(string) < out[j]["start_time"].(string)+out[j]["task_id"].(string)
-	})
-	return out
 }
 
 func nodeState(p wfv1.NodePhase) string {
@@ -378,7 +342,7 @@ func (s *Server) getRun(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return runJSON(run), nil
+	return s.runView(r.Context(), run)
 }
 
 func (s *Server) listRuns(r *http.Request) (any, error) {
@@ -388,7 +352,14 @@ func (s *Server) listRuns(r *http.Request) (any, error) {
 	}
 	q := r.URL.Query()
 	runs, page, err := s.store.ListRuns(r.Context(), q.Get("namespace"), q.Get("experiment_id"), s.visible(r.Context(), opts))
-	return listed("runs", runs, page, err, runJSON)
+	if err != nil {
+		return nil, err
+	}
+	views, err := s.runViews(r.Context(), runs)
+	if err != nil {
+		return nil, err
+	}
+	return listResponse("runs", views, page), nil
 }
 
 func (s *Server) deleteRun(r *http.Request) (any, error) {

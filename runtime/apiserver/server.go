@@ -50,6 +50,9 @@ type Server struct {
 	tel *telemetry
 	// limits bound each request (limit.go).
 	limits Limits
+	// mlmdURI turns artifact keys into URIs for ML Metadata (mlmd.go);
+	// nil serves no ML Metadata.
+	mlmdURI func(key string) string
 }
 
 // New returns a server; ctx bounds the background run watchers.
@@ -128,6 +131,7 @@ func (s *Server) Handler() http.Handler {
 		})
 	})
 	s.kubelineRoutes(h)
+	s.metadataRoutes(mux)
 	s.telemetryRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path))

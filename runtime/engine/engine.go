@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
 	"sort"
 	"strings"
 
@@ -31,4 +33,24 @@ func FailedSteps(wf *wfv1.Workflow) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, "; ")
+}
+
+// PodName is the name Argo gives the pod of a step (node name nodeName,
+// template tmplName) in workflow wfName with its default v2 pod names:
+// WORKFLOW-TEMPLATE-fnv32a(node name) (workflow/util.GeneratePodName). The
+// embedded engine names its steps alike, so artifact keys and logs agree.
+func PodName(wfName, nodeName, tmplName string) string {
+	if wfName == nodeName {
+		return wfName
+	}
+	prefix := wfName
+	if tmplName != "" {
+		prefix = wfName + "-" + tmplName
+	}
+	if len(prefix) > 253-10-1 {
+		prefix = prefix[:253-10-1]
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(nodeName))
+	return fmt.Sprintf("%s-%v", prefix, h.Sum32())
 }

@@ -153,6 +153,9 @@ var migrations = []string{
 	// deleted version, a store fault), and when.
 	`ALTER TABLE recurring_runs ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
 	ALTER TABLE recurring_runs ADD COLUMN last_error_at BIGINT NOT NULL DEFAULT 0`,
+	// The int64 ids ML Metadata speaks, for kubeline's runs, tasks and
+	// artifacts (runtime/mlmd): one per (scope, key), never reused.
+	`CREATE TABLE mlmd_ids (id BIGINT PRIMARY KEY, scope TEXT NOT NULL, key TEXT NOT NULL, UNIQUE (scope, key))`,
 	// Multi-user isolation: every kind kubeline adds is held by a group
 	// (ownership.go); datasets and models that exist belong to the default
 	// group. Versions record who made them.

@@ -116,6 +116,7 @@ func suite(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("ownership", func(t *testing.T) { testOwnership(t, open(t)) })
 	t.Run("users", func(t *testing.T) { testUsers(t, open(t)) })
 	t.Run("admission", func(t *testing.T) { testAdmission(t, open(t)) })
+	t.Run("mlmd ids", func(t *testing.T) { testMLMDIDs(t, open(t)) })
 }
 
 func testPipelines(t *testing.T, s *Store) {

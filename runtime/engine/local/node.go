@@ -1,29 +1,15 @@
 package local
 
 import (
-	"fmt"
-	"hash/fnv"
-
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeline/kubeline/runtime/engine"
 )
 
-// podName is Argo's v2 pod name: WORKFLOW-TEMPLATE-fnv32a(node name)
-// (workflow/util.GeneratePodName).
+// podName is Argo's v2 pod name (engine.PodName).
 func podName(wfName, nodeName, tmplName string) string {
-	if wfName == nodeName {
-		return wfName
-	}
-	prefix := wfName
-	if tmplName != "" {
-		prefix = wfName + "-" + tmplName
-	}
-	if len(prefix) > 253-10-1 {
-		prefix = prefix[:253-10-1]
-	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(nodeName))
-	return fmt.Sprintf("%s-%v", prefix, h.Sum32())
+	return engine.PodName(wfName, nodeName, tmplName)
 }
 
 // initNode creates a node in the Running (or given) phase and returns its id.
