@@ -54,7 +54,7 @@ best trial, and an SVG plot of the objective per trial. Exit 1 when the experime
 		},
 	}
 	f := runCmd.Flags()
-	f.StringVar(&o.plot, "plot", "", "write the objective-per-trial plot to this `FILE` (default NAME.svg)")
+	f.StringVar(&o.plot, "plot", "", "write the objective-per-trial plot to this `FILE` (default $KUBELINE_HOME/runs/WORKFLOW/NAME.svg, the run's directory)")
 	addOutputFlag(runCmd, &o.output, "table", "json", "yaml")
 	o.arts.register(f)
 	f.DurationVar(&o.grace, "grace", 10*time.Second, "on Ctrl-C, time between SIGTERM and SIGKILL of running steps")
@@ -66,9 +66,6 @@ func (o *hpoRunOptions) run(stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline hpo run %s:\n%v\n", o.file, err)
 		return 1
-	}
-	if o.plot == "" {
-		o.plot = cfg.Name + ".svg"
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -97,7 +94,15 @@ func (o *hpoRunOptions) run(stdout, stderr io.Writer) int {
 		return 1
 	}
 	st, _ := launcher.ReadStatus(context.WithoutCancel(ctx), objects, uid)
-	if err := os.WriteFile(o.plot, hpo.PlotSVG(cfg, records), 0o644); err != nil {
+	if o.plot == "" {
+		// Beside the run's other state, never in the working directory.
+		o.plot = filepath.Join(home, "runs", done.Name, cfg.Name+".svg")
+		err = os.MkdirAll(filepath.Dir(o.plot), 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(o.plot, hpo.PlotSVG(cfg, records), 0o644)
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "kubeline hpo run: write plot: %v\n", err)
 		return 1
 	}

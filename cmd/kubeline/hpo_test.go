@@ -12,11 +12,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	chpo "github.com/kubeline/kubeline/compiler/hpo"
 	"github.com/kubeline/kubeline/runtime/artifact"
@@ -331,4 +334,30 @@ func TestExperimentOverS3(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(os.Getenv("KUBELINE_HOME"), "artifacts")); err == nil {
 		t.Fatal("the experiment wrote to the local artifact directory")
 	}
+}
+
+// TestHPOPlotInRunDirectory runs `kubeline hpo run` as a user does, without
+// --plot: the plot goes under the run's directory in KUBELINE_HOME and its
+// path is printed; the working directory stays as it was (quadratic.svg was
+// left in the repository).
+func TestHPOPlotInRunDirectory(t *testing.T) {
+	home, dir, cwd := t.TempDir(), t.TempDir(), t.TempDir()
+	train, err := os.ReadFile("../../examples/hpo/pipeline.yaml")
+	require.NoError(t, err)
+	src, err := os.ReadFile("../../examples/hpo/experiment.yaml")
+	require.NoError(t, err)
+	experiment := strings.Replace(strings.Replace(string(src), "maxTrialCount: 30", "maxTrialCount: 2", 1), "parallelTrialCount: 3", "parallelTrialCount: 2", 1)
+	experiment = strings.Replace(experiment, "maxFailedTrialCount: 3", "maxFailedTrialCount: 1", 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pipeline.yaml"), train, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "experiment.yaml"), []byte(experiment), 0o644))
+	r := kubelineIn(t, cwd, []string{"KUBELINE_HOME=" + home}, "hpo", "run", filepath.Join(dir, "experiment.yaml"))
+	require.Equal(t, 0, r.code, r.stderr)
+	m := regexp.MustCompile(`(?m)^plot: (.*)$`).FindStringSubmatch(r.stdout)
+	require.NotNil(t, m, r.stdout)
+	assert.Regexp(t, `^`+regexp.QuoteMeta(home)+`/runs/quadratic-[a-z0-9]+/quadratic\.svg$`, m[1])
+	b, err := os.ReadFile(m[1])
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(b, []byte("<svg")))
+	entries, _ := os.ReadDir(cwd)
+	assert.Empty(t, entries, "hpo run wrote into the working directory")
 }

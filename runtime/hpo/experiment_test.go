@@ -195,3 +195,94 @@ func TestPlotSVG(t *testing.T) {
 		t.Fatalf("the line ends at %g, not at the best trial's %g", ys[len(ys)-1], doc.Circles[1].CY)
 	}
 }
+
+// TestPlotScaleGoalAndTicks: values over four orders of magnitude get a
+// log axis with a tick per decade; the goal is a dashed line at its value;
+// trials are numbered on x; values within one order stay linear.
+func TestPlotScaleGoalAndTicks(t *testing.T) {
+	type svg struct {
+		Texts []struct {
+			Class string  `xml:"class,attr"`
+			Y     float64 `xml:"y,attr"`
+			Body  string  `xml:",chardata"`
+		} `xml:"text"`
+		Paths []struct {
+			Class string `xml:"class,attr"`
+			D     string `xml:"d,attr"`
+		} `xml:"path"`
+		Circles []struct {
+			CY float64 `xml:"cy,attr"`
+		} `xml:"circle"`
+	}
+	parse := func(b []byte) svg {
+		var doc svg
+		if err := xml.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("not XML: %v\n%s", err, b)
+		}
+		return doc
+	}
+	goal := 0.002
+	var records []Record
+	for i, v := range []float64{5, 0.3, 0.01, 0.004, 0.0015} {
+		records = append(records, rec(fmt.Sprintf("e-%d", i), Succeeded, v, v))
+	}
+	for i := len(records); i < 30; i++ {
+		records = append(records, Record{Name: fmt.Sprintf("e-%d", i), State: Running})
+	}
+	doc := parse(PlotSVG(Config{Name: "e", Objective: "loss", Goal: &goal}, records))
+	var title string
+	var xlabels []string
+	for _, tx := range doc.Texts {
+		switch {
+		case strings.HasPrefix(tx.Body, "e: loss"):
+			title = tx.Body
+		case tx.Class == "xtick":
+			xlabels = append(xlabels, tx.Body)
+		}
+	}
+	if !strings.Contains(title, "log scale") {
+		t.Errorf("title %q: want a log scale for 0.0015..5", title)
+	}
+	ticks := 0
+	var goalPath string
+	for _, p := range doc.Paths {
+		if p.Class == "ytick" {
+			ticks++
+		}
+		if p.Class == "goal" {
+			goalPath = p.D
+		}
+	}
+	if ticks != 5 { // 0.001, 0.01, 0.1, 1, 10
+		t.Errorf("%d ticks on the log axis, want one per decade from 0.001 to 10", ticks)
+	}
+	if d := cmp.Diff([]string{"1", "5", "10", "15", "20", "25", "30"}, xlabels); d != "" {
+		t.Errorf("x ticks (-want +got):\n%s", d)
+	}
+	// On a log axis the circles of 0.3 and 0.01 are 1.477 decades apart,
+	// those of 5 and 0.3 1.222.
+	c := doc.Circles
+	if r := (c[2].CY - c[1].CY) / (c[1].CY - c[0].CY); math.Abs(r-math.Log10(30)/math.Log10(5/0.3)) > 0.01 {
+		t.Errorf("spacing ratio %g: not logarithmic", r)
+	}
+	var gy float64
+	if _, err := fmt.Sscanf(goalPath, "M64 %gH", &gy); err != nil {
+		t.Fatalf("goal line %q: %v", goalPath, err)
+	}
+	// The goal 0.002 lies between the circles of 0.004 and 0.0015.
+	if !(gy > c[3].CY && gy < c[4].CY) {
+		t.Errorf("goal line at y=%g, not between 0.004 (y=%g) and 0.0015 (y=%g)", gy, c[3].CY, c[4].CY)
+	}
+
+	lin := parse(PlotSVG(Config{Name: "e", Objective: "loss"}, records[:2]))
+	for _, tx := range lin.Texts {
+		if strings.Contains(tx.Body, "log scale") {
+			t.Errorf("5 and 0.3 drawn on a log scale")
+		}
+	}
+	for _, p := range lin.Paths {
+		if p.Class == "goal" {
+			t.Errorf("a goal line without a goal")
+		}
+	}
+}
