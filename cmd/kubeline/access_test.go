@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"io"
 	"net"
 	"net/http"
@@ -303,4 +305,47 @@ func TestMultiUserMode(t *testing.T) {
 	if got, _ := (&accessFlags{}).multiUserMode(ctx, st, a); !got {
 		t.Fatal("a server with users fell back to single-user mode")
 	}
+}
+
+// TestPoolsFitTheClusterAtStart: pools made for one --gpus are fitted to
+// the next start's cluster, which says so: a node gone from the cluster
+// leaves its pool (pools totalled 13 against a 12-GPU cluster, and a later
+// update of another pool failed naming that node).
+func TestPoolsFitTheClusterAtStart(t *testing.T) {
+	home := t.TempDir()
+	env := []string{"KUBELINE_HOME=" + home, "KUBELINE_TOKEN=", "KUBELINE_CONFIG="}
+	srv := startServerBinary(t, home, "--gpus", "a100:n1=8,n2=5")
+	for _, args := range [][]string{{"pools", "create", "train", "--nodes", "n2=5"}, {"pools", "create", "big", "--nodes", "n1=4"}} {
+		r := kubelineIn(t, t.TempDir(), env, append(args, "--server", srv.url)...)
+		require.Equal(t, 0, r.code, r.stderr)
+	}
+	srv.stop()
+
+	srv = startServerBinary(t, home, "--gpus", "a100:n1=8,n3=4")
+	assert.Contains(t, srv.out.String(), `kubeline server: warning: pool train: node "n2" is no longer in the cluster: its 5 GPUs leave the pool; it now holds no GPUs`)
+	r := kubelineIn(t, t.TempDir(), env, "pools", "list", "-o", "json", "--server", srv.url)
+	require.Equal(t, 0, r.code, r.stderr)
+	var list struct {
+		Pools []struct {
+			Name  string `json:"name"`
+			Total int64  `json:"total_gpus"`
+		} `json:"pools"`
+		Cluster int64 `json:"cluster_gpus"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &list), r.stdout)
+	var total int64
+	for _, p := range list.Pools {
+		total += p.Total
+	}
+	assert.Equal(t, int64(12), list.Cluster)
+	assert.Equal(t, int64(12), total, "the pools do not add up to the cluster: %s", r.stdout)
+	r = kubelineIn(t, t.TempDir(), env, "pools", "update", "big", "--nodes", "n1=6", "--server", srv.url)
+	assert.Equal(t, 0, r.code, "updating another pool: %s", r.stderr)
+	assert.Regexp(t, `(?m)^nodes:\s+n1=6$`, r.stdout)
+	r = kubelineIn(t, t.TempDir(), env, "pools", "update", "train", "--nodes", "n3=4", "--server", srv.url)
+	assert.Equal(t, 0, r.code, "giving the emptied pool nodes: %s", r.stderr)
+	// A third start with the same --gpus changes nothing.
+	srv.stop()
+	srv = startServerBinary(t, home, "--gpus", "a100:n1=8,n3=4")
+	assert.NotContains(t, srv.out.String(), "warning")
 }

@@ -6,12 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
@@ -309,4 +312,60 @@ func absPath(t *testing.T, path string) string {
 	abs, err := filepath.Abs(path)
 	require.NoError(t, err)
 	return abs
+}
+
+// server is a `kubeline server` process a test started.
+type server struct {
+	url  string
+	out  *lockedBuffer
+	stop func()
+}
+
+// startServerBinary runs the kubeline binary's server on a free loopback
+// port with KUBELINE_HOME=home until the test ends (or stop).
+func startServerBinary(t *testing.T, home string, args ...string) server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(kubelineBinary(t), append([]string{"server", "--addr", addr, "--log-format", "text"}, args...)...)
+	cmd.Env = append(os.Environ(), "KUBELINE_HOME="+home)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	u := "http://" + addr
+	for i := 0; ; i++ {
+		if r, err := http.Get(u + "/apis/v2beta1/healthz"); err == nil {
+			r.Body.Close()
+			break
+		}
+		select {
+		case <-done:
+			t.Fatalf("kubeline server exited:\n%s", out.String())
+		default:
+		}
+		if i > 600 {
+			t.Fatalf("kubeline server does not answer:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return server{u, out, stop}
 }

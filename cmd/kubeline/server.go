@@ -134,6 +134,15 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 		WithVersions(versioner).
 		WithServing(deployments, versioner, filepath.Join(home, "deployments")).
 		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging).WithLogger(cluster.log)
+	// Pools made for an earlier --gpus are fitted to this cluster first.
+	notes, err := api.ReconcilePools(runCtx)
+	if err != nil {
+		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(log, "kubeline server: warning: %s\n", n)
+		cluster.log.Warn("pool reconciled with the cluster (--gpus)", "change", n)
+	}
 	if err := api.Admit(runCtx); err != nil { // the runs a previous server left queued
 		return err
 	}

@@ -109,3 +109,56 @@ func TypeOf(cluster []ClusterNode, nodes []Node) string {
 	}
 	return typ
 }
+
+// ReconcilePools fits operator-made pools to the cluster as it is now (the
+// server's --gpus may have changed since they were made): a node no longer
+// in the cluster, or now holding GPUs of another type, leaves its pools; a
+// node given more GPUs than it has is shrunk, pools taken in name order
+// keeping what fits. It returns the pools that changed and a sentence per
+// change, so the totals add up to the cluster again. A pool left without
+// nodes is kept, empty, for its groups.
+func ReconcilePools(cluster []ClusterNode, pools []Pool) (changed []Pool, notes []string) {
+	nodes := map[string]ClusterNode{}
+	for _, n := range cluster {
+		nodes[n.Name] = n
+	}
+	left := map[string]int64{}
+	for _, n := range cluster {
+		left[n.Name] = n.GPUs
+	}
+	sorted := append([]Pool(nil), pools...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	for _, p := range sorted {
+		fixed := Pool{Name: p.Name, GPUType: p.GPUType}
+		var says []string
+		for _, n := range p.Nodes {
+			cn, ok := nodes[n.Name]
+			switch {
+			case !ok:
+				says = append(says, fmt.Sprintf("node %q is no longer in the cluster: its %d GPUs leave the pool", n.Name, n.GPUs))
+				continue
+			case p.GPUType != "" && cn.GPUType != p.GPUType:
+				says = append(says, fmt.Sprintf("node %q now has %s GPUs, the pool holds %s: its %d GPUs leave the pool", n.Name, cn.GPUType, p.GPUType, n.GPUs))
+				continue
+			case left[n.Name] < n.GPUs:
+				keep := left[n.Name]
+				says = append(says, fmt.Sprintf("node %q has %d GPUs left for it, not %d: the pool keeps %d", n.Name, keep, n.GPUs, keep))
+				if keep <= 0 {
+					continue
+				}
+				n.GPUs = keep
+			}
+			left[n.Name] -= n.GPUs
+			fixed.Nodes = append(fixed.Nodes, n)
+		}
+		if len(says) == 0 {
+			continue
+		}
+		if len(fixed.Nodes) == 0 {
+			says = append(says, fmt.Sprintf("it now holds no GPUs: give it nodes with `kubeline pools update %s --nodes NODE=GPUS,...`", p.Name))
+		}
+		changed = append(changed, fixed)
+		notes = append(notes, fmt.Sprintf("pool %s: %s", p.Name, strings.Join(says, "; ")))
+	}
+	return changed, notes
+}

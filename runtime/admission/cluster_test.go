@@ -1,6 +1,8 @@
 package admission
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,5 +84,59 @@ func TestDecideIgnoresDeletedPool(t *testing.T) {
 		Queue:   []Request{{Run: "r", Group: "ml", Demand: Demand{GPUs: 1, LargestStep: 1}, Enqueued: t0}}}
 	if d := Decide(s, t0, Options{}); len(d.Admit) != 1 {
 		t.Fatalf("%+v", d)
+	}
+}
+
+// TestReconcilePools: pools made for yesterday's --gpus fit today's
+// cluster: gone nodes leave, retyped nodes leave, overgiven nodes shrink (in
+// pool-name order), and afterwards the pools validate and add up.
+func TestReconcilePools(t *testing.T) {
+	now := []ClusterNode{{"n1", "a100", 6}, {"n3", "a100", 4}, {"m1", "a100", 2}}
+	before := []Pool{
+		{Name: "b", GPUType: "a100", Nodes: []Node{{"n1", 4}, {"n2", 5}}},
+		{Name: "a", GPUType: "a100", Nodes: []Node{{"n1", 4}}},
+		{Name: "t", GPUType: "t4", Nodes: []Node{{"m1", 2}}},
+		{Name: "ok", GPUType: "a100", Nodes: []Node{{"n3", 1}}},
+	}
+	changed, notes := ReconcilePools(now, before)
+	wantChanged := []Pool{
+		{Name: "b", GPUType: "a100", Nodes: []Node{{"n1", 2}}},
+		{Name: "t", GPUType: "t4"},
+	}
+	if d := cmp.Diff(wantChanged, changed); d != "" {
+		t.Errorf("changed (-want +got):\n%s", d)
+	}
+	wantNotes := []string{
+		`pool b: node "n1" has 2 GPUs left for it, not 4: the pool keeps 2; node "n2" is no longer in the cluster: its 5 GPUs leave the pool`,
+		"pool t: node \"m1\" now has a100 GPUs, the pool holds t4: its 2 GPUs leave the pool; it now holds no GPUs: give it nodes with `kubeline pools update t --nodes NODE=GPUS,...`",
+	}
+	if d := cmp.Diff(wantNotes, notes); d != "" {
+		t.Errorf("notes (-want +got):\n%s", d)
+	}
+	after := map[string]Pool{}
+	for _, p := range before {
+		after[p.Name] = p
+	}
+	for _, p := range changed {
+		after[p.Name] = p
+	}
+	var all []Pool
+	var total int64
+	for _, p := range WithDefault(now, slices.Collect(maps.Values(after))) {
+		for _, n := range p.Nodes {
+			total += n.GPUs
+		}
+		if p.Name != DefaultPool && len(p.Nodes) > 0 {
+			all = append(all, p)
+		}
+	}
+	if err := ValidatePools(now, all); err != nil {
+		t.Errorf("reconciled pools do not validate: %v", err)
+	}
+	if total != 12 {
+		t.Errorf("pools add up to %d GPUs, the cluster has 12", total)
+	}
+	if changed, notes := ReconcilePools(now, slices.Collect(maps.Values(after))); len(changed)+len(notes) != 0 {
+		t.Errorf("a second reconcile changed %v: %v", changed, notes)
 	}
 }

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -132,13 +133,50 @@ func (s *Server) validatePools(ctx context.Context, p store.GPUPool) (string, er
 		all[idx].GPUType = typ
 	}
 	if err := admission.ValidatePools(s.cluster, all); err != nil {
-		msg := strings.ReplaceAll(err.Error(), "pools["+strconv.Itoa(idx)+"]", "pool")
-		return "", badRequest("%s", msg)
+		// Another pool left empty by ReconcilePools stays allowed.
+		var msgs []string
+		for _, m := range strings.Split(err.Error(), "\n") {
+			if strings.HasSuffix(m, "].nodes: a pool needs at least one node") && !strings.HasPrefix(m, "pools["+strconv.Itoa(idx)+"]") {
+				continue
+			}
+			msgs = append(msgs, strings.ReplaceAll(m, "pools["+strconv.Itoa(idx)+"]", "pool"))
+		}
+		if len(msgs) > 0 {
+			return "", badRequest("%s", strings.Join(msgs, "\n"))
+		}
 	}
 	if typ == "" {
 		return "", badRequest("pool.nodes: the nodes hold GPUs of different types: a pool holds one type")
 	}
 	return typ, nil
+}
+
+// ReconcilePools fits the stored pools to the server's cluster (its --gpus
+// may have changed since they were made; admission.ReconcilePools) and
+// stores the changed ones. It returns what changed, a sentence each, for
+// the server to say at start.
+func (s *Server) ReconcilePools(ctx context.Context) ([]string, error) {
+	stored, err := s.store.ListPools(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var pools []admission.Pool
+	types := map[string]string{}
+	for _, p := range stored {
+		pools = append(pools, toPool(p))
+		types[p.Name] = p.GPUType
+	}
+	changed, notes := admission.ReconcilePools(s.cluster, pools)
+	for _, p := range changed {
+		sp := store.GPUPool{Name: p.Name, GPUType: types[p.Name], Nodes: []store.PoolNode{}}
+		for _, n := range p.Nodes {
+			sp.Nodes = append(sp.Nodes, store.PoolNode{Name: n.Name, GPUs: n.GPUs})
+		}
+		if err := s.store.UpdatePool(ctx, sp); err != nil {
+			return nil, fmt.Errorf("reconcile pool %s with the cluster: %w", p.Name, err)
+		}
+	}
+	return notes, nil
 }
 
 func toPool(p store.GPUPool) admission.Pool {
