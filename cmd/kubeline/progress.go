@@ -12,20 +12,35 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 )
 
+// Terminal display sizes: up to tableSteps steps are drawn as one table
+// redrawn in place; beyond that finished steps scroll past once and only
+// the running ones (at most liveSteps lines) are redrawn.
+const (
+	tableSteps = 40
+	liveSteps  = 20
+)
+
 // progress shows one line per step with its state and duration: redrawn in
-// place on a terminal, appended as lines change otherwise.
+// place on a terminal, appended as lines change otherwise. It is fed the
+// nodes that changed (nodes, the embedded engine's OnNodes) and costs per
+// change, not per step of the workflow.
 type progress struct {
 	mu       sync.Mutex
 	w        io.Writer
 	tty      bool
-	drawn    int               // lines drawn last time (tty)
-	last     map[string]string // node id -> last printed line (plain)
-	lines    []string
+	drawn    int                        // lines drawn last time (tty)
+	tree     wfv1.Nodes                 // every node seen, slim: name, display name, boundary (stepName)
+	steps    map[string]wfv1.NodeStatus // step node id -> latest state
+	printed  map[string]wfv1.NodePhase  // node id -> phase last printed (plain, scrolling)
+	order    []string                   // steps in the order they appeared (table)
+	running  map[string]bool            // running steps (scrolling)
+	finished []string                   // finished since the last drawing (scrolling)
+	scroll   bool                       // more than tableSteps steps: scrolling
 	logLines []string
 }
 
 func newProgress(w io.Writer) *progress {
-	p := &progress{w: w, last: map[string]string{}}
+	p := &progress{w: w, tree: wfv1.Nodes{}, steps: map[string]wfv1.NodeStatus{}, printed: map[string]wfv1.NodePhase{}, running: map[string]bool{}}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb" {
 			p.tty = true
@@ -74,34 +89,59 @@ func stepLine(n wfv1.NodeStatus, name string, now time.Time) string {
 	return fmt.Sprintf("%s %-40s %-9s %8s%s", mark, name, n.Phase, d, extra)
 }
 
-// update receives status snapshots from the engine.
+// update receives whole status snapshots (the Argo engine's watch).
 func (p *progress) update(wf *wfv1.Workflow) {
-	var steps []wfv1.NodeStatus
+	changed := make([]wfv1.NodeStatus, 0, len(wf.Status.Nodes))
 	for _, n := range wf.Status.Nodes {
+		changed = append(changed, n)
+	}
+	p.nodes(changed)
+}
+
+// line is step n's line, named by stepName.
+func (p *progress) line(n wfv1.NodeStatus, now time.Time) string {
+	return stepLine(n, stepName(n, p.tree), now)
+}
+
+// sortSteps orders steps as progress shows them (stepBefore).
+func (p *progress) sortSteps(steps []wfv1.NodeStatus) {
+	sort.SliceStable(steps, func(i, j int) bool { return stepBefore(steps[i], steps[j], p.tree) })
+}
+
+// nodes receives the nodes that changed (the embedded engine's OnNodes).
+func (p *progress) nodes(changed []wfv1.NodeStatus) {
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	steps := make([]wfv1.NodeStatus, 0, len(changed))
+	for _, n := range changed {
+		p.tree[n.ID] = wfv1.NodeStatus{ID: n.ID, Name: n.Name, DisplayName: n.DisplayName, BoundaryID: n.BoundaryID}
 		if n.Type == wfv1.NodeTypePod || n.Type == wfv1.NodeTypeSkipped {
 			steps = append(steps, n)
 		}
 	}
-	sort.Slice(steps, func(i, j int) bool { return stepBefore(steps[i], steps[j], wf.Status.Nodes) })
-	now := time.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.tty {
-		p.lines = p.lines[:0]
-		for _, n := range steps {
-			p.lines = append(p.lines, stepLine(n, stepName(n, wf.Status.Nodes), now))
+	p.sortSteps(steps)
+	for _, n := range steps {
+		if _, seen := p.steps[n.ID]; !seen {
+			p.order = append(p.order, n.ID)
 		}
+		p.steps[n.ID] = n
+		switch {
+		case !p.tty:
+			if p.printed[n.ID] != n.Phase && n.Phase != wfv1.NodePending {
+				p.printed[n.ID] = n.Phase
+				fmt.Fprintln(p.w, p.line(n, now))
+			}
+		case n.Phase == wfv1.NodeRunning:
+			p.running[n.ID] = true
+		case n.Phase.Fulfilled(nil):
+			delete(p.running, n.ID)
+			p.finished = append(p.finished, n.ID)
+		}
+	}
+	if p.tty {
 		p.clear()
 		p.draw()
-		return
-	}
-	for _, n := range steps {
-		state := string(n.Phase)
-		if p.last[n.ID] == state || n.Phase == wfv1.NodePending {
-			continue
-		}
-		p.last[n.ID] = state
-		fmt.Fprintln(p.w, stepLine(n, stepName(n, wf.Status.Nodes), now))
 	}
 }
 
@@ -112,11 +152,64 @@ func (p *progress) clear() {
 	}
 }
 
+// draw draws the table, or in scrolling mode prints the steps finished
+// since the last drawing and draws the running ones (callers hold p.mu
+// and have cleared the last drawing).
 func (p *progress) draw() {
-	if len(p.lines) > 0 {
-		fmt.Fprintln(p.w, strings.Join(p.lines, "\n"))
+	now := time.Now()
+	if !p.scroll && len(p.steps) > tableSteps {
+		p.scroll = true
+		p.finished = p.finished[:0]
+		for _, id := range p.order { // everything finished so far, once
+			if n := p.steps[id]; n.Phase.Fulfilled(nil) {
+				p.finished = append(p.finished, id)
+			}
+		}
 	}
-	p.drawn = len(p.lines)
+	var lines []string
+	if !p.scroll {
+		p.finished = p.finished[:0]
+		steps := make([]wfv1.NodeStatus, 0, len(p.order))
+		for _, id := range p.order {
+			steps = append(steps, p.steps[id])
+		}
+		p.sortSteps(steps)
+		for _, n := range steps {
+			lines = append(lines, p.line(n, now))
+		}
+	} else {
+		for _, id := range p.finished {
+			if p.printed[id] != p.steps[id].Phase {
+				p.printed[id] = p.steps[id].Phase
+				fmt.Fprintln(p.w, p.line(p.steps[id], now))
+			}
+		}
+		p.finished = p.finished[:0]
+		lines = p.live(now)
+	}
+	if len(lines) > 0 {
+		fmt.Fprintln(p.w, strings.Join(lines, "\n"))
+	}
+	p.drawn = len(lines)
+}
+
+// live is the scrolling mode's drawing: the running steps, longest
+// running first, at most liveSteps lines.
+func (p *progress) live(now time.Time) []string {
+	run := make([]wfv1.NodeStatus, 0, len(p.running))
+	for id := range p.running {
+		run = append(run, p.steps[id])
+	}
+	p.sortSteps(run)
+	var lines []string
+	for i, n := range run {
+		if i == liveSteps-1 && len(run) > liveSteps {
+			lines = append(lines, fmt.Sprintf("… and %d more running", len(run)-i))
+			break
+		}
+		lines = append(lines, p.line(n, now))
+	}
+	return lines
 }
 
 func (p *progress) close() {}

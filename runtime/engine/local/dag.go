@@ -363,27 +363,38 @@ func (d *dag) loop(ctx context.Context, task *wfv1.DAGTask, items []wfv1.Item, s
 	d.r.setNode(group, func(n *wfv1.NodeStatus) { n.NodeFlag = &wfv1.NodeFlag{} })
 	children := make([]string, len(items))
 	labels := make([]string, len(items))
+	nodeNames := make([]string, len(items))
 	for i, item := range items {
 		labels[i] = fmt.Sprintf("%s(%d:%s)", task.Name, i, itemLabel(item))
-		// Argo adds every item's node to the group up front, in item order.
-		d.r.addChildName(group, d.c.nodeName+"."+labels[i])
+		nodeNames[i] = d.c.nodeName + "." + labels[i]
 	}
+	// Argo adds every item's node to the group up front, in item order.
+	d.r.addChildNames(group, nodeNames)
+	// Each item resolves the task without its item list, so that an item
+	// costs the same whatever the number of items.
+	body := *task
+	body.WithItems, body.WithParam, body.WithSequence = nil, "", nil
+	// At most window items are in flight: enough to keep every process
+	// slot busy, while the rest wait as plain values rather than as
+	// goroutines holding resolved templates.
+	window := make(chan struct{}, 2*d.r.e.opts.MaxProcesses)
 	var wg sync.WaitGroup
 	// Items take the DAG's parallelism slots in item order, as Argo starts
 	// them: under a limit of 2, items 0 and 1 run first.
 	turn := make(chan struct{})
 	close(turn)
 	for i, item := range items {
-		t, err := resolveTask(task, withItem(scope, item), arts)
+		t, err := resolveTask(&body, withItem(scope, item), arts)
 		if err != nil {
 			children[i] = d.r.initNode(d.c.nodeName+"."+labels[i], labels[i], wfv1.NodeTypePod, task.Template, d.id, wfv1.NodeError, err.Error())
 			continue
 		}
+		window <- struct{}{}
 		wg.Add(1)
 		mine, next := turn, make(chan struct{})
 		turn = next
 		go func() {
-			defer wg.Done()
+			defer func() { <-window; wg.Done() }()
 			<-mine
 			release := d.acquire(ctx)
 			close(next)

@@ -17,6 +17,13 @@
 // recorded on the node (resourcesDuration). Resource templates need
 // Kubernetes and fail with a clear message.
 //
+// At scale: the engine's cost per node does not grow with the workflow. A
+// loop's items resolve the task without its item list and at most twice
+// MaxProcesses items are in flight; subscribers get the nodes that changed
+// (Options.OnNodes) or snapshots that share unchanged nodes (OnUpdate),
+// delivered from one goroutine (feed.go), never a deep copy of the whole
+// workflow per change.
+//
 // local imports runtime/launcher and runtime/artifact; it never imports the
 // compiler or the API server.
 package local

@@ -24,8 +24,8 @@ func (r *run) initNode(name, display string, typ wfv1.NodeType, tmplName, bounda
 		n.FinishedAt = n.StartedAt
 	}
 	r.wf.Status.Nodes[id] = n
+	r.feed.mark(id)
 	r.mu.Unlock()
-	r.update()
 	return id
 }
 
@@ -44,8 +44,8 @@ func (r *run) setNode(id string, change func(n *wfv1.NodeStatus)) {
 	n := r.wf.Status.Nodes[id]
 	change(&n)
 	r.wf.Status.Nodes[id] = n
+	r.feed.mark(id)
 	r.mu.Unlock()
-	r.update()
 }
 
 // finish sets a node's final phase and message.
@@ -74,6 +74,16 @@ func (r *run) addChild(parent, child string) {
 // it exists, as Argo does for loop items.
 func (r *run) addChildName(parent, name string) {
 	r.addChild(parent, r.wf.NodeID(name))
+}
+
+// addChildNames links the nodes that will be called names under parent,
+// in order, as one change: a loop's items.
+func (r *run) addChildNames(parent string, names []string) {
+	ids := make([]string, len(names))
+	for i, name := range names {
+		ids[i] = r.wf.NodeID(name)
+	}
+	r.setNode(parent, func(n *wfv1.NodeStatus) { n.Children = append(n.Children, ids...) })
 }
 
 // flagged gives a node an empty nodeFlag, as Argo does for skipped,

@@ -31,7 +31,15 @@ type Options struct {
 	// Logs receives every step's output, each line prefixed with the step's
 	// display name; io.Discard when nil.
 	Logs io.Writer
-	// OnUpdate receives a copy of the workflow whenever its status changes.
+	// OnNodes receives copies of the nodes that changed, in the order they
+	// first changed, coalesced: at most every 50ms while the run goes on,
+	// and once more with the last changes before Run returns. Its cost is
+	// per change, whatever the size of the workflow.
+	OnNodes func([]wfv1.NodeStatus)
+	// OnUpdate receives snapshots of the workflow as its status changes:
+	// coalesced like OnNodes, and less often when the status is very
+	// large; the last one is the final status. Snapshots share their nodes'
+	// content with each other: subscribers must not change them.
 	OnUpdate func(*wfv1.Workflow)
 	// StopGrace is how long a stopped step gets between SIGTERM and SIGKILL.
 	StopGrace time.Duration
@@ -80,14 +88,14 @@ func New(opts Options) *Engine {
 
 // run is one workflow execution.
 type run struct {
-	e          *Engine
-	mu         sync.Mutex // guards wf.Status
-	wf         *wfv1.Workflow
-	globals    map[string]string
-	dir        string
-	pods       chan struct{} // workflow parallelism; nil when unlimited
-	logMu      sync.Mutex
-	lastUpdate time.Time
+	e       *Engine
+	mu      sync.Mutex // guards wf.Status
+	wf      *wfv1.Workflow
+	globals map[string]string
+	dir     string
+	pods    chan struct{} // workflow parallelism; nil when unlimited
+	logMu   sync.Mutex
+	feed    *feed
 }
 
 // Run executes wf to completion and returns it with its status. Cancelling
@@ -126,7 +134,14 @@ func (e *Engine) Run(ctx context.Context, wf *wfv1.Workflow) (*wfv1.Workflow, er
 	}
 	r.globals = r.globalParams()
 	wf.Status = wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: metav1.Now(), Nodes: wfv1.Nodes{}}
-	r.update()
+	r.feed = newFeed(r)
+	if r.feed.active() {
+		go r.feed.run()
+		defer r.feed.close() // the final status, once Run has set it
+	}
+	r.mu.Lock()
+	r.feed.mark("")
+	r.mu.Unlock()
 
 	runCtx := ctx
 	if d := wf.Spec.ActiveDeadlineSeconds; d != nil {
@@ -155,7 +170,6 @@ func (e *Engine) Run(ctx context.Context, wf *wfv1.Workflow) (*wfv1.Workflow, er
 	wf.Status.FinishedAt = metav1.Now()
 	wf.Status.Outputs = r.nodeUnlocked(root).Outputs
 	r.mu.Unlock()
-	r.publish(true)
 	return wf, nil
 }
 
@@ -225,26 +239,6 @@ func (r *run) globalParams() map[string]string {
 		g["workflow.annotations."+k] = v
 	}
 	return g
-}
-
-// update hands a snapshot to OnUpdate, at most every 50ms so that large
-// workflows do not copy their status on every change; Run's final update
-// always goes out.
-func (r *run) update() { r.publish(false) }
-
-func (r *run) publish(force bool) {
-	if r.e.opts.OnUpdate == nil {
-		return
-	}
-	r.mu.Lock()
-	if !force && time.Since(r.lastUpdate) < 50*time.Millisecond {
-		r.mu.Unlock()
-		return
-	}
-	r.lastUpdate = time.Now()
-	snap := r.wf.DeepCopy()
-	r.mu.Unlock()
-	r.e.opts.OnUpdate(snap)
 }
 
 // logf writes a line of the engine's own to the logs.
