@@ -92,17 +92,11 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 	if err != nil {
 		return err
 	}
-	if db == "" {
-		if err := os.MkdirAll(home, 0o755); err != nil {
-			return err
-		}
-		db = filepath.Join(home, "kubeline.db")
-	}
-	st, err := store.Open(ctx, db)
+	st, db, release, err := openServerStore(ctx, home, db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer release()
 	if err := recoverRuns(ctx, st); err != nil {
 		return err
 	}

@@ -147,7 +147,9 @@ func (s *Server) Admit(ctx context.Context) error {
 		}
 		var wf wfv1.Workflow
 		if err := json.Unmarshal([]byte(run.Workflow), &wf); err != nil {
-			s.ended(ctx, run.ID, store.StatusError, "the stored workflow cannot be read: "+err.Error())
+			if err := s.ended(ctx, run.ID, store.StatusError, "the stored workflow cannot be read: "+err.Error()); err != nil {
+				return err
+			}
 			continue
 		}
 		wf.Status = wfv1.WorkflowStatus{}
@@ -168,17 +170,22 @@ func (s *Server) admitLater() {
 }
 
 // ended records a run's final status with its message.
-func (s *Server) ended(ctx context.Context, id, status, msg string) {
-	_ = s.store.UpdateRun(ctx, id, kfpStates[status], msg, "", time.Now())
-	_ = s.store.SetRunStatus(ctx, id, status)
+func (s *Server) ended(ctx context.Context, id, status, msg string) error {
+	if err := s.store.UpdateRun(ctx, id, kfpStates[status], msg, "", time.Now()); err != nil {
+		return err
+	}
+	return s.store.SetRunStatus(ctx, id, status)
 }
 
 // observe records a workflow snapshot of a run: its status and KFP state,
 // and once it has ended, admits what its GPUs let start.
 // state is KFP's state of the snapshot (FAILED for a run that succeeded but
 // whose versions could not be recorded).
-func (s *Server) observe(id string, w *wfv1.Workflow, state string) {
+func (s *Server) observe(id string, w *wfv1.Workflow, state string) error {
 	a, err := s.store.GetAdmission(s.ctx, id)
+	if err != nil && store.Unavailable(err) {
+		return err
+	}
 	tracked := err == nil
 	status := ""
 	if tracked {
@@ -193,16 +200,21 @@ func (s *Server) observe(id string, w *wfv1.Workflow, state string) {
 		finished = w.Status.FinishedAt.Time
 	}
 	b, _ := json.Marshal(w)
-	_ = s.store.UpdateRun(s.ctx, id, state, w.Status.Message, string(b), finished)
+	if err := s.store.UpdateRun(s.ctx, id, state, w.Status.Message, string(b), finished); err != nil {
+		return err
+	}
 	if !tracked {
-		return
+		return nil
 	}
 	if status != a.Status {
-		_ = s.store.SetRunStatus(s.ctx, id, status)
+		if err := s.store.SetRunStatus(s.ctx, id, status); err != nil {
+			return err
+		}
 	}
 	if finalStatus(status) && !finalStatus(a.Status) {
-		_ = s.Admit(s.ctx)
+		_ = s.Admit(s.ctx) // Admit records its own decisions; a failure waits for the next
 	}
+	return nil
 }
 
 // terminate stops a run: a queued one at once (it never started), a
@@ -214,16 +226,25 @@ func (s *Server) terminate(ctx context.Context, run store.Run) (any, error) {
 	s.admitMu.Lock()
 	a, aerr := s.store.GetAdmission(ctx, run.ID)
 	if aerr == nil && a.Status == store.StatusQueued {
-		s.ended(ctx, run.ID, store.StatusStopped, "stopped before it started")
+		err := s.ended(ctx, run.ID, store.StatusStopped, "stopped before it started")
 		s.admitMu.Unlock()
+		if err != nil {
+			return nil, err
+		}
 		return map[string]any{}, s.Admit(s.ctx)
+	}
+	if aerr != nil && store.Unavailable(aerr) {
+		s.admitMu.Unlock()
+		return nil, aerr
 	}
 	s.admitMu.Unlock()
 	if err := s.store.UpdateRun(ctx, run.ID, "CANCELING", "", "", time.Time{}); err != nil {
 		return nil, err
 	}
 	if aerr == nil {
-		_ = s.store.SetRunStatus(ctx, run.ID, store.StatusStopping)
+		if err := s.store.SetRunStatus(ctx, run.ID, store.StatusStopping); err != nil {
+			return nil, err
+		}
 	}
 	return map[string]any{}, s.engine.Stop(ctx, "run-"+run.ID[:8])
 }
@@ -285,16 +306,21 @@ func (s *Server) submit(ctx context.Context, run store.Run, wf *wfv1.Workflow, o
 		}
 	}
 	if err := s.queue(ctx, run, wf, startAnyway, multiNode); err != nil {
-		s.ended(ctx, run.ID, store.StatusError, err.Error())
+		_ = s.ended(ctx, run.ID, store.StatusError, err.Error()) // err is the answer; the run is not started
 		return err
 	}
 	return s.Admit(s.ctx)
 }
 
-// startFailed ends a run the engine would not take; its GPUs return.
+// startFailed ends a run the engine would not take; its GPUs return. The
+// end is recorded whatever it takes (retryStore).
 func (s *Server) startFailed(id string, err error) {
-	s.ended(s.ctx, id, store.StatusError, err.Error())
-	s.admitLater()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = s.retryStore("run "+id, func() error { return s.ended(s.ctx, id, store.StatusError, err.Error()) })
+		s.admitLater()
+	}()
 }
 
 // createIn is the namespace (group) a new run or recurring run belongs to:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/kubeline/kubeline/runtime/store"
@@ -41,6 +42,8 @@ func status(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, store.ErrInvalid):
 		return http.StatusBadRequest
+	case store.Unavailable(err):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -58,16 +61,29 @@ func grpcCode(httpCode int) int {
 		return 16 // UNAUTHENTICATED
 	case http.StatusForbidden:
 		return 7 // PERMISSION_DENIED
+	case http.StatusServiceUnavailable:
+		return 14 // UNAVAILABLE
 	}
 	return 13 // INTERNAL
 }
+
+// retryAfter is the Retry-After of a 503: seconds until a retry may work.
+const retryAfter = "5"
 
 // writeError answers with KFP's error body.
 func writeError(w http.ResponseWriter, err error) {
 	code := status(err)
 	msg := err.Error()
-	if code == http.StatusInternalServerError {
+	switch code {
+	case http.StatusInternalServerError:
 		msg = "internal error: " + msg
+	case http.StatusServiceUnavailable:
+		// A storage fault: the request may succeed later.
+		w.Header().Set("Retry-After", retryAfter)
+		if reason := store.FaultReason(err); reason != "" && !strings.Contains(msg, reason) {
+			msg = reason + ": " + msg
+		}
+		msg = "storage unavailable, try again later: " + msg
 	}
 	g := grpcCode(code)
 	writeJSON(w, code, map[string]any{"code": g, "message": msg,

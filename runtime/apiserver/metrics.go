@@ -181,17 +181,22 @@ func (s *Server) telemetryRoutes(mux *http.ServeMux) {
 	handle("GET /readyz", http.HandlerFunc(s.readyz))
 }
 
-// readyz is 200 while the store answers within two seconds and the server
-// is not shutting down, else 503 with the reason.
+// readyz is 200 while the store takes a write within two seconds, no run
+// state waits for the store (follow.go) and the server is not shutting
+// down, else 503 with the reason.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	err := s.ctx.Err()
 	if err == nil {
-		err = s.store.Ping(ctx)
+		err = s.store.CheckWrite(ctx)
+	}
+	if err == nil {
+		err = s.faults.err()
 	}
 	if err != nil {
+		w.Header().Set("Retry-After", retryAfter)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("not ready: " + err.Error() + "\n"))
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -176,36 +177,45 @@ func (s *Server) deletePipeline(r *http.Request) (any, error) {
 	return map[string]any{}, s.store.DeletePipeline(r.Context(), r.PathValue("id"), cascade)
 }
 
-// readUpload reads the multipart file field "uploadfile" (32 MiB at most),
-// streaming the form: nothing but that file is kept.
-func readUpload(r *http.Request) (string, []byte, error) {
-	r.Body = http.MaxBytesReader(nil, r.Body, maxUpload+1<<20)
+// uploadPart finds the multipart file field "uploadfile" of a body of at
+// most limit bytes (plus a megabyte of form), streaming the form: what
+// comes before the file is skipped.
+func uploadPart(r *http.Request, limit int64) (*multipart.Part, error) {
+	r.Body = http.MaxBytesReader(nil, r.Body, limit+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return "", nil, badRequest("uploadfile: %v", err)
+		return nil, badRequest("uploadfile: %v", err)
 	}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return "", nil, badRequest("uploadfile: %v", http.ErrMissingFile)
+			return nil, badRequest("uploadfile: %v", http.ErrMissingFile)
 		}
 		if err != nil {
-			return "", nil, uploadError(err, maxUpload)
+			return nil, uploadError(err, limit)
 		}
-		if part.FormName() != "uploadfile" || part.FileName() == "" {
-			part.Close()
-			continue
+		if part.FormName() == "uploadfile" && part.FileName() != "" {
+			return part, nil
 		}
-		data, err := io.ReadAll(io.LimitReader(part, maxUpload+1))
 		part.Close()
-		if err != nil {
-			return "", nil, uploadError(err, maxUpload)
-		}
-		if len(data) > maxUpload {
-			return "", nil, uploadError(&http.MaxBytesError{Limit: maxUpload}, maxUpload)
-		}
-		return part.FileName(), data, nil
 	}
+}
+
+// readUpload reads the multipart file field "uploadfile" (32 MiB at most).
+func readUpload(r *http.Request) (string, []byte, error) {
+	part, err := uploadPart(r, maxUpload)
+	if err != nil {
+		return "", nil, err
+	}
+	defer part.Close()
+	data, err := io.ReadAll(io.LimitReader(part, maxUpload+1))
+	if err != nil {
+		return "", nil, uploadError(err, maxUpload)
+	}
+	if len(data) > maxUpload {
+		return "", nil, uploadError(&http.MaxBytesError{Limit: maxUpload}, maxUpload)
+	}
+	return part.FileName(), data, nil
 }
 
 // uploadError is the answer to an upload that could not be read: 413 when

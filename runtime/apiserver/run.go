@@ -11,7 +11,6 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
-	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/store"
 	"github.com/kubeline/kubeline/runtime/versioning"
 )
@@ -270,19 +269,7 @@ func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		for w := range ch {
-			state := RunState(w)
-			if w.Status.Phase.Completed() {
-				var finishedMsg string
-				if state, finishedMsg = s.recordVersions(run, w, state); finishedMsg != "" {
-					w.Status.Message = finishedMsg
-				}
-				if w.Status.Message == "" {
-					w.Status.Message = engine.FailedSteps(w)
-				}
-			}
-			s.observe(run.ID, w, state)
-		}
+		s.follow(run, ch) // follow.go
 	}()
 }
 

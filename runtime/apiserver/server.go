@@ -53,6 +53,8 @@ type Server struct {
 	// mlmdURI turns artifact keys into URIs for ML Metadata (mlmd.go);
 	// nil serves no ML Metadata.
 	mlmdURI func(key string) string
+	// faults are the store writes waiting for the store (follow.go).
+	faults faults
 }
 
 // New returns a server; ctx bounds the background run watchers.
@@ -115,7 +117,11 @@ func (s *Server) Handler() http.Handler {
 	h := route(writeError)
 	// Upload errors have their own body in KFP.
 	hu := route(func(w http.ResponseWriter, err error) {
-		writeJSON(w, status(err), map[string]any{"error_message": err.Error(), "error_details": err.Error()})
+		code := status(err)
+		if code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		writeJSON(w, code, map[string]any{"error_message": err.Error(), "error_details": err.Error()})
 	})
 	s.kfpRoutes(h, hu)
 	s.versionRoutes(h)

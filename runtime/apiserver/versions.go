@@ -57,21 +57,18 @@ func versionOutputs(run store.Run) map[string]string {
 	return out
 }
 
-// recordVersions records what a finished run used and produced. A run that
-// succeeded but whose versions could not be stored ends FAILED with the
-// reason (its outputs are not versioned, so it did not do its job).
-func (s *Server) recordVersions(run store.Run, wf *wfv1.Workflow, state string) (string, string) {
+// recordVersions records what a finished run used and produced, in the
+// run's group as its owner.
+func (s *Server) recordVersions(run store.Run, wf *wfv1.Workflow) error {
 	if s.versions == nil {
-		return state, ""
+		return nil
 	}
 	owner, err := s.store.Owner(s.ctx, "run", run.ID)
 	if err != nil {
-		return "FAILED", fmt.Sprintf("record versions: %v", err)
+		return err
 	}
-	if _, err := s.versions.Record(s.scope(s.ctx, run.Namespace, owner), run.ID, wf, versionOutputs(run)); err != nil {
-		return "FAILED", fmt.Sprintf("record versions: %v", err)
-	}
-	return state, ""
+	_, err = s.versions.Record(s.scope(s.ctx, run.Namespace, owner), run.ID, wf, versionOutputs(run))
+	return err
 }
 
 // versionRoutes adds the /apis/kubeline/v1 routes of datasets, models,
@@ -232,46 +229,51 @@ func (s *Server) uploadArtifactVersion(r *http.Request, kind string) (any, error
 	if s.versions == nil {
 		return nil, badRequest("this server keeps no versions")
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, maxVersionUpload)
-	f, hdr, err := r.FormFile("uploadfile")
+	name := r.PathValue("name")
+	if _, _, _, ok, err := artifact.ParseVersionURI(kind + "://" + name); !ok || err != nil {
+		return nil, badRequest("%s name %q: use letters, digits, '.', '_' and '-'", kind, name)
+	}
+	f, err := uploadPart(r, maxVersionUpload)
 	if err != nil {
-		return nil, uploadError(err, maxVersionUpload)
+		return nil, err
 	}
 	defer f.Close()
 	dir, err := os.MkdirTemp("", "kubeline-upload-")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("keep the upload: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, filepath.Base(filepath.Clean("/"+hdr.Filename)))
+	path := filepath.Join(dir, filepath.Base(filepath.Clean("/"+f.FileName())))
 	if path == dir || filepath.Base(path) == "/" {
 		path = filepath.Join(dir, "data")
 	}
 	out, err := os.Create(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("keep the upload: %w", err)
 	}
-	_, err = io.Copy(out, f)
+	_, err = io.Copy(out, clientReader{io.LimitReader(f, maxVersionUpload+1)})
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, uploadError(err, maxVersionUpload)
+	var ce clientError
+	switch {
+	case errors.As(err, &ce):
+		return nil, uploadError(ce.error, maxVersionUpload)
+	case err != nil:
+		return nil, fmt.Errorf("keep the upload: %w", err)
 	}
-	if err != nil {
-		return nil, err
+	if fi, err := os.Stat(path); err == nil && fi.Size() > maxVersionUpload {
+		return nil, uploadError(&http.MaxBytesError{Limit: maxVersionUpload}, maxVersionUpload)
 	}
 	ctx, err := s.uploadScope(r, kind)
 	if err != nil {
 		return nil, err
 	}
-	pv, err := s.versions.CreateFrom(ctx, kind, r.PathValue("name"), path, nil)
-	if errors.Is(err, store.ErrTaken) {
-		return nil, err
-	}
+	// The name is valid: what fails now is a taken name (409), storage
+	// (503) or kubeline (500).
+	pv, err := s.versions.CreateFrom(ctx, kind, name, path, nil)
 	if err != nil {
-		return nil, badRequest("%v", err)
+		return nil, err
 	}
 	res := artifactVersionJSON(pv.ArtifactVersion)
 	res["created"] = pv.Created
@@ -297,4 +299,19 @@ func (s *Server) uploadScope(r *http.Request, kind string) (context.Context, err
 		return nil, err
 	}
 	return s.scope(ctx, group, owner), nil
+}
+
+// clientReader marks the errors of reading a request body, so that a
+// copy's read side (the client: 400/413) is told from its write side (the
+// server's disk: 503 when full).
+type clientReader struct{ r io.Reader }
+
+type clientError struct{ error }
+
+func (c clientReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = clientError{err}
+	}
+	return n, err
 }

@@ -23,19 +23,28 @@ var (
 type Store struct {
 	db       *sql.DB
 	postgres bool
+	path     string // the SQLite file
 }
 
 // Open opens a store: "postgres://..." or "postgresql://..." is PostgreSQL,
-// anything else a SQLite file path (":memory:" for a private in-memory one).
-// The schema is migrated to the newest version.
+// anything else a SQLite file path (":memory:" for a private in-memory one),
+// optionally followed by ?_pragma=NAME(VALUE)&... applied after kubeline's
+// own (busy_timeout(10000), WAL, foreign keys). The schema is migrated to
+// the newest version. A SQLite store that cannot be opened says why: the
+// directory is read-only or full, or which processes lock the database.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{}
+	path := SQLitePath(dsn)
+	s := &Store{path: path}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.postgres = true
 		s.db, err = sql.Open("pgx", dsn)
 	} else {
-		s.db, err = sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+		extra := ""
+		if _, q, ok := strings.Cut(dsn, "?"); ok && q != "" {
+			extra = "&" + q
+		}
+		s.db, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"+extra)
 		if err == nil {
 			s.db.SetMaxOpenConns(1) // one writer: SQLite serialises anyway
 		}
@@ -45,13 +54,31 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, s.describe(fmt.Errorf("open store: %w", err))
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
-		return nil, err
+		return nil, s.describe(err)
 	}
 	return s, nil
+}
+
+// SQLitePath is the file of a SQLite DSN ("" for PostgreSQL).
+func SQLitePath(dsn string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return ""
+	}
+	path, _, _ := strings.Cut(dsn, "?")
+	return path
+}
+
+// describe says what a storage fault is: for SQLite, the file system's
+// refusal or the processes locking the database.
+func (s *Store) describe(err error) error {
+	if s.postgres || s.path == "" || s.path == ":memory:" {
+		return Fault(err)
+	}
+	return diagnoseOpen(s.path, err)
 }
 
 // Close closes the database.
