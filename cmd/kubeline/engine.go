@@ -41,7 +41,7 @@ func (c *engineFlags) register(fs *pflag.FlagSet) {
 func (c *engineFlags) open(home string, objects artifact.Store) (engine.Engine, error) {
 	switch c.engine {
 	case "", "local":
-		return local.NewRunner(local.Options{Home: home, Store: objects}), nil
+		return local.NewRunner(local.Options{Home: home, Store: objects, ArchiveLogs: true}), nil
 	case "argo":
 		e, err := c.argo(objects)
 		if err != nil {

@@ -26,6 +26,7 @@ import (
 // serverOptions are the flags of `kubeline server`.
 type serverOptions struct {
 	addr, db string
+	ui       string
 	arts     storeFlags
 	acc      accessFlags
 	cl       clusterFlags
@@ -49,6 +50,7 @@ users; the first multi-user start prints the operator's token once.`,
 	f := c.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8888", "listen `ADDRESS`")
 	f.StringVar(&o.db, "db", "", "store `URL`: postgres://... or a SQLite file (default $KUBELINE_HOME/kubeline.db)")
+	f.StringVar(&o.ui, "ui", "", "serve the Kubeflow Pipelines UI build in `DIR` at / with its Node server's routes (artifact previews, step logs)")
 	o.arts.register(f)
 	o.acc.register(f)
 	o.cl.register(f)
@@ -64,7 +66,13 @@ func (o *serverOptions) run(stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx = withLimits(withCluster(ctx, o.cl, logger), o.lim)
+	ctx = withUI(withLimits(withCluster(ctx, o.cl, logger), o.lim), o.ui)
+	if o.ui != "" {
+		if err := apiserver.CheckUI(o.ui); err != nil {
+			fmt.Fprintf(stderr, "kubeline server: %v\n", err)
+			return exitUsage
+		}
+	}
 	l, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
@@ -127,7 +135,7 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 		WithArtifacts(readArtifact(objects)).WithMetadata(objects.URI).
 		WithVersions(versioner).
 		WithServing(deployments, versioner, filepath.Join(home, "deployments")).
-		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging).WithLogger(cluster.log)
+		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging).WithLogger(cluster.log).WithUI(uiOf(ctx))
 	// Pools made for an earlier --gpus are fitted to this cluster first.
 	notes, err := api.ReconcilePools(runCtx)
 	if err != nil {
@@ -143,6 +151,9 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 	go api.Schedule(runCtx, time.Second)
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s, %s, %d GPUs)\n", l.Addr(), redactDSN(db), map[bool]string{false: "single-user", true: "multi-user"}[multiUser], clusterGPUs(acc.gpus))
+	if dir := uiOf(ctx); dir != "" {
+		fmt.Fprintf(log, "kubeline server: Pipelines UI on http://%s/ (from %s)\n", l.Addr(), dir)
+	}
 	cluster.log.Info("serving", "addr", l.Addr().String(), "store", redactDSN(db), "multi_user", multiUser,
 		"gpus", clusterGPUs(acc.gpus), "version", version)
 	errc := make(chan error, 1)

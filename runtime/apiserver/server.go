@@ -55,6 +55,8 @@ type Server struct {
 	mlmdURI func(key string) string
 	// faults are the store writes waiting for the store (follow.go).
 	faults faults
+	// uiDir is the Pipelines UI build served at / (ui.go); "" for none.
+	uiDir string
 }
 
 // New returns a server; ctx bounds the background run watchers.
@@ -125,7 +127,8 @@ func (s *Server) Handler() http.Handler {
 	})
 	s.kfpRoutes(h, hu)
 	s.versionRoutes(h)
-	s.deployRoutes(h, func(pattern string, f http.HandlerFunc) {
+	// raw serves f itself, after the limits and the route's policy.
+	raw := func(pattern string, f http.HandlerFunc) {
 		s.routes = append(s.routes, pattern)
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			r = s.limitRequest(w, r, pattern)
@@ -135,9 +138,11 @@ func (s *Server) Handler() http.Handler {
 			}
 			f(w, r)
 		})
-	})
+	}
+	s.deployRoutes(h, raw)
 	s.kubelineRoutes(h)
 	s.metadataRoutes(mux)
+	s.uiRoutes(h, raw)
 	s.telemetryRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -6,6 +6,10 @@ package artifact
 // uploads in a cluster and those the embedded engine stores share keys.
 const KeyFormat = "kubeline/{{workflow.name}}/{{pod.name}}"
 
+// LogKey is where a step's log is archived: Argo's archiveLogs writes
+// main.log under KeyFormat, and the embedded engine does the same.
+func LogKey(workflow, pod string) string { return "kubeline/" + workflow + "/" + pod + "/main.log" }
+
 // DefaultCredentialsSecret is the secret KFP's manifests hold the MinIO
 // credentials in (keys accesskey and secretkey).
 const DefaultCredentialsSecret = "mlpipeline-minio-artifact"

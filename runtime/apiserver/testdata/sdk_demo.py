@@ -1,8 +1,13 @@
 from kfp import dsl, compiler
-from kfp.dsl import Input, Output, Dataset, Model, Artifact
+import warnings
+
+from kfp.dsl import Input, Output, Dataset, Model
+
+warnings.filterwarnings("ignore", category=FutureWarning)
 
 @dsl.component
 def make_data(n: int, data: Output[Dataset]) -> str:
+    print("making %d rows" % n)
     with open(data.path, "w") as f:
         f.write("\n".join(str(i) for i in range(n)))
     return "made %d" % n
@@ -36,6 +41,16 @@ def demo(n: int = 5):
     with dsl.ParallelFor([1, 2, 3]) as item:
         s = say(msg=str(item))
     
-# Regenerate sdk_demo.yaml (kfp 2.15.2 from ../shared/kfp-sdk):
+@dsl.component
+def fail(msg: str):
+    raise RuntimeError(msg)
+
+@dsl.pipeline(name="fails")
+def fails(msg: str = "this step fails on purpose"):
+    f = flip()
+    fail(msg=msg).after(f)
+
+# Regenerate sdk_demo.yaml and sdk_fail.yaml (kfp 2.15.2 from ../shared/kfp-sdk):
 #   PYTHONPATH=../shared/kfp-sdk /usr/bin/python3 runtime/apiserver/testdata/sdk_demo.py
 compiler.Compiler().compile(demo, "runtime/apiserver/testdata/sdk_demo.yaml")
+compiler.Compiler().compile(fails, "runtime/apiserver/testdata/sdk_fail.yaml")

@@ -76,6 +76,7 @@ func (r *run) executePod(ctx context.Context, id string, c call, tmpl *wfv1.Temp
 	start := time.Now()
 	outputs, cached, err := p.run(ctx)
 	p.recordResources(time.Since(start))
+	p.archiveLog(ctx)
 	switch {
 	case ctx.Err() != nil:
 		r.finish(id, wfv1.NodeFailed, "stopped")

@@ -52,6 +52,9 @@ type Options struct {
 	PythonExecutor string
 	// NoCache turns KFP step caching off: every step runs.
 	NoCache bool
+	// ArchiveLogs stores each finished step's log in Store at
+	// artifact.LogKey, as Argo's archiveLogs does.
+	ArchiveLogs bool
 	// MaxProcesses caps the steps running at once on this machine, whatever
 	// the workflow's parallelism; 64 when zero.
 	MaxProcesses int

@@ -1,0 +1,139 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+// WithUI serves a Kubeflow Pipelines UI build (its build/ directory) at /
+// with the routes the UI's own Node server answers: artifact previews
+// (/artifacts/get and /artifacts/SOURCE/BUCKET/KEY), task logs
+// (/k8s/pod/logs, from the log archive in the artifact store), and the
+// /system and /visualizations questions it asks. With the API and ML
+// Metadata on the same port, one process is the whole backend.
+func (s *Server) WithUI(dir string) *Server {
+	s.uiDir = dir
+	return s
+}
+
+// uiRoutes mounts the UI and its routes when WithUI gave a build.
+func (s *Server) uiRoutes(h func(string, func(*http.Request) (any, error)), raw func(string, http.HandlerFunc)) {
+	if s.uiDir == "" {
+		return
+	}
+	raw("GET /artifacts/get", s.uiArtifact)
+	raw("GET /artifacts/{source}/{bucket}/{key...}", s.uiArtifact)
+	raw("GET /k8s/pod/logs", s.uiLogs)
+	h("GET /visualizations/allowed", func(*http.Request) (any, error) { return false, nil })
+	files := http.FileServer(http.Dir(s.uiDir))
+	raw("GET /static/", files.ServeHTTP)
+	raw("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join(s.uiDir, "index.html"))
+	})
+	raw("GET /index.html", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join(s.uiDir, "index.html"))
+	})
+}
+
+// CheckUI says whether dir holds a Pipelines UI build.
+func CheckUI(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
+		return errors.New("--ui " + dir + ": not a Pipelines UI build (no index.html)")
+	}
+	return nil
+}
+
+// uiArtifact serves the artifact preview and download the UI builds from
+// an artifact's URI: the object key of the store (its bucket must be the
+// store's), its first peek bytes when asked. The caller must see the run
+// that wrote it.
+func (s *Server) uiArtifact(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	source, bucket, key := firstOf(r.PathValue("source"), q.Get("source")), firstOf(r.PathValue("bucket"), q.Get("bucket")), firstOf(r.PathValue("key"), q.Get("key"))
+	if key == "" || source == "" {
+		http.Error(w, "source, bucket and key are required", http.StatusBadRequest)
+		return
+	}
+	if s.artifacts == nil || s.mlmdURI == nil || s.mlmdURI(key) != source+"://"+bucket+"/"+key && s.mlmdURI(key) != "s3://"+bucket+"/"+key {
+		http.Error(w, "no artifact "+source+"://"+bucket+"/"+key+" in kubeline's artifact store", http.StatusNotFound)
+		return
+	}
+	if !s.ownsObject(r.Context(), key) {
+		http.Error(w, "no artifact "+key, http.StatusNotFound)
+		return
+	}
+	data, err := s.artifacts(r.Context(), key)
+	if errors.Is(err, artifact.ErrNotFound) {
+		http.Error(w, "no artifact "+key, http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, "read artifact "+key+": "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if peek, err := strconv.Atoi(q.Get("peek")); err == nil && peek > 0 && peek < len(data) {
+		data = data[:peek]
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(data)
+}
+
+// uiLogs serves a step's log from the archive (artifact.LogKey) by the
+// run and pod the UI names.
+func (s *Server) uiLogs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	podName, runID := q.Get("podname"), q.Get("runid")
+	if podName == "" || runID == "" {
+		http.Error(w, "podname and runid arguments are required", http.StatusBadRequest)
+		return
+	}
+	run, err := s.store.GetRun(r.Context(), runID)
+	if err != nil || !s.seesGroup(r.Context(), run.Namespace) {
+		http.Error(w, "no run "+runID, http.StatusNotFound)
+		return
+	}
+	wf, _ := s.runGraph(run)
+	if s.artifacts == nil || strings.ContainsAny(podName, "/\\") || !strings.HasPrefix(podName, wf.Name+"-") {
+		http.Error(w, "no pod "+podName+" in run "+runID, http.StatusNotFound)
+		return
+	}
+	data, err := s.artifacts(r.Context(), artifact.LogKey(wf.Name, podName))
+	if err != nil {
+		http.Error(w, "no archived log of pod "+podName+" (it has not ended, or kept no log)", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(bytes.TrimRight(data, "\x00"))
+}
+
+// ownsObject says whether the caller sees the run whose workflow wrote key
+// (kubeline/WORKFLOW/...); single-user servers show every object.
+func (s *Server) ownsObject(ctx context.Context, key string) bool {
+	c := callerOf(ctx)
+	if !s.multiUser || c == nil || c.operator() {
+		return true
+	}
+	parts := strings.Split(key, "/")
+	if len(parts) < 3 || parts[0] != "kubeline" {
+		return false
+	}
+	runs, _, err := s.store.ListRuns(ctx, "", "", s.visible(ctx, store.ListOptions{PageSize: 200, SortBy: "created_at desc"}))
+	if err != nil {
+		return false
+	}
+	for _, r := range runs {
+		if wf, _ := s.runGraph(r); wf.Name == parts[1] {
+			return true
+		}
+	}
+	return false
+}
