@@ -85,7 +85,7 @@ func startUIBackend(t *testing.T) *uiEnv {
 		node.Process.Kill()
 		node.Wait()
 		if t.Failed() {
-			t.Logf("the UI's Node server said:\n%s", tail(nodeLog.String(), 4000))
+			t.Logf("the UI's Node server said:\n%s", lastChars(nodeLog.String(), 4000))
 		}
 	})
 	env := &uiEnv{api: "http://" + l.Addr().String(), ui: "http://" + uiAddr, gw: gw}
@@ -104,7 +104,7 @@ func startUIBackend(t *testing.T) *uiEnv {
 	return env
 }
 
-func tail(s string, n int) string {
+func lastChars(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]
 	}
@@ -252,7 +252,7 @@ func (p *page) waitFor(what string, ok func() bool) {
 	for !ok() {
 		if time.Now().After(deadline) {
 			p.shot()
-			p.t.Fatalf("%s: waited %s for %s; the page shows:\n%s", p.name, uiTimeout, what, tail(p.text(), 3000))
+			p.t.Fatalf("%s: waited %s for %s; the page shows:\n%s", p.name, uiTimeout, what, lastChars(p.text(), 3000))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
