@@ -349,3 +349,30 @@ func TestPoolsFitTheClusterAtStart(t *testing.T) {
 	srv = startServerBinary(t, home, "--gpus", "a100:n1=8,n3=4")
 	assert.NotContains(t, srv.out.String(), "warning")
 }
+
+// TestOperatorRecovery: the operator's token, shown once at the first
+// multi-user start, is lost; whoever holds the store (the server's machine)
+// makes a new one with `users create-token admin --db`, no token needed,
+// while the server runs; it works against the server.
+func TestOperatorRecovery(t *testing.T) {
+	home := t.TempDir()
+	env := []string{"KUBELINE_HOME=" + t.TempDir(), "KUBELINE_TOKEN=", "KUBELINE_SERVER=", "KUBELINE_CONFIG="}
+	srv := startServerBinary(t, home, "--multi-user")
+	require.Contains(t, srv.out.String(), "export KUBELINE_TOKEN=kl_")
+	db := filepath.Join(home, "kubeline.db")
+
+	r := kubelineIn(t, t.TempDir(), env, "users", "whoami", "--server", srv.url)
+	require.Equal(t, 1, r.code, "no token: %s", r.stdout)
+	r = kubelineIn(t, t.TempDir(), env, "users", "create-token", "admin", "--db", db)
+	require.Equal(t, 0, r.code, r.stderr)
+	token := strings.TrimSpace(r.stdout)
+	assert.Regexp(t, `^kl_[0-9a-f]{48}$`, token)
+	r = kubelineIn(t, t.TempDir(), env, "users", "whoami", "--server", srv.url, "--token", token)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `(?m)^name:\s+admin$`, r.stdout)
+	assert.Regexp(t, `(?m)^roles:\s+operator$`, r.stdout)
+
+	r = kubelineIn(t, t.TempDir(), env, "users", "create-token", "nope", "--db", db)
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "kubeline users create-token: user nope:")
+}

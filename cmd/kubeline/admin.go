@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/url"
@@ -10,11 +11,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/kubeline/kubeline/runtime/apiserver"
+	"github.com/kubeline/kubeline/runtime/store"
 )
 
 // adminFlags are the flags of the admin commands.
 type adminFlags struct {
-	output                                                                                     string
+	output, db                                                                                 string
 	roles, groups, pool, nodes, gpuType, file, group, metric, direction, description, pipeline string
 }
 
@@ -42,6 +46,8 @@ func (a *adminFlags) register(fs *pflag.FlagSet, names ...string) {
 			fs.StringVar(&a.direction, "direction", "", "maximize (default) or minimize")
 		case "description":
 			fs.StringVar(&a.description, "description", "", "a description")
+		case "db":
+			fs.StringVar(&a.db, "db", "", "the server's store `URL` (a SQLite file or postgres://...): make the token in it directly, no server or token needed — the recovery of a lost operator token on the server's machine")
 		case "pipeline":
 			fs.StringVar(&a.pipeline, "pipeline", "", "the default pipeline's `ID`")
 		default:
@@ -65,7 +71,7 @@ var adminVerbs = map[string][]adminVerb{
 		{"create NAME --roles ROLES", "add a user", exactArgs("NAME"), []string{"roles", "groups"}},
 		{"update NAME", "change a user's roles or groups", exactArgs("NAME"), []string{"roles", "groups"}},
 		{"delete NAME", "remove a user", exactArgs("NAME"), nil},
-		{"create-token NAME", "make a new bearer token for a user (printed once)", exactArgs("NAME"), nil},
+		{"create-token NAME", "make a new bearer token for a user (printed once); with --db, directly in the store", exactArgs("NAME"), []string{"db"}},
 		{"whoami", "who the token is, with roles and groups", noArgs, nil},
 	},
 	"groups": {
@@ -140,6 +146,11 @@ func newAdminCmd(s streams, g *globalFlags, noun string) *cobra.Command {
 
 // adminCall makes the API call of noun verb and prints its answer.
 func adminCall(s streams, g *globalFlags, a *adminFlags, noun, verb string, pos []string) int {
+	if noun == "users" && verb == "create-token" && a.db != "" {
+		return reportCode(s, "kubeline users create-token", withStore(a.db, func(ctx context.Context, st *store.Store) error {
+			return createTokenInStore(ctx, st, pos[0], s.out)
+		}))
+	}
 	req, err := a.request(noun, verb, pos)
 	if err == errUsage {
 		fmt.Fprintf(s.errOut, "kubeline %s %s: wrong arguments\n", noun, verb)
@@ -242,6 +253,31 @@ func (a *adminFlags) request(noun, verb string, pos []string) (adminRequest, err
 		return adminRequest{"POST", "/runs/" + name + ":start_anyway", nil, record("run_id", "status", "start_anyway")}, nil
 	}
 	return adminRequest{}, errUsage
+}
+
+// createTokenInStore makes a new token for user name in the store itself:
+// whoever holds the store (the server's machine, its database) recovers an
+// operator whose token is lost, as the first start made one.
+func createTokenInStore(ctx context.Context, st *store.Store, name string, out io.Writer) error {
+	u, err := st.GetUser(ctx, name)
+	if err != nil {
+		return fmt.Errorf("user %s: %w", name, err)
+	}
+	token, hash := apiserver.NewToken()
+	if err := st.AddToken(ctx, u.Name, hash); err != nil {
+		return fmt.Errorf("add a token for %s: %w", name, err)
+	}
+	fmt.Fprintln(out, token)
+	return nil
+}
+
+// reportCode is reportErr as an exit code.
+func reportCode(s streams, what string, err error) int {
+	if err != nil {
+		fmt.Fprintf(s.errOut, "%s: %v\n", what, err)
+		return exitFailure
+	}
+	return exitOK
 }
 
 // parseNodes reads --nodes NODE=GPUS,...
