@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -224,11 +222,12 @@ and what they made), as a text tree, JSON, YAML, Graphviz DOT or SVG.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			kind, ref := args[0], args[1]
 			err := withStore(db, func(ctx context.Context, st *store.Store) error {
-				g, err := versionLineage(ctx, st, kind, ref, up || (!down && kind == "model"))
+				upstream := up || (!down && kind == "model")
+				g, root, err := versionLineage(ctx, st, kind, ref, upstream)
 				if err != nil {
 					return err
 				}
-				return renderLineage(s.out, g, output)
+				return renderLineage(s.out, g, output, root, upstream)
 			})
 			return reportErr(s, fmt.Sprintf("kubeline lineage %s %s", kind, ref), err)
 		},
@@ -240,19 +239,23 @@ and what they made), as a text tree, JSON, YAML, Graphviz DOT or SVG.`,
 	return c
 }
 
-func versionLineage(ctx context.Context, st *store.Store, kind, ref string, up bool) (*lineage.Graph, error) {
+func versionLineage(ctx context.Context, st *store.Store, kind, ref string, up bool) (*lineage.Graph, string, error) {
 	name, n, err := parseRef(kind, ref)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	v, err := st.GetArtifactVersion(ctx, kind, name, n)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return versioning.Lineage(ctx, st, lineage.Version{Kind: lineage.Kind(kind), Name: name, Version: v.Version}, up)
+	lv := lineage.Version{Kind: lineage.Kind(kind), Name: name, Version: v.Version}
+	g, err := versioning.Lineage(ctx, st, lv, up)
+	return g, lv.ID(), err
 }
 
-func renderLineage(w io.Writer, g *lineage.Graph, format string) error {
+// renderLineage prints the lineage of root (upstream or not) as the
+// format asks: a text tree, JSON, YAML, DOT or SVG.
+func renderLineage(w io.Writer, g *lineage.Graph, format, root string, up bool) error {
 	switch format {
 	case "json", "yaml":
 		return printOutput(w, format, g, nil)
@@ -263,24 +266,8 @@ func renderLineage(w io.Writer, g *lineage.Graph, format string) error {
 		_, err := w.Write(g.SVG())
 		return err
 	case "text":
-	default:
-		return fmt.Errorf("-o %s: want text, json, dot or svg", format)
+		_, err := w.Write(g.Tree(root, up))
+		return err
 	}
-	for _, k := range []lineage.Kind{lineage.KindDataset, lineage.KindModel, lineage.KindRun, lineage.KindTask} {
-		for _, n := range g.Of(k) {
-			var ps []string
-			for _, k := range slices.Sorted(maps.Keys(n.Params)) {
-				ps = append(ps, k+"="+n.Params[k])
-			}
-			extra := ""
-			if n.Phase != "" {
-				extra = " " + n.Phase
-			}
-			if len(ps) > 0 {
-				extra += " " + strings.Join(ps, " ")
-			}
-			fmt.Fprintf(w, "%-8s %s%s\n", k, strings.TrimPrefix(n.Label, string(k)+" "), extra)
-		}
-	}
-	return nil
+	return fmt.Errorf("-o %s: want text, json, yaml, dot or svg", format)
 }

@@ -183,3 +183,34 @@ func TestRunVersionFlagChecked(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "nope")
 }
+
+// TestLineageAsATree runs the train-model example as its README does and
+// reads the lineage as a user: the text is a tree from the version through
+// the task that made it (with its run's display name and id) to the
+// dataset; the SVG's boxes carry each run's parameters, metrics and the
+// version it made.
+func TestLineageAsATree(t *testing.T) {
+	home, cwd := t.TempDir(), t.TempDir()
+	env := []string{"KUBELINE_HOME=" + home}
+	rows := filepath.Join(cwd, "rows.txt")
+	require.NoError(t, os.WriteFile(rows, []byte("a\nb\nc\nd\n"), 0o644))
+	pipeline := absPath(t, "../../examples/train-model/pipeline.yaml")
+	for _, args := range [][]string{{"datasets", "create", "d", "--from", rows}, {"run", pipeline, "--param", "lr=0.1"}, {"run", pipeline, "--param", "lr=0.2"}} {
+		r := kubelineIn(t, cwd, env, args...)
+		require.Equal(t, 0, r.code, "%q: %s", args, r.stderr)
+	}
+	r := kubelineIn(t, cwd, env, "lineage", "model", "m@v2")
+	require.Equal(t, 0, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Len(t, lines, 4, r.stdout)
+	assert.Equal(t, "model m@v2", lines[0])
+	assert.Regexp(t, `^└─ made by task train \(fail=false lr=0\.2\) in run "pipeline\.yaml train-model-\w+" \([0-9a-f-]{36}\) Succeeded$`, lines[1])
+	assert.Equal(t, "   ├─ input artifact imported from dataset d@v1", lines[2])
+	assert.Regexp(t, `^   └─ input artifact from task importer \(uri=.*\) in run "pipeline\.yaml train-model-\w+" \([0-9a-f-]{36}\) Succeeded$`, lines[3])
+
+	r = kubelineIn(t, cwd, env, "lineage", "dataset", "d@v1", "-o", "svg")
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, text := range []string{">lr=0.1<", ">lr=0.2<", ">made m@v1<", ">made m@v2<", ">evaluate.accuracy="} {
+		assert.Contains(t, r.stdout, text)
+	}
+}

@@ -199,8 +199,10 @@ func (s *Server) versionLineage(r *http.Request, kind string) (any, error) {
 		return rawBody{"text/vnd.graphviz", g.DOT()}, nil
 	case "svg":
 		return rawBody{"image/svg+xml", g.SVG()}, nil
+	case "text":
+		return rawBody{"text/plain; charset=utf-8", g.Tree(lineage.Version{Kind: lineage.Kind(kind), Name: v.Name, Version: v.Version}.ID(), up)}, nil
 	default:
-		return nil, badRequest("format: want json, dot or svg, got %q", f)
+		return nil, badRequest("format: want json, text, dot or svg, got %q", f)
 	}
 }
 

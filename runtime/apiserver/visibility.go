@@ -195,6 +195,10 @@ func (v visibleLinks) GetRun(ctx context.Context, id string) (store.Run, error) 
 	return v.s.store.GetRun(ctx, id)
 }
 
+func (v visibleLinks) RunMetrics(ctx context.Context, id string) ([]store.Metric, error) {
+	return v.s.store.RunMetrics(ctx, id)
+}
+
 // lineageOf is a version's lineage through the runs the caller sees.
 func (s *Server) lineageOf(ctx context.Context, v lineage.Version, up bool) (*lineage.Graph, error) {
 	return versioning.Lineage(ctx, visibleLinks{s, ctx}, v, up)

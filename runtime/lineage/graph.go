@@ -40,8 +40,12 @@ type Node struct {
 	Label string `json:"label"`
 	Run   string `json:"run,omitempty"`
 	Phase string `json:"phase,omitempty"`
-	// Params are the parameters a task received.
+	// Params are the parameters a task received, or a run's arguments.
 	Params map[string]string `json:"params,omitempty"`
+	// Metrics are a run's metrics, TASK.NAME → value.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Made are the versions a run produced (NAME@vN).
+	Made []string `json:"made,omitempty"`
 }
 
 // Edge is a directed edge, in the direction data flows.
@@ -61,6 +65,8 @@ type Graph struct {
 type Run struct {
 	ID, Name string
 	Workflow *wfv1.Workflow
+	// Metrics are the run's metrics, TASK.NAME → value.
+	Metrics map[string]float64
 }
 
 // Version names a dataset or model version.
@@ -99,6 +105,14 @@ func Build(runs []Run, links []Link) *Graph {
 		b.node(Node{ID: a, Kind: KindArtifact, Label: artifactLabel(l.Key), Run: l.RunID})
 		if l.Produced {
 			b.edge(a, v, EdgeProduced)
+			if r, ok := b.nodes["run:"+l.RunID]; ok {
+				made := fmt.Sprintf("%s@v%d", l.Version.Name, l.Version.Version)
+				if !slices.Contains(r.Made, made) {
+					r.Made = append(r.Made, made)
+					slices.Sort(r.Made)
+					b.nodes[r.ID] = r
+				}
+			}
 		} else {
 			b.edge(v, a, EdgeUsed)
 		}
@@ -142,7 +156,18 @@ func (b *builder) run(r Run) {
 	if r.Workflow != nil {
 		phase = string(r.Workflow.Status.Phase)
 	}
-	b.node(Node{ID: rid, Kind: KindRun, Label: "run " + label, Run: r.ID, Phase: phase})
+	run := Node{ID: rid, Kind: KindRun, Label: "run " + label, Run: r.ID, Phase: phase, Metrics: r.Metrics}
+	if r.Workflow != nil {
+		for _, p := range r.Workflow.Spec.Arguments.Parameters {
+			if p.Value != nil {
+				if run.Params == nil {
+					run.Params = map[string]string{}
+				}
+				run.Params[p.Name] = p.Value.String()
+			}
+		}
+	}
+	b.node(run)
 	if r.Workflow == nil {
 		return
 	}

@@ -129,3 +129,83 @@ func TestRender(t *testing.T) {
 		t.Fatalf("layers %v", layer)
 	}
 }
+
+// TestTree: the text lineage is a tree — version ← task ← its inputs ← their
+// producers — each task naming its run by display name and id, the same
+// version reached from two runs shown under each (it was a flat list with
+// duplicates and no edges).
+func TestTree(t *testing.T) {
+	g := world()
+	up, err := g.Upstream("model:m@v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `model m@v2
+├─ made by task train (lr=0.2) in run "train 0.2" (r2) Succeeded
+│  ├─ input artifact imported from dataset d@v1
+│  └─ input artifact from task importer (uri=dataset://d@v1) in run "train 0.2" (r2) Succeeded
+└─ made by task train (lr=0.2) in run "train 0.2" (r3) Succeeded
+   ├─ input artifact imported from dataset d@v1
+   └─ input artifact from task importer (uri=dataset://d@v1) in run "train 0.2" (r3) Succeeded
+`
+	if d := cmp.Diff(want, string(up.Tree("model:m@v2", true))); d != "" {
+		t.Errorf("upstream tree (-want +got):\n%s", d)
+	}
+	down, err := g.Downstream("dataset:d@v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `dataset d@v1
+├─ imported as artifact, read by task train (lr=0.1) in run "train 0.1" (r1) Succeeded
+│  ├─ output model became model m@v1
+│  └─ output artifact kubeline/r1/train/metrics
+├─ imported as artifact, read by task train (lr=0.2) in run "train 0.2" (r2) Succeeded
+│  ├─ output model became model m@v2
+│  └─ output artifact kubeline/r2/train/metrics
+└─ imported as artifact, read by task train (lr=0.2) in run "train 0.2" (r3) Succeeded
+   ├─ output model became model m@v2
+   └─ output artifact kubeline/r3/train/metrics
+`
+	if d := cmp.Diff(want, string(down.Tree("dataset:d@v1", false))); d != "" {
+		t.Errorf("downstream tree (-want +got):\n%s", d)
+	}
+}
+
+// TestSVGBoxesTellRunsApart: what distinguishes runs — their arguments,
+// metrics and the versions they made — is written on the boxes, not only
+// in tooltips.
+func TestSVGBoxesTellRunsApart(t *testing.T) {
+	runs := []Run{trainRun("r1", "0.1"), trainRun("r2", "0.2")}
+	for i, r := range runs {
+		r.Workflow.Spec.Arguments.Parameters = []wfv1.Parameter{{Name: "lr", Value: wfv1.AnyStringPtr(r.Name[len("train "):])}}
+		r.Metrics = map[string]float64{"evaluate.accuracy": 0.5 + float64(i)/4}
+		runs[i] = r
+	}
+	g := Build(runs, []Link{
+		{Version: Version{KindModel, "m", 1}, RunID: "r1", Key: "kubeline/r1/train/model", Produced: true},
+		{Version: Version{KindModel, "m", 2}, RunID: "r2", Key: "kubeline/r2/train/model", Produced: true},
+	})
+	var doc struct {
+		Groups []struct {
+			Class string   `xml:"class,attr"`
+			Title string   `xml:"title"`
+			Texts []string `xml:"text"`
+		} `xml:"g"`
+	}
+	if err := xml.Unmarshal(g.SVG(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	boxes := map[string][]string{}
+	for _, grp := range doc.Groups {
+		if grp.Class == "node run" {
+			boxes[grp.Texts[0]] = grp.Texts[1:]
+		}
+	}
+	want := map[string][]string{
+		"run train 0.1": {"r1 Succeeded", "lr=0.1", "evaluate.accuracy=0.5", "made m@v1"},
+		"run train 0.2": {"r2 Succeeded", "lr=0.2", "evaluate.accuracy=0.75", "made m@v2"},
+	}
+	if d := cmp.Diff(want, boxes); d != "" {
+		t.Errorf("run boxes (-want +got):\n%s", d)
+	}
+}

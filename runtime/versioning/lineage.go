@@ -17,6 +17,7 @@ import (
 type LineageRecords interface {
 	Links(ctx context.Context, kind, name string, n int) ([]store.VersionLink, error)
 	GetRun(ctx context.Context, id string) (store.Run, error)
+	RunMetrics(ctx context.Context, runID string) ([]store.Metric, error)
 }
 
 // Lineage returns a version's lineage: upstream (what produced it) or
@@ -51,7 +52,18 @@ func Lineage(ctx context.Context, rec LineageRecords, v lineage.Version, up bool
 				return nil, fmt.Errorf("run %s: workflow: %w", id, err)
 			}
 		}
-		runs = append(runs, lineage.Run{ID: id, Name: r.DisplayName, Workflow: wf})
+		ms, err := rec.RunMetrics(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		var metrics map[string]float64
+		for _, m := range ms {
+			if metrics == nil {
+				metrics = map[string]float64{}
+			}
+			metrics[m.Task+"."+m.Name] = m.Value
+		}
+		runs = append(runs, lineage.Run{ID: id, Name: r.DisplayName, Workflow: wf, Metrics: metrics})
 	}
 	g := lineage.Build(runs, ll)
 	if _, ok := g.Node(v.ID()); !ok {
