@@ -30,6 +30,10 @@ func FuzzCompile(f *testing.F) {
 	})
 }
 
+// BenchmarkCompileCorpus is kubeline compile per file, as the command does
+// it minus reading the file and process start: unpack, parse, load and
+// validate, compile, and render the workflow as YAML; one corpus file per
+// iteration, round robin.
 func BenchmarkCompileCorpus(b *testing.B) {
 	type input struct {
 		name string
