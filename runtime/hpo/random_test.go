@@ -157,3 +157,28 @@ func TestEncodeDecodeBins(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomRoundsIndependent: the rounds of a search (one trial each)
+// draw independent points. Seeding math/rand with consecutive numbers
+// gives linearly related first draws: a list parameter's value then
+// stepped through the list in turn (r, t, e, s, r, t, ...).
+func TestRandomRoundsIndependent(t *testing.T) {
+	sp := Space{{Name: "c", Type: Categorical, List: []string{"a", "b", "c", "d"}}}
+	r, err := NewRandom(sp, Settings{"random_state": "100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hist []Trial
+	same := 0 // consecutive rounds whose value is the one after the previous one
+	for len(hist) < 400 {
+		a, _ := r.Suggest(hist, 1)
+		if n := len(hist); n > 0 && int(a[0]["c"][0]-'a') == (int(hist[n-1].Params["c"][0]-'a')+1)%4 {
+			same++
+		}
+		hist = append(hist, Trial{Params: a[0], State: Succeeded})
+	}
+	// Independent draws: a quarter of the pairs, about 100 ± 9.
+	if same < 70 || same > 130 {
+		t.Errorf("%d of 399 consecutive rounds step to the next value, want about 100", same)
+	}
+}

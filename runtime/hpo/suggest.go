@@ -45,7 +45,19 @@ type Suggester interface {
 }
 
 // rng returns the generator for a suggestion round: seeded by random_state
-// and the history's length, never Go's global source.
+// and the history's length, never Go's global source. The two are mixed
+// (splitmix64) before seeding: math/rand's sources for consecutive seeds
+// start with linearly related draws, which had made the random start-up
+// trials walk through a list parameter's values in turn.
 func rng(seed int64, history []Trial) *rand.Rand {
-	return rand.New(rand.NewSource(seed*1_000_003 + int64(len(history))))
+	return rand.New(rand.NewSource(int64(splitmix64(splitmix64(uint64(seed)) + uint64(len(history))))))
+}
+
+// splitmix64 is Steele, Lea and Flood's 64-bit mixer (SplitMix64's output
+// function applied to x + the golden gamma).
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }
