@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"sort"
@@ -98,9 +99,15 @@ func taskDetails(r store.Run, wf *wfv1.Workflow, g mlmd.Graph, ids map[string]in
 		}
 		return out
 	}
+	names := map[string]string{} // node -> the KFP task it runs
+	for _, e := range g.Executions {
+		if e.ParentKey != "" && e.DisplayName != "" {
+			names[e.Node] = e.DisplayName
+		}
+	}
 	out := []map[string]any{}
 	for id, n := range wf.Status.Nodes {
-		t := map[string]any{"task_id": id, "display_name": n.DisplayName, "run_id": r.ID,
+		t := map[string]any{"task_id": id, "display_name": cmp.Or(names[id], n.DisplayName), "run_id": r.ID,
 			"create_time": timestamp(n.StartedAt.Time), "start_time": timestamp(n.StartedAt.Time),
 			"end_time": timestamp(n.FinishedAt.Time), "state": nodeState(n.Phase)}
 		if n.Type == wfv1.NodeTypePod {
