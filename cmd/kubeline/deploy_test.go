@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -96,7 +97,25 @@ func TestPublishDeployPredict(t *testing.T) {
 		strings.Join(answer.Labels, ",") != "low,high" {
 		t.Fatalf("answer %s", out)
 	}
-	if code, out, _ := kl(append([]string{"deployments", "list"}, as("pe")...)...); code != 0 || !strings.Contains(out, "m-serve Ready m@v1 - true 1") {
+	// KServe's V2 protocol through the same transformer (it answered 404).
+	code, out, errs = kl(append([]string{"predict", "m-serve", "--v2", "-d",
+		`{"inputs": [{"name": "x", "shape": [2], "datatype": "FP64", "data": [0.1, 2]}]}`}, as("pe")...)...)
+	if code != 0 {
+		t.Fatalf("predict --v2: %s", errs)
+	}
+	var v2 struct {
+		Outputs []struct {
+			Name string
+			Data []any
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &v2); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(v2.Outputs) != 2 || fmt.Sprint(v2.Outputs[0].Data) != "[0.4 8]" || fmt.Sprint(v2.Outputs[1].Data) != "[low high]" {
+		t.Fatalf("V2 answer %s", out)
+	}
+	if code, out, _ := kl(append([]string{"deployments", "list"}, as("pe")...)...); code != 0 || !strings.Contains(out, "m-serve Ready m@v1 - true 2") {
 		t.Fatalf("list:\n%s", out)
 	}
 	if code, _, errs := kl(append([]string{"deployments", "stop", "m-serve"}, as("pe")...)...); code != 0 {

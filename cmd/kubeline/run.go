@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/compiler"
+	"github.com/kubeline/kubeline/compiler/argo"
 	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/launcher"
@@ -35,6 +36,9 @@ type runOptions struct {
 	grace   time.Duration
 	python  string
 	noCache bool
+	// server, when set (--server), is where the run goes instead.
+	server endpoint
+	remote submitOptions
 }
 
 // newRunCmd is `kubeline run FILE`: compile (or read an Argo Workflow), run on
@@ -51,6 +55,20 @@ Succeeded. Ctrl-C stops the run (SIGTERM, then SIGKILL after --grace).`,
 		Args:    exactArgs("FILE"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.file = args[0]
+			if g.explicitServer() != "" {
+				for _, f := range []string{"engine", "cluster", "kubeconfig", "context", "namespace", "db", "artifacts", "python-executor", "no-cache", "grace"} {
+					if c.Flags().Changed(f) {
+						return usagef("--%s is for a run here; with --server the server decides", f)
+					}
+				}
+				e, err := g.endpoint()
+				if err != nil {
+					return reportErr(s, "kubeline run", err)
+				}
+				o.server = e
+			} else if c.Flags().Changed("detach") || c.Flags().Changed("start-anyway") {
+				return usagef("--detach and --start-anyway need --server")
+			}
 			return code(o.run(s.out, s.errOut))
 		},
 	}
@@ -65,7 +83,13 @@ Succeeded. Ctrl-C stops the run (SIGTERM, then SIGKILL after --grace).`,
 		"how KFP lightweight Python components run: auto (a reused venv when one can be made, else builtin), builtin, venv, or command (their own pip install)")
 	f.BoolVar(&o.noCache, "no-cache", false, "turn KFP step caching off: every step runs")
 	f.DurationVar(&o.grace, "grace", 10*time.Second, "on Ctrl-C, time between SIGTERM and SIGKILL of running steps")
-	return g.addTo(c)
+	f.BoolVar(&o.remote.detach, "detach", false, "with --server: print the run's id once it is created, do not follow it")
+	f.BoolVar(&o.remote.startAnyway, "start-anyway", false, "with --server: start at once whatever GPUs are free (admission's start_anyway)")
+	f.DurationVar(&o.remote.poll, "poll", time.Second, "with --server: how often the run's state is read")
+	c.Flags().Lookup("poll").Hidden = true
+	g.addTo(c)
+	c.Flags().Lookup("server").Usage = "submit the run to the kubeline server at `URL` (its token: --token, $KUBELINE_TOKEN or a context) and follow it, instead of running it here"
+	return c
 }
 
 // run runs the pipeline and returns the exit code.
@@ -92,6 +116,13 @@ func (o *runOptions) run(stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline run %s:\n%v\n", o.file, err)
 		return 1
+	}
+	if o.server.server != "" {
+		if wf.Labels[argo.LabelPipeline] == "" {
+			fmt.Fprintf(stderr, "kubeline run %s --server: only a KFP pipeline can be submitted to a server\n", o.file)
+			return exitFailure
+		}
+		return o.submit(ctx, newAPIClient(o.server), stdout, stderr)
 	}
 	st, err := openStore(ctx, o.home, o.db)
 	if err != nil {

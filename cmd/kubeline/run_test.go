@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestRunCommand(t *testing.T) {
@@ -48,4 +50,42 @@ func TestRunCommand(t *testing.T) {
 	if code := run([]string{"run", "nope.yaml"}, nil, &stdout, &stderr); code != 1 {
 		t.Fatalf("missing file exited %d", code)
 	}
+}
+
+// TestRunOnServer submits the GPU example to a server with `kubeline run
+// FILE --server URL`, as a user does: it is admitted against the server's
+// GPUs and followed to its end; with too few GPUs it waits Queued, saying
+// why, until started anyway; a bad parameter is refused here, before
+// anything reaches the server.
+func TestRunOnServer(t *testing.T) {
+	pipeline := absPath(t, "../../examples/gpu-train/pipeline.yaml")
+	env := []string{"KUBELINE_HOME=" + t.TempDir(), "KUBELINE_TOKEN=", "KUBELINE_SERVER=", "KUBELINE_CONFIG="}
+	srv := startServerBinary(t, t.TempDir(), "--gpus", "t4:gpu-box=2")
+	r := kubelineIn(t, t.TempDir(), env, "run", pipeline, "--server", srv.url, "--param", "lr=0.2")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `^run [0-9a-f-]{36} gpu-train SUCCEEDED\n$`, r.stdout)
+	assert.Contains(t, r.stderr, "created on "+srv.url)
+
+	small := startServerBinary(t, t.TempDir(), "--gpus", "t4:gpu-box=1")
+	r = kubelineIn(t, t.TempDir(), env, "run", pipeline, "--server", small.url, "--detach")
+	require.Equal(t, 0, r.code, r.stderr)
+	id := strings.TrimSpace(r.stdout)
+	require.Regexp(t, `^[0-9a-f-]{36}$`, id)
+	r = kubelineIn(t, t.TempDir(), env, "runs", "status", id, "--server", small.url)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `(?m)^status:\s+Queued$`, r.stdout)
+	assert.Contains(t, r.stdout, "needs 2 × t4")
+	r = kubelineIn(t, t.TempDir(), env, "run", pipeline, "--server", small.url, "--start-anyway", "-o", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var run map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &run), r.stdout)
+	assert.Equal(t, "SUCCEEDED", run["state"])
+
+	r = kubelineIn(t, t.TempDir(), env, "run", pipeline, "--server", srv.url, "--param", "lr=fast")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, `--param[lr]: "fast" is not a number`)
+	assert.NotContains(t, r.stderr, "created on")
+	r = kubelineIn(t, t.TempDir(), env, "run", pipeline, "--server", srv.url, "--engine", "argo")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "--engine is for a run here; with --server the server decides")
 }
