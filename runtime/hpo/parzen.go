@@ -38,6 +38,7 @@ func newParzenDims(s Space) parzenDims {
 type parzen struct {
 	dims      parzenDims
 	mu, sigma [][]float64 // per component and coordinate
+	logMass   [][]float64 // log of each Gaussian's mass on [0, 1]
 	logw      []float64
 	eps       float64
 }
@@ -71,6 +72,15 @@ func newParzen(pts [][]float64, dims parzenDims, priorWeight float64, multivaria
 			continue
 		}
 		neighbourBandwidths(p, i, n, lo)
+	}
+	p.logMass = make([][]float64, len(p.mu))
+	for k := range p.mu {
+		p.logMass[k] = make([]float64, d)
+		for i := range p.logMass[k] {
+			if dims.cats[i] == 0 {
+				p.logMass[k][i] = truncLogMass(p.mu[k][i], p.sigma[k][i])
+			}
+		}
 	}
 	return p
 }
@@ -155,10 +165,10 @@ func (p *parzen) logp1k(k, i int, v float64) float64 {
 	if m := p.dims.bins[i]; m > 0 {
 		b := math.Min(math.Floor(v*m), m-1)
 		mass := normCDF(((b+1)/m-mu)/s) - normCDF((b/m-mu)/s)
-		return math.Log(math.Max(mass, 1e-300)) - truncLogMass(mu, s)
+		return math.Log(math.Max(mass, 1e-300)) - p.logMass[k][i]
 	}
 	z := (v - mu) / s
-	return -0.5*z*z - math.Log(s*math.Sqrt(2*math.Pi)) - truncLogMass(mu, s)
+	return -0.5*z*z - math.Log(s*math.Sqrt(2*math.Pi)) - p.logMass[k][i]
 }
 
 // logp is the joint (product-kernel) log probability of x.
