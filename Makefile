@@ -30,7 +30,7 @@ build:
 test: lint tools
 	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s runtime/launcher/pyexec/tests
 	$(GO) test -count=1 ./...
-	bash examples/api-walkthrough/walkthrough.sh
+	bash examples/newcomer.sh   # every example README's commands as written (api-walkthrough's too), git status unchanged
 
 # Programs the tests run: versitygw, the S3 server of runtime/artifact's
 # tests, and helm, which charts/'s tests run; each installed only when
