@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 )
@@ -80,23 +81,35 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
-// pythonVersions caches sys.version of the python3 found on each PATH: a
-// venv's key, asked by every step.
-var pythonVersions sync.Map
+// pythons caches, per PATH, the interpreter python3 resolves to and its
+// version: asked once per process instead of once per step, and the steps
+// start that interpreter itself, not a version manager's shim (pyenv's
+// python3 is a script that costs about a second a start on a busy machine).
+var pythons sync.Map
 
-func pythonVersion(ctx context.Context, env []string) ([]byte, error) {
+type python struct {
+	path    string
+	version []byte
+}
+
+func resolvePython(ctx context.Context, env []string) (python, error) {
 	path := envValue(env, "PATH")
-	if v, ok := pythonVersions.Load(path); ok {
-		return v.([]byte), nil
+	if p, ok := pythons.Load(path); ok {
+		return p.(python), nil
 	}
-	cmd := exec.CommandContext(ctx, "python3", "-c", "import sys; print(sys.version)")
+	cmd := exec.CommandContext(ctx, "python3", "-c", "import sys; print(sys.executable); print(sys.version)")
 	cmd.Env = env
-	v, err := cmd.Output()
+	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("python3: %w", err)
+		return python{}, fmt.Errorf("python3: %w", err)
 	}
-	pythonVersions.Store(path, v)
-	return v, nil
+	exe, version, _ := strings.Cut(string(out), "\n")
+	p := python{path: exe, version: []byte(version)}
+	if exe == "" {
+		p.path = "python3"
+	}
+	pythons.Store(path, p)
+	return p, nil
 }
 
 // venvFailures remembers, per venv directory, when making it last failed,

@@ -105,6 +105,10 @@ func (s *step) runPython(ctx context.Context, lw *lightweight) (bool, error) {
 		log = io.Discard
 	}
 	python := "python3"
+	if py, err := resolvePython(ctx, s.opts.Env); err == nil {
+		python = py.path
+	}
+	why := ""
 	if pe.Executor == PythonVenv || pe.Executor == PythonAuto {
 		venv, err := s.venv(ctx, lw, log)
 		switch {
@@ -115,14 +119,14 @@ func (s *step) runPython(ctx context.Context, lw *lightweight) (bool, error) {
 		case pe.Executor == PythonVenv:
 			return true, err
 		default:
-			fmt.Fprintf(log, "kubeline: no venv for %s (%v); using the builtin executor\n", s.opts.Task, err)
+			why = fmt.Sprintf(" (no venv: %v)", err)
 		}
 	}
 	dir, err := builtinDir(pe.Home)
 	if err != nil {
 		return true, err
 	}
-	fmt.Fprintf(log, "kubeline: %s runs with kubeline's builtin KFP executor\n", s.opts.Task)
+	fmt.Fprintf(log, "kubeline: %s runs with kubeline's builtin KFP executor%s\n", s.opts.Task, why)
 	return true, s.execPython(ctx, lw, python, []string{"PYTHONPATH=" + joinPath(dir, envValue(s.opts.Env, "PYTHONPATH"))})
 }
 
@@ -194,10 +198,11 @@ func (t *tailBuffer) String() string {
 // PATH installs into it (pip --python). It is keyed by the python version and
 // the pip arguments, and reused by later steps and runs.
 func (s *step) venv(ctx context.Context, lw *lightweight, log io.Writer) (string, error) {
-	version, err := pythonVersion(ctx, s.opts.Env)
+	py, err := resolvePython(ctx, s.opts.Env)
 	if err != nil {
 		return "", err
 	}
+	version := py.version
 	h := sha256.New()
 	h.Write(version)
 	for _, a := range lw.pipArgs {
