@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // parallelForIR is a KFP pipeline, in the IR the kfp SDK writes, whose root
@@ -141,4 +144,90 @@ func tail(s string) string {
 		return "..." + s[len(s)-2000:]
 	}
 	return s
+}
+
+// chainScript is a kfp SDK script: a pipeline of n lightweight Python
+// components, each adding one to the previous one's output, compiled to
+// FILE and run with kfp.local's SubprocessRunner(use_venv=False). The
+// components are built with install_kfp_package=False: kfp.local cannot run
+// the SDK's default pip bootstrap offline. It prints the run's seconds.
+const chainScript = `import json, sys, tempfile, time
+from kfp import compiler, dsl, local
+
+N, FILE = int(sys.argv[1]), sys.argv[2]
+
+@dsl.component(install_kfp_package=False)
+def add(a: int) -> int:
+    return a + 1
+
+@dsl.pipeline(name="python-chain")
+def chain() -> int:
+    t = add(a=0)
+    for _ in range(N - 1):
+        t = add(a=t.output)
+    return t.output
+
+compiler.Compiler().compile(chain, FILE)
+local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=tempfile.mkdtemp())
+start = time.monotonic()
+out = chain()
+assert out.output == N, out.output
+print(json.dumps({"seconds": time.monotonic() - start}))
+`
+
+// BenchmarkPythonChain is a 20-task chain of trivial lightweight Python
+// components side by side, offline: kfp.local (the real kfp SDK from
+// ../shared/kfp-sdk, SubprocessRunner(use_venv=False), Debian's
+// /usr/bin/python3) and `kubeline run` of the YAML that SDK compiled,
+// through the CLI's code path (compile, metadata store, embedded engine,
+// default auto Python executor — offline: PIP_INDEX_URL points nowhere —
+// with the same interpreter first on PATH). kfp.local's time is its
+// pipeline call; kubeline's is the whole command. Reported per task.
+func BenchmarkPythonChain(b *testing.B) {
+	const n = 20
+	dir := b.TempDir()
+	script, yamlFile := filepath.Join(dir, "chain.py"), filepath.Join(dir, "chain.yaml")
+	if err := os.WriteFile(script, []byte(chainScript), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	sdk, err := filepath.Abs("../../../shared/kfp-sdk")
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The same interpreter for both: Debian's python3, whose packages the
+	// SDK runs on.
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Symlink("/usr/bin/python3", filepath.Join(bin, "python3")); err != nil {
+		b.Fatal(err)
+	}
+	b.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	b.Setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+	b.Setenv("KUBELINE_HOME", filepath.Join(dir, "home"))
+	var kfpLocal, kubeline time.Duration
+	for i := 0; i < b.N; i++ {
+		cmd := exec.Command("/usr/bin/python3", script, strconv.Itoa(n), yamlFile)
+		cmd.Env = append(os.Environ(), "PYTHONPATH="+sdk, "HOME="+b.TempDir())
+		out, err := cmd.Output()
+		if err != nil {
+			b.Fatalf("kfp.local: %v\n%s", err, out)
+		}
+		var res struct{ Seconds float64 }
+		if err := json.Unmarshal(out[bytes.LastIndexByte(bytes.TrimSpace(out), '\n')+1:], &res); err != nil {
+			b.Fatalf("kfp.local's result %q: %v", out, err)
+		}
+		kfpLocal += time.Duration(res.Seconds * float64(time.Second))
+		var stdout, stderr bytes.Buffer
+		start := time.Now()
+		if code := run([]string{"run", yamlFile}, nil, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), fmt.Sprintf("output Output = %d", n)) {
+			b.Fatalf("kubeline run: exit %d\n%s\n%s", code, stdout.String(), tail(stderr.String()))
+		}
+		kubeline += time.Since(start)
+	}
+	perTask := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(b.N) / n }
+	b.ReportMetric(perTask(kfpLocal), "kfp-local-ms/task")
+	b.ReportMetric(perTask(kubeline), "kubeline-ms/task")
+	b.ReportMetric(perTask(kubeline)/perTask(kfpLocal), "kubeline/kfp-local")
 }

@@ -91,6 +91,9 @@ type PythonEnv struct {
 	Executor string
 	// Home holds venvs (Home/venvs) and the builtin executor (Home/pyexec).
 	Home string
+	// Zygotes, when set, start the components by forking a ready
+	// interpreter (zygote.go) rather than starting one per step.
+	Zygotes *Zygotes
 }
 
 // runPython runs a lightweight component with the configured executor. ok
@@ -145,23 +148,42 @@ func (s *step) execPython(ctx context.Context, lw *lightweight, python string, e
 		return err
 	}
 	args := append([]string{"-m", "kfp.dsl.executor_main", "--component_module_path", src}, rest...)
-	cmd := exec.CommandContext(ctx, python, args...)
 	tail := &tailBuffer{max: 8 << 10}
 	var stderr io.Writer = tail
 	if s.opts.Stderr != nil {
 		stderr = io.MultiWriter(s.opts.Stderr, tail)
 	}
-	cmd.Dir, cmd.Stdout, cmd.Stderr = s.opts.WorkDir, s.opts.Stdout, stderr
-	cmd.Env = append(append(append([]string{}, s.opts.Env...), "_KFP_RUNTIME=true"), extraEnv...)
+	env := append(append(append([]string{}, s.opts.Env...), "_KFP_RUNTIME=true"), extraEnv...)
+	failed := func(code int) error {
+		reason := ""
+		if m := missingModuleRE.FindStringSubmatch(tail.String()); m != nil {
+			reason = fmt.Sprintf("the component needs the Python package %q, which %s does not have", m[1], python)
+		}
+		return &ExitError{Code: code, Reason: reason}
+	}
+	if zs := s.opts.Python.Zygotes; zs != nil {
+		stdout := s.opts.Stdout
+		if stdout == nil {
+			stdout = io.Discard
+		}
+		code, err := zs.run(ctx, python, args[1], args[2:], s.opts.WorkDir, env, stdout, stderr, s.opts.Grace)
+		switch {
+		case err == nil && code == 0:
+			return nil
+		case err == nil:
+			return failed(code)
+		case !errors.Is(err, errNoZygote):
+			return fmt.Errorf("run %s: %w", python, err)
+		}
+		// No zygote: the step runs its own interpreter.
+	}
+	cmd := exec.CommandContext(ctx, python, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr, cmd.Env = s.opts.WorkDir, s.opts.Stdout, stderr, env
 	Terminate(cmd, s.opts.Grace)
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			reason := ""
-			if m := missingModuleRE.FindStringSubmatch(tail.String()); m != nil {
-				reason = fmt.Sprintf("the component needs the Python package %q, which %s does not have", m[1], python)
-			}
-			return &ExitError{Code: ee.ExitCode(), Reason: reason}
+			return failed(ee.ExitCode())
 		}
 		return fmt.Errorf("run %s: %w", python, err)
 	}

@@ -258,7 +258,7 @@ func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Co
 			CreateTime: p.r.globals["workflow.creationTimestamp"], Workspace: filepath.Join(p.r.dir, "workspace")},
 		ArtifactRoot: strings.TrimSuffix(p.r.e.opts.Store.URI("x"), "/x"),
 		Objects:      p.r.e.opts.Store,
-		Python:       launcher.PythonEnv{Executor: p.r.e.opts.PythonExecutor, Home: p.r.e.opts.Home},
+		Python:       launcher.PythonEnv{Executor: p.r.e.opts.PythonExecutor, Home: p.r.e.opts.Home, Zygotes: p.r.zygotes},
 		LocalURIs:    true,
 		Resolve:      func(uri string) (string, error) { return p.resolveURI(ctx, uri) },
 	}

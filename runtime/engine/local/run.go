@@ -99,6 +99,7 @@ type run struct {
 	pods    chan struct{} // workflow parallelism; nil when unlimited
 	logMu   sync.Mutex
 	feed    *feed
+	zygotes *launcher.Zygotes // the run's Python steps start from these
 }
 
 // Run executes wf to completion and returns it with its status. Cancelling
@@ -137,6 +138,8 @@ func (e *Engine) Run(ctx context.Context, wf *wfv1.Workflow) (*wfv1.Workflow, er
 	}
 	r.globals = r.globalParams()
 	wf.Status = wfv1.WorkflowStatus{Phase: wfv1.WorkflowRunning, StartedAt: metav1.Now(), Nodes: wfv1.Nodes{}}
+	r.zygotes = launcher.NewZygotes()
+	defer r.zygotes.Close()
 	r.feed = newFeed(r)
 	if r.feed.active() {
 		go r.feed.run()
