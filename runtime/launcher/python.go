@@ -161,6 +161,8 @@ func (s *step) execPython(ctx context.Context, lw *lightweight, python string, e
 		}
 		return &ExitError{Code: code, Reason: reason}
 	}
+	// A zygote's steps share one host interpreter's start: a step that must
+	// run isolated (a sandbox of its own) must never take this path.
 	if zs := s.opts.Python.Zygotes; zs != nil {
 		stdout := s.opts.Stdout
 		if stdout == nil {
