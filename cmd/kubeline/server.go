@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -105,7 +104,7 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 		return err
 	}
 	defer release()
-	if err := recoverRuns(ctx, st); err != nil {
+	if err := recoverRuns(ctx, st, home); err != nil {
 		return err
 	}
 	multiUser, err := acc.multiUserMode(ctx, st, l.Addr())
@@ -156,26 +155,18 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 	}
 	cluster.log.Info("serving", "addr", l.Addr().String(), "store", redactDSN(db), "multi_user", multiUser,
 		"gpus", clusterGPUs(acc.gpus), "version", version)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err = srv.Shutdown(shutdown)
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
+	return serveUntil(ctx, srv, l, api, cluster.engine.engine != "argo") // shutdown.go
 }
 
-// recoverRuns ends the runs a previous server left in flight: the embedded
-// engine's processes died with it, so each is marked FAILED with the reason.
-// Runs still queued for GPUs stay queued.
-func recoverRuns(ctx context.Context, st *store.Store) error {
+// recoverRuns ends the runs a previous server left in flight: first the
+// step processes its embedded engine left running under home are killed,
+// then each run is marked FAILED with the reason (naming the processes
+// killed). Runs still queued for GPUs stay queued.
+func recoverRuns(ctx context.Context, st *store.Store, home string) error {
+	reasons, err := killLeftovers(home)
+	if err != nil {
+		return err
+	}
 	runs, err := st.UnfinishedRuns(ctx)
 	if err != nil {
 		return err
@@ -191,7 +182,11 @@ func recoverRuns(ctx context.Context, st *store.Store) error {
 		if queued[r.ID] {
 			continue
 		}
-		if err := st.UpdateRun(ctx, r.ID, "FAILED", "the server stopped while this run was in flight", "", time.Now()); err != nil {
+		reason, ok := reasons["run-"+r.ID[:min(8, len(r.ID))]]
+		if !ok {
+			reason = stoppedByCrash
+		}
+		if err := st.UpdateRun(ctx, r.ID, "FAILED", reason, "", time.Now()); err != nil {
 			return fmt.Errorf("recover run %s: %w", r.ID, err)
 		}
 	}

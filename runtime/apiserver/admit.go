@@ -129,6 +129,9 @@ func (s *Server) pools(ctx context.Context) ([]admission.Pool, error) {
 func (s *Server) Admit(ctx context.Context) error {
 	s.admitMu.Lock()
 	defer s.admitMu.Unlock()
+	if reason, _ := s.stopReason.Load().(string); reason != "" {
+		return nil // StopRuns: queued runs stay queued for the next server
+	}
 	st, err := s.snapshot(ctx)
 	if err != nil {
 		return err

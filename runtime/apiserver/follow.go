@@ -1,6 +1,8 @@
 package apiserver
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -72,7 +74,7 @@ func (s *Server) retryStore(what string, write func() error) error {
 // fault is retried with backoff (firstRetry doubling to maxRetry) until
 // it succeeds or the server stops, newer snapshots replacing the one that
 // waits; the run's message then says the store was unavailable.
-func (s *Server) follow(run store.Run, ch <-chan *wfv1.Workflow) {
+func (s *Server) follow(run store.Run, workflow string, ch <-chan *wfv1.Workflow) {
 	var (
 		waiting  *wfv1.Workflow // the newest snapshot not yet recorded
 		fault    error          // the last storage fault, nil when recording works
@@ -83,6 +85,7 @@ func (s *Server) follow(run store.Run, ch <-chan *wfv1.Workflow) {
 	)
 	key := "run " + run.ID
 	defer s.faults.set(key, nil)
+	defer s.running.Delete(run.ID)
 	for ch != nil || waiting != nil {
 		var retry <-chan time.Time
 		if timer != nil {
@@ -103,7 +106,10 @@ func (s *Server) follow(run store.Run, ch <-chan *wfv1.Workflow) {
 		case <-s.ctx.Done():
 			return // the next server ends the run (recoverRuns)
 		}
-		if waiting == nil || finalRec {
+		if finalRec {
+			waiting = nil // the engine may deliver its last snapshot twice
+		}
+		if waiting == nil {
 			continue
 		}
 		w := waiting.DeepCopy()
@@ -133,6 +139,9 @@ func (s *Server) follow(run store.Run, ch <-chan *wfv1.Workflow) {
 // run made first, and a message naming the storage fault it waited out.
 func (s *Server) recordSnapshot(run store.Run, w *wfv1.Workflow, fault error, faultAt time.Time) error {
 	state := RunState(w)
+	if reason, _ := s.stopReason.Load().(string); reason != "" && w.Status.Phase.Completed() && w.Status.Message == "stopped" {
+		state, w.Status.Message = "FAILED", reason // StopRuns stopped it
+	}
 	if w.Status.Phase.Completed() {
 		if err := s.recordVersions(run, w); err != nil {
 			if werr := s.store.CheckWrite(s.ctx); werr != nil && store.Unavailable(werr) {
@@ -154,4 +163,37 @@ func (s *Server) recordSnapshot(run store.Run, w *wfv1.Workflow, fault error, fa
 		}
 	}
 	return s.observe(run.ID, w, state)
+}
+
+// StopRuns stops every run the server follows on its engine and waits,
+// until ctx ends, for their ends to be recorded: FAILED with reason. A
+// server whose engine runs steps as its own child processes calls it when
+// it shuts down, so that no step outlives it.
+func (s *Server) StopRuns(ctx context.Context, reason string) error {
+	s.admitMu.Lock() // an admission in progress starts its runs first
+	s.stopReason.Store(reason)
+	s.admitMu.Unlock()
+	var errs []error
+	stopped := map[any]bool{}
+	for {
+		n := 0
+		s.running.Range(func(id, workflow any) bool {
+			n++
+			if !stopped[id] {
+				stopped[id] = true
+				if err := s.engine.Stop(ctx, workflow.(string)); err != nil {
+					errs = append(errs, fmt.Errorf("stop run %s: %w", id, err))
+				}
+			}
+			return true
+		})
+		if n == 0 {
+			return errors.Join(errs...)
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(append(errs, fmt.Errorf("%d runs not recorded as stopped: %w", n, ctx.Err()))...)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

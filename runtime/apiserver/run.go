@@ -266,10 +266,11 @@ func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 		s.startFailed(run.ID, err)
 		return
 	}
+	s.running.Store(run.ID, name) // StopRuns stops it (follow.go)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.follow(run, ch) // follow.go
+		s.follow(run, name, ch) // follow.go
 	}()
 }
 

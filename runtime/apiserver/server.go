@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -53,8 +54,12 @@ type Server struct {
 	// mlmdURI turns artifact keys into URIs for ML Metadata (mlmd.go);
 	// nil serves no ML Metadata.
 	mlmdURI func(key string) string
-	// faults are the store writes waiting for the store (follow.go).
-	faults faults
+	// faults are the store writes waiting for the store; running maps the
+	// runs followed to their workflows, and stopReason is StopRuns' reason
+	// (follow.go).
+	faults     faults
+	running    sync.Map
+	stopReason atomic.Value
 	// uiDir is the Pipelines UI build served at / (ui.go); "" for none.
 	uiDir string
 }

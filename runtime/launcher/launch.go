@@ -62,20 +62,31 @@ type Options struct {
 	// Objects is the artifact store experiment records go to; nil means
 	// the local directory of a file:// ArtifactRoot.
 	Objects artstore.Store
+	// Track, when set, is told of every process the step starts.
+	Track Tracker
 }
 
-// Terminate makes cancelling cmd's context send SIGTERM to its process group,
-// then SIGKILL after grace (10s when zero), the way a pod is stopped.
+// Terminate makes cmd a pod-like process: it leads its own process group,
+// which cancelling cmd's context stops the way a pod is stopped (SIGTERM,
+// then SIGKILL after grace, 10s when zero), and on Linux it is killed when
+// the process that started it dies. Run it with RunProcess, which also
+// kills what is left of the group when it ends, as a pod's end does.
 func Terminate(cmd *exec.Cmd, grace time.Duration) {
 	if grace == 0 {
 		grace = 10 * time.Second
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	dieWithParent(cmd)
 	cmd.Cancel = func() error {
 		if cmd.Process == nil {
 			return nil
 		}
-		return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		pgid := cmd.Process.Pid
+		time.AfterFunc(grace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		return syscall.Kill(-pgid, syscall.SIGTERM)
 	}
 	cmd.WaitDelay = grace
 }
@@ -170,7 +181,7 @@ func (s *step) run(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = opts.WorkDir, opts.Env, opts.Stdout, opts.Stderr
 	Terminate(cmd, opts.Grace)
-	if err := cmd.Run(); err != nil {
+	if err := RunProcess(cmd, opts.Track); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			return &ExitError{Code: ee.ExitCode(), Reason: explainFailure(args, opts.Env)}

@@ -182,7 +182,7 @@ func (s *step) execPython(ctx context.Context, lw *lightweight, python string, e
 	cmd := exec.CommandContext(ctx, python, args...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr, cmd.Env = s.opts.WorkDir, s.opts.Stdout, stderr, env
 	Terminate(cmd, s.opts.Grace)
-	if err := cmd.Run(); err != nil {
+	if err := RunProcess(cmd, s.opts.Track); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			return failed(ee.ExitCode())

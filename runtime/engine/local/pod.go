@@ -261,6 +261,7 @@ func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Co
 		Python:       launcher.PythonEnv{Executor: p.r.e.opts.PythonExecutor, Home: p.r.e.opts.Home, Zygotes: p.r.zygotes},
 		LocalURIs:    true,
 		Resolve:      func(uri string) (string, error) { return p.resolveURI(ctx, uri) },
+		Track:        p.track(),
 	}
 	switch {
 	case inv.Condition != "":
@@ -300,7 +301,7 @@ func (p *pod) exec(ctx context.Context, c *corev1.Container, logs io.Writer) err
 	var stdout strings.Builder
 	cmd.Stdout = io.MultiWriter(logs, &stdout)
 	launcher.Terminate(cmd, p.r.e.opts.StopGrace)
-	err := cmd.Run()
+	err := launcher.RunProcess(cmd, p.track())
 	_ = os.WriteFile(filepath.Join(p.dir, "stdout"), []byte(stdout.String()), 0o644)
 	var xe *exec.ExitError
 	if errors.As(err, &xe) {

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// stepProcs are the processes of steps run by servers with home: their
+// environment holds KUBELINE_HOME=home and a workflow name (the servers
+// themselves have none), by command name.
+func stepProcs(t *testing.T, home string) map[int]string {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := map[int]string{}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil || !bytes.Contains(env, []byte("\x00KUBELINE_HOME="+home+"\x00")) || !bytes.Contains(env, []byte("\x00KUBELINE_WORKFLOW=")) {
+			continue
+		}
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		procs[pid] = strings.TrimSpace(string(comm))
+	}
+	return procs
+}
+
+// napTwice is one step that starts a child and waits for it: two processes
+// per step, the second outside the reach of a parent-death signal.
+const napTwice = `components:
+  comp-nap:
+    executorLabel: exec-nap
+deploymentSpec:
+  executors:
+    exec-nap:
+      container: {image: alpine, command: [sh, -c, 'sleep 600 & wait']}
+pipelineInfo: {name: nap-twice}
+root:
+  dag:
+    tasks:
+      nap:
+        componentRef: {name: comp-nap}
+        taskInfo: {name: nap}
+schemaVersion: 2.1.0
+`
+
+// fiftySleepingRuns starts 50 runs of napTwice and waits until their 100
+// processes run.
+func fiftySleepingRuns(t *testing.T, p *serverProc) {
+	t.Helper()
+	t.Cleanup(func() { // whatever the test found, nothing stays running
+		for pid := range stepProcs(t, p.home) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	pid := uploadString(t, p.base, napTwice)
+	s := &statuses{}
+	for i := 0; i < 50; i++ {
+		code, body, _ := s.send(t, "POST", p.base+"/runs", fmt.Sprintf(`{"display_name":"nap-%02d","pipeline_version_reference":{"pipeline_id":%q}}`, i, pid))
+		if code != 200 {
+			t.Fatalf("create run %d: %d %s", i, code, body)
+		}
+	}
+	waitFor(t, 60*time.Second, "100 step processes running", func() bool { return len(stepProcs(t, p.home)) == 100 })
+}
+
+// runsEnded checks that the 50 runs ended FAILED with a message saying
+// want.
+func runsEnded(t *testing.T, base string, want ...string) {
+	t.Helper()
+	res, err := http.Get(base + "/runs?page_size=100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var list struct {
+		Runs []runView `json:"runs"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Runs) != 50 {
+		t.Fatalf("%d runs listed, want 50", len(list.Runs))
+	}
+	bad := 0
+	for _, r := range list.Runs {
+		ok := r.State == "FAILED" && r.Error != nil
+		for _, w := range want {
+			ok = ok && strings.Contains(r.Error.Message, w)
+		}
+		if !ok {
+			if bad++; bad <= 3 {
+				t.Errorf("a run is %s %+v, want FAILED saying %q", r.State, r.Error, want)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of 50 runs did not end with the reason", bad)
+	}
+}
+
+// TestStepsDieWithServer: no step outlives its server. A server running 50
+// runs (each a step with a child) is killed with SIGKILL: the parent-death
+// signal kills each step's first process at once, and the next server
+// kills the children it finds through the engine's records before it
+// ends the runs, naming them. A server stopped with SIGTERM stops its runs
+// itself, records them FAILED with the reason and exits 0.
+func TestStepsDieWithServer(t *testing.T) {
+	t.Run("kill -9", func(t *testing.T) {
+		home := t.TempDir()
+		p := startServerProc(t, home)
+		fiftySleepingRuns(t, p)
+		syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL) // the server alone, not its steps' groups
+		<-p.exited
+		time.Sleep(500 * time.Millisecond)
+		left := stepProcs(t, home)
+		for pid, comm := range left {
+			if comm != "sleep" {
+				t.Errorf("process %d (%s) outlived the server: only the steps' children may (the parent-death signal kills the steps)", pid, comm)
+			}
+		}
+		t.Logf("after kill -9: %d of 100 step processes left (the steps' children)", len(left))
+		p = startServerProc(t, home)
+		if left := stepProcs(t, home); len(left) > 0 {
+			t.Errorf("after the restart %d step processes are left: %v", len(left), left)
+		}
+		runsEnded(t, p.base, "the server stopped while this run was in flight", "its leftover step processes were killed")
+	})
+	t.Run("SIGTERM", func(t *testing.T) {
+		home := t.TempDir()
+		p := startServerProc(t, home)
+		fiftySleepingRuns(t, p)
+		start := time.Now()
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(45 * time.Second):
+			t.Fatalf("the server did not exit within 45 s of SIGTERM:\n%s", p.stderr)
+		}
+		if p.err != nil {
+			t.Errorf("the server's exit after SIGTERM: %v\n%s", p.err, p.stderr)
+		}
+		t.Logf("SIGTERM with 50 runs: the server exited in %v", time.Since(start).Round(time.Millisecond))
+		if left := stepProcs(t, home); len(left) > 0 {
+			t.Errorf("after SIGTERM %d step processes are left: %v", len(left), left)
+		}
+		p = startServerProc(t, home)
+		runsEnded(t, p.base, "the server shut down while this run was in flight: its steps were stopped")
+	})
+}
