@@ -14,6 +14,10 @@ import (
 	"github.com/kubeline/kubeline/runtime/engine/local"
 )
 
+// uploadGrace is how long a request's body may still take to arrive once
+// the server shuts down.
+const uploadGrace = 5 * time.Second
+
 // Why a run in flight ended with its server.
 const (
 	stoppedByShutdown = "the server shut down while this run was in flight: its steps were stopped"
@@ -21,7 +25,8 @@ const (
 )
 
 // serveUntil serves srv on l until ctx ends, then shuts down: no new
-// requests, the ones in flight answered (10 s at most), and — when the
+// requests, the ones in flight answered (10 s at most: a request still
+// sending its body after uploadGrace is answered 503), and — when the
 // embedded engine runs the steps as this process's children — every run
 // stopped and recorded FAILED with the reason, so that no step outlives
 // the server.
@@ -33,6 +38,7 @@ func serveUntil(ctx context.Context, srv *http.Server, l net.Listener, api *apis
 		return err
 	case <-ctx.Done():
 	}
+	api.Drain(uploadGrace)
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := srv.Shutdown(shutdown)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"strconv"
@@ -160,4 +162,91 @@ func TestStepsDieWithServer(t *testing.T) {
 		p = startServerProc(t, home)
 		runsEnded(t, p.base, "the server shut down while this run was in flight: its steps were stopped")
 	})
+}
+
+// slowUpload is a pipeline upload whose body the test sends in two parts.
+type slowUpload struct {
+	finish func() // sends the rest of the body
+	answer chan uploadAnswer
+}
+
+type uploadAnswer struct {
+	code       int
+	body       string
+	retryAfter string
+	err        error
+}
+
+// startUpload sends the first half of an upload of napPipeline named name
+// and leaves the request open.
+func startUpload(t *testing.T, base, name string) *slowUpload {
+	t.Helper()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	req, _ := http.NewRequest("POST", base+"/pipelines/upload?name="+name, pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	u := &slowUpload{answer: make(chan uploadAnswer, 1)}
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			u.answer <- uploadAnswer{err: err}
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		u.answer <- uploadAnswer{code: res.StatusCode, body: string(b), retryAfter: res.Header.Get("Retry-After")}
+	}()
+	fw, _ := mw.CreateFormFile("uploadfile", name+".yaml")
+	half := len(napPipeline) / 2
+	go fw.Write([]byte(napPipeline[:half]))
+	u.finish = func() {
+		go func() {
+			fw.Write([]byte(napPipeline[half:]))
+			mw.Close()
+			pw.Close()
+		}()
+	}
+	t.Cleanup(func() { pw.CloseWithError(io.ErrClosedPipe) })
+	return u
+}
+
+// TestShutdownAnswersUploads: SIGTERM while two uploads are in flight. The
+// one whose body arrives within the grace is stored (200), the one that
+// keeps the server waiting is answered 503 with Retry-After, and the
+// server exits 0 well before its 10 s shutdown limit.
+func TestShutdownAnswersUploads(t *testing.T) {
+	home := t.TempDir()
+	p := startServerProc(t, home)
+	quick, slow := startUpload(t, p.base, "quick"), startUpload(t, p.base, "slow")
+	time.Sleep(time.Second) // both requests are being read
+	start := time.Now()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(time.Second)
+	quick.finish()
+	if a := <-quick.answer; a.err != nil || a.code != 200 {
+		t.Errorf("the upload finished during the shutdown: %+v, want 200", a)
+	}
+	select {
+	case a := <-slow.answer:
+		if a.err != nil || a.code != http.StatusServiceUnavailable || a.retryAfter == "" || !strings.Contains(a.body, "shutting down") {
+			t.Errorf("the upload that never finished: %+v, want 503 with Retry-After saying the server is shutting down", a)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no answer to the unfinished upload")
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the server did not exit")
+	}
+	t.Logf("SIGTERM during two uploads: the server exited in %v", time.Since(start).Round(time.Millisecond))
+	if p.err != nil {
+		t.Errorf("the server's exit: %v\n%s", p.err, p.stderr)
+	}
+	p = startServerProc(t, home)
+	for name, want := range map[string]int{"quick": 200, "slow": 404} {
+		if code, body := send(t, "GET", p.base+"/pipelines/names/"+name, "", nil); code != want {
+			t.Errorf("pipeline %s after the restart: %d %s, want %d", name, code, body, want)
+		}
+	}
 }

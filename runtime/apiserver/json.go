@@ -118,7 +118,7 @@ func decode(r *http.Request, v any) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if errors.As(err, &tooBig) || shutdownError(err) != nil {
 			return bodyError(r, err)
 		}
 		return badRequest("invalid request body: data after the JSON value")

@@ -102,6 +102,9 @@ func limitsOf(ctx context.Context) Limits {
 // bodyError is the answer to a body that could not be read: 413 naming the
 // limit when it was too large.
 func bodyError(r *http.Request, err error) error {
+	if serr := shutdownError(err); serr != nil {
+		return serr
+	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		flag := "--max-json-body"

@@ -221,6 +221,9 @@ func readUpload(r *http.Request) (string, []byte, error) {
 // uploadError is the answer to an upload that could not be read: 413 when
 // it is larger than limit.
 func uploadError(err error, limit int64) error {
+	if serr := shutdownError(err); serr != nil {
+		return serr
+	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("uploadfile: larger than %d bytes (the upload limit)", limit)}

@@ -60,6 +60,8 @@ type Server struct {
 	faults     faults
 	running    sync.Map
 	stopReason atomic.Value
+	// inflight are the requests whose bodies Drain bounds (drain.go).
+	inflight inflight
 	// uiDir is the Pipelines UI build served at / (ui.go); "" for none.
 	uiDir string
 }
@@ -105,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 			s.routes = append(s.routes, pattern)
 			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 				r = s.limitRequest(w, r, pattern)
+				defer s.inflight.begin(w, r)()
 				if err := s.authorize(r); err != nil {
 					onError(w, err)
 					return
@@ -137,6 +140,7 @@ func (s *Server) Handler() http.Handler {
 		s.routes = append(s.routes, pattern)
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			r = s.limitRequest(w, r, pattern)
+			defer s.inflight.begin(w, r)()
 			if err := s.authorize(r); err != nil {
 				writeError(w, err)
 				return
