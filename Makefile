@@ -39,9 +39,9 @@ test: lint tools
 tools:
 	@gobin="$$($(GO) env GOBIN)"; gobin="$${gobin:-$$($(GO) env GOPATH | cut -d: -f1)/bin}"; \
 	if [ -n "$$KUBELINE_VERSITYGW" ] || command -v versitygw >/dev/null || [ -x "$$gobin/versitygw" ]; then :; \
-	else echo "installing $(VERSITYGW) into $$gobin"; $(GO) install $(VERSITYGW); fi; \
+	else echo "installing $(VERSITYGW) into $$gobin (once; it compiles for minutes and prints nothing meanwhile)"; $(GO) install $(VERSITYGW); fi; \
 	if [ -n "$$KUBELINE_HELM" ] || command -v helm >/dev/null || [ -x "$$gobin/helm" ]; then :; \
-	else echo "installing $(HELM) into $$gobin"; $(GO) install -ldflags "$(HELM_LDFLAGS)" $(HELM); fi
+	else echo "installing $(HELM) into $$gobin (once; it compiles for minutes and prints nothing meanwhile)"; $(GO) install -ldflags "$(HELM_LDFLAGS)" $(HELM); fi
 
 # The chart's checks alone: helm lint --strict, helm template with the
 # default and ci/ values, every object decoded strictly, the Dockerfile.
