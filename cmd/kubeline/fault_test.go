@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -214,6 +217,11 @@ func TestStoreDiskFull(t *testing.T) {
 	}
 	code, body, h = s.send(t, "POST", p.base+"/runs/"+long+":terminate", "")
 	unavailable(t, "terminate on a full disk", code, body, h)
+	code, body, h = uploadDataset(t, s, p.root, "d")
+	unavailable(t, "a dataset upload on a full disk", code, body, h)
+	if left, _ := filepath.Glob(filepath.Join(p.home, "artifacts", "kubeline", "versions", "datasets", "d", "*")); len(left) > 0 {
+		t.Errorf("the failed dataset version left %v in the artifact store", left)
+	}
 	if code, body, _ := s.send(t, "DELETE", p.base+"/runs/"+long, ""); code != http.StatusConflict {
 		t.Errorf("delete a running run: %d %s, want 409", code, body)
 	}
@@ -233,7 +241,32 @@ func TestStoreDiskFull(t *testing.T) {
 	if code, body, _ := s.send(t, "DELETE", p.base+"/runs/"+long, ""); code != 200 {
 		t.Errorf("delete after the fault: %d %s", code, body)
 	}
+	if code, body, _ := uploadDataset(t, s, p.root, "d"); code != 200 || !strings.Contains(body, `"version":1`) {
+		t.Errorf("the dataset upload after the fault: %d %s, want v1", code, body)
+	}
 	p.healthy()
+}
+
+// uploadDataset uploads a small file as the next version of dataset name.
+func uploadDataset(t *testing.T, s *statuses, root, name string) (int, string, http.Header) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("uploadfile", "data.csv")
+	fw.Write([]byte("a,b\n1,2\n"))
+	mw.Close()
+	req, _ := http.NewRequest("POST", root+"/apis/kubeline/v1/datasets/"+name+"/versions:upload", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	s.mu.Lock()
+	s.seen = append(s.seen, fmt.Sprintf("%d POST dataset upload: %.200s", res.StatusCode, b))
+	s.mu.Unlock()
+	return res.StatusCode, string(b), res.Header
 }
 
 // lockDB holds SQLite's write lock on the database at path from this test

@@ -167,9 +167,6 @@ func (v *Versioner) createVersion(ctx context.Context, dir, kind, name, runID, t
 		return ProducedVersion{ArtifactVersion: *old}, err
 	}
 	vkey := artifact.VersionKey(kind, name, digest)
-	if err := v.Objects.Upload(ctx, vkey, data); err != nil {
-		return ProducedVersion{}, fmt.Errorf("store %s %s: %w", kind, name, err)
-	}
 	md := map[string]any{}
 	for k, val := range meta.Metadata {
 		md[k] = val
@@ -177,10 +174,7 @@ func (v *Versioner) createVersion(ctx context.Context, dir, kind, name, runID, t
 	sc, _ := ScopeOf(ctx)
 	av := store.ArtifactVersion{Kind: kind, Name: name, Digest: digest, Size: size, Key: vkey, URI: v.Objects.URI(vkey),
 		RunID: runID, Task: task, SourceKey: key, Metadata: md, Group: sc.Group, Owner: sc.Owner}
-	created, err := v.Records.CreateArtifactVersion(ctx, &av)
-	if err == nil && created {
-		err = v.writeIndex(ctx, av)
-	}
+	created, err := v.commit(ctx, &av, func() error { return v.Objects.Upload(ctx, vkey, data) })
 	if err != nil {
 		return ProducedVersion{}, err
 	}
@@ -208,9 +202,6 @@ func (v *Versioner) CreateFrom(ctx context.Context, kind, name, path string, met
 		return ProducedVersion{ArtifactVersion: *old}, err
 	}
 	vkey := artifact.VersionKey(kind, name, digest)
-	if err := v.Objects.Upload(ctx, vkey, path); err != nil {
-		return ProducedVersion{}, fmt.Errorf("store %s %s: %w", kind, name, err)
-	}
 	if metadata == nil {
 		metadata = map[string]any{}
 	}
@@ -218,11 +209,11 @@ func (v *Versioner) CreateFrom(ctx context.Context, kind, name, path string, met
 	sc, _ := ScopeOf(ctx)
 	av := store.ArtifactVersion{Kind: kind, Name: name, Digest: digest, Size: size, Key: vkey, URI: v.Objects.URI(vkey), SourceKey: abs,
 		Metadata: metadata, Group: sc.Group, Owner: sc.Owner}
-	created, err := v.Records.CreateArtifactVersion(ctx, &av)
-	if err == nil && created {
-		err = v.writeIndex(ctx, av)
+	created, err := v.commit(ctx, &av, func() error { return v.Objects.Upload(ctx, vkey, path) })
+	if err != nil {
+		return ProducedVersion{}, err
 	}
-	return ProducedVersion{ArtifactVersion: av, Created: created}, err
+	return ProducedVersion{ArtifactVersion: av, Created: created}, nil
 }
 
 // existing returns the version of a resource that already has digest, nil

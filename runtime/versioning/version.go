@@ -36,6 +36,8 @@ type VersionRecords interface {
 	FindArtifactVersion(ctx context.Context, kind, name, digest string) (store.ArtifactVersion, error)
 	AddLink(ctx context.Context, l store.VersionLink) error
 	AddMetrics(ctx context.Context, ms []store.Metric) error
+	// DropArtifactVersion undoes a creation that could not be completed.
+	DropArtifactVersion(ctx context.Context, kind, name string, n int) error
 }
 
 // Versioner keeps datasets and models versioned: before a run it resolves
