@@ -136,8 +136,8 @@ func diagnoseOpen(path string, err error) error {
 		return &faultError{reason: fmt.Sprintf("the store %s is locked by another process", path), err: err}
 	case sqliteFaults[8], sqliteFaults[14]: // read-only, cannot open
 		dir := filepath.Dir(path)
-		for _, f := range []string{dir, path} {
-			if aerr := syscall.Access(f, 2 /* W_OK */); aerr != nil && !errors.Is(aerr, syscall.ENOENT) {
+		for _, f := range []string{dir, path} { // a missing file is made, a missing directory not
+			if aerr := syscall.Access(f, 2 /* W_OK */); aerr != nil && (f == dir || !errors.Is(aerr, syscall.ENOENT)) {
 				return describeFS(fmt.Errorf("open the store %s: %w (%w)", path, aerr, Fault(err)), dir)
 			}
 		}
