@@ -24,6 +24,8 @@ type Store struct {
 	db       *sql.DB
 	postgres bool
 	path     string // the SQLite file
+	// unlock and release end the SQLite file's guard lock (sqlite.go).
+	unlock, release func()
 }
 
 // Open opens a store: "postgres://..." or "postgresql://..." is PostgreSQL,
@@ -44,6 +46,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if _, q, ok := strings.Cut(dsn, "?"); ok && q != "" {
 			extra = "&" + q
 		}
+		if err := prepareSQLite(path); err != nil {
+			return nil, s.describe(err)
+		}
 		s.db, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"+extra)
 		if err == nil {
 			s.db.SetMaxOpenConns(1) // one writer: SQLite serialises anyway
@@ -59,6 +64,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
 		return nil, s.describe(err)
+	}
+	if !s.postgres && path != ":memory:" {
+		if s.unlock, s.release, err = guard(path); err != nil {
+			s.db.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -81,8 +92,18 @@ func (s *Store) describe(err error) error {
 	return diagnoseOpen(s.path, err)
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database (its guard lock first, so SQLite's last
+// connection checkpoints the log as usual).
+func (s *Store) Close() error {
+	if s.unlock == nil {
+		return s.db.Close()
+	}
+	s.unlock()
+	err := s.db.Close()
+	s.release()
+	s.unlock, s.release = nil, nil
+	return err
+}
 
 // migrations are applied in order, each once; never edit one that shipped.
 var migrations = []string{
