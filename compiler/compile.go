@@ -30,6 +30,9 @@ type Options struct {
 	// BaseDir is where files a document names by relative path are read
 	// from (an Experiment's trialTemplate.pipelineFile); "." when empty.
 	BaseDir string
+	// NoFiles refuses documents that name files to read (a server compiles
+	// its users' documents: it reads no host file on their behalf).
+	NoFiles bool
 	// PipelineVersion returns the pipeline spec (KFP's pipeline_spec, as
 	// YAML or JSON) of a stored pipeline version, for an Experiment whose
 	// trial is a pipelineVersionReference. Nil refuses such references.
@@ -130,6 +133,8 @@ func compileExperiment(doc spec.Document, opts Options) (*wfv1.Workflow, error) 
 // stored pipeline version.
 func trialPipeline(tt *hpo.TrialTemplate, opts Options) (string, []byte, error) {
 	switch {
+	case tt.PipelineFile != "" && opts.NoFiles:
+		return "", nil, fmt.Errorf("spec.trialTemplate.pipelineFile: a server reads no file for a document: give the trial's pipeline inline (pipelineSpec) or as a stored version (pipelineVersionReference)")
 	case tt.PipelineFile != "":
 		path := tt.PipelineFile
 		if !filepath.IsAbs(path) {

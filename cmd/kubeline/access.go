@@ -21,11 +21,15 @@ type accessFlags struct {
 	multiUser bool
 	gpus      gpuFlag
 	aging     time.Duration
+	// importRoot is the host directory a multi-user server's importers may
+	// read (isolation.go).
+	importRoot string
 }
 
 func (a *accessFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&a.multiUser, "multi-user", false, "require bearer tokens and enforce roles, groups and owners "+
 		"(also on when users exist or the address is not loopback)")
+	fs.StringVar(&a.importRoot, "import-root", "", "multi-user: the host `DIR` whose files importers (file:// and path URIs) may read; none when empty")
 	fs.Var(&a.gpus, "gpus", "the cluster's GPUs: `TYPE:NODE=N[,NODE=N...]`, repeatable (default: none)")
 	fs.DurationVar(&a.aging, "aging", 10*time.Minute, "a queued run that has waited this long is no longer passed by later runs of its pool")
 }

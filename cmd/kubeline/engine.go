@@ -38,12 +38,13 @@ func (c *engineFlags) register(fs *pflag.FlagSet) {
 }
 
 // open returns the engine the server runs workflows on.
-func (c *engineFlags) open(home string, objects artifact.Store) (engine.Engine, error) {
+func (c *engineFlags) open(lo local.Options) (engine.Engine, error) {
 	switch c.engine {
 	case "", "local":
-		return local.NewRunner(local.Options{Home: home, Store: objects, ArchiveLogs: true}), nil
+		lo.ArchiveLogs = true
+		return local.NewRunner(lo), nil
 	case "argo":
-		e, err := c.argo(objects)
+		e, err := c.argo(lo.Store)
 		if err != nil {
 			return nil, err
 		}

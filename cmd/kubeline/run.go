@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -149,7 +150,8 @@ func (o *runOptions) run(stdout, stderr io.Writer) int {
 	if o.engine.engine == "argo" {
 		done, err = o.engine.run(ctx, wf, objects, p.update)
 	} else {
-		e := local.New(local.Options{Home: o.home, Store: objects, Logs: p.logs(), OnNodes: p.nodes, StopGrace: o.grace, PythonExecutor: o.python, NoCache: o.noCache})
+		e := local.New(local.Options{Home: o.home, Store: objects, Logs: p.logs(), OnNodes: p.nodes, StopGrace: o.grace, PythonExecutor: o.python, NoCache: o.noCache,
+			Protected: storeFiles(cmp.Or(o.db, filepath.Join(o.home, "kubeline.db")))})
 		done, err = e.Run(ctx, wf)
 	}
 	p.close()
@@ -225,7 +227,7 @@ func printResult(w io.Writer, wf *wfv1.Workflow) {
 	if out := wf.Status.Outputs; out != nil {
 		for _, p := range out.Parameters {
 			if p.Value != nil {
-				fmt.Fprintf(w, "output %s = %s\n", p.Name, p.Value.String())
+				fmt.Fprintf(w, "output %s = %s\n", p.Name, launcher.DecodeLiteral(p.Value.String()))
 			}
 		}
 		for _, a := range out.Artifacts {

@@ -117,18 +117,25 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 		}
 	}
 	cluster := clusterOf(ctx)
-	runner, err := cluster.engine.open(home, objects)
+	lo, iso, err := acc.isolation(multiUser, cluster.engine.engine, home, db, objects)
+	if err != nil {
+		return err
+	}
+	runner, err := cluster.engine.open(lo)
 	if err != nil {
 		return err
 	}
 	lim := limitsOf(ctx)
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
-		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField, Image: cluster.image, Limits: lim.spec})
+		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField, Image: cluster.image, Limits: lim.spec, NoFiles: true})
 	}
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	versioner := &versioning.Versioner{Objects: objects, Records: st}
 	deployments := serving.NewManager()
+	if lo.Sandbox != nil {
+		deployments.Sandbox = lo.Sandbox
+	}
 	defer deployments.StopAll()
 	api := apiserver.New(runCtx, st, runner, compile, lim.spec.Unpack, version).WithLimits(lim.api).
 		WithArtifacts(readArtifact(objects)).WithMetadata(objects.URI).
@@ -152,6 +159,9 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s, %s, %d GPUs)\n", l.Addr(), redactDSN(db), map[bool]string{false: "single-user", true: "multi-user"}[multiUser], clusterGPUs(acc.gpus))
 	if dir := uiOf(ctx); dir != "" {
 		fmt.Fprintf(log, "kubeline server: Pipelines UI on http://%s/ (from %s)\n", l.Addr(), dir)
+	}
+	if multiUser {
+		fmt.Fprintf(log, "kubeline server: multi-user: %s\n", iso)
 	}
 	cluster.log.Info("serving", "addr", l.Addr().String(), "store", redactDSN(db), "multi_user", multiUser,
 		"gpus", clusterGPUs(acc.gpus), "version", version)

@@ -16,7 +16,7 @@ import (
 // lock held by another process).
 func openServerStore(ctx context.Context, home, db string) (st *store.Store, dsn string, release func(), err error) {
 	if db == "" {
-		if err := os.MkdirAll(home, 0o755); err != nil {
+		if err := os.MkdirAll(home, 0o700); err != nil {
 			return nil, "", nil, fmt.Errorf("make KUBELINE_HOME: %w", err)
 		}
 		db = filepath.Join(home, "kubeline.db")

@@ -21,7 +21,7 @@ import (
 // $KUBELINE_HOME/kubeline.db.
 func openStore(ctx context.Context, home, dsn string) (*store.Store, error) {
 	if dsn == "" {
-		if err := os.MkdirAll(home, 0o755); err != nil {
+		if err := os.MkdirAll(home, 0o700); err != nil {
 			return nil, err
 		}
 		dsn = filepath.Join(home, "kubeline.db")

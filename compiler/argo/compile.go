@@ -114,12 +114,12 @@ func (c *compiler) arguments() {
 		def := root.GetParameters()[name]
 		prm := wfv1.Parameter{Name: name}
 		if v, ok := c.opts.Params[name]; ok {
-			prm.Value = wfv1.AnyStringPtr(v)
+			prm.Value = wfv1.AnyStringPtr(Literal(v))
 			if err := CheckParamValue(v, def.GetParameterType()); err != nil {
 				c.errs.Add(spec.Named(cmp.Or(c.opts.ParamsField, "--param"), name), nil, "%v: the pipeline declares %s %s", err, name, def.GetParameterType())
 			}
 		} else if def.GetDefaultValue() != nil {
-			prm.Value = wfv1.AnyStringPtr(encodeValue(def.GetDefaultValue(), def.GetParameterType()))
+			prm.Value = wfv1.AnyStringPtr(Literal(encodeValue(def.GetDefaultValue(), def.GetParameterType())))
 		} else if def.GetIsOptional() {
 			prm.Value = wfv1.AnyStringPtr("")
 		}

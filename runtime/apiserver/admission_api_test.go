@@ -24,6 +24,7 @@ import (
 	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/launcher"
+	"github.com/kubeline/kubeline/runtime/sandbox"
 	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
 	"github.com/kubeline/kubeline/runtime/versioning"
@@ -35,6 +36,7 @@ type kserver struct {
 	root string // http://127.0.0.1:PORT
 	st   *store.Store
 	api  *apiserver.Server
+	home string // the engine's home: runs, artifacts, the store k.db
 }
 
 func (k *kserver) kfp() string { return k.root + "/apis/v2beta1" }
@@ -55,6 +57,11 @@ type serverOptions struct {
 	with      func(*apiserver.Server, context.Context)
 	// engine runs the workflows; the embedded engine when nil.
 	engine engine.Engine
+	// sandboxed runs steps and deployments as a multi-user server's
+	// embedded engine does (runtime/sandbox), with importers confined to
+	// importRoot.
+	sandboxed  bool
+	importRoot string
 }
 
 // startKubeline starts the API on a real loopback listener over SQLite, the
@@ -62,7 +69,8 @@ type serverOptions struct {
 func startKubeline(t *testing.T, o serverOptions) *kserver {
 	t.Helper()
 	home := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(home, "k.db"))
+	db := filepath.Join(home, "k.db")
+	st, err := store.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,15 +79,23 @@ func startKubeline(t *testing.T, o serverOptions) *kserver {
 		objects = artifact.Dir{Root: filepath.Join(home, "artifacts")}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var runner engine.Engine = local.NewRunner(local.Options{Home: home, Store: objects, PythonExecutor: launcher.PythonBuiltin})
+	lo := local.Options{Home: home, Store: objects, PythonExecutor: launcher.PythonBuiltin, Protected: []string{db, db + "-wal", db + "-shm"}}
+	deployments := serving.NewManager()
+	if o.sandboxed {
+		sb, err := sandbox.New(sandbox.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo.Sandbox, lo.Confined, lo.ImportRoot, deployments.Sandbox = sb, true, o.importRoot, sb
+	}
+	var runner engine.Engine = local.NewRunner(lo)
 	if o.engine != nil {
 		runner = o.engine
 	}
 	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
-		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField})
+		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField, NoFiles: true})
 	}
 	versioner := &versioning.Versioner{Objects: objects, Records: st}
-	deployments := serving.NewManager()
 	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").WithMultiUser(o.multiUser).WithCluster(o.cluster, 0).
 		WithVersions(versioner).WithServing(deployments, versioner, filepath.Join(home, "deployments")).WithMetadata(objects.URI)
 	if d, ok := objects.(artifact.Dir); ok {
@@ -96,7 +112,7 @@ func startKubeline(t *testing.T, o serverOptions) *kserver {
 		api.Wait()
 		st.Close()
 	})
-	return &kserver{root: srv.URL, st: st, api: api}
+	return &kserver{root: srv.URL, st: st, api: api, home: home}
 }
 
 // user makes a user in the store and returns a token of theirs.

@@ -11,6 +11,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
+	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/store"
 	"github.com/kubeline/kubeline/runtime/versioning"
 )
@@ -116,6 +117,7 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	if err := versioning.CheckOutputs(wf, outputs); err != nil {
 		return nil, badRequest("run.runtime_config.parameters[%s...]: %v", VersionParamPrefix, err)
 	}
+	markGroup(wf, run.Namespace)
 	if s.versions != nil {
 		if err := s.versions.Resolve(s.scope(ctx, run.Namespace, owner), wf); err != nil {
 			return nil, badRequest("run.runtime_config.parameters: %v", err)
@@ -211,6 +213,17 @@ func requiredParams(what string, wf *wfv1.Workflow) error {
 		return badRequest("%s: the pipeline needs a value for this parameter (it has no default)", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// markGroup labels a run's workflow with its group and drops what a spec
+// may have put under the names the engine trusts (engine.LabelGroup,
+// engine.AnnotationReadableKeys).
+func markGroup(wf *wfv1.Workflow, group string) {
+	delete(wf.Annotations, engine.AnnotationReadableKeys)
+	if wf.Labels == nil {
+		wf.Labels = map[string]string{}
+	}
+	wf.Labels[engine.LabelGroup] = groupOf(group)
 }
 
 // pipelineGroup is the group of the pipeline a run references when the

@@ -51,7 +51,7 @@ func (d Dir) sumPath(key string) string {
 
 func (d Dir) tmpDir() (string, error) {
 	dir := filepath.Join(d.Root, reserved, "tmp")
-	return dir, os.MkdirAll(dir, 0o755)
+	return dir, os.MkdirAll(dir, 0o700)
 }
 
 func (d Dir) fail(op, key string, err error) error {
@@ -78,7 +78,7 @@ func (d Dir) Upload(ctx context.Context, key, path string) error {
 	err = treeFiles(ctx, path, func(rel, p string, fi fs.FileInfo) error {
 		target := filepath.Join(stage, "t", filepath.FromSlash(rel))
 		if fi.IsDir() {
-			return os.MkdirAll(target, 0o755)
+			return os.MkdirAll(target, 0o700)
 		}
 		sum, err := copyFile(p, target)
 		sums[joinKey(key, rel)] = sum
@@ -112,7 +112,7 @@ func (d Dir) replace(key, dst, staged string) error {
 	if err := os.RemoveAll(d.sumPath(key)); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return err
 	}
 	old, oerr := os.Lstat(dst)
@@ -185,7 +185,7 @@ func (d Dir) put(ctx context.Context, key, dst string, r io.Reader, size int64) 
 		err = fmt.Errorf("%w: read %d bytes of %d", io.ErrUnexpectedEOF, hr.n, size)
 	}
 	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
+		err = os.Chmod(f.Name(), 0o600)
 	}
 	if err == nil {
 		err = d.replace(key, dst, f.Name())
@@ -222,12 +222,12 @@ func (d Dir) record(key, sum string) {
 		return
 	}
 	p := d.sumPath(key)
-	if os.MkdirAll(filepath.Dir(p), 0o755) != nil {
+	if os.MkdirAll(filepath.Dir(p), 0o700) != nil {
 		return
 	}
 	line := fmt.Sprintf("%s %d %d\n", sum, fi.Size(), fi.ModTime().UnixNano())
 	tmp := p + ".tmp"
-	if os.WriteFile(tmp, []byte(line), 0o644) == nil {
+	if os.WriteFile(tmp, []byte(line), 0o600) == nil {
 		os.Rename(tmp, p)
 	}
 }

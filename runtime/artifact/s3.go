@@ -466,7 +466,7 @@ func (s *S3) Download(ctx context.Context, key, path string) error {
 	if len(keys) == 0 {
 		return s.fail("download", key, ErrNotFound)
 	}
-	if err := os.MkdirAll(path, 0o755); err != nil {
+	if err := os.MkdirAll(path, 0o700); err != nil {
 		return s.fail("download", key, err)
 	}
 	for _, k := range keys {
@@ -489,7 +489,7 @@ func (s *S3) getFile(ctx context.Context, key, dst string) error {
 		return err
 	}
 	defer rc.Close()
-	err = os.MkdirAll(filepath.Dir(dst), 0o755)
+	err = os.MkdirAll(filepath.Dir(dst), 0o700)
 	var f *os.File
 	if err == nil {
 		f, err = os.CreateTemp(filepath.Dir(dst), ".download-*")
@@ -504,7 +504,7 @@ func (s *S3) getFile(ctx context.Context, key, dst string) error {
 	}
 	err = f.Close()
 	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
+		err = os.Chmod(f.Name(), 0o600)
 	}
 	if err == nil {
 		err = os.Rename(f.Name(), dst)

@@ -199,7 +199,7 @@ func CopyTree(ctx context.Context, src, dst string) error {
 		}
 		target := filepath.Join(dst, rel)
 		if de.IsDir() {
-			return os.MkdirAll(target, 0o755)
+			return os.MkdirAll(target, 0o700)
 		}
 		_, err = copyFile(p, target)
 		return err
@@ -209,7 +209,7 @@ func CopyTree(ctx context.Context, src, dst string) error {
 // copyFile copies src to dst, keeping its permission bits, and returns the
 // hex SHA-256 of the content.
 func copyFile(src, dst string) (string, error) {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return "", err
 	}
 	in, err := os.Open(src)
@@ -221,7 +221,7 @@ func copyFile(src, dst string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fi.Mode().Perm()|0o200)
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fi.Mode().Perm()&0o700|0o600)
 	if err != nil {
 		return "", err
 	}

@@ -21,7 +21,7 @@ func TestDirURI(t *testing.T) {
 	}
 }
 
-// TestDirUploadKeepsDirectories: Upload keeps permission bits and empty
+// TestDirUploadKeepsDirectories: Upload keeps the owner's permission bits and empty
 // directories, as the local engine's steps expect.
 func TestDirUploadKeepsDirectories(t *testing.T) {
 	ctx := context.Background()
@@ -35,8 +35,10 @@ func TestDirUploadKeepsDirectories(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(d.Root, "k/tree/empty")); err != nil || !fi.IsDir() {
 		t.Errorf("empty directory not kept: %v", err)
 	}
-	if fi, err := os.Stat(filepath.Join(d.Root, "k/tree/run.sh")); err != nil || fi.Mode().Perm() != 0o755 {
-		t.Errorf("run.sh mode = %v, %v; want 0755", fi.Mode(), err)
+	// The owner's execute bit stays; group and others get nothing (the
+	// store's files are its user's alone).
+	if fi, err := os.Stat(filepath.Join(d.Root, "k/tree/run.sh")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("run.sh mode = %v, %v; want 0700", fi.Mode(), err)
 	}
 	if err := d.Upload(ctx, "k/tree", filepath.Join(src, "missing")); err == nil {
 		t.Error("uploading a missing path succeeded")

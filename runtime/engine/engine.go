@@ -21,6 +21,17 @@ type Engine interface {
 	Stop(ctx context.Context, name string) error
 }
 
+// What the API server marks a multi-user run's workflow with, for the
+// embedded engine: the group it runs for (step caching stays within it)
+// and, as a JSON list, the artifact-store keys it may read besides its own
+// — the dataset and model versions its version URIs were resolved to
+// (runtime/versioning writes it). Annotations a compiled spec carries under
+// these names are dropped first.
+const (
+	LabelGroup             = "kubeline.io/group"
+	AnnotationReadableKeys = "kubeline.io/readable-keys"
+)
+
 // FailedSteps says which steps of a finished workflow failed and why
 // ("NAME: MESSAGE; ..." sorted, DAG nodes left out: Argo leaves a failed
 // DAG's message empty or repeats its steps'). It is "" when none did.

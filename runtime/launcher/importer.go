@@ -3,6 +3,7 @@ package launcher
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -51,7 +52,11 @@ func RunImporter(imp Importer, opts Options) error {
 		a.Metadata[k] = v
 	}
 	a.URI = uri
-	if src, err := s.resolve(uri); err == nil {
+	src, err := s.resolve(uri)
+	switch {
+	case errors.Is(err, ErrRefused):
+		return fmt.Errorf("importer: %w", err)
+	case err == nil:
 		if err := artstore.CopyTree(context.Background(), src, a.Path); err != nil {
 			return fmt.Errorf("importer: copy %s: %w", uri, err)
 		}

@@ -64,7 +64,27 @@ type Options struct {
 	Objects artstore.Store
 	// Track, when set, is told of every process the step starts.
 	Track Tracker
+	// Sandbox, when set, isolates every command the step runs (a
+	// multi-user server's embedded engine): the commands run wrapped, and
+	// their outputs are read only after Seal. Python components then use
+	// the builtin executor (never a venv made on the host).
+	Sandbox Sandbox
 }
+
+// Sandbox isolates the commands of one step (runtime/sandbox implements
+// it).
+type Sandbox interface {
+	// Wrap rewrites cmd, built to run on the host, to run isolated;
+	// readOnly are further host paths it reads.
+	Wrap(cmd *exec.Cmd, readOnly ...string) error
+	// Seal is called when a wrapped command has ended, before anything
+	// it wrote is read; an error fails the step.
+	Seal() error
+}
+
+// ErrRefused is a URI the step may not read here (a host path outside the
+// import root of a multi-user server, another run's artifact).
+var ErrRefused = errors.New("refused")
 
 // Terminate makes cmd a pod-like process: it leads its own process group,
 // which cancelling cmd's context stops the way a pod is stopped (SIGTERM,
@@ -180,15 +200,36 @@ func (s *step) run(ctx context.Context) error {
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = opts.WorkDir, opts.Env, opts.Stdout, opts.Stderr
-	Terminate(cmd, opts.Grace)
-	if err := RunProcess(cmd, opts.Track); err != nil {
+	if err := s.runCommand(cmd); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return &ExitError{Code: ee.ExitCode(), Reason: explainFailure(args, opts.Env)}
+			return &ExitError{Code: ee.ExitCode(), Reason: s.explainFailure(args)}
 		}
 		return fmt.Errorf("run %s: %w", args[0], err)
 	}
 	return s.collectOutputs()
+}
+
+// runCommand runs one of the step's commands: stoppable like a pod, and in
+// the step's sandbox when there is one (sealed when it ends).
+func (s *step) runCommand(cmd *exec.Cmd, readOnly ...string) error {
+	Terminate(cmd, s.opts.Grace)
+	if s.opts.Sandbox == nil {
+		return RunProcess(cmd, s.opts.Track)
+	}
+	if err := s.opts.Sandbox.Wrap(cmd, readOnly...); err != nil {
+		return err
+	}
+	err := RunProcess(cmd, s.opts.Track)
+	if serr := s.opts.Sandbox.Seal(); serr != nil && (err == nil || !isExit(err)) {
+		return serr
+	}
+	return err
+}
+
+func isExit(err error) bool {
+	var ee *exec.ExitError
+	return errors.As(err, &ee)
 }
 
 // inputs decodes input parameters by their declared types and finds input
@@ -209,7 +250,7 @@ func (s *step) inputs() error {
 		case ok:
 			// Values may hold pipeline placeholders ({{$.pipeline_task_name}},
 			// ...), which the KFP driver resolves before the step runs.
-			raw = s.pipelinePlaceholders(raw)
+			raw = DecodeLiteral(s.pipelinePlaceholders(raw))
 			v, err := decodeParam(raw, def.GetParameterType())
 			if err != nil {
 				errs = append(errs, fmt.Sprintf("input %q: %v", name, err))
@@ -457,17 +498,20 @@ func (s *step) pipelineValues() map[string]string {
 // explainFailure recognises a KFP lightweight Python component (its command
 // runs kfp.dsl.executor_main) whose python3 has no kfp package — offline, the
 // component's own pip install of kfp fails first — and says so.
-func explainFailure(args, env []string) string {
+func (s *step) explainFailure(args []string) string {
 	if !strings.Contains(strings.Join(args, " "), "kfp.dsl.executor_main") {
 		return ""
 	}
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		return "this KFP lightweight Python component needs python3, and there is none on PATH"
+	py := "python3" // found on the sandbox's PATH
+	if s.opts.Sandbox == nil {
+		var err error
+		if py, err = exec.LookPath("python3"); err != nil {
+			return "this KFP lightweight Python component needs python3, and there is none on PATH"
+		}
 	}
 	check := exec.Command(py, "-c", "import kfp")
-	check.Env = env
-	if check.Run() == nil {
+	check.Env = s.opts.Env
+	if s.runCommand(check) == nil {
 		return ""
 	}
 	return fmt.Sprintf("this KFP lightweight Python component needs the kfp package, and %s has no kfp package (its pip install of kfp failed or could not run): install kfp into that interpreter", py)

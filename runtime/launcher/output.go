@@ -36,7 +36,7 @@ func (s *step) collectOutputs() error {
 			errs = append(errs, err.Error())
 			continue
 		}
-		if err := os.WriteFile(filepath.Join(s.opts.OutputsDir, name), []byte(encodeParam(v)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(s.opts.OutputsDir, name), []byte(Literal(encodeParam(v))), 0o644); err != nil {
 			errs = append(errs, fmt.Sprintf("write output parameter %q: %v", name, err))
 		}
 	}

@@ -23,7 +23,7 @@ func RunProcess(cmd *exec.Cmd, track Tracker) error {
 		defer track(cmd.Process.Pid)()
 	}
 	err := cmd.Wait()
-	if cmd.SysProcAttr != nil && cmd.SysProcAttr.Setpgid {
+	if cmd.SysProcAttr != nil && (cmd.SysProcAttr.Setpgid || cmd.SysProcAttr.Setsid) { // a sandbox's leads a session (and its group)
 		// What the command left running in its group goes with it.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}

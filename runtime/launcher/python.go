@@ -108,11 +108,13 @@ func (s *step) runPython(ctx context.Context, lw *lightweight) (bool, error) {
 		log = io.Discard
 	}
 	python := "python3"
-	if py, err := resolvePython(ctx, s.opts.Env); err == nil {
-		python = py.path
+	if s.opts.Sandbox == nil { // asked of the host's python3; a sandbox's is found on its own PATH
+		if py, err := resolvePython(ctx, s.opts.Env); err == nil {
+			python = py.path
+		}
 	}
 	why := ""
-	if pe.Executor == PythonVenv || pe.Executor == PythonAuto {
+	if (pe.Executor == PythonVenv || pe.Executor == PythonAuto) && s.opts.Sandbox == nil { // venvs are made on the host
 		venv, err := s.venv(ctx, lw, log)
 		switch {
 		case err == nil:
@@ -130,12 +132,12 @@ func (s *step) runPython(ctx context.Context, lw *lightweight) (bool, error) {
 		return true, err
 	}
 	fmt.Fprintf(log, "kubeline: %s runs with kubeline's builtin KFP executor%s\n", s.opts.Task, why)
-	return true, s.execPython(ctx, lw, python, []string{"PYTHONPATH=" + joinPath(dir, envValue(s.opts.Env, "PYTHONPATH"))})
+	return true, s.execPython(ctx, lw, python, []string{"PYTHONPATH=" + joinPath(dir, envValue(s.opts.Env, "PYTHONPATH"))}, dir)
 }
 
 // execPython runs python -m kfp.dsl.executor_main on the component, with
 // artifact URIs given as local paths.
-func (s *step) execPython(ctx context.Context, lw *lightweight, python string, extraEnv []string) error {
+func (s *step) execPython(ctx context.Context, lw *lightweight, python string, extraEnv []string, readOnly ...string) error {
 	src := filepath.Join(s.opts.OutputsDir, ".kfp", "ephemeral_component.py")
 	if err := os.WriteFile(src, []byte(lw.source), 0o644); err != nil {
 		return fmt.Errorf("write component source: %w", err)
@@ -163,7 +165,7 @@ func (s *step) execPython(ctx context.Context, lw *lightweight, python string, e
 	}
 	// A zygote's steps share one host interpreter's start: a step that must
 	// run isolated (a sandbox of its own) must never take this path.
-	if zs := s.opts.Python.Zygotes; zs != nil {
+	if zs := s.opts.Python.Zygotes; zs != nil && s.opts.Sandbox == nil {
 		stdout := s.opts.Stdout
 		if stdout == nil {
 			stdout = io.Discard
@@ -181,8 +183,7 @@ func (s *step) execPython(ctx context.Context, lw *lightweight, python string, e
 	}
 	cmd := exec.CommandContext(ctx, python, args...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr, cmd.Env = s.opts.WorkDir, s.opts.Stdout, stderr, env
-	Terminate(cmd, s.opts.Grace)
-	if err := RunProcess(cmd, s.opts.Track); err != nil {
+	if err := s.runCommand(cmd, readOnly...); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			return failed(ee.ExitCode())
@@ -329,6 +330,7 @@ func builtinDir(home string) (string, error) {
 	}
 	dir := filepath.Join(home, "pyexec", hex.EncodeToString(h.Sum(nil))[:16])
 	if _, err := os.Stat(filepath.Join(dir, ".ready")); err == nil {
+		os.Chmod(dir, 0o755) // one an older kubeline made 0700
 		return dir, nil
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir)+string(os.PathSeparator), ".pyexec-")
@@ -351,6 +353,7 @@ func builtinDir(home string) (string, error) {
 		}
 	}
 	os.WriteFile(filepath.Join(tmp, ".ready"), nil, 0o644)
+	os.Chmod(tmp, 0o755) // sandboxed steps (other uids) read it
 	if err := os.Rename(tmp, dir); err != nil {
 		os.RemoveAll(tmp)
 		if _, statErr := os.Stat(filepath.Join(dir, ".ready")); statErr != nil {

@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -96,4 +97,33 @@ func parseOutputFile(raw string, t paramType) (*structpb.Value, error) {
 		return structpb.NewStringValue(raw), nil
 	}
 	return decodeParam(strings.TrimSpace(raw), t)
+}
+
+// literalPrefix marks a parameter value encoded because it holds "{{"
+// (compiler/argo.Literal writes run parameters so, Literal step outputs):
+// Argo and the embedded engine would expand it as a template where it is
+// substituted. DecodeLiteral gives the value back — for a step's inputs
+// after pipeline placeholders are resolved, so nothing in it is expanded.
+const literalPrefix = "kubeline-literal:"
+
+// Literal is v as an Argo parameter value: itself, or encoded when it
+// holds "{{".
+func Literal(v string) string {
+	if !strings.Contains(v, "{{") {
+		return v
+	}
+	return literalPrefix + base64.RawURLEncoding.EncodeToString([]byte(v))
+}
+
+// DecodeLiteral is the value Literal encoded (v itself when it is not).
+func DecodeLiteral(v string) string {
+	enc, ok := strings.CutPrefix(v, literalPrefix)
+	if !ok {
+		return v
+	}
+	b, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return v
+	}
+	return string(b)
 }

@@ -11,5 +11,10 @@
 // sends a request to the transformer when there is one, else to the
 // predictor; a canary revision gets its share of the requests.
 //
-// serving imports runtime/launcher (process termination) only.
+// On a multi-user server every process runs in a sandbox (sandbox.go,
+// runtime/sandbox): a uid of the deployment's own, its working directory
+// and its model only, nothing of the server's environment.
+//
+// serving imports runtime/launcher (process termination) and
+// runtime/sandbox (its Box interface) only.
 package serving

@@ -24,7 +24,7 @@ import (
 // Process is a command kubeline runs.
 type Process struct {
 	Command []string
-	Env     []string // KEY=VALUE, added to the server's environment
+	Env     []string // KEY=VALUE, added to the server's environment (to nothing in a sandbox)
 }
 
 // Revision is one model version served: its model directory, predictor and
@@ -90,6 +90,9 @@ type Manager struct {
 	transport *http.Transport
 	// StartTimeout bounds how long a process has to listen (30s if zero).
 	StartTimeout time.Duration
+	// Sandbox, when set, isolates every deployment's processes
+	// (sandbox.go): a multi-user server's.
+	Sandbox Sandbox
 }
 
 // NewManager returns a manager with no deployments.
@@ -134,12 +137,12 @@ func (m *Manager) startRevision(ctx context.Context, s Spec, r Revision, which s
 	rev := &revision{rev: r}
 	env := []string{"MODEL_NAME=" + s.Name, "MODEL_DIR=" + r.ModelDir}
 	var err error
-	if rev.predictor, err = m.startProcess(ctx, s, r.Predictor, which+"-predictor", env); err != nil {
+	if rev.predictor, err = m.startProcess(ctx, s, r.Predictor, which+"-predictor", env, r.ModelDir); err != nil {
 		return nil, err
 	}
 	if r.Transformer != nil {
 		tenv := append(env, "PREDICTOR_HOST="+rev.predictor.addr)
-		if rev.transformer, err = m.startProcess(ctx, s, *r.Transformer, which+"-transformer", tenv); err != nil {
+		if rev.transformer, err = m.startProcess(ctx, s, *r.Transformer, which+"-transformer", tenv, r.ModelDir); err != nil {
 			rev.predictor.stop()
 			return nil, err
 		}
@@ -148,7 +151,7 @@ func (m *Manager) startRevision(ctx context.Context, s Spec, r Revision, which s
 }
 
 // startProcess runs p on a free port and waits until it listens.
-func (m *Manager) startProcess(ctx context.Context, s Spec, p Process, role string, env []string) (*backend, error) {
+func (m *Manager) startProcess(ctx context.Context, s Spec, p Process, role string, env []string, modelDir string) (*backend, error) {
 	if len(p.Command) == 0 {
 		return nil, fmt.Errorf("deployment %s: %s: no command", s.Name, role)
 	}
@@ -166,9 +169,14 @@ func (m *Manager) startProcess(ctx context.Context, s Spec, p Process, role stri
 	pctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(pctx, p.Command[0], p.Command[1:]...)
 	cmd.Dir = s.WorkDir
-	cmd.Env = append(append(append(os.Environ(), env...), "PORT="+addr[strings.LastIndex(addr, ":")+1:]), p.Env...)
+	cmd.Env = append(append(append(m.baseEnv(), env...), "PORT="+addr[strings.LastIndex(addr, ":")+1:]), p.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	launcher.Terminate(cmd, 5*time.Second)
+	if err := m.isolate(cmd, s.Name, s.WorkDir, modelDir); err != nil {
+		cancel()
+		logf.Close()
+		return nil, fmt.Errorf("deployment %s: %s: %w", s.Name, role, err)
+	}
 	if err := cmd.Start(); err != nil {
 		cancel()
 		logf.Close()
@@ -186,7 +194,7 @@ func (m *Manager) startProcess(ctx context.Context, s Spec, p Process, role stri
 		return nil, fmt.Errorf("deployment %s: %s did not start listening on $PORT: %w\n%s", s.Name, role, err, lastLines(string(tail), 15))
 	}
 	target, _ := url.Parse("http://" + addr)
-	b.proxy = httputil.NewSingleHostReverseProxy(target)
+	b.proxy = forwarder(target)
 	b.proxy.Transport = m.transport
 	b.proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadGateway, fmt.Sprintf("deployment %s: %s: %v", s.Name, role, err))
@@ -260,6 +268,9 @@ func (m *Manager) Stop(name string) error {
 		return fmt.Errorf("%s: %w", name, ErrNotFound)
 	}
 	d.stop()
+	if m.Sandbox != nil {
+		m.Sandbox.Done("deployment/" + name)
+	}
 	return nil
 }
 

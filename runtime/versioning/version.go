@@ -11,12 +11,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/store"
 )
 
@@ -80,6 +82,7 @@ func (v *Versioner) Resolve(ctx context.Context, wf *wfv1.Workflow) error {
 		}
 	}
 	resolved := map[*wfv1.Parameter]string{}
+	var keys []string
 	var errs []error
 	for _, p := range vals {
 		if p.Value == nil {
@@ -96,6 +99,7 @@ func (v *Versioner) Resolve(ctx context.Context, wf *wfv1.Workflow) error {
 			}
 			if err == nil {
 				resolved[p] = v.Objects.URI(ver.Key)
+				keys = append(keys, ver.Key)
 				continue
 			}
 		}
@@ -106,6 +110,14 @@ func (v *Versioner) Resolve(ctx context.Context, wf *wfv1.Workflow) error {
 	}
 	for p, uri := range resolved {
 		p.Value = wfv1.AnyStringPtr(uri)
+	}
+	if len(keys) > 0 { // what a confined engine lets the run read besides its own artifacts
+		sort.Strings(keys)
+		b, _ := json.Marshal(slices.Compact(keys))
+		if wf.Annotations == nil {
+			wf.Annotations = map[string]string{}
+		}
+		wf.Annotations[engine.AnnotationReadableKeys] = string(b)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
+	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/launcher"
 )
 
@@ -20,14 +21,15 @@ import (
 // entries are not reused.
 const cacheVersion = "kubeline-step-cache-v1"
 
-// cacheKey identifies a step for KFP caching: the component interface, the
-// command, the image, the input values and the content of the input
-// artifacts — not the task's name, so the same component with the same inputs
+// cacheKey identifies a step for KFP caching: the run's group, the
+// component interface, the command, the image, the input values and the
+// content of the input artifacts — not the task's name, so the same component with the same inputs
 // hits the cache from any task and any run.
 func (p *pod) cacheKey(inv *launcher.Invocation) string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	_ = enc.Encode(cacheVersion)
+	_ = enc.Encode(p.r.wf.Labels[engine.LabelGroup]) // a group's steps never reuse another group's outputs
 	_ = enc.Encode(inv.Component)
 	_ = enc.Encode(inv.Command)
 	_ = enc.Encode(p.tmpl.Container.Image)

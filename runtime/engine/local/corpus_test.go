@@ -8,11 +8,22 @@ import (
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kubeline/kubeline/runtime/engine/local"
+	"github.com/kubeline/kubeline/runtime/launcher"
+	"github.com/kubeline/kubeline/runtime/sandbox"
 )
 
 // TestCorpusRuns runs the corpus pipelines whose steps run on a plain host
 // and checks their real effects.
-func TestCorpusRuns(t *testing.T) {
+func TestCorpusRuns(t *testing.T) { corpusRuns(t, nil) }
+
+// TestCorpusRunsSandboxed runs them as a multi-user server's engine does:
+// every step in the sandbox, as a uid of its run's own.
+func TestCorpusRunsSandboxed(t *testing.T) { corpusRuns(t, newSandbox(t)) }
+
+// corpusRuns runs the host-runnable corpus, sandboxed when sb is set.
+func corpusRuns(t *testing.T, sb *sandbox.Bwrap) {
 	cases := []struct {
 		file   string
 		params map[string]string
@@ -99,12 +110,24 @@ func TestCorpusRuns(t *testing.T) {
 	if err := os.Symlink(bash, filepath.Join(shDir, "sh")); err != nil {
 		t.Fatal(err)
 	}
+	if sb != nil { // the sandbox shows the host's system and shDir only
+		if sb, err = sandbox.New(sandbox.Options{ReadOnly: append(append([]string{}, sandbox.DefaultReadOnly...), shDir)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
+			opts := local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonBuiltin}
+			if sb != nil {
+				opts.Sandbox, opts.Confined = sb, true
+			}
 			if strings.Contains(tc.file, "concat_placeholder") {
 				t.Setenv("PATH", shDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+				if sb != nil {
+					opts.Env = append([]string{"PATH=" + shDir + ":" + sandbox.Path}, local.SandboxEnv[1:]...)
+				}
 			}
-			wf, logs := runFile(t, corpus+tc.file, tc.params)
+			wf, logs := runWFWith(t, compileFile(t, corpus+tc.file, tc.params), opts)
 			if wf.Status.Phase != wfv1.WorkflowSucceeded {
 				t.Fatalf("phase %s %q\n%s\n--- logs\n%s", wf.Status.Phase, wf.Status.Message, summary(wf), logs)
 			}
@@ -130,4 +153,16 @@ func contains(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// newSandbox is the sandbox of a multi-user server's engine. It needs root
+// and bubblewrap, which CI has (.ci/run installs bubblewrap); without them
+// the test fails saying so.
+func newSandbox(t *testing.T) *sandbox.Bwrap {
+	t.Helper()
+	sb, err := sandbox.New(sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb
 }

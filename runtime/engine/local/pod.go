@@ -40,6 +40,8 @@ type pod struct {
 	paths   map[string]string // container path -> host path
 	// resolved numbers the artifacts downloaded for URIs (resolveURI).
 	resolved atomic.Int64
+	// sandbox isolates the step's commands (box); nil until made.
+	sandbox launcher.Sandbox
 }
 
 // executePod runs a container template as a host process.
@@ -113,7 +115,7 @@ func (p *pod) prepare(tmpl *wfv1.Template) (*wfv1.Template, error) {
 		return nil, err
 	}
 	for _, d := range []string{"in", "out", "root"} {
-		if err := os.MkdirAll(filepath.Join(p.dir, d), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(p.dir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("create step directory: %w", err)
 		}
 	}
@@ -250,6 +252,10 @@ func (p *pod) run(ctx context.Context) (*wfv1.Outputs, string, error) {
 
 // launch runs the launcher in-process, as `kubeline launch` would in a pod.
 func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Container, logs io.Writer) error {
+	box, err := p.box()
+	if err != nil {
+		return err
+	}
 	opts := launcher.Options{
 		Task: inv.Task, Component: inv.Component, Inputs: inv.Inputs, Command: p.mapArgs(inv.Command),
 		InputsDir: filepath.Join(p.dir, "in"), OutputsDir: filepath.Join(p.dir, "out"), WorkDir: p.r.workDir(),
@@ -257,6 +263,7 @@ func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Co
 		Pipeline: launcher.PipelineInfo{JobName: p.r.wf.Name, JobUID: string(p.r.wf.UID), Pod: p.name, TaskUID: p.id,
 			CreateTime: p.r.globals["workflow.creationTimestamp"], Workspace: filepath.Join(p.r.dir, "workspace")},
 		ArtifactRoot: strings.TrimSuffix(p.r.e.opts.Store.URI("x"), "/x"),
+		Sandbox:      box,
 		Objects:      p.r.e.opts.Store,
 		Python:       launcher.PythonEnv{Executor: p.r.e.opts.PythonExecutor, Home: p.r.e.opts.Home, Zygotes: p.r.zygotes},
 		LocalURIs:    true,
@@ -281,12 +288,13 @@ func (p *pod) launch(ctx context.Context, inv *launcher.Invocation, c *corev1.Co
 // exec runs a plain container command on the host.
 func (p *pod) exec(ctx context.Context, c *corev1.Container, logs io.Writer) error {
 	args := p.mapArgs(append(append([]string{}, c.Command...), c.Args...))
+	var readOnly []string
 	if p.tmpl.Script != nil {
 		script := filepath.Join(p.dir, "script")
 		if err := os.WriteFile(script, []byte(p.tmpl.Script.Source), 0o755); err != nil {
 			return err
 		}
-		args = append(args, script)
+		args, readOnly = append(args, script), []string{script}
 	}
 	if len(args) == 0 {
 		return errors.New("the container has no command: images are not run on the embedded engine")
@@ -300,8 +308,7 @@ func (p *pod) exec(ctx context.Context, c *corev1.Container, logs io.Writer) err
 	cmd.Env, cmd.Stderr = p.env(c), logs
 	var stdout strings.Builder
 	cmd.Stdout = io.MultiWriter(logs, &stdout)
-	launcher.Terminate(cmd, p.r.e.opts.StopGrace)
-	err := launcher.RunProcess(cmd, p.track())
+	err := p.runCommand(cmd, readOnly...)
 	_ = os.WriteFile(filepath.Join(p.dir, "stdout"), []byte(stdout.String()), 0o644)
 	var xe *exec.ExitError
 	if errors.As(err, &xe) {
@@ -436,27 +443,4 @@ func (w *prefixWriter) Write(b []byte) (int, error) {
 		w.buf = w.buf[i+1:]
 	}
 	return len(b), nil
-}
-
-// resolveURI makes an artifact URI readable here: a file:// URI is its
-// path; a URI in the engine's artifact store (an object store's, say) is
-// downloaded into the pod's directory.
-func (p *pod) resolveURI(ctx context.Context, uri string) (string, error) {
-	if path, ok := strings.CutPrefix(uri, "file://"); ok {
-		return path, nil
-	}
-	if filepath.IsAbs(uri) {
-		return uri, nil
-	}
-	st := p.r.e.opts.Store
-	prefix := strings.TrimSuffix(st.URI("x"), "x")
-	key, ok := strings.CutPrefix(uri, prefix)
-	if !ok {
-		return "", fmt.Errorf("cannot read %s here: it is neither a local file nor in the engine's artifact store (%s)", uri, prefix)
-	}
-	dst := filepath.Join(p.dir, "resolved", fmt.Sprintf("%d", p.resolved.Add(1)))
-	if err := st.Download(ctx, key, dst); err != nil {
-		return "", err
-	}
-	return dst, nil
 }

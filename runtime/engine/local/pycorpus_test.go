@@ -1,19 +1,20 @@
 package local_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/launcher"
+	"github.com/kubeline/kubeline/runtime/sandbox"
 )
 
 // pyCheck checks a finished run of a corpus pipeline.
@@ -160,7 +161,13 @@ var pyNotRunnable = map[string]string{
 
 // TestPythonCorpus runs, offline, every pipeline of pyCorpus with the builtin
 // executor; at least 60 must reach their expected result.
-func TestPythonCorpus(t *testing.T) {
+func TestPythonCorpus(t *testing.T) { pythonCorpus(t, nil) }
+
+// TestPythonCorpusSandboxed runs them as a multi-user server's engine
+// does: every step in the sandbox, with the host's Debian python3.
+func TestPythonCorpusSandboxed(t *testing.T) { pythonCorpus(t, newSandbox(t)) }
+
+func pythonCorpus(t *testing.T, sb *sandbox.Bwrap) {
 	if len(pyCorpus) < 60 {
 		t.Fatalf("only %d corpus pipelines listed, want 60+", len(pyCorpus))
 	}
@@ -175,21 +182,45 @@ func TestPythonCorpus(t *testing.T) {
 	}
 	sort.Strings(names)
 	home := t.TempDir()
-	var mu sync.Mutex
+	opts := local.Options{Home: home, PythonExecutor: launcher.PythonBuiltin}
+	if sb != nil {
+		opts.Sandbox, opts.Confined = sb, true
+	}
+	// The pipelines mostly wait (sleeps, a 60-second log stream): run 8 at
+	// once whatever -parallel is, then check each in its subtest.
+	type result struct {
+		wf   *wfv1.Workflow
+		logs string
+		err  error
+	}
+	results := map[string]chan result{}
+	sem := make(chan struct{}, 8)
+	for _, name := range names {
+		wf := compileFile(t, corpus+"valid/"+name, pyCorpus[name].params)
+		ch := make(chan result, 1)
+		results[name] = ch
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			o := opts
+			logs := &syncBuffer{}
+			o.Logs = logs
+			out, err := local.New(o).Run(context.Background(), wf)
+			ch <- result{out, logs.String(), err}
+		}()
+	}
 	passed := 0
 	t.Run("pipelines", func(t *testing.T) {
 		for _, name := range names {
-			c := pyCorpus[name]
 			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				wf, logs := runWFWith(t, compileFile(t, corpus+"valid/"+name, c.params),
-					local.Options{Home: home, PythonExecutor: launcher.PythonBuiltin})
-				homes.Store(wf.Name, home)
-				c.check(t, wf, logs)
+				r := <-results[name]
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				homes.Store(r.wf.Name, home)
+				pyCorpus[name].check(t, r.wf, r.logs)
 				if !t.Failed() {
-					mu.Lock()
 					passed++
-					mu.Unlock()
 				}
 			})
 		}

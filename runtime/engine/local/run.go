@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/launcher"
+	"github.com/kubeline/kubeline/runtime/sandbox"
 )
 
 // Options configure the engine.
@@ -58,7 +59,24 @@ type Options struct {
 	// MaxProcesses caps the steps running at once on this machine, whatever
 	// the workflow's parallelism; 64 when zero.
 	MaxProcesses int
+	// Sandbox, when set, runs every step's processes isolated
+	// (sandbox.go): a multi-user server's engine. Python components then
+	// use the builtin executor, and Env defaults to SandboxEnv.
+	Sandbox Sandbox
+	// Confined makes the engine read no host path for a step outside
+	// ImportRoot ("": none) and no artifact of another run (a multi-user
+	// server's engine).
+	Confined   bool
+	ImportRoot string
+	// Protected are host files the engine never opens for a step — the
+	// metadata store's (SQLite drops its locks when any descriptor of its
+	// file closes) — nor a directory holding them.
+	Protected []string
 }
+
+// SandboxEnv is the base environment of sandboxed steps: nothing of the
+// server's.
+var SandboxEnv = []string{"PATH=" + sandbox.Path, "HOME=/tmp", "TMPDIR=/tmp", "LANG=C.UTF-8"}
 
 // Engine runs workflows on this machine.
 type Engine struct {
@@ -79,6 +97,9 @@ func New(opts Options) *Engine {
 	}
 	if opts.Env == nil {
 		opts.Env = os.Environ()
+		if opts.Sandbox != nil {
+			opts.Env = SandboxEnv
+		}
 	}
 	if opts.PythonExecutor == "" {
 		opts.PythonExecutor = launcher.PythonAuto
@@ -130,8 +151,11 @@ func (e *Engine) Run(ctx context.Context, wf *wfv1.Workflow) (*wfv1.Workflow, er
 	}
 	wf.CreationTimestamp = metav1.Now()
 	r := &run{e: e, wf: wf, dir: filepath.Join(e.opts.Home, "runs", wf.Name)}
-	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+	if err := os.MkdirAll(r.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	if e.opts.Sandbox != nil {
+		defer e.opts.Sandbox.Done(wf.Name)
 	}
 	if p := wf.Spec.Parallelism; p != nil && *p > 0 {
 		r.pods = make(chan struct{}, *p)
@@ -184,7 +208,7 @@ func (e *Engine) Run(ctx context.Context, wf *wfv1.Workflow) (*wfv1.Workflow, er
 // by one step are seen by the next.
 func (r *run) workDir() string {
 	d := filepath.Join(r.dir, "work")
-	_ = os.MkdirAll(d, 0o755)
+	_ = os.MkdirAll(d, 0o700)
 	return d
 }
 
