@@ -179,7 +179,7 @@ func (s *Server) createDeployment(r *http.Request) (any, error) {
 		return nil, badRequest("%v", err)
 	}
 	if s.multiUser {
-		if _, err := s.store.Claim(r.Context(), store.Ownership{Kind: store.KindDeployment, ID: d.Metadata.Name, Group: group, Owner: callerOf(r.Context()).Name}); err != nil {
+		if _, err := s.store.Own(r.Context(), store.Ownership{Kind: store.KindDeployment, ID: d.Metadata.Name, Group: group, Owner: callerOf(r.Context()).Name}); err != nil {
 			_ = s.serving.Stop(d.Metadata.Name)
 			return nil, err
 		}
@@ -199,7 +199,7 @@ func (s *Server) deploymentGroup(r *http.Request, name string) (string, error) {
 	res, err := s.resourceOf(ctx, store.KindDeployment, name)
 	switch {
 	case isMissing(err):
-		if err := s.store.Release(ctx, store.KindDeployment, name); err != nil { // one a previous server ran
+		if err := s.store.Disown(ctx, store.KindDeployment, name); err != nil { // one a previous server ran
 			return "", err
 		}
 		return s.groupFor(ctx, "group", r.URL.Query().Get("group"))
@@ -296,7 +296,7 @@ func (s *Server) deploymentAction(r *http.Request) (any, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.store.Release(r.Context(), store.KindDeployment, name); err != nil {
+	if err := s.store.Disown(r.Context(), store.KindDeployment, name); err != nil {
 		return nil, err
 	}
 	return map[string]any{"name": name, "state": "Stopped"}, nil

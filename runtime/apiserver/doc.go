@@ -20,7 +20,7 @@
 // pipeline version, a project's pipeline, a deployment's model) must be in
 // the group the request makes something in; dataset:// and model:// resolve
 // in the run's group only. A new kind adds a resourceOf case, targets on
-// its routes' policies, a store.Claim at create and store.Held in its list.
+// its routes' policies, a store.Own at create and store.Held in its list.
 // users.go, pools.go, projects.go and runview.go
 // serve users, groups, pools, projects, leaderboards, compare and a run's
 // admission view.

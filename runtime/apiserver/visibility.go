@@ -28,7 +28,7 @@ import (
 //     (versioning.Scope).
 //
 // A new kind of resource adds a case to resourceOf, a policy target on its
-// routes, store.Claim at create and store.Held in its list.
+// routes, store.Own at create and store.Held in its list.
 
 // resource is the group and owner of what a route acts on.
 type resource struct{ group, owner string }

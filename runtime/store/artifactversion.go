@@ -110,7 +110,7 @@ func (s *Store) CreateArtifactVersion(ctx context.Context, v *ArtifactVersion) (
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		err = s.tx(ctx, func(tx *sql.Tx) error {
-			held, err := s.claim(ctx, tx, Ownership{Kind: v.Kind, ID: v.Name, Group: v.Group, Owner: v.Owner})
+			held, err := s.own(ctx, tx, Ownership{Kind: v.Kind, ID: v.Name, Group: v.Group, Owner: v.Owner})
 			if err != nil {
 				return err
 			}

@@ -27,7 +27,7 @@ func (s *Store) AddCluster(ctx context.Context, c *Cluster) error {
 		if err != nil {
 			return conflict(err, fmt.Sprintf("cluster %s", c.Name))
 		}
-		held, err := s.claim(ctx, tx, Ownership{Kind: KindCluster, ID: c.Name, Group: c.Group, Owner: c.Owner})
+		held, err := s.own(ctx, tx, Ownership{Kind: KindCluster, ID: c.Name, Group: c.Group, Owner: c.Owner})
 		c.Group = held.Group
 		return err
 	})
@@ -76,5 +76,5 @@ func (s *Store) RemoveCluster(ctx context.Context, name string) error {
 	if err := s.execOne(ctx, fmt.Sprintf("cluster %s", name), "DELETE FROM clusters WHERE name = ?", name); err != nil {
 		return err
 	}
-	return s.Release(ctx, KindCluster, name)
+	return s.Disown(ctx, KindCluster, name)
 }

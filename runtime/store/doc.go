@@ -13,9 +13,9 @@
 // KFP's resources keep their group in their namespace column; every kind
 // kubeline adds (datasets and models by name, deployments, clusters, and
 // kinds to come: code repositories, featuresets, IDEs, images, monitors) is
-// claimed for a group and an owner when it is made (Claim: the first group
+// claimed for a group and an owner when it is made (Own: the first group
 // keeps a name, another's claim is ErrTaken), released when it is deleted
-// (Release), and its lists filter by the caller's groups in SQL (Held, or a
+// (Disown), and its lists filter by the caller's groups in SQL (Held, or a
 // join on the owners table as ListResources and Catalog do). GroupHoldings
 // counts what a group owns, so a group is never deleted from under it.
 //

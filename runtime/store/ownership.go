@@ -15,13 +15,13 @@ import (
 // KFP's resources keep their group in their namespace column (pipelines,
 // experiments, runs, recurring runs) and projects in theirs; every other
 // kind kubeline adds — datasets and models (by name), deployments, clusters
-// — is held here, by Claim. Later kinds do the same: claim at create,
-// release at delete, and filter lists with Held.
+// — is held here, by Own. Later kinds do the same: Own at create,
+// Disown at delete, and filter lists with Held.
 type Ownership struct {
 	Kind, ID, Group, Owner string
 }
 
-// ErrTaken is a claim on a resource another group holds (it is an
+// ErrTaken is Own of a resource another group holds (it is an
 // ErrConflict too).
 var ErrTaken = fmt.Errorf("the name is taken by another group: %w", ErrConflict)
 
@@ -33,23 +33,23 @@ const (
 	KindCluster    = "cluster"
 )
 
-// Claim records o — the resource kind/ID in o.Group ("" is the default
+// Own records o — the resource kind/ID in o.Group ("" is the default
 // group), owned by o.Owner — unless it is already held. It returns the
 // holding that stands: o when new or already held by the same group (the
 // first owner stays). A resource held by another group is ErrConflict and
 // changes nothing.
-func (s *Store) Claim(ctx context.Context, o Ownership) (Ownership, error) {
+func (s *Store) Own(ctx context.Context, o Ownership) (Ownership, error) {
 	var got Ownership
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		got, err = s.claim(ctx, tx, o)
+		got, err = s.own(ctx, tx, o)
 		return err
 	})
 	return got, err
 }
 
-// claim is Claim inside tx.
-func (s *Store) claim(ctx context.Context, tx *sql.Tx, o Ownership) (Ownership, error) {
+// own is Own inside tx.
+func (s *Store) own(ctx context.Context, tx *sql.Tx, o Ownership) (Ownership, error) {
 	if o.Group == "" {
 		o.Group = DefaultGroup
 	}
@@ -57,11 +57,11 @@ func (s *Store) claim(ctx context.Context, tx *sql.Tx, o Ownership) (Ownership, 
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if _, err := tx.ExecContext(ctx, s.q("INSERT INTO owners (kind, id, owner, group_name) VALUES (?, ?, ?, ?)"), o.Kind, o.ID, o.Owner, o.Group); err != nil {
-			return o, conflict(err, fmt.Sprintf("claim %s %q", o.Kind, o.ID))
+			return o, conflict(err, fmt.Sprintf("own %s %q", o.Kind, o.ID))
 		}
 		return o, nil
 	case err != nil:
-		return o, fmt.Errorf("claim %s %q: %w", o.Kind, o.ID, err)
+		return o, fmt.Errorf("own %s %q: %w", o.Kind, o.ID, err)
 	case held.Group != o.Group:
 		return held, fmt.Errorf("%s %q: %w", o.Kind, o.ID, ErrTaken)
 	}
@@ -83,10 +83,10 @@ func (s *Store) Holding(ctx context.Context, kind, id string) (Ownership, error)
 	return o, notFound(err, fmt.Sprintf("%s %s", kind, id))
 }
 
-// Release forgets who holds a resource (it was deleted): its name is free.
-func (s *Store) Release(ctx context.Context, kind, id string) error {
+// Disown forgets who holds a resource (it was deleted): its name is free.
+func (s *Store) Disown(ctx context.Context, kind, id string) error {
 	if _, err := s.db.ExecContext(ctx, s.q("DELETE FROM owners WHERE kind = ? AND id = ?"), kind, id); err != nil {
-		return fmt.Errorf("release %s %s: %w", kind, id, err)
+		return fmt.Errorf("disown %s %s: %w", kind, id, err)
 	}
 	return nil
 }

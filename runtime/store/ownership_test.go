@@ -78,16 +78,16 @@ func testOwnership(t *testing.T, s *Store) {
 			t.Errorf("catalog of %s: %+v %v, want %d entries", groups, es, err, want)
 		}
 	}
-	// Claims: first wins, the same group gets the holding back, release
+	// Own: first wins, the same group gets the holding back, disown
 	// frees the name.
-	if h, err := s.Claim(ctx, Ownership{Kind: KindDeployment, ID: "x", Group: "b", Owner: "bob"}); err != nil || h.Owner != "bob" {
-		t.Fatalf("claim: %+v %v", h, err)
+	if h, err := s.Own(ctx, Ownership{Kind: KindDeployment, ID: "x", Group: "b", Owner: "bob"}); err != nil || h.Owner != "bob" {
+		t.Fatalf("own: %+v %v", h, err)
 	}
-	if h, err := s.Claim(ctx, Ownership{Kind: KindDeployment, ID: "x", Group: "b", Owner: "bea"}); err != nil || h.Owner != "bob" {
-		t.Fatalf("claim by the same group: %+v %v", h, err)
+	if h, err := s.Own(ctx, Ownership{Kind: KindDeployment, ID: "x", Group: "b", Owner: "bea"}); err != nil || h.Owner != "bob" {
+		t.Fatalf("own by the same group: %+v %v", h, err)
 	}
-	if _, err := s.Claim(ctx, Ownership{Kind: KindDeployment, ID: "x", Group: "a", Owner: "ann"}); !errors.Is(err, ErrTaken) {
-		t.Fatalf("claim by another group: %v", err)
+	if _, err := s.Own(ctx, Ownership{Kind: KindDeployment, ID: "x", Group: "a", Owner: "ann"}); !errors.Is(err, ErrTaken) {
+		t.Fatalf("own by another group: %v", err)
 	}
 	held, err := s.Held(ctx, KindDeployment, []string{"a"})
 	if err != nil || len(held) != 0 {
@@ -106,7 +106,7 @@ func testOwnership(t *testing.T, s *Store) {
 	if d := cmp.Diff(map[string]int{"deployments": 1, "clusters": 1}, got); d != "" {
 		t.Errorf("holdings of b (-want +got):\n%s", d)
 	}
-	if err := s.Release(ctx, KindDeployment, "x"); err != nil {
+	if err := s.Disown(ctx, KindDeployment, "x"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RemoveCluster(ctx, "c"); err != nil {
@@ -115,8 +115,8 @@ func testOwnership(t *testing.T, s *Store) {
 	if got, _ := s.GroupHoldings(ctx, "b"); len(got) != 0 {
 		t.Errorf("holdings of b after release: %v", got)
 	}
-	if _, err := s.Claim(ctx, Ownership{Kind: KindDeployment, ID: "x", Group: "a", Owner: "ann"}); err != nil {
-		t.Fatalf("claim of a released name: %v", err)
+	if _, err := s.Own(ctx, Ownership{Kind: KindDeployment, ID: "x", Group: "a", Owner: "ann"}); err != nil {
+		t.Fatalf("own a disowned name: %v", err)
 	}
 	if got, _ := s.GroupHoldings(ctx, "a"); got["datasets"] != 1 || got["deployments"] != 1 {
 		t.Errorf("holdings of a: %v", got)
