@@ -27,9 +27,12 @@ build:
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(LAUNCH_BIN) ./cmd/kubeline-launch
 
 # The test command of the README. Needs ../shared/kfp-corpus beside the checkout.
+# runtime/engine/local runs its corpora twice (single-user, and sandboxed as a
+# multi-user server's steps): more than go test's default 10 minutes on a
+# busy machine.
 test: lint tools
 	PYTHONDONTWRITEBYTECODE=1 python3 -m unittest discover -s runtime/launcher/pyexec/tests
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 20m ./...
 	bash examples/newcomer.sh   # every example README's commands as written (api-walkthrough's too), git status unchanged
 
 # Programs the tests run: versitygw, the S3 server of runtime/artifact's

@@ -29,8 +29,9 @@ var kubeVar = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
 // would: the rendered Deployment's args, with $(VAR) expanded from its
 // env, and its env with each Secret reference resolved — against a real
 // S3 server (versitygw) under KFP's variable names, and a SQLite file
-// standing in for the PostgreSQL URL. Only the listen address (loopback,
-// port 0), KUBELINE_HOME and the S3 endpoint are changed. The server must
+// standing in for the PostgreSQL URL, a kubeconfig for the in-cluster
+// config of --engine argo. Only the listen address (loopback, port 0),
+// KUBELINE_HOME and the S3 endpoint are changed. The server must
 // start, say /readyz 200, serve /metrics with the store up, log JSON, and
 // exit 0 on SIGTERM as the kubelet sends it.
 func TestChartServerStarts(t *testing.T) {
@@ -70,7 +71,13 @@ func TestChartServerStarts(t *testing.T) {
 			}
 			args = append(args, "--addr=127.0.0.1:0")
 			cmd := exec.Command(bin, args...)
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+			// The pod's in-cluster config (--engine argo) stands in as a
+			// kubeconfig naming an API server nobody answers: no route the
+			// test calls submits a workflow.
+			kubeconfig := filepath.Join(home, "kubeconfig")
+			os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"+
+				"contexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\ncurrent-context: c\n"), 0o600)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "KUBECONFIG=" + kubeconfig}
 			for k, v := range env {
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}

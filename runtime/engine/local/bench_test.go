@@ -10,6 +10,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/kubeline/kubeline/runtime/engine/local"
+	"github.com/kubeline/kubeline/runtime/sandbox"
 )
 
 // trueWorkflow is a DAG of n `true` steps: independent (fan-out) or each
@@ -35,7 +36,12 @@ func trueWorkflow(n int, chain bool) *wfv1.Workflow {
 
 func runBench(b *testing.B, wf *wfv1.Workflow, steps int) {
 	b.Helper()
-	e := local.New(local.Options{Home: b.TempDir()})
+	runBenchWith(b, wf, steps, local.Options{Home: b.TempDir()})
+}
+
+func runBenchWith(b *testing.B, wf *wfv1.Workflow, steps int, opts local.Options) {
+	b.Helper()
+	e := local.New(opts)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -72,3 +78,19 @@ func BenchmarkNodes10000(b *testing.B) {
 }
 
 var corev1Container = trueContainer()
+
+// BenchmarkStepIsolation runs a chain of 20 `true` steps on the engine of a
+// single-user server and on a multi-user server's, which runs every step in
+// its sandbox (runtime/sandbox): the difference of ns/step is what the
+// sandbox adds to each step.
+func BenchmarkStepIsolation(b *testing.B) {
+	wf := trueWorkflow(20, true)
+	b.Run("single-user", func(b *testing.B) { runBenchWith(b, wf, 20, local.Options{Home: b.TempDir()}) })
+	b.Run("sandboxed", func(b *testing.B) {
+		sb, err := sandbox.New(sandbox.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runBenchWith(b, wf, 20, local.Options{Home: b.TempDir(), Sandbox: sb, Confined: true})
+	})
+}
