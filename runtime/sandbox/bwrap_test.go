@@ -157,3 +157,37 @@ func TestSealRefusesLinks(t *testing.T) {
 		t.Errorf("a clean directory: %v", err)
 	}
 }
+
+// BenchmarkCommand starts `true` directly and in a step's sandbox (Wrap,
+// run, Seal): the difference is what the sandbox adds to each command.
+func BenchmarkCommand(b *testing.B) {
+	b.Run("host", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if err := exec.Command("true").Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("sandboxed", func(b *testing.B) {
+		sb, err := New(Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		dir := b.TempDir()
+		box, _ := sb.Step("bench", []string{dir}, nil)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			cmd := exec.Command("true")
+			cmd.Dir, cmd.Env = dir, []string{"PATH=" + Path}
+			if err := box.Wrap(cmd); err != nil {
+				b.Fatal(err)
+			}
+			if err := cmd.Run(); err != nil {
+				b.Fatal(err)
+			}
+			if err := box.Seal(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
