@@ -1,9 +1,6 @@
 package store
 
-import (
-	"fmt"
-	"os"
-)
+import "os"
 
 // SQLite keeps its locks as POSIX record locks, which belong to the
 // process: when any descriptor of the database file closes — opened by
@@ -22,20 +19,17 @@ import (
 //     it.
 //
 // The database and its log are the store's user's alone (0600).
-func prepareSQLite(path string) error {
+func prepareSQLite(path string) {
 	if path == ":memory:" || path == "" {
-		return nil
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return
 	}
 	// Before the driver opens it: closing this descriptor drops no lock.
-	f.Close()
-	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
-		if err := os.Chmod(p, 0o600); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("open store: %w", err)
-		}
+	// What fails here (a missing directory, a read-only file system) fails
+	// the driver's open too, which says what it is (fault.go).
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
 	}
-	return nil
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		_ = os.Chmod(p, 0o600) // best effort, as above
+	}
 }

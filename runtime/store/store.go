@@ -46,9 +46,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if _, q, ok := strings.Cut(dsn, "?"); ok && q != "" {
 			extra = "&" + q
 		}
-		if err := prepareSQLite(path); err != nil {
-			return nil, s.describe(err)
-		}
+		prepareSQLite(path)
 		s.db, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"+extra)
 		if err == nil {
 			s.db.SetMaxOpenConns(1) // one writer: SQLite serialises anyway
