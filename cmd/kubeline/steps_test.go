@@ -59,6 +59,37 @@ root:
 schemaVersion: 2.1.0
 `
 
+// pythonNap is a KFP lightweight Python component, in the SDK's command
+// shape (the server runs it with its builtin executor, forked from a
+// zygote), that starts a child and sleeps.
+const pythonNap = `components:
+  comp-nap:
+    executorLabel: exec-nap
+deploymentSpec:
+  executors:
+    exec-nap:
+      container:
+        image: python:3.11
+        args: [--executor_input, '{{$}}', --function_to_execute, nap]
+        command:
+        - sh
+        - -c
+        - "\nif ! [ -x \"$(command -v pip)\" ]; then\n    python3 -m ensurepip || python3 -m ensurepip --user || apt-get install python3-pip\nfi\n\nPIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location 'kfp==2.14.3' '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<\"3.9\"' && \"$0\" \"$@\"\n"
+        - sh
+        - -ec
+        - "program_path=$(mktemp -d)\n\nprintf \"%s\" \"$0\" > \"$program_path/ephemeral_component.py\"\n_KFP_RUNTIME=true python3 -m kfp.dsl.executor_main --component_module_path \"$program_path/ephemeral_component.py\" \"$@\"\n"
+        - "\nimport kfp\nfrom kfp import dsl\nfrom kfp.dsl import *\nfrom typing import *\n\ndef nap():\n    import subprocess, time\n    subprocess.Popen(['sleep', '600'])\n    time.sleep(600)\n\n"
+pipelineInfo: {name: python-nap}
+root:
+  dag:
+    tasks:
+      nap:
+        componentRef: {name: comp-nap}
+        taskInfo: {name: nap}
+schemaVersion: 2.1.0
+sdkVersion: kfp-2.14.3
+`
+
 // fiftySleepingRuns starts 50 runs of napTwice and waits until their 100
 // processes run.
 func fiftySleepingRuns(t *testing.T, p *serverProc) {
@@ -140,6 +171,40 @@ func TestStepsDieWithServer(t *testing.T) {
 			t.Errorf("after the restart %d step processes are left: %v", len(left), left)
 		}
 		runsEnded(t, p.base, "the server stopped while this run was in flight", "its leftover step processes were killed")
+	})
+	t.Run("kill -9 with Python steps", func(t *testing.T) {
+		home := t.TempDir()
+		p := startServerProc(t, home)
+		t.Cleanup(func() {
+			for pid := range stepProcs(t, home) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
+		pid := uploadString(t, p.base, pythonNap)
+		for i := 0; i < 5; i++ {
+			if code, body := send(t, "POST", p.base+"/runs", "application/json", strings.NewReader(fmt.Sprintf(
+				`{"display_name":"py-%d","pipeline_version_reference":{"pipeline_id":%q}}`, i, pid))); code != 200 {
+				t.Fatalf("create run: %d %s", code, body)
+			}
+		}
+		sleeps := func() int {
+			n := 0
+			for _, comm := range stepProcs(t, home) {
+				if comm == "sleep" {
+					n++
+				}
+			}
+			return n
+		}
+		waitFor(t, 60*time.Second, "the 5 Python steps' children running", func() bool { return sleeps() == 5 })
+		syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.exited
+		time.Sleep(500 * time.Millisecond)
+		t.Logf("after kill -9: %d processes of the Python steps left", len(stepProcs(t, home)))
+		p = startServerProc(t, home)
+		if left := stepProcs(t, home); len(left) > 0 {
+			t.Errorf("after the restart %d processes of the Python steps are left: %v", len(left), left)
+		}
 	})
 	t.Run("SIGTERM", func(t *testing.T) {
 		home := t.TempDir()

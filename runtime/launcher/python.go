@@ -170,7 +170,7 @@ func (s *step) execPython(ctx context.Context, lw *lightweight, python string, e
 		if stdout == nil {
 			stdout = io.Discard
 		}
-		code, err := zs.run(ctx, python, args[1], args[2:], s.opts.WorkDir, env, stdout, stderr, s.opts.Grace)
+		code, err := zs.run(ctx, python, args[1], args[2:], s.opts.WorkDir, env, stdout, stderr, s.opts.Grace, s.opts.Track)
 		switch {
 		case err == nil && code == 0:
 			return nil

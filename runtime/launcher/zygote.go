@@ -167,7 +167,7 @@ type zygoteRequest struct {
 // group, then SIGKILL after grace. An error wrapping errNoZygote means the
 // step did not start: run it with its own interpreter.
 func (zs *Zygotes) run(ctx context.Context, python, module string, args []string, dir string, env []string,
-	stdout, stderr io.Writer, grace time.Duration) (int, error) {
+	stdout, stderr io.Writer, grace time.Duration, track Tracker) (int, error) {
 	if grace == 0 {
 		grace = 10 * time.Second
 	}
@@ -244,6 +244,11 @@ func (zs *Zygotes) run(ctx context.Context, python, module string, args []string
 	if err := dec.Decode(&started); err != nil || started.Pid <= 0 {
 		return 0, fmt.Errorf("%w: the step did not start (%v)", errNoZygote, err)
 	}
+	if track != nil {
+		defer track(started.Pid)()
+	}
+	// What the step left running in its group goes with it (RunProcess).
+	defer syscall.Kill(-started.Pid, syscall.SIGKILL)
 	var mu sync.Mutex
 	var kill *time.Timer
 	stop := context.AfterFunc(ctx, func() {

@@ -53,7 +53,7 @@ type stepResult struct {
 func runStep(t *testing.T, zs *Zygotes, ctx context.Context, dir string, env []string, args ...string) stepResult {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code, err := zs.run(ctx, "python3", "stepmod", args, dir, env, &out, &errOut, time.Second)
+	code, err := zs.run(ctx, "python3", "stepmod", args, dir, env, &out, &errOut, time.Second, nil)
 	if err != nil {
 		t.Fatalf("%v: %v", args, err)
 	}
@@ -122,7 +122,7 @@ func TestZygoteStop(t *testing.T) {
 	var out syncWriter
 	done := make(chan int)
 	go func() {
-		code, err := zs.run(ctx, "python3", "stepmod", []string{"sleep"}, dir, env, &out, &out, time.Second)
+		code, err := zs.run(ctx, "python3", "stepmod", []string{"sleep"}, dir, env, &out, &out, time.Second, nil)
 		if err != nil {
 			t.Error(err)
 		}
@@ -142,7 +142,7 @@ func TestZygoteStop(t *testing.T) {
 	// A step still running when the zygotes close dies with its zygote.
 	var out2 syncWriter
 	go func() {
-		code, _ := zs.run(context.Background(), "python3", "stepmod", []string{"sleep"}, dir, env, &out2, &out2, time.Second)
+		code, _ := zs.run(context.Background(), "python3", "stepmod", []string{"sleep"}, dir, env, &out2, &out2, time.Second, nil)
 		done <- code
 	}()
 	waitFor(t, &out2, "started")
@@ -160,11 +160,11 @@ func TestZygoteCannotStart(t *testing.T) {
 	zs := NewZygotes()
 	defer zs.Close()
 	dir := t.TempDir()
-	_, err := zs.run(context.Background(), "python3", "no_such_module_here", nil, dir, os.Environ(), &bytes.Buffer{}, &bytes.Buffer{}, time.Second)
+	_, err := zs.run(context.Background(), "python3", "no_such_module_here", nil, dir, os.Environ(), &bytes.Buffer{}, &bytes.Buffer{}, time.Second, nil)
 	if !errors.Is(err, errNoZygote) || !strings.Contains(err.Error(), "No module named 'no_such_module_here'") {
 		t.Errorf("err = %v, want errNoZygote naming the missing module", err)
 	}
-	if _, err := zs.run(context.Background(), "/no/python", "x", nil, dir, os.Environ(), &bytes.Buffer{}, &bytes.Buffer{}, time.Second); !errors.Is(err, errNoZygote) {
+	if _, err := zs.run(context.Background(), "/no/python", "x", nil, dir, os.Environ(), &bytes.Buffer{}, &bytes.Buffer{}, time.Second, nil); !errors.Is(err, errNoZygote) {
 		t.Errorf("missing interpreter: err = %v, want errNoZygote", err)
 	}
 }

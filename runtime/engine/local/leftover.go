@@ -107,9 +107,11 @@ func KillLeftovers(home string) ([]Leftover, error) {
 	return left, nil
 }
 
-// killGroup kills the processes of rec's group that are the step's: those
-// in its process group that started no earlier than its leader and, when
-// their environment can be read, carry its workflow's uid.
+// killGroup kills the processes of rec's group that are the step's: its
+// leader (the recorded pid and start time), and those in its process group
+// that started no earlier than it and, when their environment can be read,
+// carry its workflow's uid (a step forked by a Python zygote shows the
+// zygote's environment, but it is the leader).
 func killGroup(rec stepRecord) []int {
 	procs, _ := os.ReadDir("/proc")
 	var killed []int
@@ -119,7 +121,8 @@ func killGroup(rec stepRecord) []int {
 			continue
 		}
 		start, pgrp, err := procStat(pid)
-		if err != nil || pgrp != rec.PID || start < rec.Start || !stepEnv(pid, rec) {
+		leader := pid == rec.PID && start == rec.Start
+		if err != nil || pgrp != rec.PID || start < rec.Start || !leader && !stepEnv(pid, rec) {
 			continue
 		}
 		if syscall.Kill(pid, syscall.SIGKILL) == nil {
