@@ -73,6 +73,15 @@ func Compile(name string, data []byte, opts Options) (*wfv1.Workflow, error) {
 		return deploy.CompileWorkflow(d, opts.argo())
 	case spec.KindProject:
 		return nil, fmt.Errorf("%s: kind %s is %w by this version of kubeline", name, docs[0].Kind, spec.ErrUnsupported)
+	case spec.KindMonitor:
+		m, err := deploy.DecodeMonitor(docs[0].Node)
+		if err == nil {
+			err = m.Validate()
+		}
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s: a Monitor is not compiled into a workflow: the server keeps it (kubeline monitors create %s)", name, name)
 	}
 	var es spec.Errors
 	es.Add("", spec.PosOf(docs[0].Node), "unknown document kind: expected a KFP pipeline spec (pipelineInfo, root, components, deploymentSpec)")

@@ -13,5 +13,16 @@
 // kubeline itself (runtime/serving); its compiled workflow is the same, for
 // review and for running it later on a cluster.
 //
+// A deployment's `kind: Monitor` is read here too (monitor.go): which
+// deployment is watched, what share of its predictions is recorded, the
+// baseline its traffic is compared with (the training dataset in the
+// served model's lineage, a named dataset version, or the first windows
+// of served traffic), the features and predictions with their types, the
+// drift metrics (PSI, KS), latency and error-rate goals with tolerances,
+// the window, and the action: alert only, or retrain with a pipeline and
+// redeploy the new model version as a canary when it passes a named
+// metric. A Monitor is stored by the server, not compiled: its retraining
+// pipeline is compiled when the action runs it.
+//
 // deploy imports compiler/spec and compiler/argo; never runtime/.
 package deploy

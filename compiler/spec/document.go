@@ -23,6 +23,7 @@ const (
 	KindExperiment Kind = "Experiment"   // kubeline.io/v1alpha1
 	KindDeployment Kind = "Deployment"   // kubeline.io/v1alpha1
 	KindProject    Kind = "Project"      // kubeline.io/v1alpha1
+	KindMonitor    Kind = "Monitor"      // kubeline.io/v1alpha1
 	KindWorkflow   Kind = "Workflow"     // argoproj.io/v1alpha1, already compiled
 	KindUnknown    Kind = ""
 )
@@ -123,6 +124,8 @@ func detect(n *yaml.Node) Kind {
 			return KindDeployment
 		case "Project":
 			return KindProject
+		case "Monitor":
+			return KindMonitor
 		case "Workflow":
 			return KindWorkflow
 		}
