@@ -65,6 +65,10 @@ func (m *Manager) forward(w http.ResponseWriter, r *http.Request, name string) {
 	if rev.transformer != nil {
 		b = rev.transformer
 	}
+	if rec := m.recorder.Load(); rec != nil && (*rec).Sampled(name) {
+		recorded(*rec, w, r, d, rev, b.proxy)
+		return
+	}
 	b.proxy.ServeHTTP(w, r)
 }
 

@@ -93,6 +93,8 @@ type Manager struct {
 	// Sandbox, when set, isolates every deployment's processes
 	// (sandbox.go): a multi-user server's.
 	Sandbox Sandbox
+	// recorder records sampled predictions (record.go); nil records none.
+	recorder atomic.Pointer[Recorder]
 }
 
 // NewManager returns a manager with no deployments.

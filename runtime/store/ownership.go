@@ -31,6 +31,7 @@ const (
 	KindModel      = "model"
 	KindDeployment = "deployment"
 	KindCluster    = "cluster"
+	KindMonitor    = "monitor"
 )
 
 // Own records o — the resource kind/ID in o.Group ("" is the default

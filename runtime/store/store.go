@@ -209,6 +209,31 @@ var migrations = []string{
 	CREATE INDEX owners_group ON owners (group_name, kind);
 	INSERT INTO owners (kind, id, owner, group_name) SELECT DISTINCT kind, name, '', 'default' FROM versions;
 	ALTER TABLE versions ADD COLUMN owner TEXT NOT NULL DEFAULT ''`,
+	// Model monitoring (#22): recorded predictions (their payloads are in
+	// the artifact store), monitors with their evaluated windows and
+	// alerts, and deployments on registered clusters (applied or imported).
+	`CREATE TABLE predictions (
+		seq BIGINT PRIMARY KEY, deployment TEXT NOT NULL, model TEXT NOT NULL DEFAULT '', protocol TEXT NOT NULL DEFAULT '',
+		at BIGINT NOT NULL, latency_us BIGINT NOT NULL, status BIGINT NOT NULL, inputs TEXT NOT NULL DEFAULT '[]',
+		outputs TEXT NOT NULL DEFAULT '[]', payload_key TEXT NOT NULL DEFAULT '', payload_line BIGINT NOT NULL DEFAULT 0);
+	CREATE INDEX predictions_deployment ON predictions (deployment, seq);
+	CREATE INDEX predictions_payload ON predictions (payload_key);
+	CREATE TABLE monitors (
+		name TEXT PRIMARY KEY, deployment TEXT NOT NULL, spec TEXT NOT NULL, created_at BIGINT NOT NULL,
+		windows BIGINT NOT NULL DEFAULT 0, last_seq BIGINT NOT NULL DEFAULT 0, action TEXT NOT NULL DEFAULT '{}');
+	CREATE INDEX monitors_deployment ON monitors (deployment);
+	CREATE TABLE monitor_windows (
+		monitor TEXT NOT NULL, idx BIGINT NOT NULL, first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL,
+		closed_at BIGINT NOT NULL, baseline TEXT NOT NULL DEFAULT '', result TEXT NOT NULL, PRIMARY KEY (monitor, idx));
+	CREATE TABLE monitor_alerts (
+		id TEXT PRIMARY KEY, monitor TEXT NOT NULL, metric TEXT NOT NULL, feature TEXT NOT NULL DEFAULT '',
+		raised_window BIGINT NOT NULL, raised_at BIGINT NOT NULL, value DOUBLE PRECISION NOT NULL,
+		limit_value DOUBLE PRECISION NOT NULL, cleared_window BIGINT NOT NULL DEFAULT 0, cleared_at BIGINT NOT NULL DEFAULT 0,
+		cleared_value DOUBLE PRECISION NOT NULL DEFAULT 0);
+	CREATE INDEX monitor_alerts_monitor ON monitor_alerts (monitor, raised_window);
+	CREATE TABLE cluster_deployments (
+		name TEXT PRIMARY KEY, cluster TEXT NOT NULL, namespace TEXT NOT NULL DEFAULT '', inference_service TEXT NOT NULL,
+		model TEXT NOT NULL DEFAULT '', imported BOOLEAN NOT NULL DEFAULT FALSE, created_at BIGINT NOT NULL)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
