@@ -13,6 +13,7 @@ import (
 	"github.com/kubeline/kubeline/compiler/argo"
 	"github.com/kubeline/kubeline/compiler/deploy"
 	"github.com/kubeline/kubeline/compiler/hpo"
+	"github.com/kubeline/kubeline/compiler/imagebuild"
 	"github.com/kubeline/kubeline/compiler/kfp"
 	"github.com/kubeline/kubeline/compiler/spec"
 )
@@ -39,10 +40,14 @@ type Options struct {
 	PipelineVersion func(pipelineID, versionID string) ([]byte, error)
 	// Limits bound reading the file (spec.DefaultLimits when zero).
 	Limits spec.Limits
+	// Images is the image catalog (names to image references) that
+	// image://NAME images are resolved with; an unknown name is an error
+	// naming the task.
+	Images map[string]string
 }
 
 func (o Options) argo() argo.Options {
-	return argo.Options{Params: o.Params, ParamsField: o.ParamsField, Image: o.Image}
+	return argo.Options{Params: o.Params, ParamsField: o.ParamsField, Image: o.Image, Images: o.Images}
 }
 
 // Compile compiles the spec file name (its bytes in data) into one Argo
@@ -71,6 +76,12 @@ func Compile(name string, data []byte, opts Options) (*wfv1.Workflow, error) {
 			return nil, err
 		}
 		return deploy.CompileWorkflow(d, opts.argo())
+	case spec.KindImageBuild:
+		b, err := imagebuild.Decode(docs[0].Node)
+		if err != nil {
+			return nil, err
+		}
+		return imagebuild.CompileWorkflow(b, opts.argo())
 	case spec.KindProject:
 		return nil, fmt.Errorf("%s: kind %s is %w by this version of kubeline", name, docs[0].Kind, spec.ErrUnsupported)
 	case spec.KindMonitor:

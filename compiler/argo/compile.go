@@ -57,6 +57,10 @@ type Options struct {
 	// Image is the kubeline image for the init container and kubeline's own
 	// steps; DefaultImage when empty.
 	Image string
+	// Images is the image catalog: the names image://NAME may use and
+	// their image references. An image://NAME not there is an error naming
+	// the task.
+	Images map[string]string
 }
 
 type compiler struct {

@@ -35,6 +35,7 @@ func (c *compiler) execTemplate(s *scope, t *pipelinespec.PipelineTaskSpec, comp
 		c.keepInputs(comp, a, ex.GetContainer())
 		a.params[TaskParam], a.present[TaskParam] = taskName, true
 		tmpl := c.containerTemplate(comp, a, ex.GetContainer(), t, expath)
+		tmpl.Container.Image = c.catalogImage(tmpl.Container.Image, path, expath)
 		c.platform(s, label, &tmpl, a)
 		return c.addShared(label, tmpl)
 	case ex.GetImporter() != nil:

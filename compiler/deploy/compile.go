@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -119,6 +120,10 @@ func CompileWorkflow(d *Deployment, opts argo.Options) (*wfv1.Workflow, error) {
 	if image == "" {
 		image = argo.DefaultImage
 	}
+	d, err := d.withCatalogImages(opts.Images)
+	if err != nil {
+		return nil, err
+	}
 	manifest, err := yaml.Marshal(d.InferenceService("{{inputs.parameters." + StorageURIParam + "}}"))
 	if err != nil {
 		return nil, fmt.Errorf("render InferenceService %s: %w", d.Metadata.Name, err)
@@ -147,4 +152,27 @@ func CompileWorkflow(d *Deployment, opts argo.Options) (*wfv1.Workflow, error) {
 				SuccessCondition: Ready, FailureCondition: FailedToRun}},
 	}
 	return wf, nil
+}
+
+// withCatalogImages is d with its predictor's and transformer's
+// image://NAME images resolved in the image catalog; every unknown name is
+// an error naming its field.
+func (d *Deployment) withCatalogImages(images map[string]string) (*Deployment, error) {
+	out := *d
+	var errs []error
+	resolve := func(field string, c *Component) {
+		got, err := argo.ResolveImage(c.Image, images)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.image: %w", field, err))
+			return
+		}
+		c.Image = got
+	}
+	resolve("spec.predictor", &out.Spec.Predictor)
+	if t := d.Spec.Transformer; t != nil {
+		tc := *t
+		resolve("spec.transformer", &tc)
+		out.Spec.Transformer = &tc
+	}
+	return &out, errors.Join(errs...)
 }

@@ -24,6 +24,7 @@ const (
 	KindDeployment Kind = "Deployment"   // kubeline.io/v1alpha1
 	KindProject    Kind = "Project"      // kubeline.io/v1alpha1
 	KindMonitor    Kind = "Monitor"      // kubeline.io/v1alpha1
+	KindImageBuild Kind = "ImageBuild"   // kubeline.io/v1alpha1
 	KindWorkflow   Kind = "Workflow"     // argoproj.io/v1alpha1, already compiled
 	KindUnknown    Kind = ""
 )
@@ -126,6 +127,8 @@ func detect(n *yaml.Node) Kind {
 			return KindProject
 		case "Monitor":
 			return KindMonitor
+		case "ImageBuild":
+			return KindImageBuild
 		case "Workflow":
 			return KindWorkflow
 		}

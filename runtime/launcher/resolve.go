@@ -10,13 +10,18 @@ import (
 	artstore "github.com/kubeline/kubeline/runtime/artifact"
 )
 
-// ResolvedURIOutput is the output parameter RunResolveVersion writes.
-const ResolvedURIOutput = "storage-uri"
+// The output parameters RunResolveVersion writes: the content's URI, and
+// its key in the artifact store (what an Argo input artifact names).
+const (
+	ResolvedURIOutput = "storage-uri"
+	ResolvedKeyOutput = "storage-key"
+)
 
 // RunResolveVersion resolves a version URI (model://NAME@v2,
 // dataset://NAME@latest) through the version index in the artifact store
 // and writes the content's URI to OutputsDir/storage-uri — an s3:// URI for
-// an object store (what KServe's storage initializer reads).
+// an object store (what KServe's storage initializer reads) — and its key
+// to OutputsDir/storage-key.
 func RunResolveVersion(ref string, opts Options) error {
 	kind, name, n, ok, err := artstore.ParseVersionURI(ref)
 	if err == nil && !ok {
@@ -41,6 +46,9 @@ func RunResolveVersion(ref string, opts Options) error {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(opts.OutputsDir, ResolvedURIOutput), []byte(uri), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(opts.OutputsDir, ResolvedKeyOutput), []byte(idx.Key), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.Stdout, "%s is %s %s@v%d (sha256 %s)\n", ref, kind, name, idx.Version, idx.Digest)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,7 +25,7 @@ func TestResolveVersion(t *testing.T) {
 	defer st.Close()
 	objects := artstore.Dir{Root: strings.TrimPrefix(o.ArtifactRoot, "file://")}
 	v := &versioning.Versioner{Objects: objects, Records: st}
-	var uris []string
+	var uris, keys []string
 	for _, content := range []string{"weights 1", "weights 2"} {
 		f := filepath.Join(t.TempDir(), "model.txt")
 		os.WriteFile(f, []byte(content), 0o644)
@@ -32,7 +33,7 @@ func TestResolveVersion(t *testing.T) {
 		if err != nil || !pv.Created {
 			t.Fatalf("create: %+v %v", pv, err)
 		}
-		uris = append(uris, pv.URI)
+		uris, keys = append(uris, pv.URI), append(keys, pv.Key)
 	}
 	for ref, want := range map[string]string{"model://m@v1": uris[0], "model://m@latest": uris[1], "model://m": uris[1]} {
 		if err := RunResolveVersion(ref, o); err != nil {
@@ -40,6 +41,9 @@ func TestResolveVersion(t *testing.T) {
 		}
 		if got := readOut(t, o, ResolvedURIOutput); got != want {
 			t.Errorf("%s resolved to %s, want %s", ref, got, want)
+		}
+		if got, want := readOut(t, o, ResolvedKeyOutput), keys[slices.Index(uris, want)]; got != want || !strings.HasPrefix(got, "kubeline/versions/models/m/") {
+			t.Errorf("%s resolved to key %s, want %s", ref, got, want)
 		}
 	}
 	for ref, want := range map[string]string{"model://m@v3": "not found", "model://nope@latest": "has no version", "http://x": "want dataset://"} {

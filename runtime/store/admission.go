@@ -26,24 +26,30 @@ const (
 // demand, why it waits, and once admitted the GPUs it holds per node.
 type RunAdmission struct {
 	RunID, Status, Reason, Group string
-	GPUs, LargestStep            int64
-	Resource                     string
-	Dynamic, MultiNode           bool
-	StartAnyway                  bool
-	Enqueued                     time.Time
-	Pool                         string
-	Nodes                        map[string]int64
-	UpdatedAt                    time.Time
+	// Kind is what waits: KindRun, or KindIDE (RunID is then
+	// IDEAdmission(name)).
+	Kind               string
+	GPUs, LargestStep  int64
+	Resource           string
+	Dynamic, MultiNode bool
+	StartAnyway        bool
+	Enqueued           time.Time
+	Pool               string
+	Nodes              map[string]int64
+	UpdatedAt          time.Time
 }
 
-const admissionColumns = "run_id, status, reason, group_name, gpus, largest_step, resource, dynamic, multi_node, start_anyway, enqueued_at, pool, nodes, updated_at"
+const admissionColumns = "run_id, status, reason, group_name, gpus, largest_step, resource, dynamic, multi_node, start_anyway, enqueued_at, pool, nodes, updated_at, kind"
+
+// KindRun is a run's admission record (RunAdmission.Kind).
+const KindRun = "run"
 
 func scanAdmission(row rowScanner) (RunAdmission, error) {
 	var a RunAdmission
 	var nodes string
 	var enq, upd int64
 	err := row.Scan(&a.RunID, &a.Status, &a.Reason, &a.Group, &a.GPUs, &a.LargestStep, &a.Resource, &a.Dynamic,
-		&a.MultiNode, &a.StartAnyway, &enq, &a.Pool, &nodes, &upd)
+		&a.MultiNode, &a.StartAnyway, &enq, &a.Pool, &nodes, &upd, &a.Kind)
 	if err == nil {
 		err = json.Unmarshal([]byte(nodes), &a.Nodes)
 	}
@@ -61,14 +67,17 @@ func (s *Store) PutAdmission(ctx context.Context, a *RunAdmission) error {
 	if a.Nodes == nil {
 		a.Nodes = map[string]int64{}
 	}
+	if a.Kind == "" {
+		a.Kind = KindRun
+	}
 	nodes, _ := json.Marshal(a.Nodes)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q("DELETE FROM run_admission WHERE run_id = ?"), a.RunID); err != nil {
 			return fmt.Errorf("queue run %s: %w", a.RunID, err)
 		}
-		_, err := tx.ExecContext(ctx, s.q("INSERT INTO run_admission ("+admissionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+		_, err := tx.ExecContext(ctx, s.q("INSERT INTO run_admission ("+admissionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
 			a.RunID, a.Status, a.Reason, a.Group, a.GPUs, a.LargestStep, a.Resource, a.Dynamic, a.MultiNode, a.StartAnyway,
-			ms(a.Enqueued), a.Pool, string(nodes), ms(a.UpdatedAt))
+			ms(a.Enqueued), a.Pool, string(nodes), ms(a.UpdatedAt), a.Kind)
 		if err != nil {
 			return fmt.Errorf("queue run %s: %w", a.RunID, err)
 		}

@@ -234,6 +234,24 @@ var migrations = []string{
 	CREATE TABLE cluster_deployments (
 		name TEXT PRIMARY KEY, cluster TEXT NOT NULL, namespace TEXT NOT NULL DEFAULT '', inference_service TEXT NOT NULL,
 		model TEXT NOT NULL DEFAULT '', imported BOOLEAN NOT NULL DEFAULT FALSE, created_at BIGINT NOT NULL)`,
+	// The container image catalog (image.go): standard images (group '')
+	// and each group's; IDEs (ide.go), admitted like runs: their admission
+	// records say which kind waits.
+	`CREATE TABLE images (
+		group_name TEXT NOT NULL, name TEXT NOT NULL, image TEXT NOT NULL, framework TEXT NOT NULL DEFAULT '',
+		version TEXT NOT NULL DEFAULT '', gpu BOOLEAN NOT NULL DEFAULT FALSE, command TEXT NOT NULL DEFAULT '',
+		source TEXT NOT NULL DEFAULT '', build TEXT NOT NULL DEFAULT '', owner TEXT NOT NULL DEFAULT '',
+		created_at BIGINT NOT NULL, PRIMARY KEY (group_name, name));
+	` + standardImages + `
+	CREATE TABLE ides (
+		name TEXT PRIMARY KEY, group_name TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '', image TEXT NOT NULL,
+		image_ref TEXT NOT NULL, command TEXT NOT NULL DEFAULT '[]', gpus BIGINT NOT NULL DEFAULT 0,
+		code TEXT NOT NULL DEFAULT '', datasets TEXT NOT NULL DEFAULT '[]', project TEXT NOT NULL DEFAULT '',
+		status TEXT NOT NULL, message TEXT NOT NULL DEFAULT '', history TEXT NOT NULL DEFAULT '[]',
+		url TEXT NOT NULL DEFAULT '', token TEXT NOT NULL DEFAULT '', workflow TEXT NOT NULL DEFAULT '',
+		spec TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL, finished_at BIGINT NOT NULL DEFAULT 0);
+	CREATE INDEX ides_group ON ides (group_name, name);
+	ALTER TABLE run_admission ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -117,6 +117,8 @@ func suite(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("users", func(t *testing.T) { testUsers(t, open(t)) })
 	t.Run("admission", func(t *testing.T) { testAdmission(t, open(t)) })
 	t.Run("mlmd ids", func(t *testing.T) { testMLMDIDs(t, open(t)) })
+	t.Run("images", func(t *testing.T) { testImages(t, open(t)) })
+	t.Run("ides", func(t *testing.T) { testIDEs(t, open(t)) })
 }
 
 func testPipelines(t *testing.T, s *Store) {

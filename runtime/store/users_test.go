@@ -123,8 +123,8 @@ func testAdmission(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	want := []RunAdmission{
-		{RunID: "a", Status: StatusStarting, Group: "default", GPUs: 1, LargestStep: 1, Enqueued: t0, Pool: "default", Nodes: map[string]int64{"n1": 1}},
-		{RunID: "b", Status: StatusQueued, Reason: "needs 2", Group: "default", GPUs: 2, LargestStep: 1, Enqueued: t0.Add(time.Second), Nodes: map[string]int64{}},
+		{RunID: "a", Kind: KindRun, Status: StatusStarting, Group: "default", GPUs: 1, LargestStep: 1, Enqueued: t0, Pool: "default", Nodes: map[string]int64{"n1": 1}},
+		{RunID: "b", Kind: KindRun, Status: StatusQueued, Reason: "needs 2", Group: "default", GPUs: 2, LargestStep: 1, Enqueued: t0.Add(time.Second), Nodes: map[string]int64{}},
 	}
 	if diff := cmp.Diff(want, active, cmpopts.IgnoreFields(RunAdmission{}, "UpdatedAt")); diff != "" {
 		t.Fatalf("active (-want +got)\n%s", diff)
