@@ -105,7 +105,7 @@ func (s *Store) CreateIDE(ctx context.Context, i *IDE) error {
 		if err != nil {
 			return conflict(err, fmt.Sprintf("IDE %q", i.Name))
 		}
-		_, err = s.claim(ctx, tx, Ownership{Kind: KindIDE, ID: i.Name, Group: i.Group, Owner: i.Owner})
+		_, err = s.own(ctx, tx, Ownership{Kind: KindIDE, ID: i.Name, Group: i.Group, Owner: i.Owner})
 		return err
 	})
 }

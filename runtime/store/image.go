@@ -84,7 +84,7 @@ func (s *Store) PutImage(ctx context.Context, i *Image, replace bool) error {
 				return fmt.Errorf("replace %s: %w", what, err)
 			}
 		}
-		_, err = s.claim(ctx, tx, Ownership{Kind: KindImage, ID: i.ID(), Group: i.Group, Owner: i.Owner})
+		_, err = s.own(ctx, tx, Ownership{Kind: KindImage, ID: i.ID(), Group: i.Group, Owner: i.Owner})
 		return err
 	})
 }
