@@ -200,6 +200,10 @@ func matrixRoutes(t *testing.T) map[string]route {
 		"POST " + kl + "/runs/{action}":              {class: manage, path: kl + "/runs/{R}:start_anyway"},
 		"GET " + kl + "/compare":                     {class: inGroup, path: kl + "/compare?run_id={R}"},
 		"GET " + kl + "/runs/{id}/metrics":           {class: inGroup, path: kl + "/runs/{R}/metrics"},
+		"GET " + kl + "/clusters":                    {class: anyone, path: kl + "/clusters"},
+		"POST " + kl + "/clusters":                   {class: operate, path: kl + "/clusters", body: map[string]any{"name": "m-cluster", "group": fixtures}},
+		"GET " + kl + "/clusters/{name}":             {class: inGroup, path: kl + "/clusters/{C}"},
+		"DELETE " + kl + "/clusters/{name}":          {class: operate, path: kl + "/clusters/{C}", destroys: "cluster"},
 
 		"GET " + kl + "/datasets":                                   {class: anyone, path: kl + "/datasets"},
 		"GET " + kl + "/datasets/{name}/versions":                   {class: inGroup, path: kl + "/datasets/{D}/versions"},
@@ -360,6 +364,11 @@ func (m *matrix) make(t *testing.T, kind string) {
 		if r := postYAML(t, m.k.kl()+"/deployments", m.owner.token, doc); r.code != 200 {
 			t.Fatalf("fixture deployment: %d %s", r.code, r.raw)
 		}
+	case "cluster":
+		m.ids["C"] = "fc-" + n
+		if err := m.k.st.AddCluster(ctx, &store.Cluster{Name: m.ids["C"], Group: fixtures, Owner: m.owner.name}); err != nil {
+			t.Fatal(err)
+		}
 	case "pool":
 		m.ids["pool"] = "spare-pool-" + n
 		if err := m.k.st.CreatePool(ctx, &store.GPUPool{Name: m.ids["pool"], GPUType: "a100", Nodes: []store.PoolNode{{Name: "n2", GPUs: 1}}}); err != nil {
@@ -409,7 +418,7 @@ func TestRoleRouteMatrix(t *testing.T) {
 	cells = append(cells, owner) // last: an allowed call of the owner may destroy a fixture
 
 	m := &matrix{k: k, owner: owner, ids: map[string]string{}}
-	for _, kind := range []string{"pipeline", "experiment", "run", "recurring", "project", "user", "group", "pool", "dataset", "model", "deployment"} {
+	for _, kind := range []string{"pipeline", "experiment", "run", "recurring", "project", "user", "group", "pool", "dataset", "model", "deployment", "cluster"} {
 		m.make(t, kind)
 	}
 	routes := matrixRoutes(t)

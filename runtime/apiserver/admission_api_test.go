@@ -97,7 +97,8 @@ func startKubeline(t *testing.T, o serverOptions) *kserver {
 	}
 	versioner := &versioning.Versioner{Objects: objects, Records: st}
 	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").WithMultiUser(o.multiUser).WithCluster(o.cluster, 0).
-		WithVersions(versioner).WithServing(deployments, versioner, filepath.Join(home, "deployments")).WithMetadata(objects.URI)
+		WithVersions(versioner).WithServing(deployments, versioner, filepath.Join(home, "deployments")).WithMetadata(objects.URI).
+		WithClusters(checkKubeconfig)
 	if d, ok := objects.(artifact.Dir); ok {
 		api.WithArtifacts(d.Read)
 	}

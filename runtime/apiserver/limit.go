@@ -15,8 +15,8 @@ import (
 )
 
 // Limits bound what one request may cost the server. The zero value of a
-// field means its DefaultLimits value. Uploads have their own limits
-// (maxUpload, maxVersionUpload).
+// field means its DefaultLimits value. Pipeline uploads have their own
+// limit (maxUpload).
 type Limits struct {
 	// JSONBody is the most bytes of a JSON request body; SpecBody of one
 	// that may carry a pipeline spec (runs, recurring runs, pipelines and
@@ -24,10 +24,14 @@ type Limits struct {
 	JSONBody, SpecBody int64
 	// Filter bounds a list's filter: predicates and IN values.
 	Filter store.FilterLimits
+	// VersionUpload is the most bytes of a dataset or model version
+	// uploaded (a file, or a directory's files in all).
+	VersionUpload int64
 }
 
-// DefaultLimits: a megabyte of JSON, four of pipeline spec.
-var DefaultLimits = Limits{JSONBody: 1 << 20, SpecBody: 4 << 20, Filter: store.DefaultFilterLimits}
+// DefaultLimits: a megabyte of JSON, four of pipeline spec, a gigabyte of
+// version upload.
+var DefaultLimits = Limits{JSONBody: 1 << 20, SpecBody: 4 << 20, Filter: store.DefaultFilterLimits, VersionUpload: 1 << 30}
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
@@ -42,6 +46,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Filter.Values > 0 {
 		d.Filter.Values = l.Filter.Values
+	}
+	if l.VersionUpload > 0 {
+		d.VersionUpload = l.VersionUpload
 	}
 	return d
 }

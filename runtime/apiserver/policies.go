@@ -3,6 +3,8 @@ package apiserver
 import (
 	"net/http"
 	"strings"
+
+	"github.com/kubeline/kubeline/runtime/store"
 )
 
 // policy is what a route demands of its caller in multi-user mode.
@@ -157,6 +159,14 @@ var policies = map[string]policy{
 	"GET " + kv1 + "/runs/{id}":                   view("run", "id"),
 	"POST " + kv1 + "/runs/{action}":              manage("run", "action"),
 	"GET " + kv1 + "/compare":                     view("", ""),
+
+	// Registered clusters (clusters.go): their group's members see them; a
+	// registration names a kubeconfig file of the server's machine, so only
+	// operators add and remove them.
+	"GET " + kv1 + "/clusters":           view("", ""),
+	"POST " + kv1 + "/clusters":          operate,
+	"GET " + kv1 + "/clusters/{name}":    view(store.KindCluster, "name"),
+	"DELETE " + kv1 + "/clusters/{name}": on(operate, store.KindCluster, "name"),
 
 	// Datasets and models (versions.go) belong to a group by name: its
 	// members see their versions (Data Scientists develop the models);

@@ -64,6 +64,14 @@ type Server struct {
 	inflight inflight
 	// uiDir is the Pipelines UI build served at / (ui.go); "" for none.
 	uiDir string
+	// storeOnly is why a server that starts nothing refuses the routes
+	// that would (storeonly.go); "" for a server that runs.
+	storeOnly string
+	// clusterCheck checks cluster registrations (clusters.go); nil
+	// registers none.
+	clusterCheck ClusterCheck
+	// uploadDir holds version uploads while they are made (treeupload.go).
+	uploadDir string
 }
 
 // New returns a server; ctx bounds the background run watchers.
@@ -108,7 +116,7 @@ func (s *Server) Handler() http.Handler {
 			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 				r = s.limitRequest(w, r, pattern)
 				defer s.inflight.begin(w, r)()
-				if err := s.authorize(r); err != nil {
+				if err := s.gate(r); err != nil {
 					onError(w, err)
 					return
 				}
@@ -141,7 +149,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			r = s.limitRequest(w, r, pattern)
 			defer s.inflight.begin(w, r)()
-			if err := s.authorize(r); err != nil {
+			if err := s.gate(r); err != nil {
 				writeError(w, err)
 				return
 			}
@@ -150,6 +158,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.deployRoutes(h, raw)
 	s.kubelineRoutes(h)
+	s.clusterRoutes(h)
 	s.metadataRoutes(mux)
 	s.uiRoutes(h, raw)
 	s.telemetryRoutes(mux)
@@ -157,6 +166,15 @@ func (s *Server) Handler() http.Handler {
 		writeError(w, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return s.tel.instrument(mux, s.authenticate(mux))
+}
+
+// gate applies the route's policy, then refuses what a store-only server
+// cannot do.
+func (s *Server) gate(r *http.Request) error {
+	if err := s.authorize(r); err != nil {
+		return err
+	}
+	return s.refuseStoreOnly(r)
 }
 
 // echoFilter is KFP's filter test endpoint: it returns the parsed filter.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -160,14 +161,15 @@ func (s *Server) versionUsage(r *http.Request, kind string) (any, error) {
 	}
 	out := []map[string]any{}
 	for _, l := range links {
-		if !s.runVisible(r.Context(), l.RunID) {
+		run, err := s.store.GetRun(r.Context(), l.RunID)
+		if err != nil || !s.seesGroup(r.Context(), run.Namespace) {
 			continue // a run of another group is not the caller's to know
 		}
 		how := "used"
 		if l.Produced {
 			how = "produced"
 		}
-		out = append(out, map[string]any{"run_id": l.RunID, "task": l.Task, "how": how, "artifact_key": l.Key, "created_at": l.CreatedAt})
+		out = append(out, map[string]any{"run_id": l.RunID, "task": l.Task, "how": how, "state": run.State, "artifact_key": l.Key, "created_at": l.CreatedAt})
 	}
 	return map[string]any{"usages": out, "total_size": len(out)}, nil
 }
@@ -226,7 +228,8 @@ func (s *Server) runMetrics(r *http.Request) (any, error) {
 }
 
 // uploadArtifactVersion makes the uploaded file (form field "uploadfile")
-// a version of the named dataset or model.
+// a version of the named dataset or model; with ?archive=tar the file is a
+// tar archive of a directory, which becomes the version (treeupload.go).
 func (s *Server) uploadArtifactVersion(r *http.Request, kind string) (any, error) {
 	if s.versions == nil {
 		return nil, badRequest("this server keeps no versions")
@@ -235,37 +238,34 @@ func (s *Server) uploadArtifactVersion(r *http.Request, kind string) (any, error
 	if _, _, _, ok, err := artifact.ParseVersionURI(kind + "://" + name); !ok || err != nil {
 		return nil, badRequest("%s name %q: use letters, digits, '.', '_' and '-'", kind, name)
 	}
-	f, err := uploadPart(r, maxVersionUpload)
+	tree := false
+	switch a := r.URL.Query().Get("archive"); a {
+	case "":
+	case "tar":
+		tree = true
+	default:
+		return nil, badRequest("archive: want tar (a directory's archive) or nothing (one file), got %q", a)
+	}
+	limit := limitsOf(r.Context()).VersionUpload
+	f, err := uploadPart(r, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	dir, err := os.MkdirTemp("", "kubeline-upload-")
+	dir, err := s.uploadTemp()
 	if err != nil {
 		return nil, fmt.Errorf("keep the upload: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, filepath.Base(filepath.Clean("/"+f.FileName())))
-	if path == dir || filepath.Base(path) == "/" {
+	var path string
+	if tree {
 		path = filepath.Join(dir, "data")
+		err = extractTree(clientReader{f}, path, limit)
+	} else {
+		path, err = keepFile(f, dir, limit)
 	}
-	out, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("keep the upload: %w", err)
-	}
-	_, err = io.Copy(out, clientReader{io.LimitReader(f, maxVersionUpload+1)})
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	var ce clientError
-	switch {
-	case errors.As(err, &ce):
-		return nil, uploadError(ce.error, maxVersionUpload)
-	case err != nil:
-		return nil, fmt.Errorf("keep the upload: %w", err)
-	}
-	if fi, err := os.Stat(path); err == nil && fi.Size() > maxVersionUpload {
-		return nil, uploadError(&http.MaxBytesError{Limit: maxVersionUpload}, maxVersionUpload)
+		return nil, err
 	}
 	ctx, err := s.uploadScope(r, kind)
 	if err != nil {
@@ -282,7 +282,33 @@ func (s *Server) uploadArtifactVersion(r *http.Request, kind string) (any, error
 	return res, nil
 }
 
-const maxVersionUpload = 1 << 30
+// keepFile writes the uploaded file into dir under its own base name and
+// returns its path.
+func keepFile(f *multipart.Part, dir string, limit int64) (string, error) {
+	path := filepath.Join(dir, filepath.Base(filepath.Clean("/"+f.FileName())))
+	if path == dir || filepath.Base(path) == "/" {
+		path = filepath.Join(dir, "data")
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return "", fmt.Errorf("keep the upload: %w", err)
+	}
+	_, err = io.Copy(out, clientReader{io.LimitReader(f, limit+1)})
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	var ce clientError
+	switch {
+	case errors.As(err, &ce):
+		return "", uploadError(ce.error, limit)
+	case err != nil:
+		return "", fmt.Errorf("keep the upload: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Size() > limit {
+		return "", uploadError(&http.MaxBytesError{Limit: limit}, limit)
+	}
+	return path, nil
+}
 
 // uploadScope is the scope a new version of {name} is made in: the group
 // that holds the dataset or model, or for a new one the requested group

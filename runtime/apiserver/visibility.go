@@ -79,7 +79,7 @@ func (s *Server) resourceOf(ctx context.Context, kind, id string) (resource, err
 			res.group = id
 		}
 		return res, err
-	case store.KindDataset, store.KindModel, store.KindDeployment:
+	case store.KindDataset, store.KindModel, store.KindDeployment, store.KindCluster:
 		var o store.Ownership
 		if o, err = s.store.Holding(ctx, kind, id); err == nil && kind == store.KindDeployment && !s.deployed(id) {
 			err = store.ErrNotFound // held by a deployment that stopped with a previous server
