@@ -155,7 +155,7 @@ func TestHelpNamesArguments(t *testing.T) {
 		want []string
 	}{
 		{[]string{"deploy", "-h"}, []string{"kubeline deploy DEPLOYMENT.yaml [flags]"}},
-		{[]string{"lineage", "-h"}, []string{"kubeline lineage model|dataset NAME@vN [flags]"}},
+		{[]string{"lineage", "-h"}, []string{"kubeline lineage model|dataset|code|featureset NAME@vN [flags]"}},
 		{[]string{"compile", "-h"}, []string{"kubeline compile FILE [flags]", "--param NAME=VALUE"}},
 		{[]string{"install", "-h"}, []string{"kubeline install DIR"}},
 		{[]string{"hpo", "-h"}, []string{"kubeline hpo run EXPERIMENT.yaml [flags]", "--plot FILE", "--grace duration"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -194,25 +195,27 @@ func listUsage(ctx context.Context, st *store.Store, kind, ref string) (answer, 
 	}}, nil
 }
 
-// newLineageCmd is `kubeline lineage model|dataset NAME@vN [-o text|json|dot|svg]`:
-// a model's upstream (what produced it) or a dataset's downstream (where it
-// was used, and what that made).
+// newLineageCmd is `kubeline lineage model|dataset|code|featureset NAME@vN
+// [-o text|json|dot|svg]`: a model's or featureset's upstream (what
+// produced it) or a dataset's or code's downstream (where it was used, and
+// what that made).
 func newLineageCmd(s streams) *cobra.Command {
 	var db, output string
 	var up, down bool
 	c := &cobra.Command{
-		Use:   "lineage model|dataset NAME@vN",
-		Short: "where a model version came from, or where a dataset version went (local store)",
-		Long: `Lineage shows a model version's upstream (the runs and tasks that produced it, back to raw datasets,
-with the parameters each task received) or a dataset version's downstream (the runs that used it
-and what they made), as a text tree, JSON, YAML, Graphviz DOT or SVG.`,
-		ValidArgs: []string{"model", "dataset"},
+		Use:   "lineage model|dataset|code|featureset NAME@vN",
+		Short: "where a version came from, or where it went (local store)",
+		Long: `Lineage shows a model or featureset version's upstream (the runs and tasks that produced it, with
+the parameters each task received and the code versions and commits they ran, back to raw datasets)
+or a dataset or code version's downstream (the runs that used it and what they made), as a text tree,
+JSON, YAML, Graphviz DOT or SVG (a layered picture: versions, and runs holding their tasks).`,
+		ValidArgs: []string{"model", "dataset", "code", "featureset"},
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 2 {
-				return usagef("want model|dataset NAME@vN, got %d argument(s)%s", len(args), listArgs(args))
+				return usagef("want model|dataset|code|featureset NAME@vN, got %d argument(s)%s", len(args), listArgs(args))
 			}
-			if args[0] != "model" && args[0] != "dataset" {
-				return usagef("unknown kind %q: want model or dataset", args[0])
+			if !slices.Contains(store.VersionedKinds, args[0]) {
+				return usagef("unknown kind %q: want model, dataset, code or featureset", args[0])
 			}
 			if up && down {
 				return usagef("--up and --down exclude each other")
@@ -222,7 +225,7 @@ and what they made), as a text tree, JSON, YAML, Graphviz DOT or SVG.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			kind, ref := args[0], args[1]
 			err := withStore(db, func(ctx context.Context, st *store.Store) error {
-				upstream := up || (!down && kind == "model")
+				upstream := up || (!down && (kind == "model" || kind == "featureset"))
 				g, root, err := versionLineage(ctx, st, kind, ref, upstream)
 				if err != nil {
 					return err
@@ -234,8 +237,8 @@ and what they made), as a text tree, JSON, YAML, Graphviz DOT or SVG.`,
 	}
 	addOutputFlag(c, &output, "text", "json", "yaml", "dot", "svg")
 	c.Flags().StringVar(&db, "db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
-	c.Flags().BoolVar(&up, "up", false, "upstream: what produced it (the default for models)")
-	c.Flags().BoolVar(&down, "down", false, "downstream: where it was used (the default for datasets)")
+	c.Flags().BoolVar(&up, "up", false, "upstream: what produced it (the default for models and featuresets)")
+	c.Flags().BoolVar(&down, "down", false, "downstream: where it was used (the default for datasets and code)")
 	return c
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -42,6 +43,15 @@ func recordLocalRun(ctx context.Context, st *store.Store, v *versioning.Versione
 		return nil, nil, fmt.Errorf("record run: %w", err)
 	}
 	rec, err := v.Record(ctx, run.ID, wf, outputs)
+	if err != nil {
+		// A run that succeeded but whose versions could not be recorded
+		// (a featureset's data not matching its features) did not do its
+		// job: FAILED, as the server records it.
+		run.State, run.Error = "FAILED", fmt.Sprintf("record versions: %v", err)
+		if uerr := st.UpdateRun(ctx, run.ID, run.State, run.Error, run.Workflow, time.Now()); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("record run: %w", uerr))
+		}
+	}
 	return run, rec, err
 }
 

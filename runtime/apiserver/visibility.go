@@ -199,6 +199,10 @@ func (v visibleLinks) RunMetrics(ctx context.Context, id string) ([]store.Metric
 	return v.s.store.RunMetrics(ctx, id)
 }
 
+func (v visibleLinks) GetArtifactVersion(ctx context.Context, kind, name string, n int) (store.ArtifactVersion, error) {
+	return v.s.store.GetArtifactVersion(ctx, kind, name, n)
+}
+
 // lineageOf is a version's lineage through the runs the caller sees.
 func (s *Server) lineageOf(ctx context.Context, v lineage.Version, up bool) (*lineage.Graph, error) {
 	return versioning.Lineage(ctx, visibleLinks{s, ctx}, v, up)

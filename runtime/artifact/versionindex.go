@@ -13,19 +13,36 @@ import (
 // versioning (runtime/versioning) that lives in the artifact store alone,
 // so a step in a pod resolves model://NAME@vN without the metadata store.
 
-var versionURI = regexp.MustCompile(`^(dataset|model)://([A-Za-z0-9][A-Za-z0-9._-]*)(?:@(v[0-9]+|[0-9]+|latest))?$`)
+var versionURI = regexp.MustCompile(`^(dataset|model|code|featureset)://([A-Za-z0-9][A-Za-z0-9._-]*)(?:@(v[0-9]+|[0-9]+|latest))?$`)
 
-// ParseVersionURI reads dataset://NAME@vN, model://NAME@latest (or @N, or
-// no suffix for the latest). n is 0 for the latest. ok is false for a URI
-// of another scheme; a dataset:// or model:// URI that does not parse is an
-// error.
+// VersionedKinds are the kinds of resource kubeline versions, each with its
+// URI scheme (KIND://NAME@vN): datasets and models, code (a repository's
+// commit or a directory's content) and featuresets (data checked against
+// declared features).
+var VersionedKinds = []string{"dataset", "model", "code", "featureset"}
+
+// Versioned reports whether kind is one of VersionedKinds.
+func Versioned(kind string) bool {
+	for _, k := range VersionedKinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseVersionURI reads dataset://NAME@vN, model://NAME@latest,
+// code://NAME@v2, featureset://NAME@v1 (or @N, or no suffix for the
+// latest). n is 0 for the latest. ok is false for a URI of another scheme;
+// a URI of a versioned kind's scheme that does not parse is an error.
 func ParseVersionURI(s string) (kind, name string, n int, ok bool, err error) {
-	if !strings.HasPrefix(s, "dataset://") && !strings.HasPrefix(s, "model://") {
+	scheme, _, found := strings.Cut(s, "://")
+	if !found || !Versioned(scheme) {
 		return "", "", 0, false, nil
 	}
 	m := versionURI.FindStringSubmatch(s)
 	if m == nil {
-		return "", "", 0, true, fmt.Errorf("version URI %q: want dataset://NAME@vN or model://NAME@latest", s)
+		return "", "", 0, true, fmt.Errorf("version URI %q: want %s://NAME@vN or %s://NAME@latest", s, scheme, scheme)
 	}
 	if m[3] != "" && m[3] != "latest" {
 		n, _ = strconv.Atoi(strings.TrimPrefix(m[3], "v"))
@@ -39,6 +56,24 @@ func ParseVersionURI(s string) (kind, name string, n int, ok bool, err error) {
 // VersionKey is where a version's content lives.
 func VersionKey(kind, name, digest string) string {
 	return "kubeline/versions/" + kind + "s/" + name + "/" + digest
+}
+
+// VersionOfKey recognises the key of a version's content (VersionKey) at
+// the end of a key or URI: …kubeline/versions/KINDs/NAME/SHA256.
+func VersionOfKey(key string) (kind, name, digest string, ok bool) {
+	i := strings.LastIndex(key, "kubeline/versions/")
+	if i < 0 || (i > 0 && key[i-1] != '/') {
+		return "", "", "", false
+	}
+	parts := strings.Split(key[i+len("kubeline/versions/"):], "/")
+	if len(parts) != 3 || parts[1] == "" || len(parts[2]) != 64 || strings.HasSuffix(parts[2], ".json") {
+		return "", "", "", false
+	}
+	kind = strings.TrimSuffix(parts[0], "s")
+	if !Versioned(kind) || parts[0] != kind+"s" {
+		return "", "", "", false
+	}
+	return kind, parts[1], parts[2], true
 }
 
 // VersionIndex is the object kubeline/versions/KINDs/NAME/vN.json, written

@@ -150,6 +150,9 @@ type step struct {
 	// localURIs gives artifacts their local paths as URIs in executor_input,
 	// for Python executors that derive .path from .uri.
 	localURIs bool
+	// readOnly are host paths every command of the step reads (its code
+	// trees), read-only in a sandbox.
+	readOnly []string
 }
 
 // Run launches one step: it resolves the inputs, runs the command and writes
@@ -177,6 +180,9 @@ func Run(ctx context.Context, opts Options) error {
 func (s *step) run(ctx context.Context) error {
 	opts := s.opts
 	if err := s.inputs(); err != nil {
+		return err
+	}
+	if err := s.codeDirs(); err != nil {
 		return err
 	}
 	if err := s.prepareOutputs(); err != nil {
@@ -217,6 +223,7 @@ func (s *step) runCommand(cmd *exec.Cmd, readOnly ...string) error {
 	if s.opts.Sandbox == nil {
 		return RunProcess(cmd, s.opts.Track)
 	}
+	readOnly = append(readOnly, s.readOnly...)
 	if err := s.opts.Sandbox.Wrap(cmd, readOnly...); err != nil {
 		return err
 	}

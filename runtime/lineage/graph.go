@@ -19,11 +19,22 @@ const (
 	KindArtifact Kind = "artifact"
 	KindDataset  Kind = "dataset"
 	KindModel    Kind = "model"
+	// KindCode is a code version (a git commit or a directory's content),
+	// KindFeatureSet a featureset version (data checked against declared
+	// features).
+	KindCode       Kind = "code"
+	KindFeatureSet Kind = "featureset"
 )
+
+// VersionKinds are the kinds of version nodes.
+var VersionKinds = []Kind{KindDataset, KindFeatureSet, KindCode, KindModel}
+
+// IsVersion reports whether k is a kind of version.
+func IsVersion(k Kind) bool { return slices.Contains(VersionKinds, k) }
 
 // Edge kinds: a run ran a task; an artifact was a task's input or output;
 // a task's output artifact became a version (Produced); a version was
-// imported as an artifact (Used).
+// imported as an artifact, or given to a task as a parameter (Used).
 const (
 	EdgeRan      = "ran"
 	EdgeInput    = "input"
@@ -33,7 +44,8 @@ const (
 )
 
 // Node is one vertex. IDs are kind-prefixed: run:ID, task:RUN/NODE,
-// artifact:KEY, dataset:NAME@vN, model:NAME@vN.
+// artifact:KEY, and KIND:NAME@vN for versions (dataset, model, code,
+// featureset).
 type Node struct {
 	ID    string `json:"id"`
 	Kind  Kind   `json:"kind"`
@@ -46,6 +58,8 @@ type Node struct {
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 	// Made are the versions a run produced (NAME@vN).
 	Made []string `json:"made,omitempty"`
+	// Commit is a code version's git commit ("" for a directory's).
+	Commit string `json:"commit,omitempty"`
 }
 
 // Edge is a directed edge, in the direction data flows.
@@ -69,9 +83,9 @@ type Run struct {
 	Metrics map[string]float64
 }
 
-// Version names a dataset or model version.
+// Version names a dataset, model, code or featureset version.
 type Version struct {
-	Kind    Kind // KindDataset or KindModel
+	Kind    Kind // one of VersionKinds
 	Name    string
 	Version int
 }
@@ -81,7 +95,8 @@ func (v Version) ID() string { return fmt.Sprintf("%s:%s@v%d", v.Kind, v.Name, v
 
 // Link ties a version to an artifact of a run: Produced when the run's
 // artifact (key) became the version (or had its content), otherwise the run
-// imported the version as that artifact.
+// imported the version as that artifact — or, for a key param:NODE/NAME,
+// gave it to the run's step NODE as its parameter NAME.
 type Link struct {
 	Version  Version
 	RunID    string
@@ -101,6 +116,10 @@ func Build(runs []Run, links []Link) *Graph {
 	for _, l := range links {
 		v := l.Version.ID()
 		b.node(Node{ID: v, Kind: l.Version.Kind, Label: fmt.Sprintf("%s %s@v%d", l.Version.Kind, l.Version.Name, l.Version.Version)})
+		if node, _, ok := paramOf(l.Key); ok && !l.Produced {
+			b.edge(v, "task:"+l.RunID+"/"+node, EdgeUsed)
+			continue
+		}
 		a := artifactID(l.Key)
 		b.node(Node{ID: a, Kind: KindArtifact, Label: artifactLabel(l.Key), Run: l.RunID})
 		if l.Produced {
@@ -118,6 +137,16 @@ func Build(runs []Run, links []Link) *Graph {
 		}
 	}
 	return b.graph()
+}
+
+// paramOf reads a link key param:NODE/PARAMETER.
+func paramOf(key string) (node, param string, ok bool) {
+	rest, ok := strings.CutPrefix(key, "param:")
+	if !ok {
+		return "", "", false
+	}
+	node, param, ok = strings.Cut(rest, "/")
+	return node, param, ok
 }
 
 type builder struct {

@@ -90,6 +90,10 @@ func (t *treeWriter) branches(id string) []branch {
 // artifact named art ("" when direct).
 func (t *treeWriter) how(from Node, art string, to Node) string {
 	switch {
+	case art == "" && t.up && from.Kind == KindTask && IsVersion(to.Kind):
+		return "uses"
+	case art == "" && !t.up && IsVersion(from.Kind) && to.Kind == KindTask:
+		return "used by"
 	case t.up && from.Kind != KindTask && to.Kind == KindTask:
 		return "made by"
 	case t.up && to.Kind == KindTask:

@@ -6,14 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 )
 
-// ArtifactVersion is one immutable version of a dataset or model: content-addressed
-// (Digest, the sha256 of its tree) and numbered 1, 2, … per resource.
+// ArtifactVersion is one immutable version of a dataset, model, code or
+// featureset: content-addressed (Digest, the sha256 of its tree; for code
+// from git, of its commit and tree) and numbered 1, 2, … per resource.
 type ArtifactVersion struct {
 	Kind    string // "dataset" or "model"
 	Name    string
@@ -95,8 +97,8 @@ func CheckResourceName(kind, name string) error {
 // unless a version of the resource already has v's digest: then v is filled
 // with that version and created is false. Numbers are never reused.
 func (s *Store) CreateArtifactVersion(ctx context.Context, v *ArtifactVersion) (created bool, err error) {
-	if v.Kind != "dataset" && v.Kind != "model" {
-		return false, fmt.Errorf("version of %q: kind must be dataset or model", v.Kind)
+	if !slices.Contains(VersionedKinds, v.Kind) {
+		return false, fmt.Errorf("version of %q: kind must be one of %s", v.Kind, strings.Join(VersionedKinds, ", "))
 	}
 	if err := CheckResourceName(v.Kind, v.Name); err != nil {
 		return false, err

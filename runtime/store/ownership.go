@@ -29,10 +29,16 @@ var ErrTaken = fmt.Errorf("the name is taken by another group: %w", ErrConflict)
 const (
 	KindDataset    = "dataset"
 	KindModel      = "model"
+	KindCode       = "code"
+	KindFeatureSet = "featureset"
 	KindDeployment = "deployment"
 	KindCluster    = "cluster"
 	KindMonitor    = "monitor"
 )
+
+// VersionedKinds are the kinds whose versions the versions table holds
+// (artifactversion.go): datasets, models, code and featuresets.
+var VersionedKinds = []string{KindDataset, KindModel, KindCode, KindFeatureSet}
 
 // Own records o — the resource kind/ID in o.Group ("" is the default
 // group), owned by o.Owner — unless it is already held. It returns the

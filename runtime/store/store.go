@@ -252,6 +252,10 @@ var migrations = []string{
 		spec TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL, finished_at BIGINT NOT NULL DEFAULT 0);
 	CREATE INDEX ides_group ON ides (group_name, name);
 	ALTER TABLE run_admission ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'`,
+	// FeatureSets (kind: FeatureSet): the declared features a featureset's
+	// versions are checked against; group and owner in owners.
+	`CREATE TABLE featuresets (
+		name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at BIGINT NOT NULL)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

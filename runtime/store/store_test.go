@@ -112,6 +112,7 @@ func suite(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("recurring", func(t *testing.T) { testRecurring(t, open(t)) })
 	t.Run("artifact versions", func(t *testing.T) { testArtifactVersions(t, open(t)) })
 	t.Run("catalog", func(t *testing.T) { testCatalog(t, open(t)) })
+	t.Run("featuresets", func(t *testing.T) { testFeatureSets(t, open(t)) })
 	t.Run("clusters", func(t *testing.T) { testClusters(t, open(t)) })
 	t.Run("ownership", func(t *testing.T) { testOwnership(t, open(t)) })
 	t.Run("users", func(t *testing.T) { testUsers(t, open(t)) })

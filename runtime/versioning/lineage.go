@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
@@ -18,6 +20,7 @@ type LineageRecords interface {
 	Links(ctx context.Context, kind, name string, n int) ([]store.VersionLink, error)
 	GetRun(ctx context.Context, id string) (store.Run, error)
 	RunMetrics(ctx context.Context, runID string) ([]store.Metric, error)
+	GetArtifactVersion(ctx context.Context, kind, name string, n int) (store.ArtifactVersion, error)
 }
 
 // Lineage returns a version's lineage: upstream (what produced it) or
@@ -67,10 +70,35 @@ func Lineage(ctx context.Context, rec LineageRecords, v lineage.Version, up bool
 	}
 	g := lineage.Build(runs, ll)
 	if _, ok := g.Node(v.ID()); !ok {
-		return &lineage.Graph{Nodes: []lineage.Node{{ID: v.ID(), Kind: v.Kind, Label: fmt.Sprintf("%s %s@v%d", v.Kind, v.Name, v.Version)}}}, nil
+		g = &lineage.Graph{Nodes: []lineage.Node{{ID: v.ID(), Kind: v.Kind, Label: fmt.Sprintf("%s %s@v%d", v.Kind, v.Name, v.Version)}}}
+	} else if up {
+		g, err = g.Upstream(v.ID())
+	} else {
+		g, err = g.Downstream(v.ID())
 	}
-	if up {
-		return g.Upstream(v.ID())
+	if err != nil {
+		return nil, err
 	}
-	return g.Downstream(v.ID())
+	return g, commits(ctx, rec, g)
+}
+
+// commits names the git commit of every code version in g (in its node
+// and label: "code app@v2 (commit 1a2b3c4d5e6f)").
+func commits(ctx context.Context, rec LineageRecords, g *lineage.Graph) error {
+	for i, n := range g.Nodes {
+		if n.Kind != lineage.KindCode {
+			continue
+		}
+		name, ver, _ := strings.Cut(strings.TrimPrefix(n.ID, "code:"), "@v")
+		num, _ := strconv.Atoi(ver)
+		av, err := rec.GetArtifactVersion(ctx, "code", name, num)
+		if err != nil {
+			return fmt.Errorf("code version of %s: %w", n.ID, err)
+		}
+		if c, ok := av.Metadata[MetaCommit].(string); ok && c != "" {
+			g.Nodes[i].Commit = c
+			g.Nodes[i].Label = fmt.Sprintf("%s (commit %.12s)", n.Label, c)
+		}
+	}
+	return nil
 }

@@ -8,10 +8,12 @@ import (
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kubeline/kubeline/runtime/store"
 )
 
 // CheckOutputs checks a run's output mapping ("TASK.OUTPUT" →
-// "dataset:NAME" or "model:NAME") against its compiled workflow before it
+// "dataset:NAME", "model:NAME" or "featureset:NAME") against its compiled workflow before it
 // runs: every TASK must be a KFP task of the workflow and every OUTPUT one
 // of that task's output artifacts, so a misspelt name is an error, not a
 // run that silently makes no version. Every problem is reported, each
@@ -25,8 +27,8 @@ func CheckOutputs(wf *wfv1.Workflow, outputs map[string]string) error {
 	for _, key := range slices.Sorted(maps.Keys(outputs)) {
 		m := outputs[key]
 		kind, name, ok := strings.Cut(m, ":")
-		if !ok || (kind != "dataset" && kind != "model") || name == "" {
-			errs = append(errs, fmt.Errorf("%s=%s: want TASK.OUTPUT=dataset:NAME or TASK.OUTPUT=model:NAME", key, m))
+		if !ok || !outputKind(kind) || name == "" {
+			errs = append(errs, fmt.Errorf("%s=%s: want TASK.OUTPUT=dataset:NAME, TASK.OUTPUT=model:NAME or TASK.OUTPUT=featureset:NAME", key, m))
 			continue
 		}
 		task, output, ok := strings.Cut(key, ".")
@@ -84,4 +86,10 @@ func TaskOutputs(wf *wfv1.Workflow) map[string][]string {
 		}
 	}
 	return out
+}
+
+// outputKind reports whether a run's output may become a version of kind:
+// datasets, models and featuresets are made by runs; code is not.
+func outputKind(kind string) bool {
+	return kind == store.KindDataset || kind == store.KindModel || kind == store.KindFeatureSet
 }

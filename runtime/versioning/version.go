@@ -24,8 +24,9 @@ import (
 
 // Metadata keys that name the resource an output artifact versions.
 const (
-	MetaDataset = "kubeline.io/dataset"
-	MetaModel   = "kubeline.io/model"
+	MetaDataset    = "kubeline.io/dataset"
+	MetaModel      = "kubeline.io/model"
+	MetaFeatureSet = "kubeline.io/featureset"
 )
 
 // VersionRecords is where versions and their links are recorded
@@ -40,9 +41,12 @@ type VersionRecords interface {
 	AddMetrics(ctx context.Context, ms []store.Metric) error
 	// DropArtifactVersion undoes a creation that could not be completed.
 	DropArtifactVersion(ctx context.Context, kind, name string, n int) error
+	// GetFeatureSet returns a declared featureset, whose features its
+	// versions' data must match.
+	GetFeatureSet(ctx context.Context, name string) (store.FeatureSet, error)
 }
 
-// Versioner keeps datasets and models versioned: before a run it resolves
+// Versioner keeps datasets, models, code and featuresets versioned: before a run it resolves
 // the version URIs the run names (dataset://NAME@v2, model://NAME@latest) to
 // the versions' content; after a run it turns the run's dataset and model
 // outputs into versions and records which versions the run used and
@@ -124,13 +128,12 @@ func (v *Versioner) Resolve(ctx context.Context, wf *wfv1.Workflow) error {
 
 // versionOfURI recognises the content URI of a version.
 func (v *Versioner) versionOfURI(uri string) (kind, name, digest string, ok bool) {
-	prefix := strings.TrimSuffix(v.Objects.URI("kubeline/versions/x"), "x")
+	prefix := strings.TrimSuffix(v.Objects.URI("kubeline/versions/x"), "kubeline/versions/x")
 	rest, found := strings.CutPrefix(uri, prefix)
-	parts := strings.Split(rest, "/")
-	if !found || len(parts) != 3 || (parts[0] != "datasets" && parts[0] != "models") {
+	if !found || !strings.HasPrefix(rest, "kubeline/versions/") {
 		return "", "", "", false
 	}
-	return strings.TrimSuffix(parts[0], "s"), parts[1], parts[2], true
+	return artifact.VersionOfKey(rest)
 }
 
 // digestTree is the SHA-256 of a file's content, or of a tree's sorted
@@ -187,6 +190,10 @@ type stepArtifact struct {
 	Type     string         `json:"type"`
 	URI      string         `json:"uri"`
 	Metadata map[string]any `json:"metadata"`
+	// name is the output's name; from the dataset versions a featureset
+	// was extracted from (neither is in the file).
+	name string
+	from []string
 }
 
 // readMeta reads KEY/metadata.json; ok is false when the artifact has none
