@@ -115,18 +115,47 @@ func TestRender(t *testing.T) {
 		} `xml:"g"`
 		Lines []struct {
 			Class string `xml:"class,attr"`
-		} `xml:"line"`
+			Title string `xml:"title"`
+		} `xml:"polyline"`
 	}
 	if err := xml.Unmarshal(g.SVG(), &svg); err != nil {
 		t.Fatalf("SVG is not XML: %v", err)
 	}
-	if len(svg.Groups) != len(g.Nodes) || len(svg.Lines) != len(g.Edges) {
-		t.Fatalf("SVG has %d nodes and %d edges, the graph %d and %d", len(svg.Groups), len(svg.Lines), len(g.Nodes), len(g.Edges))
+	classes := map[string]int{}
+	for _, grp := range svg.Groups {
+		classes[grp.Class]++
 	}
-	// Columns follow the data: the dataset is left of the model.
-	layer := g.layers()
-	if !(layer["dataset:d@v1"] < layer["task:r2/r2-2"] && layer["task:r2/r2-2"] < layer["model:m@v2"]) {
-		t.Fatalf("layers %v", layer)
+	// Runs hold their tasks; versions are drawn; artifacts name edges.
+	want := map[string]int{"node run": len(g.Runs()), "node task": len(g.Of(KindTask)), "node dataset": 1, "node model": 1}
+	if d := cmp.Diff(want, classes); d != "" {
+		t.Errorf("SVG boxes (-want +got):\n%s", d)
+	}
+	titles := ""
+	for _, l := range svg.Lines {
+		titles += l.Title + "\n"
+	}
+	for _, want := range []string{"dataset:d@v1 → task:r2/r2-1 (artifact artifact)", "task:r2/r2-2 → model:m@v2 (artifact model)"} {
+		if !strings.Contains(titles, want) {
+			t.Errorf("no edge %q in:\n%s", want, titles)
+		}
+	}
+	// Layers follow the data: the dataset is left of the run, the run of
+	// the model; the run's box holds its tasks.
+	p := g.Layout()
+	x := map[string]Rect{}
+	for _, v := range p.Versions {
+		x[v.Node.ID] = v.Rect
+	}
+	for _, r := range p.Runs {
+		x[r.Node.ID] = r.Rect
+		for _, tk := range r.Tasks {
+			if tk.Rect.X < r.Rect.X || tk.Rect.Y < r.Rect.Y || tk.Rect.X+tk.Rect.W > r.Rect.X+r.Rect.W || tk.Rect.Y+tk.Rect.H > r.Rect.Y+r.Rect.H {
+				t.Errorf("task %s %+v outside its run's box %+v", tk.Node.ID, tk.Rect, r.Rect)
+			}
+		}
+	}
+	if d, r, m := x["dataset:d@v1"], x["run:r2"], x["model:m@v2"]; !(d.X+d.W < r.X && r.X+r.W < m.X) {
+		t.Fatalf("dataset %+v, run %+v, model %+v", d, r, m)
 	}
 }
 
