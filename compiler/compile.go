@@ -44,10 +44,13 @@ type Options struct {
 	// image://NAME images are resolved with; an unknown name is an error
 	// naming the task.
 	Images map[string]string
+	// DeferImages leaves image://NAME unresolved: the compilation only
+	// validates (argo.Options.DeferImages).
+	DeferImages bool
 }
 
 func (o Options) argo() argo.Options {
-	return argo.Options{Params: o.Params, ParamsField: o.ParamsField, Image: o.Image, Images: o.Images}
+	return argo.Options{Params: o.Params, ParamsField: o.ParamsField, Image: o.Image, Images: o.Images, DeferImages: o.DeferImages}
 }
 
 // Compile compiles the spec file name (its bytes in data) into one Argo

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,9 +28,10 @@ func newCompileCmd(s streams, g *globalFlags) *cobra.Command {
 	o := compileOptions{params: paramFlag{}}
 	c := &cobra.Command{
 		Use:   "compile FILE",
-		Short: "compile a KFP pipeline, Experiment or Deployment into one Argo Workflow",
+		Short: "compile a KFP pipeline, Experiment, Deployment or ImageBuild into one Argo Workflow",
 		Long: `Compile reads a KFP v2 IR pipeline (.yaml, .yml, .json, or a .zip/.tar.gz holding pipeline.yaml),
-a kind: Experiment or a kind: Deployment, and writes one Argo Workflow as YAML to OUT or stdout.
+a kind: Experiment, Deployment or ImageBuild, and writes one Argo Workflow as YAML to OUT or stdout.
+Images named image://NAME are resolved in the image catalog (the server's, else the local store's).
 Every error of the document is reported at once, each with its spec path and line:column.`,
 		Args: exactArgs("FILE"),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -58,8 +60,12 @@ func (o *compileOptions) run(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	images, err := catalogImages(context.Background(), data, o.server, kubelineHome(), "")
+	if err != nil {
+		return err
+	}
 	wf, err := compiler.Compile(filepath.Base(o.file), data, compiler.Options{Params: o.params, Image: o.image, BaseDir: filepath.Dir(o.file),
-		PipelineVersion: pipelineVersionFrom(o.server)})
+		PipelineVersion: pipelineVersionFrom(o.server), Images: images})
 	if err != nil {
 		return err
 	}

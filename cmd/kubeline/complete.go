@@ -44,6 +44,7 @@ var nameLists = map[string][2]string{
 	"pools":       {"/pools", "pools"},
 	"projects":    {"/projects?page_size=200", "projects"},
 	"deployments": {"/deployments", "deployments"},
+	"ides":        {"/ides", "ides"},
 }
 
 // completeNames gives c's first argument the names of resource.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubeline/kubeline/compiler"
 	"github.com/kubeline/kubeline/compiler/argo"
+	"github.com/kubeline/kubeline/compiler/imagebuild"
 	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/launcher"
@@ -206,7 +207,17 @@ func (o *runOptions) load() (*wfv1.Workflow, error) {
 		}
 		return wf, nil
 	}
-	return compiler.Compile(filepath.Base(o.file), data, compiler.Options{Params: o.params, BaseDir: filepath.Dir(o.file)})
+	opts := compiler.Options{Params: o.params, BaseDir: filepath.Dir(o.file)}
+	if o.server.server != "" {
+		opts.DeferImages = true // the server resolves them in the run's group
+	} else if opts.Images, err = catalogImages(context.Background(), data, endpoint{}, o.home, ""); err != nil {
+		return nil, err
+	}
+	wf, err := compiler.Compile(filepath.Base(o.file), data, opts)
+	if err == nil && wf.Labels[imagebuild.LabelBuild] != "" && o.engine.engine != "argo" {
+		return nil, fmt.Errorf("kind: ImageBuild builds with BuildKit in a pod: run it with --engine argo (the embedded engine has no container runtime to build with); `kubeline compile %s` validates it here", o.file)
+	}
+	return wf, err
 }
 
 // kubelineHome is $KUBELINE_HOME, default ~/.kubeline.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/kubeline/kubeline/compiler"
 	"github.com/kubeline/kubeline/runtime/apiserver"
+	"github.com/kubeline/kubeline/runtime/engine"
+	"github.com/kubeline/kubeline/runtime/engine/argo"
 	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
 	"github.com/kubeline/kubeline/runtime/versioning"
@@ -126,8 +129,8 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 		return err
 	}
 	lim := limitsOf(ctx)
-	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
-		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField, Image: cluster.image, Limits: lim.spec, NoFiles: true})
+	compile := func(name string, data []byte, params, images map[string]string) (*wfv1.Workflow, error) {
+		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField, Image: cluster.image, Limits: lim.spec, NoFiles: true, Images: images, DeferImages: images == nil})
 	}
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
@@ -141,7 +144,8 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 		WithArtifacts(readArtifact(objects)).WithMetadata(objects.URI).
 		WithVersions(versioner).
 		WithServing(deployments, versioner, filepath.Join(home, "deployments")).
-		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging).WithLogger(cluster.log).WithUI(uiOf(ctx))
+		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging).WithLogger(cluster.log).WithUI(uiOf(ctx)).
+		WithIDEs(ideOptions(runner))
 	// Pools made for an earlier --gpus are fitted to this cluster first.
 	notes, err := api.ReconcilePools(runCtx)
 	if err != nil {
@@ -150,6 +154,9 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 	for _, n := range notes {
 		fmt.Fprintf(log, "kubeline server: warning: %s\n", n)
 		cluster.log.Warn("pool reconciled with the cluster (--gpus)", "change", n)
+	}
+	if err := api.RecoverIDEs(runCtx); err != nil {
+		return err
 	}
 	if err := api.Admit(runCtx); err != nil { // the runs a previous server left queued
 		return err
@@ -201,4 +208,14 @@ func recoverRuns(ctx context.Context, st *store.Store, home string) error {
 		}
 	}
 	return nil
+}
+
+// ideOptions say how the engine runs IDEs: as pods whose IP the Argo engine
+// finds, or as host processes, serving JupyterLab when it is installed.
+func ideOptions(runner engine.Engine) apiserver.IDEOptions {
+	if a, ok := runner.(*argo.Engine); ok {
+		return apiserver.IDEOptions{Address: a.PodIP}
+	}
+	_, err := exec.LookPath("jupyter-lab")
+	return apiserver.IDEOptions{Jupyter: err == nil}
 }

@@ -61,6 +61,10 @@ type Options struct {
 	// their image references. An image://NAME not there is an error naming
 	// the task.
 	Images map[string]string
+	// DeferImages leaves image://NAME as it is, for a compilation that
+	// only validates (a stored pipeline, whose runs resolve it in their
+	// group's catalog).
+	DeferImages bool
 }
 
 type compiler struct {

@@ -39,6 +39,9 @@ func ResolveImage(ref string, images map[string]string) (string, error) {
 // catalogImage resolves a step's image for the task at path; its executor's
 // image field is at expath.
 func (c *compiler) catalogImage(ref, path, expath string) string {
+	if c.opts.DeferImages {
+		return ref
+	}
 	got, err := ResolveImage(ref, c.opts.Images)
 	if err != nil {
 		c.errs.Add(path, nil, "%s.container.image: %v", expath, err)

@@ -229,6 +229,17 @@ func matrixRoutes(t *testing.T) map[string]route {
 		"POST /v2/models/{name}/infer":                    {class: anyIn, path: "/v2/models/{X}/infer", body: map[string]any{"inputs": []any{map[string]any{"name": "x", "shape": []int{1}, "datatype": "FP64", "data": []int{1}}}}},
 		"GET /v2/models/{name}/ready":                     {class: anyIn, path: "/v2/models/{X}/ready"},
 		"GET /v2/models/{name}":                           {class: anyIn, path: "/v2/models/{X}"},
+		"GET " + kl + "/images":                           {class: inGroup, path: kl + "/images?group=" + fixtures},
+		"POST " + kl + "/images":                          {class: develop, path: kl + "/images", body: map[string]any{"name": "m-img", "image": "x:1", "group": fixtures}},
+		"GET " + kl + "/images/standard/{name}":           {class: anyone, path: kl + "/images/standard/python"},
+		"DELETE " + kl + "/images/standard/{name}":        {class: operate, path: kl + "/images/standard/{STD}", destroys: "stdimage"},
+		"GET " + kl + "/images/{group}/{name}":            {class: inGroup, path: kl + "/images/" + fixtures + "/{IMG}"},
+		"DELETE " + kl + "/images/{group}/{name}":         {class: manage, path: kl + "/images/" + fixtures + "/{IMG}", destroys: "image"},
+		"GET " + kl + "/ides":                             {class: inGroup, path: kl + "/ides?group=" + fixtures},
+		"POST " + kl + "/ides":                            {class: develop, path: kl + "/ides", body: map[string]any{"name": "m-ide", "image": "python", "group": fixtures, "command": []string{"sleep", "600"}}},
+		"GET " + kl + "/ides/{name}":                      {class: inGroup, path: kl + "/ides/{I}"},
+		"DELETE " + kl + "/ides/{name}":                   {class: manage, path: kl + "/ides/{I}"},              // 409 while it runs
+		"POST " + kl + "/ides/{action}":                   {class: manage, path: kl + "/ides/{I}:start_anyway"}, // 409: it is not queued
 		"GET /v2/health/live":                             {class: public, path: "/v2/health/live"},
 		"GET /v2/health/ready":                            {class: public, path: "/v2/health/ready"},
 	}
@@ -369,6 +380,18 @@ func (m *matrix) make(t *testing.T, kind string) {
 		if err := m.k.st.AddCluster(ctx, &store.Cluster{Name: m.ids["C"], Group: fixtures, Owner: m.owner.name}); err != nil {
 			t.Fatal(err)
 		}
+	case "image":
+		m.ids["IMG"] = "fimg-" + n
+		m.ok(t, "POST", "/apis/kubeline/v1/images", map[string]any{"name": m.ids["IMG"], "image": "ghcr.io/team/x:1", "group": fixtures})
+	case "stdimage":
+		m.ids["STD"] = "fstd-" + n
+		if err := m.k.st.PutImage(ctx, &store.Image{Name: m.ids["STD"], Image: "x:1"}, false); err != nil {
+			t.Fatal(err)
+		}
+	case "ide":
+		m.ids["I"] = "fide-" + n
+		m.ok(t, "POST", "/apis/kubeline/v1/ides", map[string]any{"name": m.ids["I"], "image": "python", "group": fixtures, "command": []string{"sleep", "600"}})
+		waitIDE(t, m.k, m.owner.token, m.ids["I"], "Running", "Starting")
 	case "pool":
 		m.ids["pool"] = "spare-pool-" + n
 		if err := m.k.st.CreatePool(ctx, &store.GPUPool{Name: m.ids["pool"], GPUType: "a100", Nodes: []store.PoolNode{{Name: "n2", GPUs: 1}}}); err != nil {
@@ -418,7 +441,7 @@ func TestRoleRouteMatrix(t *testing.T) {
 	cells = append(cells, owner) // last: an allowed call of the owner may destroy a fixture
 
 	m := &matrix{k: k, owner: owner, ids: map[string]string{}}
-	for _, kind := range []string{"pipeline", "experiment", "run", "recurring", "project", "user", "group", "pool", "dataset", "model", "deployment", "cluster"} {
+	for _, kind := range []string{"pipeline", "experiment", "run", "recurring", "project", "user", "group", "pool", "dataset", "model", "deployment", "cluster", "image", "stdimage", "ide"} {
 		m.make(t, kind)
 	}
 	routes := matrixRoutes(t)

@@ -92,8 +92,8 @@ func startKubeline(t *testing.T, o serverOptions) *kserver {
 	if o.engine != nil {
 		runner = o.engine
 	}
-	compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
-		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField, NoFiles: true})
+	compile := func(name string, data []byte, params, images map[string]string) (*wfv1.Workflow, error) {
+		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField, NoFiles: true, Images: images, DeferImages: images == nil})
 	}
 	versioner := &versioning.Versioner{Objects: objects, Records: st}
 	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").WithMultiUser(o.multiUser).WithCluster(o.cluster, 0).

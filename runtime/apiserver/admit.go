@@ -144,6 +144,12 @@ func (s *Server) Admit(ctx context.Context) error {
 			}
 			return err
 		}
+		if name, ok := ideOf(a.Run); ok {
+			if err := s.startIDE(ctx, name); err != nil {
+				return err
+			}
+			continue
+		}
 		run, err := s.store.GetRun(ctx, a.Run)
 		if err != nil {
 			return err

@@ -151,6 +151,12 @@ func (s *Server) recordSnapshot(run store.Run, w *wfv1.Workflow, fault error, fa
 			// recorded did not do its job.
 			state, w.Status.Message = "FAILED", fmt.Sprintf("record versions: %v", err)
 		}
+		if err := s.recordBuilt(run, w); err != nil {
+			if store.Unavailable(err) {
+				return err
+			}
+			state, w.Status.Message = "FAILED", fmt.Sprintf("record the built image in the catalog: %v", err)
+		}
 		if w.Status.Message == "" {
 			w.Status.Message = engine.FailedSteps(w)
 		}

@@ -53,8 +53,8 @@ func fuzzServer(t testing.TB) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		compile := func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error) {
-			return compiler.Compile(name, data, compiler.Options{Params: params})
+		compile := func(name string, data []byte, params, images map[string]string) (*wfv1.Workflow, error) {
+			return compiler.Compile(name, data, compiler.Options{Params: params, Images: images, DeferImages: images == nil})
 		}
 		api := apiserver.New(context.Background(), st, heldEngine{}, compile, spec.Unpack, "fuzz")
 		fuzzURL = httptest.NewServer(api.Handler()).URL + "/apis/v2beta1"

@@ -39,6 +39,7 @@ const (
 	MetricHTTPDuration  = "kubeline_http_request_duration_seconds"
 	MetricStepDuration  = "kubeline_step_duration_seconds"
 	MetricRunDuration   = "kubeline_run_duration_seconds"
+	MetricIDEs          = "kubeline_ides"
 )
 
 // durationBuckets span a tenth of a second to six hours: admission waits,
@@ -82,6 +83,8 @@ var (
 	descPoolGPUs = prometheus.NewDesc(MetricPoolGPUs, "GPUs a pool holds.", []string{"pool", "gpu_type"}, nil)
 	descPoolUsed = prometheus.NewDesc(MetricPoolGPUsInUse, "GPUs of a pool held by admitted runs.",
 		[]string{"pool", "gpu_type"}, nil)
+	descIDEs = prometheus.NewDesc(MetricIDEs, "IDEs in the store by status (their GPUs count in the pools' gauges while admitted).",
+		[]string{"status"}, nil)
 	descStoreUp = prometheus.NewDesc(MetricStoreUp, "1 when the metadata store answered this scrape's queries, else 0.",
 		nil, nil)
 )
@@ -91,7 +94,7 @@ var (
 type storeCollector struct{ s *Server }
 
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRuns, descQueue, descPoolGPUs, descPoolUsed, descStoreUp} {
+	for _, d := range []*prometheus.Desc{descRuns, descQueue, descPoolGPUs, descPoolUsed, descIDEs, descStoreUp} {
 		ch <- d
 	}
 }
@@ -107,6 +110,10 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if err := c.pools(ctx, ch); err != nil {
 		up = 0
 		c.s.tel.log.Warn("metrics: read pools", "err", err)
+	}
+	if err := c.ides(ctx, ch); err != nil {
+		up = 0
+		c.s.tel.log.Warn("metrics: count IDEs", "err", err)
 	}
 	ch <- prometheus.MustNewConstMetric(descStoreUp, prometheus.GaugeValue, up)
 }
@@ -135,6 +142,25 @@ func (c storeCollector) runs(ctx context.Context, ch chan<- prometheus.Metric) e
 	}
 	for status, n := range by {
 		ch <- prometheus.MustNewConstMetric(descRuns, prometheus.GaugeValue, n, status, kfpStates[status])
+	}
+	return nil
+}
+
+// ides sends a series for every IDE status, zero ones too.
+func (c storeCollector) ides(ctx context.Context, ch chan<- prometheus.Metric) error {
+	all, err := c.s.store.ListIDEs(ctx, nil)
+	if err != nil {
+		return err
+	}
+	by := map[string]float64{}
+	for _, st := range []string{store.StatusQueued, store.StatusStarting, store.StatusRunning, store.StatusStopping, store.StatusStopped, store.StatusError} {
+		by[st] = 0
+	}
+	for _, i := range all {
+		by[i.Status]++
+	}
+	for st, n := range by {
+		ch <- prometheus.MustNewConstMetric(descIDEs, prometheus.GaugeValue, n, st)
 	}
 	return nil
 }

@@ -127,7 +127,7 @@ func (s *Server) versionFromBody(b versionBody, fallbackName string) (*store.Pip
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.compile("pipeline.yaml", []byte(spec), nil); err != nil {
+	if _, err := s.compile("pipeline.yaml", []byte(spec), nil, nil); err != nil {
 		return nil, badRequest("pipeline_version.pipeline_spec: %v", err)
 	}
 	name := firstOf(b.Name, b.DisplayName, fallbackName)
@@ -238,7 +238,7 @@ func (s *Server) uploadedSpec(name string, data []byte) (string, error) {
 	if err != nil {
 		return "", badRequest("invalid pipeline %s: %v", name, err)
 	}
-	if _, err := s.compile("pipeline.yaml", spec, nil); err != nil {
+	if _, err := s.compile("pipeline.yaml", spec, nil, nil); err != nil {
 		return "", badRequest("invalid pipeline %s: %v", name, err)
 	}
 	return string(spec), nil

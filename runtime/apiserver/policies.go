@@ -38,6 +38,9 @@ func (t target) id(r *http.Request) string {
 		return id
 	case strings.HasPrefix(t.param, "?"):
 		return r.URL.Query().Get(t.param[1:])
+	case strings.Contains(t.param, "/"): // "group/name": an id of two path values
+		a, b, _ := strings.Cut(t.param, "/")
+		return r.PathValue(a) + "/" + r.PathValue(b)
 	case t.kind == "pipeline" && t.param == "id" && r.PathValue("id") == "names":
 		return "" // GET /pipelines/names/{name}: the handler finds it in the caller's namespace
 	}
@@ -202,8 +205,25 @@ var policies = map[string]policy{
 	"POST /v2/models/{name}/infer":                     on(anyUser, "deployment", "name"),
 	"GET /v2/models/{name}/ready":                      on(anyUser, "deployment", "name"),
 	"GET /v2/models/{name}":                            on(anyUser, "deployment", "name"),
-	"GET /v2/health/live":                              public,
-	"GET /v2/health/ready":                             public,
+	// The image catalog (images.go): standard images for every signed-in
+	// user (operators manage them), a group's entries for its members
+	// (develop adds; the owner or an operator removes).
+	"GET " + kv1 + "/images":                    view("", ""),
+	"POST " + kv1 + "/images":                   develop("", ""),
+	"GET " + kv1 + "/images/standard/{name}":    anyUser,
+	"DELETE " + kv1 + "/images/standard/{name}": operate,
+	"GET " + kv1 + "/images/{group}/{name}":     view(store.KindImage, "group/name"),
+	"DELETE " + kv1 + "/images/{group}/{name}":  manage(store.KindImage, "group/name"),
+	// IDEs (ide.go): a group's members see its IDEs and start their own;
+	// only an IDE's owner (or an operator) stops or deletes it, and sees
+	// its token.
+	"GET " + kv1 + "/ides":           view("", ""),
+	"POST " + kv1 + "/ides":          develop("", ""),
+	"GET " + kv1 + "/ides/{name}":    view(store.KindIDE, "name"),
+	"DELETE " + kv1 + "/ides/{name}": manage(store.KindIDE, "name"),
+	"POST " + kv1 + "/ides/{action}": manage(store.KindIDE, "action"),
+	"GET /v2/health/live":            public,
+	"GET /v2/health/ready":           public,
 }
 
 // Routes lists the patterns of every route the handler serves, for the

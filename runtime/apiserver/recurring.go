@@ -126,7 +126,7 @@ func (s *Server) createRecurringRun(r *http.Request) (any, error) {
 	}
 	// The spec and parameters must make a run now, not fail at each firing.
 	params, _ := b.RuntimeConfig["parameters"].(map[string]any)
-	if _, err := s.compileRun("recurring_run", spec, params); err != nil {
+	if _, err := s.compileRun(r.Context(), "recurring_run", ns, spec, params); err != nil {
 		return nil, err
 	}
 	rr.PipelineID, rr.PipelineVersionID, rr.PipelineSpec = probe.PipelineID, probe.PipelineVersionID, probe.PipelineSpec

@@ -110,8 +110,11 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 		rc, _ := json.Marshal(b.RuntimeConfig)
 		run.RuntimeConfig = string(rc)
 	}
-	wf, err := s.compileRun("run", spec, given)
+	wf, err := s.compileRun(ctx, "run", run.Namespace, spec, given)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkBuild("run", wf); err != nil {
 		return nil, err
 	}
 	if err := versioning.CheckOutputs(wf, outputs); err != nil {
@@ -178,15 +181,20 @@ func (s *Server) runSpec(ctx context.Context, b *runBody, run *store.Run) (strin
 }
 
 // compileRun compiles a run's pipeline file with its parameters (kubeline's
-// version parameters left out); what (run, recurring_run) prefixes errors.
-func (s *Server) compileRun(what, spec string, given map[string]any) (*wfv1.Workflow, error) {
+// version parameters left out) and its group's image catalog; what (run,
+// recurring_run) prefixes errors.
+func (s *Server) compileRun(ctx context.Context, what, group, spec string, given map[string]any) (*wfv1.Workflow, error) {
 	params := map[string]string{}
 	for k, v := range given {
 		if !strings.HasPrefix(k, VersionParamPrefix) {
 			params[k] = paramString(v)
 		}
 	}
-	wf, err := s.compile("pipeline.yaml", []byte(spec), params)
+	_, images, err := s.imagesFor(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	wf, err := s.compile("pipeline.yaml", []byte(spec), params, images)
 	if err != nil {
 		return nil, badRequest("%s: %v", what, err)
 	}

@@ -16,8 +16,10 @@ import (
 )
 
 // Compiler turns a pipeline file (its name and bytes) and run parameters into
-// the Workflow to run; errors describe the user's mistakes.
-type Compiler func(name string, data []byte, params map[string]string) (*wfv1.Workflow, error)
+// the Workflow to run, with image://NAME images resolved in images (the
+// group's image catalog; nil only validates, leaving them); errors describe
+// the user's mistakes.
+type Compiler func(name string, data []byte, params map[string]string, images map[string]string) (*wfv1.Workflow, error)
 
 // Unpacker returns the pipeline YAML held in an uploaded file (plain, .zip
 // or .tar.gz), or an error naming what is wrong with it.
@@ -62,6 +64,8 @@ type Server struct {
 	stopReason atomic.Value
 	// inflight are the requests whose bodies Drain bounds (drain.go).
 	inflight inflight
+	// ideOpts say how IDEs run on the engine (ide.go).
+	ideOpts IDEOptions
 	// uiDir is the Pipelines UI build served at / (ui.go); "" for none.
 	uiDir string
 	// storeOnly is why a server that starts nothing refuses the routes
@@ -159,6 +163,8 @@ func (s *Server) Handler() http.Handler {
 	s.deployRoutes(h, raw)
 	s.kubelineRoutes(h)
 	s.clusterRoutes(h)
+	s.imageRoutes(h)
+	s.ideRoutes(h)
 	s.metadataRoutes(mux)
 	s.uiRoutes(h, raw)
 	s.telemetryRoutes(mux)
