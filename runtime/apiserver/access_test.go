@@ -317,7 +317,7 @@ func (m *matrix) ok(t *testing.T, method, path string, body any) map[string]any 
 func (m *matrix) make(t *testing.T, kind string) {
 	t.Helper()
 	m.n++
-	n := strings.Repeat("x", m.n)
+	n := fmt.Sprintf("x%d", m.n) // unique, and short whatever the number of fixtures
 	ctx := context.Background()
 	spec := gpuSpec(t, 0, "0")
 	switch kind {
