@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -344,4 +345,23 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ideUsages are the IDEs of the caller's groups that mounted a version
+// (NAME@vN of kind dataset or code), for its usage.
+func (s *Server) ideUsages(ctx context.Context, kind, version string) ([]map[string]any, error) {
+	if kind != "dataset" && kind != "code" {
+		return nil, nil
+	}
+	all, err := s.store.ListIDEs(ctx, s.groupsOf(ctx))
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	for _, i := range all {
+		if i.Code == version && kind == "code" || kind == "dataset" && slices.Contains(i.Datasets, version) {
+			out = append(out, map[string]any{"ide": i.Name, "how": "mounted", "status": i.Status, "created_at": timestamp(i.CreatedAt)})
+		}
+	}
+	return out, nil
 }

@@ -203,6 +203,10 @@ func TestEmbeddedIDE(t *testing.T) {
 			if code, got := get(t, url+"code/trainer/train.py"); code != 200 || got != "print('training')\n" || lab["code"] != "trainer@v1" {
 				t.Fatalf("the code version is not in the IDE's directory: %d %q (%v)", code, got, lab["code"])
 			}
+			usage := do(t, "GET", k.kl()+"/datasets/iris/versions/v1/usage", "", nil)
+			if !strings.Contains(usage.raw, `"ide":"lab"`) || !strings.Contains(usage.raw, `"how":"mounted"`) {
+				t.Fatalf("the dataset version's usage does not name the IDE: %s", usage.raw)
+			}
 			pids := idePids(t, k.home)
 			for _, pid := range pids {
 				if !alive(pid) {

@@ -171,6 +171,11 @@ func (s *Server) versionUsage(r *http.Request, kind string) (any, error) {
 		}
 		out = append(out, map[string]any{"run_id": l.RunID, "task": l.Task, "how": how, "state": run.State, "artifact_key": l.Key, "created_at": l.CreatedAt})
 	}
+	ides, err := s.ideUsages(r.Context(), kind, fmt.Sprintf("%s@v%d", v.Name, v.Version))
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, ides...)
 	return map[string]any{"usages": out, "total_size": len(out)}, nil
 }
 
