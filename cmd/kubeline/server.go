@@ -214,8 +214,8 @@ func recoverRuns(ctx context.Context, st *store.Store, home string) error {
 // finds, or as host processes, serving JupyterLab when it is installed.
 func ideOptions(runner engine.Engine) apiserver.IDEOptions {
 	if a, ok := runner.(*argo.Engine); ok {
-		return apiserver.IDEOptions{Address: a.PodIP}
+		return apiserver.IDEOptions{Address: a.PodIP, Expose: a.Expose}
 	}
-	_, err := exec.LookPath("jupyter-lab")
+	_, err := exec.LookPath("jupyter-lab") // the command ide.JupyterLab runs
 	return apiserver.IDEOptions{Jupyter: err == nil}
 }

@@ -35,9 +35,10 @@ const (
 	homeVolume  = "ide-home"
 )
 
-// JupyterLab is the command that serves JupyterLab on $(PORT), for an IDE
-// whose image names no command of its own.
-var JupyterLab = []string{"jupyter", "lab", "--no-browser", "--ip=0.0.0.0", "--port=" + PortVar, "--ServerApp.allow_origin=*"}
+// JupyterLab is the command that serves JupyterLab on $(PORT) on this
+// machine's loopback: the embedded engine's notebook when jupyter-lab is
+// installed and the IDE names no command (its token is JUPYTER_TOKEN).
+var JupyterLab = []string{"jupyter-lab", "--no-browser", "--ip=127.0.0.1", "--port=" + PortVar}
 
 // Spec is one IDE to compile.
 type Spec struct {

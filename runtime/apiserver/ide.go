@@ -39,6 +39,10 @@ type IDEOptions struct {
 	// embedded engine: steps are host processes on 127.0.0.1, each IDE on
 	// a free port.
 	Address func(ctx context.Context, workflow string, wf *wfv1.Workflow) (string, error)
+	// Expose, with Address, puts a Service named name in front of the
+	// IDE's pod (label ide.LabelIDE) and returns its URL, which the IDE
+	// reports; the pod's address is still what is probed.
+	Expose func(ctx context.Context, workflow string, wf *wfv1.Workflow, name string, selector map[string]string, port int) (string, error)
 }
 
 // WithIDEs sets how IDEs run (the embedded engine's way without it).

@@ -348,3 +348,37 @@ func TestImageBuildEntersCatalog(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbeddedIDEJupyter: where jupyter-lab is installed, an IDE that names
+// no command serves JupyterLab on its port with its token. JupyterLab is
+// not installed here (and cannot be: no PyPI), so a stand-in jupyter-lab
+// on PATH records its arguments and environment and serves HTTP.
+func TestEmbeddedIDEJupyter(t *testing.T) {
+	bin := t.TempDir()
+	fake := "#!/bin/sh\nfor a; do case $a in --port=*) port=${a#--port=};; esac; done\n" +
+		"echo \"$* token=$JUPYTER_TOKEN\" > jupyter-args\nexec python3 -m http.server \"$port\" --bind 127.0.0.1\n"
+	if err := os.WriteFile(filepath.Join(bin, "jupyter-lab"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	k := startKubeline(t, serverOptions{with: func(api *apiserver.Server, _ context.Context) {
+		api.WithIDEs(apiserver.IDEOptions{Jupyter: true})
+	}})
+	if r := do(t, "POST", k.kl()+"/ides", "", map[string]any{"name": "nb", "image": "jupyter-scipy"}); r.code != 200 {
+		t.Fatalf("start: %d %s", r.code, r.raw)
+	}
+	nb := waitIDE(t, k, "", "nb", "Running")
+	code, args := get(t, nb["url"].(string)+"jupyter-args")
+	port := strings.TrimSuffix(strings.TrimPrefix(nb["url"].(string), "http://127.0.0.1:"), "/")
+	want := "--no-browser --ip=127.0.0.1 --port=" + port + " token=" + nb["token"].(string) + "\n"
+	if code != 200 || args != want || nb["image_ref"] != "quay.io/jupyter/scipy-notebook:2026-08-24" {
+		t.Fatalf("JupyterLab's arguments: %d %q, want %q (%v)", code, args, want, nb)
+	}
+	do(t, "POST", k.kl()+"/ides/nb:stop", "", nil)
+	waitIDE(t, k, "", "nb", "Stopped")
+	// Without JupyterLab, an image that names no command is refused.
+	plain := newKubeline(t, false, nil)
+	if r := do(t, "POST", plain.kl()+"/ides", "", map[string]any{"name": "nb", "image": "python"}); r.code != 400 || !strings.Contains(r.raw, "ide.command: JupyterLab is not installed") {
+		t.Fatalf("no JupyterLab and no command: %d %s", r.code, r.raw)
+	}
+}

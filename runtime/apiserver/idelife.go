@@ -141,7 +141,7 @@ func (s *Server) probeIDE(ctx context.Context, workflow string, w *wfv1.Workflow
 			if req, err := http.NewRequestWithContext(ctx, "GET", url, nil); err == nil {
 				if resp, err := client.Do(req); err == nil {
 					resp.Body.Close()
-					ready <- url
+					ready <- s.exposed(ctx, workflow, w, port, url)
 					return
 				}
 			}
@@ -242,4 +242,19 @@ func (s *Server) RecoverIDEs(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// exposed is the URL an answering IDE reports: its Service's when the
+// engine makes one (the pod's address changes with each pod), else url.
+func (s *Server) exposed(ctx context.Context, workflow string, w *wfv1.Workflow, port int, url string) string {
+	if s.ideOpts.Expose == nil {
+		return url
+	}
+	name := w.Labels[ide.LabelIDE]
+	got, err := s.ideOpts.Expose(ctx, workflow, w, "ide-"+name, map[string]string{ide.LabelIDE: name}, port)
+	if err != nil {
+		s.tel.log.Warn("IDE: no Service in front of its pod; its pod's address is its URL", "ide", name, "error", err.Error())
+		return url
+	}
+	return got
 }

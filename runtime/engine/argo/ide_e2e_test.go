@@ -105,6 +105,21 @@ func TestIDEWorkflowServes(t *testing.T) {
 		}
 		t.Logf("the IDE's URL %s on real node %s answered", url, real)
 	}
+	cur, err := e.wf.ArgoprojV1alpha1().Workflows(e.namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcURL, err := e.Expose(ctx, name, cur, "ide-e2e-lab", map[string]string{ide.LabelIDE: "e2e-lab"}, ide.DefaultPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := e.kube.CoreV1().Services(e.namespace).Get(ctx, "ide-e2e-lab", metav1.GetOptions{})
+	if err != nil || svcURL != "http://ide-e2e-lab."+e.namespace+".svc:8888/" || svc.OwnerReferences[0].UID != cur.UID {
+		t.Fatalf("the IDE's Service: %s %+v %v", svcURL, svc, err)
+	}
+	if _, err := e.Expose(ctx, name, cur, "ide-e2e-lab", map[string]string{ide.LabelIDE: "e2e-lab"}, ide.DefaultPort); err != nil {
+		t.Fatalf("expose again: %v", err)
+	}
 	if err := e.Stop(ctx, name); err != nil {
 		t.Fatal(err)
 	}
