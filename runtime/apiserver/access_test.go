@@ -217,6 +217,24 @@ func matrixRoutes(t *testing.T) map[string]route {
 		"GET " + kl + "/models/{name}/versions/{version}/usage":     {class: inGroup, path: kl + "/models/{M}/versions/v1/usage"},
 		"GET " + kl + "/models/{name}/versions/{version}/lineage":   {class: inGroup, path: kl + "/models/{M}/versions/v1/lineage"},
 		"POST " + kl + "/models/{name}/versions:upload":             {class: claim, path: kl + "/models/{M}/versions:upload", upload: true},
+		"GET " + kl + "/code":                                       {class: anyone, path: kl + "/code"},
+		"GET " + kl + "/code/{name}/versions":                       {class: inGroup, path: kl + "/code/{CODE}/versions"},
+		"GET " + kl + "/code/{name}/versions/{version}":             {class: inGroup, path: kl + "/code/{CODE}/versions/v1"},
+		"GET " + kl + "/code/{name}/versions/{version}/usage":       {class: inGroup, path: kl + "/code/{CODE}/versions/v1/usage"},
+		"GET " + kl + "/code/{name}/versions/{version}/lineage":     {class: inGroup, path: kl + "/code/{CODE}/versions/v1/lineage"},
+		"POST " + kl + "/code/{name}/versions:upload":               {class: claim, path: kl + "/code/{CODE}/versions:upload", upload: true},
+		// A clone of a repository nobody serves: 400 when allowed.
+		"POST " + kl + "/code/{name}/versions":                         {class: claim, path: kl + "/code/{CODE}/versions", body: map[string]any{"git_url": "http://127.0.0.1:1/none.git"}},
+		"GET " + kl + "/featuresets":                                   {class: anyone, path: kl + "/featuresets"},
+		"POST " + kl + "/featuresets":                                  {class: develop, path: kl + "/featuresets", body: featureSetDoc("m-fs", fixtures)},
+		"GET " + kl + "/featuresets/{name}":                            {class: inGroup, path: kl + "/featuresets/{FS}"},
+		"DELETE " + kl + "/featuresets/{name}":                         {class: manage, path: kl + "/featuresets/{FS}"}, // 409 for the owner: it has a version
+		"GET " + kl + "/featuresets/{name}/versions":                   {class: inGroup, path: kl + "/featuresets/{FS}/versions"},
+		"GET " + kl + "/featuresets/{name}/versions/{version}":         {class: inGroup, path: kl + "/featuresets/{FS}/versions/v1"},
+		"GET " + kl + "/featuresets/{name}/versions/{version}/usage":   {class: inGroup, path: kl + "/featuresets/{FS}/versions/v1/usage"},
+		"GET " + kl + "/featuresets/{name}/versions/{version}/lineage": {class: inGroup, path: kl + "/featuresets/{FS}/versions/v1/lineage"},
+		// The upload's data (a pipeline file) does not match: 400 when allowed.
+		"POST " + kl + "/featuresets/{name}/versions:upload": {class: develop, path: kl + "/featuresets/{FS}/versions:upload", upload: true},
 
 		"POST " + kl + "/models/{name}/versions/{action}": {class: publishIn, path: kl + "/models/{M}/versions/v1:publish"},
 		"GET " + kl + "/catalog":                          {class: catalog, path: kl + "/catalog"},
@@ -367,6 +385,19 @@ func (m *matrix) make(t *testing.T, kind string) {
 				t.Fatal(err)
 			}
 		}
+	case "code":
+		m.ids["CODE"] = fmt.Sprintf("fcode-%d", m.n)
+		if r := uploadVersionAs(t, m.k, kind, m.ids["CODE"], "echo train\n", m.owner.token); r.code != 200 {
+			t.Fatalf("fixture code: %d %s", r.code, r.raw)
+		}
+	case "featureset":
+		m.ids["FS"] = fmt.Sprintf("ffs-%d", m.n)
+		if r := do(t, "POST", m.k.kl()+"/featuresets", m.owner.token, featureSetDoc(m.ids["FS"], fixtures)); r.code != 200 {
+			t.Fatalf("fixture featureset: %d %s", r.code, r.raw)
+		}
+		if r := uploadVersionAs(t, m.k, kind, m.ids["FS"], "w\n2\n", m.owner.token); r.code != 200 {
+			t.Fatalf("fixture featureset version: %d %s", r.code, r.raw)
+		}
 	case "deployment":
 		m.ids["X"] = fmt.Sprintf("fx-%d", m.n)
 		predictor, _ := filepath.Abs("../../examples/serve-model/predictor.py")
@@ -441,7 +472,7 @@ func TestRoleRouteMatrix(t *testing.T) {
 	cells = append(cells, owner) // last: an allowed call of the owner may destroy a fixture
 
 	m := &matrix{k: k, owner: owner, ids: map[string]string{}}
-	for _, kind := range []string{"pipeline", "experiment", "run", "recurring", "project", "user", "group", "pool", "dataset", "model", "deployment", "cluster", "image", "stdimage", "ide"} {
+	for _, kind := range []string{"pipeline", "experiment", "run", "recurring", "project", "user", "group", "pool", "dataset", "model", "code", "featureset", "deployment", "cluster", "image", "stdimage", "ide"} {
 		m.make(t, kind)
 	}
 	routes := matrixRoutes(t)
@@ -491,12 +522,19 @@ func uploadVersionAs(t *testing.T, k *kserver, kind, name, content, token string
 	fw, _ := mw.CreateFormFile("uploadfile", "model")
 	fw.Write([]byte(content))
 	mw.Close()
-	req, _ := http.NewRequest("POST", k.kl()+"/"+kind+"s/"+name+"/versions:upload", &buf)
+	req, _ := http.NewRequest("POST", k.kl()+"/"+map[string]string{"dataset": "datasets", "model": "models", "code": "code", "featureset": "featuresets"}[kind]+"/"+name+"/versions:upload", &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	return send(t, req)
+}
+
+// featureSetDoc is a kind: FeatureSet document (as JSON) in group with
+// one string feature w.
+func featureSetDoc(name, group string) map[string]any {
+	return map[string]any{"apiVersion": "kubeline.io/v1alpha1", "kind": "FeatureSet", "metadata": map[string]any{"name": name},
+		"spec": map[string]any{"group": group, "features": []any{map[string]any{"name": "w", "type": "string"}}}}
 }
 
 // postYAML posts a YAML document.

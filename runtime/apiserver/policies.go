@@ -188,7 +188,28 @@ var policies = map[string]policy{
 	"GET " + kv1 + "/models/{name}/versions/{version}/usage":     view("model", "name"),
 	"GET " + kv1 + "/models/{name}/versions/{version}/lineage":   view("model", "name"),
 	"POST " + kv1 + "/models/{name}/versions:upload":             claims(develop("model", "name")),
-	"GET " + kv1 + "/runs/{id}/metrics":                          view("run", "id"),
+	// Code and featuresets (codefeatures.go) belong to a group by name like
+	// datasets. Code is made by uploads or clones (which claim a new
+	// name); a featureset is declared first (POST /featuresets, in the
+	// caller's group), then versioned by runs or uploads its data must
+	// pass; only its owner deletes it (while it has no versions).
+	"GET " + kv1 + "/code":                                          view("", ""),
+	"GET " + kv1 + "/code/{name}/versions":                          view("code", "name"),
+	"GET " + kv1 + "/code/{name}/versions/{version}":                view("code", "name"),
+	"GET " + kv1 + "/code/{name}/versions/{version}/usage":          view("code", "name"),
+	"GET " + kv1 + "/code/{name}/versions/{version}/lineage":        view("code", "name"),
+	"POST " + kv1 + "/code/{name}/versions:upload":                  claims(develop("code", "name")),
+	"POST " + kv1 + "/code/{name}/versions":                         claims(develop("code", "name")),
+	"GET " + kv1 + "/featuresets":                                   view("", ""),
+	"POST " + kv1 + "/featuresets":                                  develop("", ""),
+	"GET " + kv1 + "/featuresets/{name}":                            view("featureset", "name"),
+	"DELETE " + kv1 + "/featuresets/{name}":                         manage("featureset", "name"),
+	"GET " + kv1 + "/featuresets/{name}/versions":                   view("featureset", "name"),
+	"GET " + kv1 + "/featuresets/{name}/versions/{version}":         view("featureset", "name"),
+	"GET " + kv1 + "/featuresets/{name}/versions/{version}/usage":   view("featureset", "name"),
+	"GET " + kv1 + "/featuresets/{name}/versions/{version}/lineage": view("featureset", "name"),
+	"POST " + kv1 + "/featuresets/{name}/versions:upload":           develop("featureset", "name"),
+	"GET " + kv1 + "/runs/{id}/metrics":                             view("run", "id"),
 
 	// The model catalog and deployments (deployments.go): ML Engineers
 	// publish their group's models, Production Engineers deploy their

@@ -15,6 +15,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/featureset"
 	"github.com/kubeline/kubeline/runtime/lineage"
 	"github.com/kubeline/kubeline/runtime/store"
 	"github.com/kubeline/kubeline/runtime/versioning"
@@ -76,15 +77,20 @@ func (s *Server) recordVersions(run store.Run, wf *wfv1.Workflow) error {
 // versions, lineage and run metrics.
 func (s *Server) versionRoutes(h func(string, func(*http.Request) (any, error))) {
 	const v1 = "/apis/kubeline/v1"
-	for _, kind := range []string{"dataset", "model"} {
-		kind := kind
-		h("GET "+v1+"/"+kind+"s", func(r *http.Request) (any, error) { return s.listResources(r, kind) })
-		h("GET "+v1+"/"+kind+"s/{name}/versions", func(r *http.Request) (any, error) { return s.listArtifactVersions(r, kind) })
-		h("GET "+v1+"/"+kind+"s/{name}/versions/{version}", func(r *http.Request) (any, error) { return s.getArtifactVersion(r, kind) })
-		h("GET "+v1+"/"+kind+"s/{name}/versions/{version}/usage", func(r *http.Request) (any, error) { return s.versionUsage(r, kind) })
-		h("GET "+v1+"/"+kind+"s/{name}/versions/{version}/lineage", func(r *http.Request) (any, error) { return s.versionLineage(r, kind) })
-		h("POST "+v1+"/"+kind+"s/{name}/versions:upload", func(r *http.Request) (any, error) { return s.uploadArtifactVersion(r, kind) })
+	for _, kind := range store.VersionedKinds {
+		kind, path := kind, v1+"/"+resourcePaths[kind]
+		if kind == store.KindFeatureSet {
+			h("GET "+path, s.listFeatureSets)
+		} else {
+			h("GET "+path, func(r *http.Request) (any, error) { return s.listResources(r, kind) })
+		}
+		h("GET "+path+"/{name}/versions", func(r *http.Request) (any, error) { return s.listArtifactVersions(r, kind) })
+		h("GET "+path+"/{name}/versions/{version}", func(r *http.Request) (any, error) { return s.getArtifactVersion(r, kind) })
+		h("GET "+path+"/{name}/versions/{version}/usage", func(r *http.Request) (any, error) { return s.versionUsage(r, kind) })
+		h("GET "+path+"/{name}/versions/{version}/lineage", func(r *http.Request) (any, error) { return s.versionLineage(r, kind) })
+		h("POST "+path+"/{name}/versions:upload", func(r *http.Request) (any, error) { return s.uploadArtifactVersion(r, kind) })
 	}
+	s.codeFeatureRoutes(h)
 	h("GET "+v1+"/runs/{id}/metrics", s.runMetrics)
 }
 
@@ -187,7 +193,7 @@ func (s *Server) versionLineage(r *http.Request, kind string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	up := kind == "model"
+	up := kind == store.KindModel || kind == store.KindFeatureSet
 	switch d := r.URL.Query().Get("direction"); d {
 	case "":
 	case "up", "down":
@@ -276,9 +282,14 @@ func (s *Server) uploadArtifactVersion(r *http.Request, kind string) (any, error
 	if err != nil {
 		return nil, err
 	}
-	// The name is valid: what fails now is a taken name (409), storage
-	// (503) or kubeline (500).
+	// The name is valid: what fails now is a taken name (409), data not
+	// matching a featureset's features (400), storage (503) or kubeline
+	// (500).
 	pv, err := s.versions.CreateFrom(ctx, kind, name, path, nil)
+	var mismatch *featureset.MismatchError
+	if errors.As(err, &mismatch) {
+		return nil, badRequest("%v", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,11 @@ const (
 	MetaRef     = "ref"
 )
 
+// ErrCodeSource is code whose source could not be read (a clone that
+// failed, a ref that does not resolve, a path that does not exist): the
+// caller's mistake or the repository's, never the store's.
+var ErrCodeSource = errors.New("cannot read the code source")
+
 // CreateCode makes the next version of code name from src: a git
 // repository's commit (its tree, read with go-git) or a directory's
 // content. A version is made per distinct commit (two commits with the
@@ -46,7 +51,7 @@ func (v *Versioner) CreateCode(ctx context.Context, name string, src coderepo.So
 	case errors.Is(err, coderepo.ErrNotGit) && src.Ref == "":
 		tree, _ = filepath.Abs(src.Path())
 	case err != nil:
-		return ProducedVersion{}, err
+		return ProducedVersion{}, fmt.Errorf("%w: %v", ErrCodeSource, err) // not wrapped: a clone's network error is not the store's
 	default:
 		md[MetaCommit], md[MetaAuthor], md[MetaMessage] = commit.Hash, commit.Author, commit.Message
 		md["committed_at"] = commit.When

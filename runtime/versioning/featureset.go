@@ -11,7 +11,7 @@ import (
 
 // ErrUndeclared is a featureset version of a featureset nobody declared
 // (kind: FeatureSet) in the version's group.
-var ErrUndeclared = errors.New("no such featureset is declared")
+var ErrUndeclared = fmt.Errorf("no such featureset is declared: %w", store.ErrNotFound)
 
 // checkFeatures checks the data at path (what names it in errors) against
 // featureset name's declared features, and records them in md; from are
