@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -79,4 +82,56 @@ schemaVersion: 2.1.0
 	if code, _, errs := kl(append([]string{"compile", spec}, srv...)...); code == 0 || !strings.Contains(errs, "root.dag.tasks[a]") || !strings.Contains(errs, "image://web is not in the image catalog") {
 		t.Fatalf("compile of a removed catalog name: %d %s", code, errs)
 	}
+}
+
+// TestIDEDiesWithServer: no IDE process outlives its server. A server
+// with a Running IDE (a shell and its HTTP server child) is killed with
+// SIGKILL; the next server kills what is left through the engine's
+// records and ends the IDE with Error, saying why; a queued IDE stays
+// queued and starts.
+func TestIDEDiesWithServer(t *testing.T) {
+	home := t.TempDir()
+	p := startServerProc(t, home, "--gpus", "t4:n1=1")
+	kl := p.root + "/apis/kubeline/v1"
+	start := func(name string, gpus int) {
+		body := fmt.Sprintf(`{"name":%q,"image":"python","gpus":%d,"command":["sh","-c","python3 -m http.server \"$PORT\" --bind 127.0.0.1 & wait"]}`, name, gpus)
+		if code, out := send(t, "POST", kl+"/ides", "application/json", strings.NewReader(body)); code != 200 {
+			t.Fatalf("start %s: %d %s", name, code, out)
+		}
+	}
+	status := func(name string) string {
+		_, out := send(t, "GET", kl+"/ides/"+name, "", nil)
+		var m map[string]any
+		json.Unmarshal([]byte(out), &m)
+		return fmt.Sprint(m["status"])
+	}
+	start("lab", 1)
+	waitFor(t, 30*time.Second, "the IDE Running", func() bool { return status("lab") == "Running" })
+	start("next", 1)
+	waitFor(t, 10*time.Second, "the second IDE Queued", func() bool { return status("next") == "Queued" })
+	if n := len(stepProcs(t, home)); n != 2 {
+		t.Fatalf("%d IDE processes before the kill, want the shell and its server: %v", n, stepProcs(t, home))
+	}
+	syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.exited
+	time.Sleep(300 * time.Millisecond)
+	left := stepProcs(t, home)
+	t.Logf("after kill -9: %d IDE processes left (the shell's child: the parent-death signal killed the shell)", len(left))
+	p = startServerProc(t, home, "--gpus", "t4:n1=1")
+	kl = p.root + "/apis/kubeline/v1"
+	for pid, comm := range left {
+		// A killed process whose parent is gone may linger as a zombie until
+		// init reaps it: only a live one (not state Z) is left over.
+		if now, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && strings.Contains(string(now), "("+comm+")") && !strings.Contains(string(now), ") Z ") {
+			t.Errorf("after the restart process %d (%s) of the killed server's IDE is still there", pid, comm)
+		}
+	}
+	_, out := send(t, "GET", kl+"/ides/lab", "", nil)
+	if !strings.Contains(out, `"status":"Error"`) || !strings.Contains(out, "the server that ran it stopped") {
+		t.Fatalf("the IDE of the killed server: %s", out)
+	}
+	waitFor(t, 30*time.Second, "the queued IDE starts on the restarted server", func() bool { return status("next") == "Running" })
+	send(t, "POST", kl+"/ides/next:stop", "", nil)
+	waitFor(t, 10*time.Second, "the second IDE stopped", func() bool { return status("next") == "Stopped" })
+	waitFor(t, 5*time.Second, "no IDE process left", func() bool { return len(stepProcs(t, home)) == 0 })
 }
