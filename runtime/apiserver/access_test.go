@@ -259,7 +259,16 @@ func matrixRoutes(t *testing.T) map[string]route {
 		"DELETE " + kl + "/ides/{name}":                   {class: manage, path: kl + "/ides/{I}"},              // 409 while it runs
 		"POST " + kl + "/ides/{action}":                   {class: manage, path: kl + "/ides/{I}:start_anyway"}, // 409: it is not queued
 		"GET /v2/health/live":                             {class: public, path: "/v2/health/live"},
-		"GET /v2/health/ready":                            {class: public, path: "/v2/health/ready"},
+		"POST " + kl + "/deployments:import": {class: deploys, path: kl + "/deployments:import",
+			body: map[string]any{"name": "m-imp", "cluster": "nowhere", "inference_service": "x"}},
+		"POST " + kl + "/monitors":                 {class: deploys, path: kl + "/monitors", body: monitorDoc("m-mon", "{X}", "{D}")},
+		"GET " + kl + "/monitors":                  {class: catalog, path: kl + "/monitors"},
+		"GET " + kl + "/monitors/{name}":           {class: catalogIn, path: kl + "/monitors/{MON}"},
+		"GET " + kl + "/monitors/{name}/status":    {class: catalogIn, path: kl + "/monitors/{MON}/status"},
+		"GET " + kl + "/monitors/{name}/alerts":    {class: catalogIn, path: kl + "/monitors/{MON}/alerts"},
+		"GET " + kl + "/monitors/{name}/drilldown": {class: catalogIn, path: kl + "/monitors/{MON}/drilldown?format=svg"},
+		"DELETE " + kl + "/monitors/{name}":        {class: undeploy, path: kl + "/monitors/{MON}", destroys: "monitor"},
+		"GET /v2/health/ready":                     {class: public, path: "/v2/health/ready"},
 	}
 }
 
@@ -423,6 +432,9 @@ func (m *matrix) make(t *testing.T, kind string) {
 		m.ids["I"] = "fide-" + n
 		m.ok(t, "POST", "/apis/kubeline/v1/ides", map[string]any{"name": m.ids["I"], "image": "python", "group": fixtures, "command": []string{"sleep", "600"}})
 		waitIDE(t, m.k, m.owner.token, m.ids["I"], "Running", "Starting")
+	case "monitor":
+		m.ids["MON"] = fmt.Sprintf("fmon-%d", m.n)
+		m.ok(t, "POST", "/apis/kubeline/v1/monitors", monitorDoc(m.ids["MON"], "{X}", "{D}"))
 	case "pool":
 		m.ids["pool"] = "spare-pool-" + n
 		if err := m.k.st.CreatePool(ctx, &store.GPUPool{Name: m.ids["pool"], GPUType: "a100", Nodes: []store.PoolNode{{Name: "n2", GPUs: 1}}}); err != nil {
@@ -472,7 +484,7 @@ func TestRoleRouteMatrix(t *testing.T) {
 	cells = append(cells, owner) // last: an allowed call of the owner may destroy a fixture
 
 	m := &matrix{k: k, owner: owner, ids: map[string]string{}}
-	for _, kind := range []string{"pipeline", "experiment", "run", "recurring", "project", "user", "group", "pool", "dataset", "model", "code", "featureset", "deployment", "cluster", "image", "stdimage", "ide"} {
+	for _, kind := range []string{"pipeline", "experiment", "run", "recurring", "project", "user", "group", "pool", "dataset", "model", "code", "featureset", "deployment", "cluster", "image", "stdimage", "ide", "monitor"} {
 		m.make(t, kind)
 	}
 	routes := matrixRoutes(t)
@@ -535,6 +547,13 @@ func uploadVersionAs(t *testing.T, k *kserver, kind, name, content, token string
 func featureSetDoc(name, group string) map[string]any {
 	return map[string]any{"apiVersion": "kubeline.io/v1alpha1", "kind": "FeatureSet", "metadata": map[string]any{"name": name},
 		"spec": map[string]any{"group": group, "features": []any{map[string]any{"name": "w", "type": "string"}}}}
+}
+
+// monitorDoc is a Monitor of deployment dep against dataset ds@v1.
+func monitorDoc(name, dep, ds string) map[string]any {
+	return map[string]any{"apiVersion": "kubeline.io/v1alpha1", "kind": "Monitor", "metadata": map[string]any{"name": name},
+		"spec": map[string]any{"deployment": dep, "window": map[string]any{"requests": 10}, "baseline": map[string]any{"dataset": ds + "@v1"},
+			"features": []any{map[string]any{"name": "x", "type": "numeric"}}, "drift": []any{map[string]any{"metric": "psi", "tolerance": 0.2}}}}
 }
 
 // postYAML posts a YAML document.

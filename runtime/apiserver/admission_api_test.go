@@ -102,12 +102,14 @@ func startKubeline(t *testing.T, o serverOptions) *kserver {
 	if d, ok := objects.(artifact.Dir); ok {
 		api.WithArtifacts(d.Read)
 	}
+	stopMonitoring := monitored(ctx, api, deployments, st, objects)
 	if o.with != nil {
 		o.with(api, ctx)
 	}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(func() {
 		srv.Close()
+		stopMonitoring()
 		deployments.StopAll()
 		cancel()
 		api.Wait()

@@ -24,6 +24,7 @@ type Serving interface {
 	List() []serving.Status
 	Get(name string) (serving.Status, error)
 	Routes(handle func(pattern string, h http.HandlerFunc))
+	StartRemote(name, model string, r serving.Remote) (serving.Status, error)
 }
 
 // Materializer fetches a version's content to a local directory
@@ -48,8 +49,9 @@ func (s *Server) deployRoutes(h func(string, func(*http.Request) (any, error)), 
 		return
 	}
 	h("POST "+kv1+"/deployments", s.createDeployment)
+	h("POST "+kv1+"/deployments:import", s.importDeployment)
 	h("GET "+kv1+"/deployments", s.listDeployments)
-	h("GET "+kv1+"/deployments/{name}", func(r *http.Request) (any, error) { return s.getDeployment(r.PathValue("name")) })
+	h("GET "+kv1+"/deployments/{name}", func(r *http.Request) (any, error) { return s.getDeployment(r.Context(), r.PathValue("name")) })
 	h("POST "+kv1+"/deployments/{action}", s.deploymentAction)
 	s.serving.Routes(raw)
 }
@@ -163,8 +165,11 @@ func (s *Server) createDeployment(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, badRequest("%v", err)
 	}
+	if c := r.URL.Query().Get("cluster"); c != "" {
+		return s.deployToCluster(r, d, c)
+	}
 	if d.Spec.Target == "kserve" {
-		return nil, badRequest("spec.target: kserve deployments run their compiled workflow (kubeline compile FILE) on a cluster through Argo; this server serves target local")
+		return nil, badRequest("spec.target: kserve deployments go to a registered cluster (kubeline deploy FILE --cluster NAME, ?cluster=NAME), or run their compiled workflow (kubeline compile FILE) through Argo; this server serves target local itself")
 	}
 	group, err := s.deploymentGroup(r, d.Metadata.Name)
 	if err != nil {
@@ -177,6 +182,10 @@ func (s *Server) createDeployment(r *http.Request) (any, error) {
 	st, err := s.serving.Start(s.ctx, sp)
 	if err != nil {
 		return nil, badRequest("%v", err)
+	}
+	s.deployDocs.Store(d.Metadata.Name, d)
+	if s.mon != nil {
+		defer s.syncRate(r.Context(), d.Metadata.Name)
 	}
 	if s.multiUser {
 		if _, err := s.store.Own(r.Context(), store.Ownership{Kind: store.KindDeployment, ID: d.Metadata.Name, Group: group, Owner: callerOf(r.Context()).Name}); err != nil {
@@ -277,10 +286,13 @@ func process(c deploy.Component) serving.Process {
 	return p
 }
 
-func (s *Server) getDeployment(name string) (any, error) {
+func (s *Server) getDeployment(ctx context.Context, name string) (any, error) {
 	st, err := s.serving.Get(name)
 	if errors.Is(err, serving.ErrNotFound) {
 		return nil, notFoundErr("deployment %s not found", name)
+	}
+	if err == nil && st.Cluster != "" {
+		return s.refreshRemote(ctx, st), nil
 	}
 	return st, err
 }
@@ -291,6 +303,15 @@ func (s *Server) deploymentAction(r *http.Request) (any, error) {
 	if verb != "stop" {
 		return nil, notFoundErr("want POST %s/deployments/NAME:stop", kv1)
 	}
+	if cd, err := s.store.GetClusterDeployment(r.Context(), name); err == nil {
+		if err := s.stopClusterDeployment(r.Context(), cd); err != nil {
+			return nil, err
+		}
+		if s.mon != nil {
+			s.syncRate(r.Context(), name)
+		}
+		return map[string]any{"name": name, "state": "Stopped"}, nil
+	}
 	if err := s.serving.Stop(name); errors.Is(err, serving.ErrNotFound) {
 		return nil, notFoundErr("deployment %s not found", name)
 	} else if err != nil {
@@ -298,6 +319,10 @@ func (s *Server) deploymentAction(r *http.Request) (any, error) {
 	}
 	if err := s.store.Disown(r.Context(), store.KindDeployment, name); err != nil {
 		return nil, err
+	}
+	s.deployDocs.Delete(name)
+	if s.mon != nil {
+		s.syncRate(r.Context(), name)
 	}
 	return map[string]any{"name": name, "state": "Stopped"}, nil
 }

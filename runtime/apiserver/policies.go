@@ -218,6 +218,7 @@ var policies = map[string]policy{
 	"POST " + kv1 + "/models/{name}/versions/{action}": on(policy{need: permPublish}, "model", "name"),
 	"GET " + kv1 + "/catalog":                          catalog,
 	"POST " + kv1 + "/deployments":                     {need: permDeploy},
+	"POST " + kv1 + "/deployments:import":              {need: permDeploy},
 	"GET " + kv1 + "/deployments":                      catalog,
 	"GET " + kv1 + "/deployments/{name}":               on(catalog, "deployment", "name"),
 	"POST " + kv1 + "/deployments/{action}":            {need: permDeploy, on: target{"deployment", "action"}, owner: true},
@@ -245,6 +246,18 @@ var policies = map[string]policy{
 	"POST " + kv1 + "/ides/{action}": manage(store.KindIDE, "action"),
 	"GET /v2/health/live":            public,
 	"GET /v2/health/ready":           public,
+
+	// Monitors (monitors.go) belong to their deployment's group: its
+	// members who see the catalog see them; Production Engineers create
+	// them on their group's deployments; the owner (or an operator)
+	// deletes one.
+	"POST " + kv1 + "/monitors":                 {need: permDeploy},
+	"GET " + kv1 + "/monitors":                  catalog,
+	"GET " + kv1 + "/monitors/{name}":           on(catalog, store.KindMonitor, "name"),
+	"GET " + kv1 + "/monitors/{name}/status":    on(catalog, store.KindMonitor, "name"),
+	"GET " + kv1 + "/monitors/{name}/alerts":    on(catalog, store.KindMonitor, "name"),
+	"GET " + kv1 + "/monitors/{name}/drilldown": on(catalog, store.KindMonitor, "name"),
+	"DELETE " + kv1 + "/monitors/{name}":        {need: permDeploy, on: target{store.KindMonitor, "name"}, owner: true},
 }
 
 // Routes lists the patterns of every route the handler serves, for the

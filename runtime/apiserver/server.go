@@ -76,6 +76,13 @@ type Server struct {
 	clusterCheck ClusterCheck
 	// uploadDir holds version uploads while they are made (treeupload.go).
 	uploadDir string
+	// mon evaluates monitors (monitors.go); nil without recording.
+	mon *monitoring
+	// clusters reaches registered clusters' InferenceServices
+	// (clusterdeploy.go); deployDocs keeps each deployment's Deployment
+	// document for the retraining action's redeploy.
+	clusters   InferenceServices
+	deployDocs sync.Map // name -> *deploy.Deployment
 }
 
 // New returns a server; ctx bounds the background run watchers.
@@ -161,6 +168,7 @@ func (s *Server) Handler() http.Handler {
 		})
 	}
 	s.deployRoutes(h, raw)
+	s.monitorRoutes(h, raw)
 	s.kubelineRoutes(h)
 	s.clusterRoutes(h)
 	s.imageRoutes(h)

@@ -82,6 +82,9 @@ func (s *Server) resourceOf(ctx context.Context, kind, id string) (resource, err
 	case store.KindImage, store.KindIDE:
 		o, err := s.store.Holding(ctx, kind, id)
 		return resource{group: o.Group, owner: o.Owner}, err
+	case store.KindMonitor:
+		o, err := s.store.Holding(ctx, kind, id)
+		return resource{group: o.Group, owner: o.Owner}, err
 	case store.KindDataset, store.KindModel, store.KindCode, store.KindFeatureSet, store.KindDeployment, store.KindCluster:
 		var o store.Ownership
 		if o, err = s.store.Holding(ctx, kind, id); err == nil && kind == store.KindDeployment && !s.deployed(id) {
@@ -102,7 +105,7 @@ func (s *Server) resourceOf(ctx context.Context, kind, id string) (resource, err
 // missing one gets (the store's wording), so nothing tells them it exists.
 func hidden(kind, id string) error {
 	what := map[string]string{"version": "pipeline version %s", "recurring_run": "recurring run %s", "project": "project %q",
-		"group": "group %q", store.KindImage: "image %q", store.KindIDE: "IDE %q", store.KindDataset: "dataset %q", store.KindModel: "model %q", store.KindCode: "code %q", store.KindFeatureSet: "featureset %q", store.KindDeployment: "deployment %q"}[kind]
+		"group": "group %q", store.KindImage: "image %q", store.KindIDE: "IDE %q", store.KindDataset: "dataset %q", store.KindModel: "model %q", store.KindCode: "code %q", store.KindFeatureSet: "featureset %q", store.KindDeployment: "deployment %q", store.KindMonitor: "monitor %q"}[kind]
 	if what == "" {
 		what = kind + " %s"
 	}

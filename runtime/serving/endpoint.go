@@ -65,6 +65,10 @@ func (m *Manager) forward(w http.ResponseWriter, r *http.Request, name string) {
 	if rev.transformer != nil {
 		b = rev.transformer
 	}
+	if b.proxy == nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("deployment %s: its InferenceService reports no URL yet", name))
+		return
+	}
 	if rec := m.recorder.Load(); rec != nil && (*rec).Sampled(name) {
 		recorded(*rec, w, r, d, rev, b.proxy)
 		return

@@ -58,6 +58,12 @@ type Status struct {
 	URL           string    `json:"url"`
 	StartedAt     time.Time `json:"started_at"`
 	Requests      int64     `json:"requests"`
+	// Cluster ... are a remote deployment's (remote.go).
+	Cluster          string `json:"cluster,omitempty"`
+	Namespace        string `json:"namespace,omitempty"`
+	InferenceService string `json:"inference_service,omitempty"`
+	Imported         bool   `json:"imported,omitempty"`
+	RemoteURL        string `json:"remote_url,omitempty"`
 }
 
 type backend struct {
@@ -81,6 +87,8 @@ type deployment struct {
 	canary   *revision
 	started  time.Time
 	requests atomic.Int64
+	// remote is set for a deployment served on a cluster (remote.go).
+	remote *Remote
 }
 
 // Manager runs local deployments and serves their inference endpoint.
@@ -232,7 +240,7 @@ func lastLines(s string, n int) string {
 }
 
 func (b *backend) stop() {
-	if b == nil || b.proc.Process == nil {
+	if b == nil || b.proc == nil || b.proc.Process == nil {
 		return
 	}
 	b.cancel() // SIGTERM to the process group, SIGKILL after the grace
@@ -256,6 +264,12 @@ func (d *deployment) status() Status {
 		URL: "/v1/models/" + d.spec.Name + ":predict", StartedAt: d.started, Requests: d.requests.Load()}
 	if d.spec.Canary != nil {
 		st.Canary, st.CanaryPercent = d.spec.Canary.Model, d.spec.CanaryPercent
+	}
+	if r := d.remote; r != nil {
+		st.Cluster, st.Namespace, st.InferenceService, st.Imported, st.RemoteURL = r.Cluster, r.Namespace, r.InferenceService, r.Imported, r.URL
+		if r.URL == "" {
+			st.State = "NoURL"
+		}
 	}
 	return st
 }

@@ -251,3 +251,37 @@ func BenchmarkPredict(b *testing.B) {
 	b.ReportMetric(float64(((v50 - d50) / n).Microseconds()), "added-p50-µs")
 	b.ReportMetric(float64(((v99 - d99) / n).Microseconds()), "added-p99-µs")
 }
+
+// TestRemote: a remote deployment routes to its InferenceService's URL
+// under the service's own name and host; one without a URL answers 503.
+func TestRemote(t *testing.T) {
+	var got []string
+	isvc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.URL.Path+" "+r.Host)
+		w.Write([]byte(`{"predictions":[1]}`))
+	}))
+	defer isvc.Close()
+	m := NewManager()
+	t.Cleanup(m.StopAll)
+	base := endpoint(t, m)
+	st, err := m.StartRemote("imported", "m@v3", Remote{Cluster: "c2", Namespace: "ns", InferenceService: "sklearn-iris", URL: isvc.URL, Imported: true})
+	if err != nil || st.Cluster != "c2" || st.State != "Ready" || st.Model != "m@v3" {
+		t.Fatalf("%+v %v", st, err)
+	}
+	if code, out := post(t, base+"/v1/models/imported:predict", `{"instances":[1]}`); code != 200 || out["predictions"] == nil {
+		t.Fatalf("predict: %d %v", code, out)
+	}
+	host := strings.TrimPrefix(isvc.URL, "http://")
+	if len(got) != 1 || got[0] != "POST /v1/models/sklearn-iris:predict "+host {
+		t.Fatalf("the InferenceService got %v", got)
+	}
+	if _, err := m.StartRemote("pending", "", Remote{InferenceService: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post(t, base+"/v1/models/pending:predict", `{}`); code != 503 {
+		t.Fatalf("no URL: %d", code)
+	}
+	if _, err := m.StartRemote("bad", "", Remote{URL: "file:///etc"}); err == nil {
+		t.Fatal("a file URL was accepted")
+	}
+}

@@ -278,3 +278,17 @@ func (s *Store) RemoveClusterDeployment(ctx context.Context, name string) error 
 	}
 	return s.Disown(ctx, KindDeployment, name)
 }
+
+// GetClusterDeployment returns a cluster deployment by name.
+func (s *Store) GetClusterDeployment(ctx context.Context, name string) (ClusterDeployment, error) {
+	ds, err := s.ClusterDeployments(ctx)
+	if err != nil {
+		return ClusterDeployment{}, err
+	}
+	for _, d := range ds {
+		if d.Name == name {
+			return d, nil
+		}
+	}
+	return ClusterDeployment{}, fmt.Errorf("deployment %s: %w", name, ErrNotFound)
+}
