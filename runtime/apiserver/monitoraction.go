@@ -187,7 +187,7 @@ func (s *Server) retrainedModel(ctx context.Context, m store.Monitor, rt *deploy
 		}
 	}
 	if n == 0 {
-		return "", 0, fmt.Errorf("the retraining run %s made no version of model %s", runID, name)
+		return "", 0, fmt.Errorf("the retraining run %s made no new version of model %s (content identical to an existing version is that version)", runID, name)
 	}
 	ms, err := s.store.RunMetrics(ctx, runID)
 	if err != nil {

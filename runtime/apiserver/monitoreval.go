@@ -360,7 +360,7 @@ func (s *Server) datasetBaseline(ctx context.Context, m store.Monitor, d *deploy
 }
 
 // csvIn finds the baseline file of a version's content: the content when
-// it is a file, else the named file in it or its only .csv file.
+// it is one file, else the named file in it or its only .csv file.
 func csvIn(path, name string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -377,6 +377,9 @@ func csvIn(path, name string) (string, error) {
 		return p, nil
 	}
 	found, _ := filepath.Glob(filepath.Join(path, "*.csv"))
+	if all, _ := os.ReadDir(path); len(found) == 0 && len(all) == 1 && all[0].Type().IsRegular() {
+		return filepath.Join(path, all[0].Name()), nil // a version of one file
+	}
 	if len(found) != 1 {
 		return "", fmt.Errorf("the version holds %d .csv files: name one in spec.baseline.file", len(found))
 	}

@@ -19,9 +19,11 @@ func (s *Server) monitorStatus(ctx context.Context, name string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"name": m.Name, "deployment": m.Deployment, "windows": m.Windows, "model": s.servedModel(ctx, m.Deployment)}
-	if s.holderOf(ctx, m.Deployment) != groupOf(m.Group) {
+	out := map[string]any{"name": m.Name, "deployment": m.Deployment, "windows": m.Windows}
+	if s.holderOf(ctx, m.Deployment) != groupOf(m.Group) { // nothing of another group's deployment of the name shows
 		out["deployment_state"] = "not running (nothing is evaluated until a deployment of this name runs in the monitor's group)"
+	} else {
+		out["model"] = s.servedModel(ctx, m.Deployment)
 	}
 	d, err := monitorSpec(m)
 	if err != nil {
