@@ -110,7 +110,7 @@ Start with:  kubeline run examples/hello-params/pipeline.yaml`,
 		newAdminCmd(s, g, "projects"), newAdminCmd(s, g, "runs"),
 		newLeaderboardCmd(s, g), newCompareCmd(s, g),
 		newCatalogCmd(s, g), newDeployCmd(s, g), newDeploymentsCmd(s, g), newPredictCmd(s, g),
-		newIDECmd(s, g), newImagesCmd(s, g))
+		newIDECmd(s, g), newImagesCmd(s, g), newMonitorsCmd(s, g))
 	add("local", newResourceCmd(s, g, "dataset"), newResourceCmd(s, g, "model"), newCodeCmd(s), newFeatureSetsCmd(s), newLineageCmd(s),
 		newClustersCmd(s), newArgoRepositoryCmd(s))
 	add("steps", newSuggestCmd(s), newLaunchCmd(s), newInstallCmd(s))

@@ -45,6 +45,7 @@ var nameLists = map[string][2]string{
 	"projects":    {"/projects?page_size=200", "projects"},
 	"deployments": {"/deployments", "deployments"},
 	"ides":        {"/ides", "ides"},
+	"monitors":    {"/monitors", "monitors"},
 }
 
 // completeNames gives c's first argument the names of resource.

@@ -69,21 +69,32 @@ func printCatalog(w *tableWriter, out map[string]any) {
 	}
 }
 
-// newDeployCmd is `kubeline deploy FILE`: deploy a Deployment (target local)
-// on the server. Relative command paths that exist beside FILE become
-// absolute, so the server (on this machine) finds the scripts.
+// newDeployCmd is `kubeline deploy FILE [--cluster NAME]`: deploy a
+// Deployment on the server: target local is served by the server itself;
+// with --cluster, a target kserve Deployment's InferenceService is applied
+// on that registered cluster. Relative command paths that exist beside
+// FILE become absolute, so the server (on this machine) finds the scripts.
 func newDeployCmd(s streams, g *globalFlags) *cobra.Command {
-	var output string
+	var output, cluster string
 	c := &cobra.Command{
 		Use:   "deploy DEPLOYMENT.yaml",
-		Short: "serve a catalog model version (Production Engineer; through the server)",
+		Short: "serve a catalog model version, here or on a registered cluster (Production Engineer; through the server)",
 		Args:  exactArgs("DEPLOYMENT.yaml"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			doc, err := readDeployment(args[0])
 			if err != nil {
 				return reportErr(s, "kubeline deploy", err)
 			}
-			return code(serverCall(s, g, "kubeline deploy "+args[0], "POST", "/deployments", doc, output, func(w *tableWriter, out map[string]any) {
+			path := "/deployments"
+			if cluster != "" {
+				path += "?cluster=" + url.QueryEscape(cluster)
+			}
+			return code(serverCall(s, g, "kubeline deploy "+args[0], "POST", path, doc, output, func(w *tableWriter, out map[string]any) {
+				if out["cluster"] != nil {
+					w.line("deployment %s %s: InferenceService %s/%s on cluster %s, model %s, POST %s", str(out["name"]), str(out["state"]),
+						str(out["namespace"]), str(out["inference_service"]), str(out["cluster"]), str(out["model"]), str(out["url"]))
+					return
+				}
 				server := ""
 				if e, err := g.endpoint(); err == nil {
 					server = e.server
@@ -92,6 +103,7 @@ func newDeployCmd(s streams, g *globalFlags) *cobra.Command {
 			}))
 		},
 	}
+	c.Flags().StringVar(&cluster, "cluster", "", "apply the KServe InferenceService on the registered `CLUSTER` (kubeline clusters add; target kserve)")
 	addOutputFlag(c, &output, "table", "json", "yaml")
 	return g.addTo(c)
 }
@@ -159,11 +171,47 @@ func newDeploymentsCmd(s streams, g *globalFlags) *cobra.Command {
 				func(w *tableWriter, _ map[string]any) { w.line("deployment %s stopped", args[0]) }))
 		},
 	}
-	return group("deployments", "the server's model deployments", g.addTo(list), g.completeNames(g.addTo(stop), "deployments"))
+	return group("deployments", "the server's model deployments", g.addTo(list), g.completeNames(g.addTo(stop), "deployments"),
+		g.addTo(newImportCmd(s, g)))
+}
+
+// newImportCmd is `kubeline deployments import NAME --cluster C
+// --inference-service IS [--namespace NS] [--model M@vN]`: register a
+// deployment running on a registered cluster for monitoring; kubeline's
+// endpoint routes /v1/models/NAME to it and records its predictions.
+func newImportCmd(s streams, g *globalFlags) *cobra.Command {
+	var b struct{ cluster, isvc, namespace, model, output string }
+	c := &cobra.Command{
+		Use:   "import NAME --cluster C --inference-service IS",
+		Short: "register an InferenceService running on a registered cluster, routed through kubeline for monitoring",
+		Long: `Import registers a KServe InferenceService that runs on a registered cluster (kubeline clusters add)
+under the deployment name NAME. kubeline's inference endpoint then routes /v1/models/NAME and
+/v2/models/NAME to the service's URL, so its predictions are recorded and monitors can watch it:
+predictions are recorded by routing through kubeline, not by polling the service's logs (nothing
+needs configuring on the service or access to its pods; requests sent to the service directly are
+not seen). kubeline never changes or deletes an imported service; deployments stop only forgets it.`,
+		Args: exactArgs("NAME"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if b.cluster == "" || b.isvc == "" {
+				return usagef("--cluster and --inference-service are required")
+			}
+			body := map[string]any{"name": args[0], "cluster": b.cluster, "inference_service": b.isvc, "namespace": b.namespace, "model": b.model}
+			return code(serverCall(s, g, "kubeline deployments import", "POST", "/deployments:import", body, b.output, func(w *tableWriter, out map[string]any) {
+				w.line("deployment %s imported: InferenceService %s/%s on cluster %s (%s), POST %s", str(out["name"]), str(out["namespace"]),
+					str(out["inference_service"]), str(out["cluster"]), str(out["state"]), str(out["url"]))
+			}))
+		},
+	}
+	c.Flags().StringVar(&b.cluster, "cluster", "", "the registered `CLUSTER` it runs on")
+	c.Flags().StringVar(&b.isvc, "inference-service", "", "the InferenceService's `NAME`")
+	c.Flags().StringVar(&b.namespace, "namespace", "", "its `NAMESPACE` (default the cluster's)")
+	c.Flags().StringVar(&b.model, "model", "", "the model version it serves, `NAME@vN` (default from kubeline's labels on it)")
+	addOutputFlag(c, &b.output, "table", "json", "yaml")
+	return c
 }
 
 func printDeployments(w *tableWriter, out map[string]any) {
-	w.row("NAME", "STATE", "MODEL", "CANARY", "TRANSFORMER", "REQUESTS")
+	w.row("NAME", "STATE", "MODEL", "CANARY", "TRANSFORMER", "CLUSTER", "REQUESTS")
 	ds, _ := out["deployments"].([]any)
 	for _, x := range ds {
 		d, _ := x.(map[string]any)
@@ -171,7 +219,14 @@ func printDeployments(w *tableWriter, out map[string]any) {
 		if d["canary"] != nil {
 			canary = fmt.Sprintf("%s (%s%%)", str(d["canary"]), str(d["canary_traffic_percent"]))
 		}
-		w.row(str(d["name"]), str(d["state"]), str(d["model"]), canary, str(d["transformer"]), str(d["requests"]))
+		cluster := "-"
+		if d["cluster"] != nil {
+			cluster = str(d["cluster"])
+			if d["imported"] == true {
+				cluster += " (imported)"
+			}
+		}
+		w.row(str(d["name"]), str(d["state"]), str(d["model"]), canary, str(d["transformer"]), cluster, str(d["requests"]))
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/kubeline/kubeline/runtime/apiserver"
 	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/engine/argo"
+	"github.com/kubeline/kubeline/runtime/kserve"
 	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
 	"github.com/kubeline/kubeline/runtime/versioning"
@@ -145,7 +146,12 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 		WithVersions(versioner).
 		WithServing(deployments, versioner, filepath.Join(home, "deployments")).
 		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging).WithLogger(cluster.log).WithUI(uiOf(ctx)).
-		WithIDEs(ideOptions(runner))
+		WithIDEs(ideOptions(runner)).WithInferenceServices(kserve.NewClient())
+	stopMonitoring, err := startMonitoring(runCtx, api, deployments, st, objects, cluster.log)
+	if err != nil {
+		return err
+	}
+	defer stopMonitoring() // before the store closes: what is queued is written
 	// Pools made for an earlier --gpus are fitted to this cluster first.
 	notes, err := api.ReconcilePools(runCtx)
 	if err != nil {

@@ -211,6 +211,20 @@ func TestFromTable(t *testing.T) {
 	if _, err := FromTable(append(fs, Feature{Name: "z"}), [][]string{{"x", "c"}}); err == nil || !strings.Contains(err.Error(), "no column for feature z (the header has x, c)") {
 		t.Errorf("a missing column: %v", err)
 	}
+	// A prediction the table lacks has no baseline, and no drift measure.
+	s, err = FromTable(append(fs, Feature{Name: "y", Output: true}), [][]string{{"x", "c"}, {"1", "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Features: append(fs, Feature{Name: "y", Output: true}), Drift: []Drift{{Metric: MetricKS, Goal: Goal{0, .1}}}}
+	w := Window{Sample: Sample{"x": {Numbers: []float64{1}}, "c": {Labels: []string{"a"}}, "y": {Numbers: []float64{5}}}}
+	var got []string
+	for _, m := range Evaluate(spec, s, w).Measures {
+		got = append(got, m.Metric+" "+m.Feature)
+	}
+	if d := cmp.Diff([]string{"ks x", "ks c"}, got); d != "" {
+		t.Errorf("measures (-want +got)\n%s", d)
+	}
 }
 
 // TestCharts: each level's SVG is well-formed XML, names what it shows,

@@ -134,11 +134,11 @@ func Evaluate(s Spec, baseline Sample, w Window) Result {
 		binned[f.Name] = bs
 		r.Bins = append(r.Bins, bs)
 		for _, d := range s.Drift {
-			if d.Features != nil && !contains(d.Features, f.Name) {
-				continue
+			if (d.Features != nil && !contains(d.Features, f.Name)) || b.len() == 0 {
+				continue // not asked for, or no baseline to compare with (a prediction the dataset lacks)
 			}
 			m := Measure{Metric: d.Metric, Feature: f.Name, Goal: d.Goal.Goal, Tolerance: d.Goal.Tolerance, N: cur.len()}
-			if m.N > 0 && b.len() > 0 {
+			if m.N > 0 {
 				m.Value = drift(d.Metric, f, b, cur, bs)
 				m.Violated = d.Goal.Violated(m.Value)
 			}
@@ -298,8 +298,9 @@ func label(v any) (string, bool) {
 }
 
 // FromTable reads a baseline from a table whose first row names the
-// columns (a CSV file): one column per feature, by name. A feature
-// without a column is an error naming it and the columns there are.
+// columns (a CSV file): one column per feature, by name. An input without
+// a column is an error naming it and the columns there are; a prediction
+// without one has no baseline (its drift is not measured).
 func FromTable(features []Feature, rows [][]string) (Sample, error) {
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("the table is empty: want a header row naming the features")
@@ -312,8 +313,10 @@ func FromTable(features []Feature, rows [][]string) (Sample, error) {
 	var missing []string
 	for _, f := range features {
 		i, ok := at[f.Name]
-		if !ok {
+		if !ok && !f.Output {
 			missing = append(missing, f.Name)
+		}
+		if !ok {
 			continue
 		}
 		for _, r := range rows[1:] {
