@@ -13,5 +13,5 @@ bash e2e/cluster.sh up
 eval "$(bash e2e/cluster.sh env)"
 export KUBELINE_E2E_KUBECONFIG="$KUBECONFIG"
 go test -tags e2e -count=1 ./runtime/engine/argo/ ./charts/ ./e2e/...
-go test -tags e2e -count=1 -run 'TestServerOnArgo|TestRunsLandWhereSent' ./cmd/kubeline/
+go test -tags e2e -count=1 -run 'TestServerOnArgo|TestRunsLandWhereSent|TestDeployAndImportAcrossClusters' ./cmd/kubeline/
 bash e2e/smoke.sh

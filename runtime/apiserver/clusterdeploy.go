@@ -109,7 +109,11 @@ func (s *Server) applyInferenceService(ctx context.Context, cl store.Cluster, gr
 	if strings.HasPrefix(v.URI, "file://") || v.URI == "" {
 		return kserve.Status{}, badRequest("%s: model %s@v%d is in a local directory (%s), which cluster %s cannot read: run the server with an S3 artifact store", field, v.Name, v.Version, v.URI, cl.Name)
 	}
-	isvc := d.InferenceService(v.URI)
+	uri := v.URI
+	if rest, ok := strings.CutPrefix(uri, "minio://"); ok {
+		uri = "s3://" + rest // what KServe's storage initializer reads (as launch --resolve-version writes)
+	}
+	isvc := d.InferenceService(uri)
 	cctx, cancel := context.WithTimeout(ctx, clusterCallTimeout)
 	defer cancel()
 	st, err := s.clusters.Apply(cctx, cl, isvc)
