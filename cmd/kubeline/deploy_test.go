@@ -115,7 +115,7 @@ func TestPublishDeployPredict(t *testing.T) {
 	if len(v2.Outputs) != 2 || fmt.Sprint(v2.Outputs[0].Data) != "[0.4 8]" || fmt.Sprint(v2.Outputs[1].Data) != "[low high]" {
 		t.Fatalf("V2 answer %s", out)
 	}
-	if code, out, _ := kl(append([]string{"deployments", "list"}, as("pe")...)...); code != 0 || !strings.Contains(out, "m-serve Ready m@v1 - true 2") {
+	if code, out, _ := kl(append([]string{"deployments", "list"}, as("pe")...)...); code != 0 || !strings.Contains(out, "m-serve Ready m@v1 - true - 2") {
 		t.Fatalf("list:\n%s", out)
 	}
 	if code, _, errs := kl(append([]string{"deployments", "stop", "m-serve"}, as("pe")...)...); code != 0 {
