@@ -150,7 +150,9 @@ func TestDeployAndImportAcrossClusters(t *testing.T) {
 		"metadata": map[string]any{"name": "sklearn-iris", "namespace": ns["dev"]},
 		"spec":     map[string]any{"predictor": map[string]any{"model": map[string]any{"modelFormat": map[string]any{"name": "sklearn"}}}}}}
 	_ = isvcs.Namespace(ns["dev"]).Delete(ctx, "sklearn-iris", metav1.DeleteOptions{}) // a previous run's
-	t.Cleanup(func() { _ = isvcs.Namespace(ns["dev"]).Delete(context.Background(), "sklearn-iris", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = isvcs.Namespace(ns["dev"]).Delete(context.Background(), "sklearn-iris", metav1.DeleteOptions{})
+	})
 	created, err := isvcs.Namespace(ns["dev"]).Create(ctx, iris, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
