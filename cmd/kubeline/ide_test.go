@@ -47,6 +47,15 @@ schemaVersion: 2.1.0
 	if code, out, errs := kl(append([]string{"compile", spec}, srv...)...); code != 0 || !strings.Contains(out, "image: python:3.12-slim") {
 		t.Fatalf("compile with the server's catalog: %d %s %s", code, out, errs)
 	}
+	build := filepath.Join(t.TempDir(), "build.yaml")
+	os.WriteFile(build, []byte("apiVersion: kubeline.io/v1alpha1\nkind: ImageBuild\nmetadata: {name: web}\n"+
+		"spec: {code: web@v1, destination: registry.local/web:1, catalog: {name: web}}\n"), 0o644)
+	if code, out, errs := kl("compile", build); code != 0 || !strings.Contains(out, "buildctl-daemonless.sh") || !strings.Contains(out, "--resolve-version") {
+		t.Fatalf("compile an ImageBuild: %d %s %s", code, out, errs)
+	}
+	if code, _, errs := kl("run", build); code == 0 || !strings.Contains(errs, "--engine argo") {
+		t.Fatalf("run an ImageBuild on the embedded engine: %d %s", code, errs)
+	}
 	if code, out, errs := kl(append([]string{"ide", "start", "lab", "--image", "web", "-o", "json"}, srv...)...); code != 0 || !strings.Contains(out, `"status"`) {
 		t.Fatalf("ide start: %d %s %s", code, out, errs)
 	}

@@ -98,6 +98,9 @@ func (s *Server) createIDE(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := sp.Validate(); err != nil {
+		return nil, badRequest("ide.%s", strings.ReplaceAll(err.Error(), "\n", "\nide."))
+	}
 	wf, err := ide.CompileWorkflow(sp)
 	if err != nil {
 		return nil, badRequest("ide: %v", err)

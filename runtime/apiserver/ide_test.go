@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -167,6 +168,25 @@ func TestIDEWaitsForRun(t *testing.T) {
 	waitIDE(t, k, "", "waits", "Stopped")
 	if r := do(t, "DELETE", k.kl()+"/ides/waits", "", nil); r.code != 200 {
 		t.Fatalf("delete a stopped IDE: %d %s", r.code, r.raw)
+	}
+	// A project puts the IDE in its group; a missing one is named.
+	if r := do(t, "POST", k.kl()+"/projects", "", map[string]any{"name": "proj", "metric": "acc"}); r.code != 200 {
+		t.Fatalf("project: %d %s", r.code, r.raw)
+	}
+	if r := do(t, "POST", k.kl()+"/ides", "", webIDE("in-proj", 0, map[string]any{"project": "proj"})); r.code != 200 || r.body["project"] != "proj" || r.body["group"] != "default" {
+		t.Fatalf("IDE of a project: %d %s", r.code, r.raw)
+	}
+	do(t, "POST", k.kl()+"/ides/in-proj:stop", "", nil)
+	for body, want := range map[string]map[string]any{
+		"ide.project: project \"nope\"":     {"project": "nope"},
+		"ide.datasets[0]: want NAME@vN":     {"datasets": []string{"iris"}},
+		"ide.image: image://gone is not in": {"image": "image://gone"},
+		"ide.gpus: -1":                      {"gpus": -1},
+	} {
+		b := webIDE("bad", 0, want)
+		if r := do(t, "POST", k.kl()+"/ides", "", b); r.code != 400 || !strings.Contains(fmt.Sprint(r.body["message"]), body) {
+			t.Errorf("%v: %d %s, want 400 naming %q", want, r.code, r.raw, body)
+		}
 	}
 	do(t, "POST", k.kfp()+"/runs/"+holder+":terminate", "", nil)
 }
