@@ -103,14 +103,15 @@ func usesStore(args []string) bool {
 }
 
 // addPodEnv appends env to the main container of every template that runs
-// a launcher step using the store.
+// a launcher step using the store (or given a code version: codeparam.go).
 func addPodEnv(wf *wfv1.Workflow, env []corev1.EnvVar) {
 	if len(env) == 0 {
 		return
 	}
+	code := codeTemplates(wf)
 	for i := range wf.Spec.Templates {
 		c := wf.Spec.Templates[i].Container
-		if c == nil || !usesStore(c.Args) {
+		if c == nil || !(usesStore(c.Args) || code[wf.Spec.Templates[i].Name]) {
 			continue
 		}
 		for _, e := range env {
