@@ -23,7 +23,12 @@
 // its routes' policies, a store.Own at create and store.Held in its list.
 // users.go, pools.go, projects.go and runview.go
 // serve users, groups, pools, projects, leaderboards, compare and a run's
-// admission view.
+// admission view. IDEs (ide.go, idelife.go) are compiled (compiler/ide)
+// and admitted through the same admission records as runs (their key
+// "ide/NAME"), started on the engine once admitted and Running once their
+// URL answers; images.go serves the image catalog that runs, recurring
+// runs and IDEs compile with (their group's), and imagebuild.go puts the
+// image a succeeded ImageBuild pushed into it.
 //
 // Operators see the server through metrics.go and watch.go: GET /metrics
 // (Prometheus text; runs by status and pool queues and GPUs read from the
@@ -32,6 +37,8 @@
 // /livez and /readyz (the store answers), and slog records of requests,
 // admissions, runs and tasks with their ids (WithLogger).
 //
-// It receives the compiler and the engine as values from cmd/kubeline and
-// never imports a compiler or a concrete engine itself.
+// It receives the pipeline compiler and the engine as values from
+// cmd/kubeline and never imports a concrete engine; of the compiler it uses
+// only the small document packages (deploy, ide, imagebuild, and argo's
+// image-catalog rules).
 package apiserver
