@@ -287,3 +287,61 @@ spec:
 		t.Fatalf("model drilldown SVG: %s %.300s", res.Header.Get("Content-Type"), svg.String())
 	}
 }
+
+// TestFeatureSetBaseline: a monitor's baseline is a featureset version
+// (#20's kind, here JSON lines checked against its features): a window of
+// traffic from its distribution raises nothing, one with x moved raises
+// PSI on x.
+func TestFeatureSetBaseline(t *testing.T) {
+	k := newKubeline(t, false, nil)
+	fs := map[string]any{"apiVersion": "kubeline.io/v1alpha1", "kind": "FeatureSet", "metadata": map[string]any{"name": "fs"},
+		"spec": map[string]any{"features": []any{map[string]any{"name": "x", "type": "float"}}}}
+	if r := do(t, "POST", k.kl()+"/featuresets", "", fs); r.code != 200 {
+		t.Fatalf("featureset: %d %s", r.code, r.raw)
+	}
+	var lines strings.Builder
+	r := rand.New(rand.NewPCG(5, 5))
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&lines, "{\"x\": %.5f}\n", r.NormFloat64())
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("uploadfile", "features.jsonl")
+	fw.Write([]byte(lines.String()))
+	mw.Close()
+	req, _ := http.NewRequest("POST", k.kl()+"/featuresets/fs/versions:upload", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if up := send(t, req); up.code != 200 {
+		t.Fatalf("featureset version: %d %s", up.code, up.raw)
+	}
+	if up := uploadVersionAs(t, k, "model", "m", "weights 1\n", ""); up.code != 200 {
+		t.Fatalf("model: %d %s", up.code, up.raw)
+	}
+	do(t, "POST", k.kl()+"/models/m/versions/v1:publish", "", nil)
+	predictor, _ := filepath.Abs("../../examples/serve-model/predictor.py")
+	if d := postYAML(t, k.kl()+"/deployments", "", fmt.Sprintf("apiVersion: kubeline.io/v1alpha1\nkind: Deployment\nmetadata: {name: fs-serve}\nspec: {model: m@v1, predictor: {command: [python3, %s]}}\n", predictor)); d.code != 200 {
+		t.Fatalf("deploy: %d %s", d.code, d.raw)
+	}
+	if m := postYAML(t, k.kl()+"/monitors", "", "apiVersion: kubeline.io/v1alpha1\nkind: Monitor\nmetadata: {name: fs-watch}\nspec:\n  deployment: fs-serve\n  window: {requests: 200}\n  baseline: {featureset: fs@v1}\n  features: [{name: x, type: numeric}]\n  drift: [{metric: psi, tolerance: 0.25}]\n"); m.code != 200 {
+		t.Fatalf("monitor: %d %s", m.code, m.raw)
+	}
+	send200 := func(shift float64) {
+		for i := 0; i < 200; i++ {
+			res, err := http.Post(k.root+"/v1/models/fs-serve:predict", "application/json", strings.NewReader(fmt.Sprintf(`{"instances":[%.5f]}`, shift+r.NormFloat64())))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+		}
+	}
+	send200(0)
+	st := waitFor(t, k, "fs-watch", "window 1", func(s map[string]any) bool { return windows(s) == 1 })
+	if w := st["last_window"].(map[string]any); w["baseline"] != "featureset fs@v1" || len(st["active_alerts"].([]any)) != 0 {
+		t.Fatalf("window 1: %v, alerts %v", w, st["active_alerts"])
+	}
+	send200(3)
+	st = waitFor(t, k, "fs-watch", "window 2", func(s map[string]any) bool { return windows(s) == 2 })
+	if a := st["active_alerts"].([]any); len(a) != 1 || a[0].(map[string]any)["feature"] != "x" {
+		t.Fatalf("window 2 alerts: %v (%v)", a, st["last_window"])
+	}
+}

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/kubeline/kubeline/compiler/deploy"
+	"github.com/kubeline/kubeline/runtime/featureset"
 	"github.com/kubeline/kubeline/runtime/lineage"
 	"github.com/kubeline/kubeline/runtime/monitor"
 	"github.com/kubeline/kubeline/runtime/store"
@@ -221,13 +223,17 @@ func (s *Server) baselineOf(ctx context.Context, m store.Monitor, d *deploy.Moni
 	if t := b.Traffic; t != nil {
 		return s.trafficBaseline(ctx, m, t.Windows, idx)
 	}
-	ref, how := b.Dataset, "dataset "+b.Dataset
+	ref := "dataset:" + b.Dataset
+	if b.Featureset != "" {
+		ref = "featureset:" + b.Featureset
+	}
+	how := strings.Replace(ref, ":", " ", 1)
 	if b.Lineage != nil {
 		var err error
 		if ref, err = s.lineageDataset(ctx, m, b.Lineage.Dataset); err != nil {
 			return nil, "", err
 		}
-		how = fmt.Sprintf("dataset %s (lineage of %s)", ref, s.servedModel(ctx, m.Deployment))
+		how = fmt.Sprintf("%s (lineage of %s)", strings.Replace(ref, ":", " ", 1), s.servedModel(ctx, m.Deployment))
 	}
 	if c, ok := s.mon.baselines.Load(m.Name); ok && c.(cachedBaseline).from == ref {
 		return c.(cachedBaseline).sample, how, nil
@@ -287,9 +293,9 @@ func (s *Server) servedModel(ctx context.Context, deployment string) string {
 	return ""
 }
 
-// lineageDataset is the training dataset version of the served model: the
-// dataset in its lineage (named when there are several), in the monitor's
-// group.
+// lineageDataset is the training data of the served model, KIND:NAME@vN:
+// the featureset version in its lineage (the features it was trained
+// on), else the dataset version; the one named when there are several.
 func (s *Server) lineageDataset(ctx context.Context, m store.Monitor, want string) (string, error) {
 	served := s.servedModel(ctx, m.Deployment)
 	name, n, ok := deploy.ParseModel(served)
@@ -301,30 +307,37 @@ func (s *Server) lineageDataset(ctx context.Context, m store.Monitor, want strin
 		return "", err
 	}
 	var found []string
-	for _, node := range g.Of(lineage.KindDataset) {
-		ref := strings.TrimPrefix(node.ID, "dataset:")
-		if dn, _, _ := strings.Cut(ref, "@"); want == "" || dn == want {
-			found = append(found, ref)
+	for _, kind := range []lineage.Kind{lineage.KindFeatureSet, lineage.KindDataset} {
+		for _, node := range g.Of(kind) {
+			ref := strings.TrimPrefix(node.ID, string(kind)+":")
+			if dn, _, _ := strings.Cut(ref, "@"); want == "" || dn == want {
+				found = append(found, string(kind)+":"+ref)
+			}
+		}
+		if len(found) > 0 {
+			break
 		}
 	}
 	switch {
 	case len(found) == 0 && want != "":
-		return "", fmt.Errorf("the lineage of %s has no dataset %s", served, want)
+		return "", fmt.Errorf("the lineage of %s has no featureset or dataset %s", served, want)
 	case len(found) == 0:
-		return "", fmt.Errorf("the lineage of %s has no dataset: give spec.baseline.dataset", served)
+		return "", fmt.Errorf("the lineage of %s has no featureset or dataset: give spec.baseline.dataset", served)
 	case len(found) > 1:
-		return "", fmt.Errorf("the lineage of %s has datasets %s: name the training one in spec.baseline.lineage.dataset", served, strings.Join(found, ", "))
+		return "", fmt.Errorf("the lineage of %s has %s: name the training one in spec.baseline.lineage.dataset", served, strings.Join(found, ", "))
 	}
 	return found[0], nil
 }
 
-// datasetBaseline reads a dataset version of the monitor's group: the CSV
-// file whose header names the features.
+// datasetBaseline reads a dataset or featureset version (ref is
+// KIND:NAME@vN) of the monitor's group: a CSV file whose header names the
+// features, or JSON lines (one object a row).
 func (s *Server) datasetBaseline(ctx context.Context, m store.Monitor, d *deploy.Monitor, ref string) (monitor.Sample, error) {
-	name, n, _ := deploy.ParseModel(ref)
-	v, err := s.store.GetArtifactVersion(ctx, "dataset", name, n)
+	kind, nameRef, _ := strings.Cut(ref, ":")
+	name, n, _ := deploy.ParseModel(nameRef)
+	v, err := s.store.GetArtifactVersion(ctx, kind, name, n)
 	if err == nil && groupOf(v.Group) != groupOf(m.Group) {
-		err = store.MissingVersion("dataset", name, n)
+		err = store.MissingVersion(kind, name, n)
 	}
 	if err != nil {
 		return nil, err
@@ -336,27 +349,51 @@ func (s *Server) datasetBaseline(ctx context.Context, m store.Monitor, d *deploy
 	if err != nil {
 		return nil, err
 	}
+	what := kind + " " + nameRef
 	file, err := csvIn(path, d.Spec.Baseline.File)
 	if err != nil {
-		return nil, fmt.Errorf("dataset %s: %w", ref, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
+	sample, err := readBaseline(file, evalSpec(d).Features)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", what, filepath.Base(file), err)
+	}
+	return sample, nil
+}
+
+// readBaseline reads a baseline file: JSON lines (by featureset's rule: a
+// .jsonl/.ndjson/.json name or a first '{'), else CSV.
+func readBaseline(file string, feats []monitor.Feature) (monitor.Sample, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if format, err := featureset.FormatOf(file); err != nil {
+		return nil, err
+	} else if format == featureset.ParquetFmt {
+		return nil, fmt.Errorf("a Parquet baseline is not read by monitors: CSV or JSON lines")
+	} else if format == featureset.JSONLines {
+		sample := monitor.Sample{}
+		dec := json.NewDecoder(f)
+		for {
+			var row map[string]any
+			if err := dec.Decode(&row); err == io.EOF {
+				return sample, nil
+			} else if err != nil {
+				return nil, err
+			}
+			sample.Add(feats, false, row)
+			sample.Add(feats, true, row)
+		}
+	}
 	cr := csv.NewReader(f)
 	cr.FieldsPerRecord = -1
 	rows, err := cr.ReadAll()
 	if err != nil {
-		return nil, fmt.Errorf("dataset %s: %s: %w", ref, filepath.Base(file), err)
+		return nil, err
 	}
-	feats := evalSpec(d).Features
-	sample, err := monitor.FromTable(feats, rows)
-	if err != nil {
-		return nil, fmt.Errorf("dataset %s: %s: %w", ref, filepath.Base(file), err)
-	}
-	return sample, nil
+	return monitor.FromTable(feats, rows)
 }
 
 // csvIn finds the baseline file of a version's content: the content when

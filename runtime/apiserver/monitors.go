@@ -111,9 +111,6 @@ func decodeMonitor(body []byte) (*deploy.Monitor, error) {
 	if err != nil {
 		return nil, badRequest("%v", err)
 	}
-	if m.Spec.Baseline.Featureset != "" {
-		return nil, badRequest("spec.baseline.featureset: featureset baselines need kind FeatureSet, which this server does not have yet; use lineage, dataset or traffic")
-	}
 	return m, nil
 }
 
