@@ -33,12 +33,16 @@ func listRows(body []byte, field string) string {
 	if !ok && field == "instances" {
 		raw, ok = m["inputs"] // V1 also allows "inputs"
 	}
-	var rows []any
-	if !ok || decode(raw, &rows) != nil {
+	// The rows as sent (the decoder checked them): kept, not re-encoded.
+	raw = bytes.TrimSpace(raw)
+	if !ok || len(raw) == 0 || raw[0] != '[' {
 		return "[]"
 	}
-	out, _ := json.Marshal(rows)
-	return string(out)
+	var compact bytes.Buffer
+	if json.Compact(&compact, raw) != nil {
+		return "[]"
+	}
+	return compact.String()
 }
 
 type tensor struct {

@@ -146,12 +146,15 @@ func (s *Store) TrimPredictions(ctx context.Context, deployment string, keep int
 		if _, err := tx.ExecContext(ctx, s.q("DELETE FROM predictions WHERE deployment = ? AND seq <= ?"), deployment, cut); err != nil {
 			return err
 		}
+		// A payload object holds one batch of the deployment: it is gone
+		// when its key is not among the newest remaining predictions'.
+		var first string
+		err = tx.QueryRowContext(ctx, s.q("SELECT payload_key FROM predictions WHERE deployment = ? ORDER BY seq LIMIT 1"), deployment).Scan(&first)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		for _, k := range keys {
-			var n int
-			if err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM predictions WHERE payload_key = ?"), k).Scan(&n); err != nil {
-				return err
-			}
-			if n == 0 {
+			if k != first {
 				gone = append(gone, k)
 			}
 		}

@@ -256,6 +256,9 @@ var migrations = []string{
 	// versions are checked against; group and owner in owners.
 	`CREATE TABLE featuresets (
 		name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at BIGINT NOT NULL)`,
+	// Recording writes a row a prediction: one index fewer to keep
+	// (TrimPredictions finds payloads by deployment and sequence).
+	`DROP INDEX predictions_payload`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
