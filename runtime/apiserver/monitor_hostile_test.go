@@ -1,11 +1,17 @@
 package apiserver_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kubeline/kubeline/runtime/apiserver"
+	"github.com/kubeline/kubeline/runtime/kserve"
+	"github.com/kubeline/kubeline/runtime/store"
 )
 
 // TestHostileMonitors: monitors belong to their deployment's group. Group
@@ -113,4 +119,54 @@ func TestHostileMonitors(t *testing.T) {
 			t.Errorf("a's drilldown shows b's model: %s", r.raw)
 		}
 	})
+}
+
+// fakeISVCs stands in for the clusters' API servers in the isolation test
+// below (the real path is TestDeployAndImportAcrossClusters, make e2e): it
+// counts what reaches it.
+type fakeISVCs struct{ calls atomic.Int64 }
+
+func (f *fakeISVCs) Apply(context.Context, store.Cluster, map[string]any) (kserve.Status, error) {
+	f.calls.Add(1)
+	return kserve.Status{Namespace: "ns", Name: "x"}, nil
+}
+
+func (f *fakeISVCs) Get(context.Context, store.Cluster, string, string) (kserve.Status, error) {
+	f.calls.Add(1)
+	return kserve.Status{Namespace: "ns", Name: "x"}, nil
+}
+
+func (f *fakeISVCs) Delete(context.Context, store.Cluster, string, string) error {
+	f.calls.Add(1)
+	return nil
+}
+
+// TestHostileClusterDeployments: group b can neither deploy to nor import
+// from group a's registered cluster — the answer is a missing cluster's —
+// and nothing reaches the cluster.
+func TestHostileClusterDeployments(t *testing.T) {
+	fake := &fakeISVCs{}
+	h := newHostile(t, serverOptions{with: func(api *apiserver.Server, _ context.Context) { api.WithInferenceServices(fake) }})
+	ctx := context.Background()
+	if err := h.k.st.AddCluster(ctx, &store.Cluster{Name: "a-cluster", Group: "a", Owner: "a-pe"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := uploadVersionAs(t, h.k, "model", "bm", "weights 3\n", h.tok["b-ml"]); r.code != 200 {
+		t.Fatalf("b's model: %d %s", r.code, r.raw)
+	}
+	h.as("b-ml", "POST", h.k.kl()+"/models/bm/versions/v1:publish", nil)
+	doc := "apiVersion: kubeline.io/v1alpha1\nkind: Deployment\nmetadata: {name: b-remote}\nspec: {model: bm@v1, target: kserve, predictor: {image: x}}\n"
+	got := postYAML(t, h.k.kl()+"/deployments?cluster=a-cluster", h.tok["b-pe"], doc)
+	missing := postYAML(t, h.k.kl()+"/deployments?cluster=no-such", h.tok["b-pe"], doc)
+	hiddenLike(t, "deploy to a's cluster", got, missing, "a-cluster", "no-such")
+	imp := func(cluster string) resp {
+		return h.as("b-pe", "POST", h.k.kl()+"/deployments:import", map[string]any{"name": "b-imp", "cluster": cluster, "inference_service": "x"})
+	}
+	hiddenLike(t, "import from a's cluster", imp("a-cluster"), imp("no-such"), "a-cluster", "no-such")
+	if got.code != 400 || fake.calls.Load() != 0 {
+		t.Errorf("b reached a's cluster: %d %s, %d calls", got.code, got.raw, fake.calls.Load())
+	}
+	if r := h.as("a-pe", "POST", h.k.kl()+"/deployments:import", map[string]any{"name": "a-imp", "cluster": "a-cluster", "inference_service": "x"}); r.code != 200 || fake.calls.Load() != 1 {
+		t.Errorf("a imports from its own cluster: %d %s", r.code, r.raw)
+	}
 }
