@@ -130,10 +130,14 @@ func newAdminCmd(s streams, g *globalFlags, noun string) *cobra.Command {
 			Short: v.short,
 			Args:  v.args,
 			RunE: func(_ *cobra.Command, args []string) error {
-				return code(adminCall(s, g, &a, noun, verb, args))
+				return adminCall(s, g, &a, noun, verb, args)
 			},
 		}
-		g.addTo(c)
+		if noun == "projects" {
+			g.addStoreTo(c)
+		} else {
+			g.addTo(c)
+		}
 		if strings.Contains(v.use, " NAME") && noun != "runs" && verb != "create" {
 			g.completeNames(c, noun)
 		}
@@ -145,30 +149,37 @@ func newAdminCmd(s streams, g *globalFlags, noun string) *cobra.Command {
 }
 
 // adminCall makes the API call of noun verb and prints its answer.
-func adminCall(s streams, g *globalFlags, a *adminFlags, noun, verb string, pos []string) int {
+func adminCall(s streams, g *globalFlags, a *adminFlags, noun, verb string, pos []string) error {
 	if noun == "users" && verb == "create-token" && a.db != "" {
-		return reportCode(s, "kubeline users create-token", withStore(a.db, func(ctx context.Context, st *store.Store) error {
+		return code(reportCode(s, "kubeline users create-token", withStore(a.db, func(ctx context.Context, st *store.Store) error {
 			return createTokenInStore(ctx, st, pos[0], s.out)
-		}))
+		})))
 	}
 	req, err := a.request(noun, verb, pos)
 	if err == errUsage {
 		fmt.Fprintf(s.errOut, "kubeline %s %s: wrong arguments\n", noun, verb)
-		return exitUsage
-	}
-	var out map[string]any
-	if err == nil {
-		var c *apiClient
-		if c, err = g.client(); err == nil {
-			err = c.call(req.method, req.path, req.body, &out)
-		}
+		return exitCode(exitUsage)
 	}
 	if err != nil {
-		fmt.Fprintf(s.errOut, "kubeline %s %s: %v\n", noun, verb, err)
-		return exitFailure
+		return reportErr(s, "kubeline "+noun+" "+verb, err)
 	}
-	_ = printOutput(s.out, a.output, out, func(w *tableWriter) { req.print(w.tw, out) })
-	return exitOK
+	return g.do(s, "kubeline "+noun+" "+verb, adminFallback(noun), func(c *apiClient) error {
+		var out map[string]any
+		if err := c.call(req.method, req.path, req.body, &out); err != nil {
+			return err
+		}
+		return printOutput(s.out, a.output, out, func(w *tableWriter) { req.print(w.tw, out) })
+	})
+}
+
+// adminFallback is where an admin command goes when no server is
+// configured: projects are in the store; users, groups, pools and runs
+// are a running server's (its --gpus, admission, tokens).
+func adminFallback(noun string) fallback {
+	if noun == "projects" {
+		return toLocalStore
+	}
+	return toServer
 }
 
 type adminRequest struct {
@@ -307,7 +318,7 @@ func table(key string, cols ...string) func(io.Writer, map[string]any) {
 			row, _ := it.(map[string]any)
 			cells := make([]string, len(cols))
 			for i, c := range cols {
-				cells[i] = str(row[strings.ToLower(c)])
+				cells[i] = orDash(str(row[strings.ToLower(c)]))
 			}
 			fmt.Fprintln(w, strings.Join(cells, "\t"))
 		}

@@ -13,17 +13,25 @@ import (
 	"time"
 )
 
-// apiClient talks to a kubeline server's /apis/kubeline/v1 API over HTTP
-// with an optional bearer token.
+// apiClient sends kubeline's API requests (under /apis/kubeline/v1 unless
+// a path says otherwise) to its backend (backend.go): a server over HTTP
+// with an optional bearer token, or the local store in this process.
 type apiClient struct {
 	server, token string
 	from          string // where the server's address came from, for errors
 	http          *http.Client
+	backend       backend
+	// local: the backend is the local store (no server is configured).
+	local bool
 }
 
 func newAPIClient(e endpoint) *apiClient {
-	return &apiClient{server: e.server, token: e.token, from: e.from, http: &http.Client{Timeout: 60 * time.Second}}
+	be := remote{http.DefaultTransport}
+	return &apiClient{server: e.server, token: e.token, from: e.from, http: &http.Client{Timeout: 60 * time.Second, Transport: be}, backend: be}
 }
+
+// Close releases the backend (the local store).
+func (c *apiClient) Close() error { return c.backend.Close() }
 
 // unreachable explains a connection error: which server was tried, and
 // how to start one or name another.
@@ -44,9 +52,6 @@ func isNoHost(err error) bool {
 // starts with /apis/) and decodes the answer into out; an error answer
 // becomes an error carrying the server's message.
 func (c *apiClient) call(method, path string, body, out any) error {
-	if !strings.HasPrefix(path, "/apis/") {
-		path = "/apis/kubeline/v1" + path
-	}
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -55,39 +60,56 @@ func (c *apiClient) call(method, path string, body, out any) error {
 		}
 		r = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, c.server+path, r)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+	raw, err := c.send(c.http, method, path, "application/json", r)
+	if err != nil || out == nil {
+		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%s %s: the answer is not JSON: %w", method, path, err)
+	}
+	return nil
+}
+
+// get returns the body of a GET answer as it is (a DOT or SVG drawing).
+func (c *apiClient) get(path string) ([]byte, error) {
+	return c.send(c.http, http.MethodGet, path, "", nil)
+}
+
+// send sends one request and returns the body of a 200 answer; another
+// answer becomes an error carrying the server's message.
+func (c *apiClient) send(hc *http.Client, method, path, contentType string, body io.Reader) ([]byte, error) {
+	if !strings.HasPrefix(path, "/apis/") {
+		path = "/apis/kubeline/v1" + path
+	}
+	req, err := http.NewRequest(method, c.server+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		return c.unreachable(fmt.Errorf("%s %s: %w", method, path, err))
+		return nil, c.unreachable(fmt.Errorf("%s %s: %w", method, path, err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
 			Message string `json:"message"`
 		}
 		if json.Unmarshal(raw, &e) == nil && e.Message != "" {
-			return fmt.Errorf("%s (%s)", e.Message, resp.Status)
+			return nil, fmt.Errorf("%s (%s)", e.Message, resp.Status)
 		}
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(raw)))
+		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(raw)))
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s %s: the answer is not JSON: %w", method, path, err)
-	}
-	return nil
+	return raw, nil
 }
 
 // splitList splits a comma-separated flag value; empty gives nil.

@@ -95,8 +95,8 @@ Start with:  kubeline run examples/hello-params/pipeline.yaml`,
 	root.PersistentPreRun = func(c *cobra.Command, _ []string) { g.flags = c.Flags() }
 
 	root.AddGroup(&cobra.Group{ID: "pipelines", Title: "Pipelines:"},
-		&cobra.Group{ID: "server", Title: "Server and its resources (--server, --token):"},
-		&cobra.Group{ID: "local", Title: "Versions and lineage (local store):"},
+		&cobra.Group{ID: "resources", Title: "Resources (on the configured server, else the local store):"},
+		&cobra.Group{ID: "server", Title: "Servers and what lives in one (--server, --token; default " + defaultServer + "):"},
 		&cobra.Group{ID: "steps", Title: "Inside a step:"})
 	add := func(group string, cmds ...*cobra.Command) {
 		for _, c := range cmds {
@@ -104,15 +104,13 @@ Start with:  kubeline run examples/hello-params/pipeline.yaml`,
 			root.AddCommand(c)
 		}
 	}
-	add("pipelines", newCompileCmd(s, g), newRunCmd(s, g), newHPOCmd(s, g))
+	add("pipelines", newCompileCmd(s, g), newRunCmd(s, g), newHPOCmd(s, g), newArgoRepositoryCmd(s))
+	add("resources", newResourceCmd(s, g, "dataset"), newResourceCmd(s, g, "model"), newCodeCmd(s, g), newFeatureSetsCmd(s, g),
+		newLineageCmd(s, g), newCatalogCmd(s, g), newAdminCmd(s, g, "projects"), newLeaderboardCmd(s, g), newCompareCmd(s, g),
+		newClustersCmd(s, g), newImagesCmd(s, g))
 	add("server", newServerCmd(s), newConfigCmd(s, g),
-		newAdminCmd(s, g, "users"), newAdminCmd(s, g, "groups"), newAdminCmd(s, g, "pools"),
-		newAdminCmd(s, g, "projects"), newAdminCmd(s, g, "runs"),
-		newLeaderboardCmd(s, g), newCompareCmd(s, g),
-		newCatalogCmd(s, g), newDeployCmd(s, g), newDeploymentsCmd(s, g), newPredictCmd(s, g),
-		newIDECmd(s, g), newImagesCmd(s, g), newMonitorsCmd(s, g))
-	add("local", newResourceCmd(s, g, "dataset"), newResourceCmd(s, g, "model"), newCodeCmd(s), newFeatureSetsCmd(s), newLineageCmd(s),
-		newClustersCmd(s), newArgoRepositoryCmd(s))
+		newAdminCmd(s, g, "users"), newAdminCmd(s, g, "groups"), newAdminCmd(s, g, "pools"), newAdminCmd(s, g, "runs"),
+		newDeployCmd(s, g), newDeploymentsCmd(s, g), newPredictCmd(s, g), newIDECmd(s, g), newMonitorsCmd(s, g))
 	add("steps", newSuggestCmd(s), newLaunchCmd(s), newInstallCmd(s))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
@@ -263,7 +261,7 @@ func printCommands(w io.Writer, c *cobra.Command) {
 		fmt.Fprintf(w, "\n%s\n", s.UseLine())
 		own := pflag.NewFlagSet(s.Name(), pflag.ContinueOnError)
 		s.LocalFlags().VisitAll(func(f *pflag.Flag) {
-			if !common[f.Name] {
+			if !common[f.Name] && f.Usage != dbUsage {
 				own.AddFlag(f)
 			}
 		})

@@ -188,7 +188,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"install"}, []string{"want DIR"}},
 		{[]string{"compile", "a.yaml", "--colour"}, []string{"unknown flag: --colour"}},
 		{[]string{"pools", "list", "-o", "xml"}, []string{`want table, json or yaml, got "xml"`}},
-		{[]string{"lineage", "mdl", "m@v1"}, []string{`unknown kind "mdl": want model or dataset`}},
+		{[]string{"lineage", "mdl", "m@v1"}, []string{`unknown kind "mdl": want model, dataset, code or featureset`}},
 		{[]string{"version", "extra"}, []string{"takes no arguments"}},
 	}
 	for _, tc := range cases {
@@ -289,9 +289,23 @@ func TestCompletion(t *testing.T) {
 	assert.ElementsMatch(t, []string{"run", "runs"}, complete(t, env, "kubeline ru"))
 	assert.ElementsMatch(t, []string{"compile"}, complete(t, env, "kubeline compi"))
 	assert.ElementsMatch(t, []string{"run"}, complete(t, env, "kubeline hpo "))
-	assert.ElementsMatch(t, []string{"dataset", "model"}, complete(t, env, "kubeline lineage "))
+	assert.ElementsMatch(t, []string{"dataset", "model", "code", "featureset"}, complete(t, env, "kubeline lineage "))
 	assert.Contains(t, complete(t, env, "kubeline run x.yaml --par"), "--param")
 
+	// No server configured: names come from the local store, once it exists.
+	assert.Empty(t, complete(t, env, "kubeline datasets versions "))
+	_, err := os.Stat(filepath.Join(home, "kubeline.db"))
+	assert.True(t, os.IsNotExist(err), "a TAB made the local store")
+	rows := filepath.Join(t.TempDir(), "rows.txt")
+	require.NoError(t, os.WriteFile(rows, []byte("a\n"), 0o644))
+	for _, name := range []string{"local-a", "local-b"} {
+		code, _, errs := kl("datasets", "create", name, "--from", rows)
+		require.Equal(t, 0, code, errs)
+	}
+	assert.ElementsMatch(t, []string{"local-a", "local-b"}, complete(t, env, "kubeline datasets versions local"))
+	assert.ElementsMatch(t, []string{"local-a@v1"}, complete(t, env, "kubeline lineage dataset local-a@"))
+
+	t.Setenv("KUBELINE_HOME", t.TempDir()) // the server's store is not the local one
 	u, _, _ := startServer(t, accessFlags{})
 	env = append(env, "KUBELINE_SERVER="+u)
 	for _, name := range []string{"mnist", "mnist-big", "cifar"} {
@@ -301,6 +315,20 @@ func TestCompletion(t *testing.T) {
 	assert.ElementsMatch(t, []string{"mnist", "mnist-big"}, complete(t, env, "kubeline projects get mn"))
 	assert.ElementsMatch(t, []string{"cifar", "mnist", "mnist-big"}, complete(t, env, "kubeline leaderboard "))
 	assert.ElementsMatch(t, []string{"default"}, complete(t, env, "kubeline pools get "))
+	// Datasets and their versions from the live server, not the local
+	// store; --server local on the line asks the local store.
+	other := filepath.Join(t.TempDir(), "other.txt")
+	require.NoError(t, os.WriteFile(other, []byte("b\n"), 0o644))
+	for _, args := range [][]string{{"datasets", "create", "served", "--from", rows}, {"datasets", "create", "served", "--from", other},
+		{"datasets", "create", "second", "--from", rows}} {
+		code, _, errs := kl(append(args, "--server", u)...)
+		require.Equal(t, 0, code, errs)
+	}
+	assert.ElementsMatch(t, []string{"second", "served"}, complete(t, env, "kubeline datasets versions s"))
+	assert.ElementsMatch(t, []string{"served@", "second@"}, complete(t, env, "kubeline lineage dataset "))
+	assert.ElementsMatch(t, []string{"served@v1", "served@v2"}, complete(t, env, "kubeline datasets usage served@"))
+	assert.ElementsMatch(t, []string{"served@v2"}, complete(t, env, "kubeline datasets usage served@v2"))
+	assert.ElementsMatch(t, []string{"local-a", "local-b"}, complete(t, env, "kubeline datasets versions --server local local-"))
 	// --server on the line is the server asked.
 	env[len(env)-1] = "KUBELINE_SERVER=http://127.0.0.1:1"
 	assert.ElementsMatch(t, []string{"cifar"}, complete(t, env, "kubeline projects archive --server "+u+" c"))

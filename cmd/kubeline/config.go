@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,20 +19,91 @@ import (
 // names one: a `kubeline server` started on this machine.
 const defaultServer = "http://127.0.0.1:8888"
 
+// localName is the server name of the local store: `--server local`,
+// KUBELINE_SERVER=local or a context whose server is local.
+const localName = "local"
+
 // globalFlags are --server and --token of the commands that talk to a
-// server.
+// server, and --db and --artifacts of those that may use the local store.
 type globalFlags struct {
 	server, token string
+	db            string
+	arts          storeFlags
 	// flags are the running command's, to tell a flag given from none.
 	flags *pflag.FlagSet
 }
 
-// addTo gives c the flags --server and --token.
+// addTo gives c the flags --server and --token of a command that needs a
+// running server.
 func (g *globalFlags) addTo(c *cobra.Command) *cobra.Command {
 	fs := c.Flags()
 	fs.StringVar(&g.server, "server", "", "kubeline server `URL` (default $KUBELINE_SERVER, else the current context of the config file, else "+defaultServer+")")
 	fs.StringVar(&g.token, "token", "", "bearer `TOKEN` of a multi-user server (default $KUBELINE_TOKEN, else the current context's token)")
 	return c
+}
+
+// addStoreTo gives c the flags of a command that works on a server when
+// one is configured, else on the local store: --server, --token and --db.
+func (g *globalFlags) addStoreTo(c *cobra.Command) *cobra.Command {
+	fs := c.Flags()
+	fs.StringVar(&g.server, "server", "", "kubeline server `URL`, or local for the local store (default $KUBELINE_SERVER, else the current context of the config file, else the local store)")
+	fs.StringVar(&g.token, "token", "", "bearer `TOKEN` of a multi-user server (default $KUBELINE_TOKEN, else the current context's token)")
+	fs.StringVar(&g.db, "db", "", dbUsage)
+	return c
+}
+
+// dbUsage is --db's of the commands that may use the local store.
+const dbUsage = "use the local store at `URL` (a SQLite file or postgres://...; default $KUBELINE_HOME/kubeline.db), not a server"
+
+// fallback is where a command's requests go when nothing names a server.
+type fallback int
+
+const (
+	// toLocalStore: the local store, through the API in this process.
+	toLocalStore fallback = iota
+	// toServer: the server on this machine (defaultServer); the command
+	// needs one running (runs, pools, deployments live in its process).
+	toServer
+)
+
+// dial resolves where the command's requests go (endpoint's order; --db
+// names the local store) and opens it. Wrong flags are a usageError.
+func (g *globalFlags) dial(ctx context.Context, fb fallback) (*apiClient, error) {
+	e, err := g.endpoint()
+	if err != nil {
+		return nil, err
+	}
+	db := g.flags != nil && g.flags.Lookup("db") != nil && g.flags.Changed("db")
+	switch {
+	case db && e.from == "--server" && e.server != localName:
+		return nil, usagef("--db names the local store and --server a server: give one of them")
+	case db:
+		return openLocal(ctx, g.db, g.arts)
+	case e.server == localName && fb == toServer:
+		return nil, fmt.Errorf("the server is %s (from %s), but this needs a running kubeline server: "+
+			"start one with `kubeline server` and name it with --server URL, $KUBELINE_SERVER or a context", localName, e.from)
+	case e.server == localName, e.from == "the default" && fb == toLocalStore:
+		return openLocal(ctx, g.db, g.arts)
+	}
+	if g.flags != nil && g.flags.Lookup("artifacts") != nil && g.flags.Changed("artifacts") {
+		return nil, usagef("--artifacts is for the local store; the server %s (from %s) keeps versions in its own", e.server, e.from)
+	}
+	return newAPIClient(e), nil
+}
+
+// do runs f with the client of dial and reports its error under what
+// (exit 1); a wrong command line is a usage error (exit 2).
+func (g *globalFlags) do(s streams, what string, fb fallback, f func(*apiClient) error) error {
+	c, err := g.dial(context.Background(), fb)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return ue
+	}
+	if err != nil {
+		return reportErr(s, what, err)
+	}
+	defer c.Close()
+	return reportErr(s, what, f(c))
 }
 
 // explicitServer is the server given by --server, or "".
@@ -79,22 +151,14 @@ func (g *globalFlags) endpoint() (endpoint, error) {
 }
 
 // optionalServer is the server a command may read from (an Experiment's
-// pipelineVersionReference): as endpoint, but "" when nothing names one.
+// pipelineVersionReference): as endpoint, but "" when nothing names one
+// or it is the local store.
 func (g *globalFlags) optionalServer() (endpoint, error) {
 	e, err := g.endpoint()
-	if e.from == "the default" {
+	if e.from == "the default" || e.server == localName {
 		return endpoint{}, err
 	}
 	return e, err
-}
-
-// client is the API client of the resolved endpoint.
-func (g *globalFlags) client() (*apiClient, error) {
-	e, err := g.endpoint()
-	if err != nil {
-		return nil, err
-	}
-	return newAPIClient(e), nil
 }
 
 // configFile is ~/.kubeline/config: named contexts, each a server and its

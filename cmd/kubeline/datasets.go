@@ -1,19 +1,20 @@
 package main
 
 import (
-	"context"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
-	"github.com/kubeline/kubeline/runtime/lineage"
 	"github.com/kubeline/kubeline/runtime/store"
-	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
 // answer is what a command prints: data for -o json|yaml, and its table.
@@ -23,131 +24,111 @@ type answer struct {
 }
 
 // newResourceCmd is `kubeline datasets|models list|versions|create|usage`
-// over the local metadata store (and, for models, `publish` through the
-// server).
+// (and `models publish`): requests of the API, to the configured server or
+// else the local store (backend.go).
 func newResourceCmd(s streams, g *globalFlags, kind string) *cobra.Command {
-	var db, from, output string
-	var arts storeFlags
-	local := func(c *cobra.Command, f func(context.Context, *store.Store, []string) (answer, error)) *cobra.Command {
+	var from, inGroup, output string
+	api := func(c *cobra.Command, f func(*apiClient, []string) (answer, error)) *cobra.Command {
 		c.RunE = func(_ *cobra.Command, args []string) error {
 			verb := strings.Fields(c.Use)[0]
-			return reportErr(s, fmt.Sprintf("kubeline %ss %s", kind, verb), withStore(db, func(ctx context.Context, st *store.Store) error {
-				a, err := f(ctx, st, args)
+			return g.do(s, fmt.Sprintf("kubeline %ss %s", kind, verb), toLocalStore, func(cl *apiClient) error {
+				a, err := f(cl, args)
 				if err != nil {
 					return err
 				}
 				return printOutput(s.out, output, a.data, a.table)
-			}))
+			})
 		}
-		c.Flags().StringVar(&db, "db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
 		addOutputFlag(c, &output, "table", "json", "yaml")
-		return c
+		return g.addStoreTo(c)
 	}
-	create := local(&cobra.Command{
+	create := api(&cobra.Command{
 		Use:   "create NAME --from PATH",
 		Short: fmt.Sprintf("make the file or directory PATH the next version of %s NAME", kind),
 		Args:  exactArgs("NAME"),
-	}, func(ctx context.Context, st *store.Store, args []string) (answer, error) {
+	}, func(c *apiClient, args []string) (answer, error) {
 		if from == "" {
 			return answer{}, fmt.Errorf("--from PATH is required")
 		}
-		return createVersion(ctx, st, arts, kind, args[0], from)
+		return createVersion(c, kind, args[0], from, inGroup)
 	})
 	create.Flags().StringVar(&from, "from", "", "the file or directory that becomes the version")
-	arts.register(create.Flags())
+	create.Flags().StringVar(&inGroup, "group", "", "the `GROUP` a new "+kind+" belongs to (default your first; on a server)")
+	g.arts.register(create.Flags())
 	subs := []*cobra.Command{
-		local(&cobra.Command{
+		api(&cobra.Command{
 			Use:   "list",
 			Short: fmt.Sprintf("list the %ss and their latest versions", kind),
 			Args:  noArgs,
-		}, func(ctx context.Context, st *store.Store, _ []string) (answer, error) {
-			return listResources(ctx, st, kind)
+		}, func(c *apiClient, _ []string) (answer, error) {
+			return listResources(c, kind)
 		}),
-		local(&cobra.Command{
+		g.completeVersions(api(&cobra.Command{
 			Use:   "versions NAME",
 			Short: fmt.Sprintf("list the versions of %s NAME", kind),
 			Args:  exactArgs("NAME"),
-		}, func(ctx context.Context, st *store.Store, args []string) (answer, error) {
-			return listVersions(ctx, st, kind, args[0])
-		}),
-		create,
-		local(&cobra.Command{
+		}, func(c *apiClient, args []string) (answer, error) {
+			return listVersions(c, kind, args[0])
+		}), kind, false),
+		g.completeVersions(create, kind, false),
+		g.completeVersions(api(&cobra.Command{
 			Use:   "usage NAME@vN",
 			Short: "list the runs that used a version and what they made",
 			Args:  exactArgs("NAME@vN"),
-		}, func(ctx context.Context, st *store.Store, args []string) (answer, error) {
-			return listUsage(ctx, st, kind, args[0])
-		}),
+		}, func(c *apiClient, args []string) (answer, error) {
+			return listUsage(c, kind, args[0])
+		}), kind, true),
 	}
 	if kind == "model" {
 		subs = append(subs, newPublishCmd(s, g))
 	}
-	return group(kind+"s", fmt.Sprintf("%ss and their versions (local store)", kind), subs...)
+	return group(kind+"s", fmt.Sprintf("%ss and their versions", kind), subs...)
 }
 
 // createVersion makes the file or directory from the next version of
 // kind name (`datasets create`).
-func createVersion(ctx context.Context, st *store.Store, arts storeFlags, kind, name, from string) (answer, error) {
-	objects, err := arts.open(ctx, kubelineHome())
+func createVersion(c *apiClient, kind, name, from, group string) (answer, error) {
+	v, err := c.uploadVersion(kind, name, from, group)
 	if err != nil {
 		return answer{}, err
 	}
-	v := &versioning.Versioner{Objects: objects, Records: st}
-	pv, err := v.CreateFrom(ctx, kind, name, from, nil)
-	if err != nil {
-		return answer{}, err
-	}
-	data := map[string]any{"kind": kind, "name": pv.Name, "version": pv.Version, "created": pv.Created, "sha256": pv.Digest, "size_bytes": pv.Size}
-	return answer{data, func(w *tableWriter) {
-		if pv.Created {
-			w.line("%s %s@v%d created (sha256 %s, %d bytes)", kind, pv.Name, pv.Version, pv.Digest, pv.Size)
+	return answer{v, func(w *tableWriter) {
+		if v["created"] == true {
+			w.line("%s %s@v%s created (sha256 %s, %s bytes)", kind, str(v["name"]), str(v["version"]), str(v["sha256"]), str(v["size_bytes"]))
 		} else {
-			w.line("%s %s: same content as v%d, no new version", kind, pv.Name, pv.Version)
+			w.line("%s %s: same content as v%s, no new version", kind, str(v["name"]), str(v["version"]))
 		}
 	}}, nil
 }
 
-// listResources is the API's list of datasets or models, read from the
-// local store.
-func listResources(ctx context.Context, st *store.Store, kind string) (answer, error) {
-	rs, err := st.ListResources(ctx, kind, nil)
-	if err != nil {
+// listResources lists the datasets or models.
+func listResources(c *apiClient, kind string) (answer, error) {
+	var out map[string]any
+	if err := c.call("GET", kindPath(kind), nil, &out); err != nil {
 		return answer{}, err
 	}
-	items := []map[string]any{}
-	for _, r := range rs {
-		items = append(items, map[string]any{"name": r.Name, "kind": r.Kind, "latest_version": r.Latest, "updated_at": r.UpdatedAt})
-	}
-	return answer{map[string]any{kind + "s": items, "total_size": len(items)}, func(w *tableWriter) {
+	return answer{out, func(w *tableWriter) {
 		w.row("NAME", "LATEST", "UPDATED")
-		for _, r := range rs {
-			w.row(r.Name, fmt.Sprintf("v%d", r.Latest), r.UpdatedAt.Local().Format(time.DateTime))
+		for _, r := range items(out, kind+"s") {
+			w.row(str(r["name"]), "v"+str(r["latest_version"]), localTime(r["updated_at"]))
 		}
 	}}, nil
 }
 
-func listVersions(ctx context.Context, st *store.Store, kind, name string) (answer, error) {
-	vs, err := st.ListArtifactVersions(ctx, kind, name)
-	if err != nil {
+func listVersions(c *apiClient, kind, name string) (answer, error) {
+	var out map[string]any
+	if err := c.call("GET", kindPath(kind)+"/"+url.PathEscape(name)+"/versions", nil, &out); err != nil {
 		return answer{}, err
 	}
-	if len(vs) == 0 {
-		return answer{}, fmt.Errorf("no %s named %q", kind, name)
-	}
-	items := []map[string]any{}
-	for _, v := range vs {
-		items = append(items, map[string]any{"kind": v.Kind, "name": v.Name, "version": v.Version, "sha256": v.Digest, "size_bytes": v.Size,
-			"uri": v.URI, "ref": fmt.Sprintf("%s://%s@v%d", v.Kind, v.Name, v.Version), "run_id": v.RunID, "task": v.Task,
-			"metadata": v.Metadata, "created_at": v.CreatedAt})
-	}
-	return answer{map[string]any{"versions": items, "total_size": len(items)}, func(w *tableWriter) {
+	return answer{out, func(w *tableWriter) {
 		w.row("VERSION", "SHA256", "SIZE", "RUN", "TASK", "CREATED")
-		for _, v := range vs {
-			run := v.RunID
+		for _, v := range items(out, "versions") {
+			run := str(v["run_id"])
 			if run == "" {
 				run = "-"
 			}
-			w.row(fmt.Sprintf("v%d", v.Version), v.Digest[:12], fmt.Sprint(v.Size), run, v.Task, v.CreatedAt.Local().Format(time.DateTime))
+			digest := str(v["sha256"])
+			w.row("v"+str(v["version"]), digest[:min(12, len(digest))], str(v["size_bytes"]), run, str(v["task"]), localTime(v["created_at"]))
 		}
 	}}, nil
 }
@@ -158,58 +139,83 @@ func parseRef(kind, ref string) (string, int, error) {
 	return name, n, err
 }
 
-// listUsage lists the runs that used a version and what they produced
-// (seed: "Dataset Usage").
-func listUsage(ctx context.Context, st *store.Store, kind, ref string) (answer, error) {
+// versionPath is the API path of a version: /KINDs/NAME/versions/vN (or
+// latest).
+func versionPath(kind, ref string) (string, error) {
 	name, n, err := parseRef(kind, ref)
 	if err != nil {
-		return answer{}, err
+		return "", err
 	}
-	v, err := st.GetArtifactVersion(ctx, kind, name, n)
+	v := "latest"
+	if n > 0 {
+		v = fmt.Sprintf("v%d", n)
+	}
+	return kindPath(kind) + "/" + url.PathEscape(name) + "/versions/" + v, nil
+}
+
+// kindPath is the API path of a versioned kind's resources: /datasets,
+// /models, /code, /featuresets.
+func kindPath(kind string) string {
+	if kind == store.KindCode {
+		return "/code"
+	}
+	return "/" + kind + "s"
+}
+
+// listUsage lists the runs that used a version and what they produced
+// (seed: "Dataset Usage").
+func listUsage(c *apiClient, kind, ref string) (answer, error) {
+	p, err := versionPath(kind, ref)
 	if err != nil {
 		return answer{}, err
 	}
-	links, err := st.Links(ctx, kind, name, v.Version)
-	if err != nil {
+	var out map[string]any
+	if err := c.call("GET", p+"/usage", nil, &out); err != nil {
 		return answer{}, err
 	}
-	items := []map[string]any{}
-	var rows [][]string
-	for _, l := range links {
-		how := "used"
-		if l.Produced {
-			how = "produced"
-		}
-		state := "?"
-		if r, err := st.GetRun(ctx, l.RunID); err == nil {
-			state = r.State
-		}
-		items = append(items, map[string]any{"run_id": l.RunID, "task": l.Task, "how": how, "state": state, "artifact_key": l.Key, "created_at": l.CreatedAt})
-		rows = append(rows, []string{l.RunID, l.Task, how, state, l.CreatedAt.Local().Format(time.DateTime)})
-	}
-	return answer{map[string]any{"usages": items, "total_size": len(items)}, func(w *tableWriter) {
+	return answer{out, func(w *tableWriter) {
 		w.row("RUN", "TASK", "HOW", "STATE", "WHEN")
-		for _, r := range rows {
-			w.row(r...)
+		for _, u := range items(out, "usages") {
+			w.row(str(u["run_id"]), str(u["task"]), str(u["how"]), str(u["state"]), localTime(u["created_at"]))
 		}
 	}}, nil
+}
+
+// items are the list answer's objects under key.
+func items(out map[string]any, key string) []map[string]any {
+	var ms []map[string]any
+	list, _ := out[key].([]any)
+	for _, x := range list {
+		if m, ok := x.(map[string]any); ok {
+			ms = append(ms, m)
+		}
+	}
+	return ms
+}
+
+// localTime shows an answer's RFC 3339 time in this machine's zone.
+func localTime(v any) string {
+	t, err := time.Parse(time.RFC3339Nano, str(v))
+	if err != nil {
+		return str(v)
+	}
+	return t.Local().Format(time.DateTime)
 }
 
 // newLineageCmd is `kubeline lineage model|dataset|code|featureset NAME@vN
 // [-o text|json|dot|svg]`: a model's or featureset's upstream (what
 // produced it) or a dataset's or code's downstream (where it was used, and
-// what that made).
-func newLineageCmd(s streams) *cobra.Command {
-	var db, output string
+// what that made), drawn by the API.
+func newLineageCmd(s streams, g *globalFlags) *cobra.Command {
+	var output string
 	var up, down bool
 	c := &cobra.Command{
 		Use:   "lineage model|dataset|code|featureset NAME@vN",
-		Short: "where a version came from, or where it went (local store)",
+		Short: "where a version came from, or where it went",
 		Long: `Lineage shows a model or featureset version's upstream (the runs and tasks that produced it, with
 the parameters each task received and the code versions and commits they ran, back to raw datasets)
 or a dataset or code version's downstream (the runs that used it and what they made), as a text tree,
 JSON, YAML, Graphviz DOT or SVG (a layered picture: versions, and runs holding their tasks).`,
-		ValidArgs: []string{"model", "dataset", "code", "featureset"},
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return usagef("want model|dataset|code|featureset NAME@vN, got %d argument(s)%s", len(args), listArgs(args))
@@ -224,53 +230,59 @@ JSON, YAML, Graphviz DOT or SVG (a layered picture: versions, and runs holding t
 		},
 		RunE: func(_ *cobra.Command, args []string) error {
 			kind, ref := args[0], args[1]
-			err := withStore(db, func(ctx context.Context, st *store.Store) error {
-				upstream := up || (!down && (kind == "model" || kind == "featureset"))
-				g, root, err := versionLineage(ctx, st, kind, ref, upstream)
-				if err != nil {
-					return err
-				}
-				return renderLineage(s.out, g, output, root, upstream)
+			return g.do(s, fmt.Sprintf("kubeline lineage %s %s", kind, ref), toLocalStore, func(c *apiClient) error {
+				return printLineage(s.out, c, kind, ref, output, up || (!down && (kind == store.KindModel || kind == store.KindFeatureSet)))
 			})
-			return reportErr(s, fmt.Sprintf("kubeline lineage %s %s", kind, ref), err)
 		},
 	}
+	c.ValidArgsFunction = func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		switch len(args) {
+		case 0:
+			return store.VersionedKinds, cobra.ShellCompDirectiveNoFileComp
+		case 1:
+			return g.versionNames(c, args[0], toComplete, true)
+		}
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
 	addOutputFlag(c, &output, "text", "json", "yaml", "dot", "svg")
-	c.Flags().StringVar(&db, "db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
 	c.Flags().BoolVar(&up, "up", false, "upstream: what produced it (the default for models and featuresets)")
 	c.Flags().BoolVar(&down, "down", false, "downstream: where it was used (the default for datasets and code)")
-	return c
+	return g.addStoreTo(c)
 }
 
-func versionLineage(ctx context.Context, st *store.Store, kind, ref string, up bool) (*lineage.Graph, string, error) {
-	name, n, err := parseRef(kind, ref)
+// printLineage prints the lineage of a version (upstream or not) as the
+// format asks: the API's text tree, DOT or SVG as they come, its JSON
+// indented, or that JSON as YAML.
+func printLineage(w io.Writer, c *apiClient, kind, ref, format string, up bool) error {
+	p, err := versionPath(kind, ref)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
-	v, err := st.GetArtifactVersion(ctx, kind, name, n)
+	q := url.Values{"direction": {map[bool]string{true: "up", false: "down"}[up]}, "format": {format}}
+	if format == "yaml" {
+		q.Set("format", "json")
+	}
+	raw, err := c.get(p + "/lineage?" + q.Encode())
 	if err != nil {
-		return nil, "", err
+		return err
 	}
-	lv := lineage.Version{Kind: lineage.Kind(kind), Name: name, Version: v.Version}
-	g, err := versioning.Lineage(ctx, st, lv, up)
-	return g, lv.ID(), err
-}
-
-// renderLineage prints the lineage of root (upstream or not) as the
-// format asks: a text tree, JSON, YAML, DOT or SVG.
-func renderLineage(w io.Writer, g *lineage.Graph, format, root string, up bool) error {
 	switch format {
-	case "json", "yaml":
-		return printOutput(w, format, g, nil)
-	case "dot":
-		_, err := w.Write(g.DOT())
+	case "json":
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
+			return fmt.Errorf("lineage: the answer is not JSON: %w", err)
+		}
+		buf.WriteByte('\n')
+		_, err = w.Write(buf.Bytes())
 		return err
-	case "svg":
-		_, err := w.Write(g.SVG())
-		return err
-	case "text":
-		_, err := w.Write(g.Tree(root, up))
+	case "yaml":
+		y, err := yaml.JSONToYAML(raw)
+		if err != nil {
+			return fmt.Errorf("lineage: the answer is not JSON: %w", err)
+		}
+		_, err = w.Write(y)
 		return err
 	}
-	return fmt.Errorf("-o %s: want text, json, yaml, dot or svg", format)
+	_, err = w.Write(raw)
+	return err
 }

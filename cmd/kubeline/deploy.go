@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,14 +28,14 @@ func newPublishCmd(s streams, g *globalFlags) *cobra.Command {
 			if !ok {
 				return usagef("want NAME@vN, got %q", args[0])
 			}
-			return code(serverCall(s, g, "kubeline models publish", "POST", "/models/"+url.PathEscape(name)+"/versions/"+url.PathEscape(ref)+":publish", nil, output,
+			return serverCall(s, g, toLocalStore, "kubeline models publish", "POST", "/models/"+url.PathEscape(name)+"/versions/"+url.PathEscape(ref)+":publish", nil, output,
 				func(w *tableWriter, out map[string]any) {
 					w.line("published model %s@v%s to the catalog (by %s)", name, str(out["version"]), str(out["published_by"]))
-				}))
+				})
 		},
 	}
 	addOutputFlag(c, &output, "table", "json", "yaml")
-	return g.addTo(c)
+	return g.completeVersions(g.addStoreTo(c), "model", true)
 }
 
 // newCatalogCmd is `kubeline catalog`: the published models, with their
@@ -46,11 +47,11 @@ func newCatalogCmd(s streams, g *globalFlags) *cobra.Command {
 		Short: "the published model versions, their metrics and source datasets",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return code(serverCall(s, g, "kubeline catalog", "GET", "/catalog", nil, output, printCatalog))
+			return serverCall(s, g, toLocalStore, "kubeline catalog", "GET", "/catalog", nil, output, printCatalog)
 		},
 	}
 	addOutputFlag(c, &output, "table", "json", "yaml")
-	return g.addTo(c)
+	return g.addStoreTo(c)
 }
 
 func printCatalog(w *tableWriter, out map[string]any) {
@@ -89,7 +90,7 @@ func newDeployCmd(s streams, g *globalFlags) *cobra.Command {
 			if cluster != "" {
 				path += "?cluster=" + url.QueryEscape(cluster)
 			}
-			return code(serverCall(s, g, "kubeline deploy "+args[0], "POST", path, doc, output, func(w *tableWriter, out map[string]any) {
+			return serverCall(s, g, toServer, "kubeline deploy "+args[0], "POST", path, doc, output, func(w *tableWriter, out map[string]any) {
 				if out["cluster"] != nil {
 					w.line("deployment %s %s: InferenceService %s/%s on cluster %s, model %s, POST %s", str(out["name"]), str(out["state"]),
 						str(out["namespace"]), str(out["inference_service"]), str(out["cluster"]), str(out["model"]), str(out["url"]))
@@ -100,7 +101,7 @@ func newDeployCmd(s streams, g *globalFlags) *cobra.Command {
 					server = e.server
 				}
 				w.line("deployment %s %s: model %s, POST %s%s", str(out["name"]), str(out["state"]), str(out["model"]), server, str(out["url"]))
-			}))
+			})
 		},
 	}
 	c.Flags().StringVar(&cluster, "cluster", "", "apply the KServe InferenceService on the registered `CLUSTER` (kubeline clusters add; target kserve)")
@@ -158,7 +159,7 @@ func newDeploymentsCmd(s streams, g *globalFlags) *cobra.Command {
 		Short: "list the deployments",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return code(serverCall(s, g, "kubeline deployments list", "GET", "/deployments", nil, output, printDeployments))
+			return serverCall(s, g, toServer, "kubeline deployments list", "GET", "/deployments", nil, output, printDeployments)
 		},
 	}
 	addOutputFlag(list, &output, "table", "json", "yaml")
@@ -167,8 +168,8 @@ func newDeploymentsCmd(s streams, g *globalFlags) *cobra.Command {
 		Short: "stop a deployment",
 		Args:  exactArgs("NAME"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return code(serverCall(s, g, "kubeline deployments stop", "POST", "/deployments/"+url.PathEscape(args[0])+":stop", nil, "table",
-				func(w *tableWriter, _ map[string]any) { w.line("deployment %s stopped", args[0]) }))
+			return serverCall(s, g, toServer, "kubeline deployments stop", "POST", "/deployments/"+url.PathEscape(args[0])+":stop", nil, "table",
+				func(w *tableWriter, _ map[string]any) { w.line("deployment %s stopped", args[0]) })
 		},
 	}
 	return group("deployments", "the server's model deployments", g.addTo(list), g.completeNames(g.addTo(stop), "deployments"),
@@ -196,10 +197,10 @@ not seen). kubeline never changes or deletes an imported service; deployments st
 				return usagef("--cluster and --inference-service are required")
 			}
 			body := map[string]any{"name": args[0], "cluster": b.cluster, "inference_service": b.isvc, "namespace": b.namespace, "model": b.model}
-			return code(serverCall(s, g, "kubeline deployments import", "POST", "/deployments:import", body, b.output, func(w *tableWriter, out map[string]any) {
+			return serverCall(s, g, toServer, "kubeline deployments import", "POST", "/deployments:import", body, b.output, func(w *tableWriter, out map[string]any) {
 				w.line("deployment %s imported: InferenceService %s/%s on cluster %s (%s), POST %s", str(out["name"]), str(out["namespace"]),
 					str(out["inference_service"]), str(out["cluster"]), str(out["state"]), str(out["url"]))
-			}))
+			})
 		},
 	}
 	c.Flags().StringVar(&b.cluster, "cluster", "", "the registered `CLUSTER` it runs on")
@@ -264,11 +265,13 @@ func predict(s streams, g *globalFlags, name, data string, v2 bool) int {
 	if v2 {
 		path = "/v2/models/" + url.PathEscape(name) + "/infer"
 	}
-	c, err := g.client()
-	var req *http.Request
-	if err == nil {
-		req, err = http.NewRequest("POST", c.server+path, bytes.NewReader(body))
+	c, err := g.dial(context.Background(), toServer)
+	if err != nil {
+		fmt.Fprintf(s.errOut, "kubeline predict: %v\n", err)
+		return exitFailure
 	}
+	defer c.Close()
+	req, err := http.NewRequest("POST", c.server+path, bytes.NewReader(body))
 	if err != nil {
 		fmt.Fprintf(s.errOut, "kubeline predict: %v\n", err)
 		return exitFailure

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/user"
+	"net/url"
 	"path/filepath"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -113,42 +113,41 @@ func (c *engineFlags) run(ctx context.Context, wf *wfv1.Workflow, objects artifa
 
 // newClustersCmd is `kubeline clusters add NAME [--kubeconfig F] [--context C]
 // [--namespace NS] | list | remove NAME`: the clusters runs can be sent to
-// with --cluster, kept in the metadata store.
-func newClustersCmd(s streams) *cobra.Command {
-	var db, output string
-	var cl store.Cluster
+// with --cluster, through the API (a server's, else the local store's).
+func newClustersCmd(s streams, g *globalFlags) *cobra.Command {
+	var output string
+	var body clusterBody
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "register a cluster (a kubeconfig context and namespace) runs can be sent to with run --cluster NAME",
 		Args:  exactArgs("NAME"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			cl.Name = args[0]
-			return reportErr(s, "kubeline clusters add", withStore(db, func(ctx context.Context, st *store.Store) error {
-				return addCluster(ctx, st, cl, s.out)
-			}))
+			return g.do(s, "kubeline clusters add", toLocalStore, func(c *apiClient) error {
+				return addCluster(c, args[0], body, s.out)
+			})
 		},
 	}
-	add.Flags().StringVar(&cl.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default $KUBECONFIG or ~/.kube/config)")
-	add.Flags().StringVar(&cl.Context, "context", "", "kubeconfig `CONTEXT` (default the current one)")
-	add.Flags().StringVar(&cl.Namespace, "namespace", "", "`NAMESPACE` runs go to (default the context's)")
-	add.Flags().StringVar(&cl.Group, "group", store.DefaultGroup, "the `GROUP` the cluster belongs to")
+	add.Flags().StringVar(&body.kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default $KUBECONFIG or ~/.kube/config; on a server: a file of its machine)")
+	add.Flags().StringVar(&body.context, "context", "", "kubeconfig `CONTEXT` (default the current one)")
+	add.Flags().StringVar(&body.namespace, "namespace", "", "`NAMESPACE` runs go to (default the context's)")
+	add.Flags().StringVar(&body.group, "group", "", "the `GROUP` the cluster belongs to (default your first)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "list the registered clusters",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return reportErr(s, "kubeline clusters list", withStore(db, func(ctx context.Context, st *store.Store) error {
-				cs, err := st.ListClusters(ctx)
-				if err != nil {
+			return g.do(s, "kubeline clusters list", toLocalStore, func(c *apiClient) error {
+				var out map[string]any
+				if err := c.call("GET", "/clusters", nil, &out); err != nil {
 					return err
 				}
-				return printOutput(s.out, output, map[string]any{"clusters": cs}, func(w *tableWriter) {
+				return printOutput(s.out, output, out, func(w *tableWriter) {
 					w.row("NAME", "CONTEXT", "NAMESPACE", "KUBECONFIG", "GROUP", "OWNER")
-					for _, c := range cs {
-						w.row(c.Name, c.Context, c.Namespace, c.Kubeconfig, c.Group, c.Owner)
+					for _, c := range items(out, "clusters") {
+						w.row(str(c["name"]), orDash(str(c["context"])), orDash(str(c["namespace"])), orDash(str(c["kubeconfig"])), str(c["group"]), orDash(str(c["owner"])))
 					}
 				})
-			}))
+			})
 		},
 	}
 	addOutputFlag(list, &output, "table", "json", "yaml")
@@ -157,34 +156,33 @@ func newClustersCmd(s streams) *cobra.Command {
 		Short: "forget a registered cluster",
 		Args:  exactArgs("NAME"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return reportErr(s, "kubeline clusters remove", withStore(db, func(ctx context.Context, st *store.Store) error {
-				if err := st.RemoveCluster(ctx, args[0]); err != nil {
+			return g.do(s, "kubeline clusters remove", toLocalStore, func(c *apiClient) error {
+				if err := c.call("DELETE", "/clusters/"+url.PathEscape(args[0]), nil, nil); err != nil {
 					return err
 				}
 				fmt.Fprintf(s.out, "cluster %s removed\n", args[0])
 				return nil
-			}))
+			})
 		},
 	}
-	c := group("clusters", "Kubernetes clusters with Argo Workflows that runs can be sent to (local store)", add, list, remove)
-	c.PersistentFlags().StringVar(&db, "db", "", "metadata store `URL` (default $KUBELINE_HOME/kubeline.db)")
-	return c
+	return group("clusters", "Kubernetes clusters with Argo Workflows that runs can be sent to",
+		g.addStoreTo(add), g.addStoreTo(list), g.completeNames(g.addStoreTo(remove), "clusters"))
 }
 
-func addCluster(ctx context.Context, st *store.Store, c store.Cluster, out io.Writer) error {
-	if c.Kubeconfig != "" {
-		c.Kubeconfig, _ = filepath.Abs(c.Kubeconfig)
+// clusterBody is a cluster registration.
+type clusterBody struct{ kubeconfig, context, namespace, group string }
+
+// addCluster registers a cluster; a relative kubeconfig path is made
+// absolute (the API wants one).
+func addCluster(c *apiClient, name string, f clusterBody, out io.Writer) error {
+	if f.kubeconfig != "" {
+		f.kubeconfig, _ = filepath.Abs(f.kubeconfig)
 	}
-	if u, err := user.Current(); err == nil {
-		c.Owner = u.Username
-	}
-	if _, _, err := argo.Config(c.Kubeconfig, c.Context, c.Namespace); err != nil {
+	body := map[string]any{"name": name, "kubeconfig": f.kubeconfig, "context": f.context, "namespace": f.namespace, "group": f.group}
+	if err := c.call("POST", "/clusters", body, nil); err != nil {
 		return err
 	}
-	if err := st.AddCluster(ctx, &c); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "cluster %s added\n", c.Name)
+	fmt.Fprintf(out, "cluster %s added\n", name)
 	return nil
 }
 

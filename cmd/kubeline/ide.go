@@ -43,7 +43,7 @@ them back when it is stopped. A command may name its port as $(PORT).`,
 			if o.image == "" {
 				return usagef("--image is required: a catalog name (kubeline images list) or an image reference")
 			}
-			return code(serverCall(s, g, "kubeline ide start", "POST", "/ides", o.body(args[0]), output, printIDE))
+			return serverCall(s, g, toServer, "kubeline ide start", "POST", "/ides", o.body(args[0]), output, printIDE)
 		},
 	}
 	f := start.Flags()
@@ -63,7 +63,7 @@ them back when it is stopped. A command may name its port as $(PORT).`,
 		Short: "list the IDEs of your groups",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return code(serverCall(s, g, "kubeline ide list", "GET", "/ides", nil, listOut, printIDEs))
+			return serverCall(s, g, toServer, "kubeline ide list", "GET", "/ides", nil, listOut, printIDEs)
 		},
 	}
 	addOutputFlag(list, &listOut, "table", "json", "yaml")
@@ -72,7 +72,7 @@ them back when it is stopped. A command may name its port as $(PORT).`,
 		Short: "show an IDE: status and its history, URL, allocation, mounted versions",
 		Args:  exactArgs("NAME"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return code(serverCall(s, g, "kubeline ide get", "GET", "/ides/"+url.PathEscape(args[0]), nil, getOut, printIDE))
+			return serverCall(s, g, toServer, "kubeline ide get", "GET", "/ides/"+url.PathEscape(args[0]), nil, getOut, printIDE)
 		},
 	}
 	addOutputFlag(get, &getOut, "table", "json", "yaml")
@@ -81,7 +81,7 @@ them back when it is stopped. A command may name its port as $(PORT).`,
 		Short: "stop an IDE (its processes end, its GPUs go back to the pool)",
 		Args:  exactArgs("NAME"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return code(serverCall(s, g, "kubeline ide stop", "POST", "/ides/"+url.PathEscape(args[0])+":stop", nil, stopOut, printIDE))
+			return serverCall(s, g, toServer, "kubeline ide stop", "POST", "/ides/"+url.PathEscape(args[0])+":stop", nil, stopOut, printIDE)
 		},
 	}
 	addOutputFlag(stop, &stopOut, "table", "json", "yaml")

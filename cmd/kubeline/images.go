@@ -7,8 +7,6 @@ import (
 	"net/url"
 
 	"github.com/spf13/cobra"
-
-	"github.com/kubeline/kubeline/runtime/store"
 )
 
 // imageAdd are the flags of `kubeline images add`.
@@ -35,9 +33,9 @@ resolves it, so the workflow names IMAGE. --command is how the image serves a no
 		RunE: func(_ *cobra.Command, args []string) error {
 			body := map[string]any{"name": args[0], "image": args[1], "framework": o.framework, "version": o.version, "gpu": o.gpu,
 				"group": o.group, "standard": o.standard, "replace": o.replace, "command": o.command}
-			return code(serverCall(s, g, "kubeline images add", "POST", "/images", body, addOut, func(w *tableWriter, m map[string]any) {
+			return serverCall(s, g, toLocalStore, "kubeline images add", "POST", "/images", body, addOut, func(w *tableWriter, m map[string]any) {
 				printImages(w, map[string]any{"images": []any{m}})
-			}))
+			})
 		},
 	}
 	f := add.Flags()
@@ -58,7 +56,7 @@ resolves it, so the workflow names IMAGE. --command is how the image serves a no
 			if listGroup != "" {
 				path += "?group=" + url.QueryEscape(listGroup)
 			}
-			return code(serverCall(s, g, "kubeline images list", "GET", path, nil, listOut, printImages))
+			return serverCall(s, g, toLocalStore, "kubeline images list", "GET", path, nil, listOut, printImages)
 		},
 	}
 	list.Flags().StringVar(&listGroup, "group", "", "the catalog `GROUP`'s specs see (its entries over the standard ones)")
@@ -68,33 +66,29 @@ resolves it, so the workflow names IMAGE. --command is how the image serves a no
 		Short: "remove an image from your group's catalog (--standard: a standard image)",
 		Args:  exactArgs("NAME"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			grp := rmGroup
-			switch {
-			case rmStandard:
-				grp = "standard"
-			case grp == "":
-				c, err := g.client()
-				var me map[string]any
-				if err == nil {
-					err = c.call("GET", "/whoami", nil, &me)
+			return g.do(s, "kubeline images remove", toLocalStore, func(c *apiClient) error {
+				grp := rmGroup
+				switch {
+				case rmStandard:
+					grp = "standard"
+				case grp == "":
+					var err error
+					if grp, err = firstGroup(c); err != nil {
+						return err
+					}
 				}
-				if err != nil {
-					return reportErr(s, "kubeline images remove", err)
+				if err := c.call("DELETE", "/images/"+url.PathEscape(grp)+"/"+url.PathEscape(args[0]), nil, nil); err != nil {
+					return err
 				}
-				gs, _ := me["groups"].([]any)
-				if len(gs) == 0 {
-					return reportErr(s, "kubeline images remove", fmt.Errorf("you are in no group: name one with --group"))
-				}
-				grp = str(gs[0])
-			}
-			return code(serverCall(s, g, "kubeline images remove", "DELETE", "/images/"+url.PathEscape(grp)+"/"+url.PathEscape(args[0]), nil, "table",
-				func(w *tableWriter, _ map[string]any) { w.line("image %s removed from %s", args[0], grp) }))
+				fmt.Fprintf(s.out, "image %s removed from %s\n", args[0], grp)
+				return nil
+			})
 		},
 	}
 	remove.Flags().StringVar(&rmGroup, "group", "", "the `GROUP` whose entry to remove (default: your first group)")
 	remove.Flags().BoolVar(&rmStandard, "standard", false, "remove a standard image (operators)")
 	return group("images", "the container image catalog: standard images and your groups'",
-		g.addTo(add), g.addTo(list), g.addTo(remove))
+		g.addStoreTo(add), g.addStoreTo(list), g.addStoreTo(remove))
 }
 
 func printImages(w *tableWriter, out map[string]any) {
@@ -110,31 +104,42 @@ func printImages(w *tableWriter, out map[string]any) {
 	}
 }
 
+// firstGroup is the caller's first group ("default" on the local store).
+func firstGroup(c *apiClient) (string, error) {
+	var me map[string]any
+	if err := c.call("GET", "/whoami", nil, &me); err != nil {
+		return "", err
+	}
+	gs, _ := me["groups"].([]any)
+	if len(gs) == 0 {
+		return "", fmt.Errorf("you are in no group: name one with --group")
+	}
+	return str(gs[0]), nil
+}
+
 // catalogImages is the image catalog a local compilation resolves
-// image://NAME with: the server's (standard images with the caller's first
-// group's over them, or group's) when a server is named, else the local
-// store's (the default group's). Nil when data names no catalog image.
+// image://NAME with, through the API: the server's when one is named
+// (standard images with group's entries, or the caller's first group's,
+// over them), else the local store's. Nil when data names no catalog
+// image.
 func catalogImages(ctx context.Context, data []byte, e endpoint, home, group string) (map[string]string, error) {
 	if !bytes.Contains(data, []byte("image://")) {
 		return nil, nil
 	}
-	if e.server == "" {
-		st, err := openStore(ctx, home, "")
-		if err != nil {
+	var c *apiClient
+	if e.server == "" || e.server == localName {
+		var err error
+		if c, err = openLocal(ctx, "", storeFlags{}); err != nil {
 			return nil, fmt.Errorf("read the image catalog: %w", err)
 		}
-		defer st.Close()
-		cat, err := st.ImageCatalog(ctx, store.DefaultGroup)
-		return store.ImageRefs(cat), err
+	} else {
+		c = newAPIClient(e)
 	}
-	c := newAPIClient(e)
+	defer c.Close()
 	if group == "" {
-		var me map[string]any
-		if err := c.call("GET", "/whoami", nil, &me); err != nil {
+		var err error
+		if group, err = firstGroup(c); err != nil {
 			return nil, fmt.Errorf("read the image catalog: %w", err)
-		}
-		if gs, _ := me["groups"].([]any); len(gs) > 0 {
-			group = str(gs[0])
 		}
 	}
 	var out struct {

@@ -27,9 +27,9 @@ func newMonitorsCmd(s streams, g *globalFlags) *cobra.Command {
 			if err != nil {
 				return reportErr(s, "kubeline monitors create", err)
 			}
-			return code(serverCall(s, g, "kubeline monitors create "+args[0], "POST", "/monitors", doc, output, func(w *tableWriter, out map[string]any) {
+			return serverCall(s, g, toServer, "kubeline monitors create "+args[0], "POST", "/monitors", doc, output, func(w *tableWriter, out map[string]any) {
 				w.line("monitor %s watches deployment %s", str(out["name"]), str(out["deployment"]))
-			}))
+			})
 		},
 	}
 	addOutputFlag(create, &output, "table", "json", "yaml")
@@ -42,7 +42,7 @@ func newMonitorsCmd(s streams, g *globalFlags) *cobra.Command {
 			if deployment != "" {
 				path += "?deployment=" + url.QueryEscape(deployment)
 			}
-			return code(serverCall(s, g, "kubeline monitors list", "GET", path, nil, listOutput, printMonitors))
+			return serverCall(s, g, toServer, "kubeline monitors list", "GET", path, nil, listOutput, printMonitors)
 		},
 	}
 	list.Flags().StringVar(&deployment, "deployment", "", "only the monitors of `DEPLOYMENT`")
@@ -52,7 +52,7 @@ func newMonitorsCmd(s streams, g *globalFlags) *cobra.Command {
 		Short: "each metric of the newest window against its goal and tolerance, the active alerts, the action",
 		Args:  exactArgs("NAME"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return code(serverCall(s, g, "kubeline monitors status", "GET", "/monitors/"+url.PathEscape(args[0])+"/status", nil, statusOutput, printMonitorStatus))
+			return serverCall(s, g, toServer, "kubeline monitors status", "GET", "/monitors/"+url.PathEscape(args[0])+"/status", nil, statusOutput, printMonitorStatus)
 		},
 	}
 	addOutputFlag(status, &statusOutput, "table", "json", "yaml")
@@ -61,10 +61,10 @@ func newMonitorsCmd(s streams, g *globalFlags) *cobra.Command {
 		Short: "a monitor's spec, owner and action",
 		Args:  exactArgs("NAME"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return code(serverCall(s, g, "kubeline monitors get", "GET", "/monitors/"+url.PathEscape(args[0]), nil, getOutput, func(w *tableWriter, out map[string]any) {
+			return serverCall(s, g, toServer, "kubeline monitors get", "GET", "/monitors/"+url.PathEscape(args[0]), nil, getOutput, func(w *tableWriter, out map[string]any) {
 				b, _ := yaml.Marshal(out)
 				w.line("%s", strings.TrimRight(string(b), "\n"))
-			}))
+			})
 		},
 	}
 	addOutputFlag(get, &getOutput, "yaml", "json")
@@ -73,8 +73,8 @@ func newMonitorsCmd(s streams, g *globalFlags) *cobra.Command {
 		Short: "delete a monitor, its windows and alerts (its owner or an operator)",
 		Args:  exactArgs("NAME"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return code(serverCall(s, g, "kubeline monitors delete", "DELETE", "/monitors/"+url.PathEscape(args[0]), nil, "table",
-				func(w *tableWriter, _ map[string]any) { w.line("monitor %s deleted", args[0]) }))
+			return serverCall(s, g, toServer, "kubeline monitors delete", "DELETE", "/monitors/"+url.PathEscape(args[0]), nil, "table",
+				func(w *tableWriter, _ map[string]any) { w.line("monitor %s deleted", args[0]) })
 		},
 	}
 	return group("monitors", "monitors of deployments: recorded predictions against a baseline, goals, alerts, retraining",

@@ -82,27 +82,24 @@ func newLeaderboardCmd(s streams, g *globalFlags) *cobra.Command {
 		Short: "each user's best run of a project by its metric",
 		Args:  exactArgs("PROJECT"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return code(serverCall(s, g, "kubeline leaderboard", "GET", "/projects/"+url.PathEscape(args[0])+"/leaderboard", nil, output, printLeaderboard))
+			return serverCall(s, g, toLocalStore, "kubeline leaderboard", "GET", "/projects/"+url.PathEscape(args[0])+"/leaderboard", nil, output, printLeaderboard)
 		},
 	}
 	addOutputFlag(c, &output, "table", "json", "yaml")
-	return g.completeNames(g.addTo(c), "projects")
+	return g.completeNames(g.addStoreTo(c), "projects")
 }
 
-// serverCall makes one API call and prints its answer as the output
-// format asks (table: with print).
-func serverCall(s streams, g *globalFlags, what, method, path string, body any, output string, print func(*tableWriter, map[string]any)) int {
-	c, err := g.client()
-	var out map[string]any
-	if err == nil {
-		err = c.call(method, path, body, &out)
-	}
-	if err != nil {
-		fmt.Fprintf(s.errOut, "%s: %v\n", what, err)
-		return exitFailure
-	}
-	_ = printOutput(s.out, output, out, func(w *tableWriter) { print(w, out) })
-	return exitOK
+// serverCall makes one API call (to the configured server, else as fb
+// says) and prints its answer as the output format asks (table: with
+// print).
+func serverCall(s streams, g *globalFlags, fb fallback, what, method, path string, body any, output string, print func(*tableWriter, map[string]any)) error {
+	return g.do(s, what, fb, func(c *apiClient) error {
+		var out map[string]any
+		if err := c.call(method, path, body, &out); err != nil {
+			return err
+		}
+		return printOutput(s.out, output, out, func(w *tableWriter) { print(w, out) })
+	})
 }
 
 func printLeaderboard(w *tableWriter, out map[string]any) {
@@ -111,7 +108,7 @@ func printLeaderboard(w *tableWriter, out map[string]any) {
 	entries, _ := out["entries"].([]any)
 	for _, e := range entries {
 		m, _ := e.(map[string]any)
-		w.row(str(m["rank"]), str(m["owner"]), str(m["run_id"]), str(m["display_name"]), str(m["value"]))
+		w.row(str(m["rank"]), orDash(str(m["owner"])), str(m["run_id"]), str(m["display_name"]), str(m["value"]))
 	}
 }
 
@@ -132,11 +129,11 @@ func newCompareCmd(s streams, g *globalFlags) *cobra.Command {
 					q.Add("run_id", a)
 				}
 			}
-			return code(serverCall(s, g, "kubeline compare", "GET", "/compare?"+q.Encode(), nil, output, printCompare))
+			return serverCall(s, g, toLocalStore, "kubeline compare", "GET", "/compare?"+q.Encode(), nil, output, printCompare)
 		},
 	}
 	addOutputFlag(c, &output, "table", "json", "yaml")
-	return g.addTo(c)
+	return g.addStoreTo(c)
 }
 
 func printCompare(w *tableWriter, out map[string]any) {
@@ -153,7 +150,7 @@ func printCompare(w *tableWriter, out map[string]any) {
 		if mv := str(m["model_version"]); mv != "" {
 			id = mv + " (" + id + ")"
 		}
-		row := []string{id, str(m["display_name"]), str(m["owner"]), str(m["state"])}
+		row := []string{id, str(m["display_name"]), orDash(str(m["owner"])), str(m["state"])}
 		metrics, _ := m["metrics"].(map[string]any)
 		for _, n := range names {
 			v, ok := metrics[str(n)]

@@ -52,24 +52,30 @@ func newRunCmd(s streams, g *globalFlags) *cobra.Command {
 		Short: "compile a pipeline and run it here (embedded engine) or on Argo",
 		Long: `Run compiles a KFP pipeline (or takes an Argo Workflow file as it is) and runs it on the embedded
 engine: one line per step on stderr, the pipeline's outputs on stdout; exit 0 only if the run
-Succeeded. Ctrl-C stops the run (SIGTERM, then SIGKILL after --grace).`,
+Succeeded. Ctrl-C stops the run (SIGTERM, then SIGKILL after --grace). When a server is configured
+(--server, $KUBELINE_SERVER or a context) the run goes there and is followed to its end.`,
 		Example: `  kubeline run examples/hello-params/pipeline.yaml --param recipient=you`,
 		Args:    exactArgs("FILE"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.file = args[0]
-			if g.explicitServer() != "" {
+			e, err := g.endpoint()
+			if err != nil {
+				return reportErr(s, "kubeline run", err)
+			}
+			if e.server != localName && e.from != "the default" {
+				// A configured server runs it, as every resource command goes there.
 				for _, f := range []string{"engine", "cluster", "kubeconfig", "context", "namespace", "db", "artifacts", "python-executor", "no-cache", "grace"} {
-					if c.Flags().Changed(f) {
+					if !c.Flags().Changed(f) {
+						continue
+					}
+					if e.from == "--server" {
 						return usagef("--%s is for a run here; with --server the server decides", f)
 					}
-				}
-				e, err := g.endpoint()
-				if err != nil {
-					return reportErr(s, "kubeline run", err)
+					return usagef("--%s is for a run here, but the run goes to the server %s (from %s); add --server local to run it here", f, e.server, e.from)
 				}
 				o.server = e
 			} else if c.Flags().Changed("detach") || c.Flags().Changed("start-anyway") {
-				return usagef("--detach and --start-anyway need --server")
+				return usagef("--detach and --start-anyway are for a run on a server: name one with --server URL, $KUBELINE_SERVER or a context")
 			}
 			return code(o.run(s.out, s.errOut))
 		},
@@ -90,7 +96,8 @@ Succeeded. Ctrl-C stops the run (SIGTERM, then SIGKILL after --grace).`,
 	f.DurationVar(&o.remote.poll, "poll", time.Second, "with --server: how often the run's state is read")
 	c.Flags().Lookup("poll").Hidden = true
 	g.addTo(c)
-	c.Flags().Lookup("server").Usage = "submit the run to the kubeline server at `URL` (its token: --token, $KUBELINE_TOKEN or a context) and follow it, instead of running it here"
+	c.Flags().Lookup("server").Usage = "submit the run to the kubeline server at `URL` (its token: --token, $KUBELINE_TOKEN or a context) and follow it; " +
+		"local runs it here (default $KUBELINE_SERVER, else the current context's server, else here)"
 	return c
 }
 

@@ -63,8 +63,22 @@ func TestRunOnServer(t *testing.T) {
 	srv := startServerBinary(t, t.TempDir(), "--gpus", "t4:gpu-box=2")
 	r := kubelineIn(t, t.TempDir(), env, "run", pipeline, "--server", srv.url, "--param", "lr=0.2")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Regexp(t, `^run [0-9a-f-]{36} gpu-train SUCCEEDED\n$`, r.stdout)
+	assert.Regexp(t, `^run [0-9a-f-]{36} pipeline\.yaml gpu-train SUCCEEDED\n$`, r.stdout)
 	assert.Contains(t, r.stderr, "created on "+srv.url)
+
+	// A configured server ($KUBELINE_SERVER, a context) is where a run goes
+	// too; flags of a run here say how to run here instead.
+	viaEnv := append(append([]string{}, env...), "KUBELINE_SERVER="+srv.url)
+	r = kubelineIn(t, t.TempDir(), viaEnv, "run", pipeline, "--param", "lr=0.3")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "created on "+srv.url)
+	r = kubelineIn(t, t.TempDir(), viaEnv, "run", pipeline, "--no-cache")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "--no-cache is for a run here, but the run goes to the server "+srv.url+" (from $KUBELINE_SERVER); add --server local to run it here")
+	r = kubelineIn(t, t.TempDir(), viaEnv, "run", pipeline, "--server", "local", "--no-cache")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stderr, "created on")
+	assert.Contains(t, r.stdout, "output best = ")
 
 	small := startServerBinary(t, t.TempDir(), "--gpus", "t4:gpu-box=1")
 	r = kubelineIn(t, t.TempDir(), env, "run", pipeline, "--server", small.url, "--detach")

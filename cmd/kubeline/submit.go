@@ -67,7 +67,7 @@ func (o *runOptions) submit(ctx context.Context, c *apiClient, stdout, stderr io
 		}
 		switch state {
 		case "SUCCEEDED", "FAILED", "CANCELED", "SKIPPED":
-			return o.printSubmitted(stdout, stderr, run)
+			return o.printSubmitted(c, stdout, stderr, run)
 		}
 		select {
 		case <-ctx.Done():
@@ -78,11 +78,14 @@ func (o *runOptions) submit(ctx context.Context, c *apiClient, stdout, stderr io
 	}
 }
 
-func (o *runOptions) printSubmitted(stdout, stderr io.Writer, run map[string]any) int {
+func (o *runOptions) printSubmitted(c *apiClient, stdout, stderr io.Writer, run map[string]any) int {
 	if o.output != "table" {
 		_ = printOutput(stdout, o.output, run, nil)
 	} else {
 		fmt.Fprintf(stdout, "run %s %s %s\n", str(run["run_id"]), str(run["display_name"]), str(run["state"]))
+		if err := printServerRecord(c, stdout, str(run["run_id"])); err != nil {
+			fmt.Fprintf(stderr, "kubeline run: the versions and metrics of run %s: %v\n", str(run["run_id"]), err)
+		}
 	}
 	if str(run["state"]) != "SUCCEEDED" {
 		if e, ok := run["error"].(map[string]any); ok && str(e["message"]) != "" {
@@ -139,6 +142,31 @@ func (o *runOptions) runBody() (map[string]any, error) {
 			name = str(info["name"])
 		}
 	}
-	return map[string]any{"display_name": name, "pipeline_spec": pipeline, "start_anyway": o.remote.startAnyway,
+	return map[string]any{"display_name": runDisplayName(o.file, name), "pipeline_spec": pipeline, "start_anyway": o.remote.startAnyway,
 		"runtime_config": map[string]any{"parameters": params}}, nil
+}
+
+// printServerRecord prints what a server's run used and produced and its
+// metrics, as a run here prints them (printRunRecord).
+func printServerRecord(c *apiClient, w io.Writer, id string) error {
+	var run, metrics map[string]any
+	if err := c.call("GET", "/runs/"+url.PathEscape(id), nil, &run); err != nil {
+		return err
+	}
+	if err := c.call("GET", "/runs/"+url.PathEscape(id)+"/metrics", nil, &metrics); err != nil {
+		return err
+	}
+	var vs []runVersion
+	for _, v := range items(run, "versions") {
+		n, _ := v["version"].(float64)
+		vs = append(vs, runVersion{kind: str(v["kind"]), name: str(v["name"]), version: int(n), task: str(v["task"]),
+			produced: v["how"] == "produced", created: v["created"] == true, digest: str(v["sha256"])})
+	}
+	var ms []string
+	for _, m := range items(metrics, "metrics") {
+		value, _ := m["number_value"].(float64)
+		ms = append(ms, fmt.Sprintf("%s.%s=%g", str(m["task"]), str(m["name"]), value))
+	}
+	printRunRecord(w, vs, ms)
+	return nil
 }

@@ -24,8 +24,13 @@ func (s *Server) runAdmission(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	versions, err := s.runVersions(r.Context(), run.ID)
+	if err != nil {
+		return nil, err
+	}
 	m := map[string]any{"run_id": run.ID, "display_name": run.DisplayName, "state": run.State, "group": groupOf(run.Namespace),
-		"owner": owner, "created_at": timestamp(run.CreatedAt), "finished_at": timestamp(run.FinishedAt), "metrics": metrics[run.ID]}
+		"owner": owner, "created_at": timestamp(run.CreatedAt), "finished_at": timestamp(run.FinishedAt), "metrics": metrics[run.ID],
+		"versions": versions}
 	if run.ExperimentID != "" {
 		m["experiment_id"] = run.ExperimentID
 	}

@@ -122,7 +122,7 @@ func (s *Server) listArtifactVersions(r *http.Request, kind string) (any, error)
 		return nil, err
 	}
 	if len(vs) == 0 {
-		return nil, notFoundErr("no %s named %q", kind, r.PathValue("name"))
+		return nil, hidden(kind, r.PathValue("name")) // as a multi-user server answers
 	}
 	out := []map[string]any{}
 	for _, v := range vs {
@@ -217,6 +217,29 @@ func (s *Server) versionLineage(r *http.Request, kind string) (any, error) {
 	default:
 		return nil, badRequest("format: want json, text, dot or svg, got %q", f)
 	}
+}
+
+// runVersions are the versions a run used and produced, in the order they
+// were recorded: kind, name, version, task, how (used|produced), and for a
+// produced one whether the run made it (created) or reproduced it.
+func (s *Server) runVersions(ctx context.Context, runID string) ([]map[string]any, error) {
+	links, err := s.store.RunLinks(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, l := range links {
+		v := map[string]any{"kind": l.Kind, "name": l.Name, "version": l.Version, "task": l.Task, "how": "used"}
+		if l.Produced {
+			av, err := s.store.GetArtifactVersion(ctx, l.Kind, l.Name, l.Version)
+			if err != nil {
+				return nil, err
+			}
+			v["how"], v["created"], v["sha256"] = "produced", av.RunID == runID, av.Digest
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func metricsJSON(ms []store.Metric) []map[string]any {

@@ -111,7 +111,7 @@ func versionsAcceptance(t *testing.T, base string) {
 	}{
 		{"GET", "/apis/kubeline/v1/models/m/versions/v3", nil, 404, "not found"},
 		{"GET", "/apis/kubeline/v1/models/m/versions/v0", nil, 400, "versions start at v1"},
-		{"GET", "/apis/kubeline/v1/models/nope/versions", nil, 404, "no model named"},
+		{"GET", "/apis/kubeline/v1/models/nope/versions", nil, 404, `model \"nope\": not found`},
 		{"GET", "/apis/kubeline/v1/models/m/versions/v1/lineage?format=png", nil, 400, "format"},
 		{"POST", "/apis/v2beta1/runs", map[string]any{"display_name": "x", "pipeline_version_reference": map[string]any{"pipeline_id": pid},
 			"runtime_config": map[string]any{"parameters": map[string]any{"data": "dataset://d@v9"}}}, 400, "dataset d@v9"},

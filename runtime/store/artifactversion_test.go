@@ -85,6 +85,10 @@ func testArtifactVersions(t *testing.T, s *Store) {
 	if all, _ := s.Links(ctx, "", "", 0); len(all) != 3 {
 		t.Fatalf("all links: %d", len(all))
 	}
+	runLinks, err := s.RunLinks(ctx, "r1")
+	if err != nil || len(runLinks) != 2 || runLinks[0].Key != "k1" || runLinks[1].Key != "k0" || runLinks[1].Produced {
+		t.Fatalf("links of run r1: %+v %v", runLinks, err)
+	}
 	if err := s.AddMetrics(ctx, []Metric{{RunID: "r1", Task: "eval", Artifact: "metrics", Name: "acc", Value: 0.5},
 		{RunID: "r1", Task: "eval", Artifact: "metrics", Name: "acc", Value: 0.75}, {RunID: "r1", Task: "eval", Artifact: "metrics", Name: "loss", Value: 0.1}}); err != nil {
 		t.Fatal(err)
