@@ -27,8 +27,9 @@ type suiteStep struct {
 // against a multi-user server: every resource command a Data Scientist or
 // ML Engineer uses, on datasets made from a file and a directory, models
 // made by runs of examples/train-model, lineage, usage, publishing, the
-// catalog, projects, compare, and mistakes. ROWS, TREE and PIPELINE are
-// filled in.
+// catalog, projects, compare, clusters, code from a directory, a declared
+// featureset, the image catalog, and mistakes. ROWS, TREE, PIPELINE and
+// FEATURESET are filled in.
 var cliSuite = []suiteStep{
 	{[]string{"datasets", "create", "d", "--from", "ROWS"}, 0, false},
 	{[]string{"datasets", "create", "d", "--from", "ROWS"}, 0, false},
@@ -55,6 +56,14 @@ var cliSuite = []suiteStep{
 	{[]string{"leaderboard", "mnist"}, 0, false},
 	{[]string{"compare", "m@v1", "m@v2"}, 0, false},
 	{[]string{"clusters", "list"}, 0, false},
+	{[]string{"code", "create", "app", "--from", "TREE"}, 0, false},
+	{[]string{"code", "create", "app", "--from", "TREE"}, 0, false},
+	{[]string{"code", "list"}, 0, false},
+	{[]string{"featuresets", "create", "-f", "FEATURESET"}, 0, false},
+	{[]string{"featuresets", "list"}, 0, false},
+	{[]string{"featuresets", "get", "customers"}, 0, false},
+	{[]string{"featuresets", "create", "-f", "FEATURESET"}, 1, false},
+	{[]string{"images", "list"}, 0, false},
 	{[]string{"datasets", "versions", "nope"}, 1, false},
 	{[]string{"lineage", "model", "m@v9"}, 1, false},
 	{[]string{"models", "publish", "m@v7"}, 1, false},
@@ -78,13 +87,14 @@ func TestSameSuite(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(tree, "sub"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(tree, "x.txt"), []byte("x\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(tree, "sub", "y.txt"), []byte("y\n"), 0o644))
-	fill := strings.NewReplacer("ROWS", rows, "TREE", tree, "PIPELINE", absPath(t, "../../examples/train-model/pipeline.yaml"))
+	fill := strings.NewReplacer("ROWS", rows, "TREE", tree, "PIPELINE", absPath(t, "../../examples/train-model/pipeline.yaml"),
+		"FEATURESET", absPath(t, "testdata/codefeatures/featureset.yaml"))
 
 	clean := func(home string) []string {
 		return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "KUBELINE_HOME=" + home, "KUBELINE_CONFIG=" + filepath.Join(home, "config")}
 	}
 	localHome := t.TempDir()
-	local := runSuite(t, work, clean(localHome), fill, localHome, work)
+	local := runSuite(t, work, clean(localHome), fill, localHome, work, absPath(t, "testdata"))
 
 	serverHome, clientHome := t.TempDir(), t.TempDir()
 	srv := startServerBinary(t, serverHome, "--multi-user")
@@ -102,7 +112,7 @@ func TestSameSuite(t *testing.T) {
 	r = kubelineEnv(t, work, env, "users", "whoami")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "alice", "the context's token is alice's")
-	remote := runSuite(t, work, env, fill, serverHome, clientHome, work)
+	remote := runSuite(t, work, env, fill, serverHome, clientHome, work, absPath(t, "testdata"))
 
 	l, s := strings.Join(local, ""), strings.Join(remote, "")
 	if d := cmp.Diff(l, s); d != "" {
