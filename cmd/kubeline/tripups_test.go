@@ -23,7 +23,7 @@ func TestSmallTripUps(t *testing.T) {
 	// An unknown lineage kind is named (it printed only the usage).
 	r = kubelineIn(t, t.TempDir(), env, "lineage", "mdl", "m@v1")
 	assert.Equal(t, 2, r.code)
-	assert.Contains(t, r.stderr, `unknown kind "mdl": want model or dataset`)
+	assert.Contains(t, r.stderr, `unknown kind "mdl": want model, dataset, code or featureset`)
 
 	// A pool's nodes print as NODE=GPUS, not raw JSON.
 	var gpus gpuFlag
