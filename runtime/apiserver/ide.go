@@ -43,6 +43,9 @@ type IDEOptions struct {
 	// IDE's pod (label ide.LabelIDE) and returns its URL, which the IDE
 	// reports; the pod's address is still what is probed.
 	Expose func(ctx context.Context, workflow string, wf *wfv1.Workflow, name string, selector map[string]string, port int) (string, error)
+	// Port is where the notebook listens in its pod (ide.DefaultPort
+	// when 0); the embedded engine gives each IDE a free port instead.
+	Port int
 }
 
 // WithIDEs sets how IDEs run (the embedded engine's way without it).

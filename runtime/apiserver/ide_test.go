@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -401,4 +402,46 @@ func TestEmbeddedIDEJupyter(t *testing.T) {
 	if r := do(t, "POST", plain.kl()+"/ides", "", map[string]any{"name": "nb", "image": "python"}); r.code != 400 || !strings.Contains(r.raw, "ide.command: JupyterLab is not installed") {
 		t.Fatalf("no JupyterLab and no command: %d %s", r.code, r.raw)
 	}
+}
+
+// TestIDEOnPods: on an engine whose steps are pods the server probes the
+// address the engine gives (here the embedded engine's process stands in
+// for the pod, at 127.0.0.1 on the configured port) and reports the URL of
+// the Service the engine puts in front of the pod, named for the IDE and
+// selecting its label.
+func TestIDEOnPods(t *testing.T) {
+	port, err := freeTCPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exposed sync.Map
+	k := startKubeline(t, serverOptions{with: func(api *apiserver.Server, _ context.Context) {
+		api.WithIDEs(apiserver.IDEOptions{Port: port,
+			Address: func(context.Context, string, *wfv1.Workflow) (string, error) { return "127.0.0.1", nil },
+			Expose: func(_ context.Context, workflow string, _ *wfv1.Workflow, name string, selector map[string]string, p int) (string, error) {
+				exposed.Store(name, fmt.Sprint(selector, p, workflow != ""))
+				return "http://" + name + ".team.svc:" + strconv.Itoa(p) + "/", nil
+			}})
+	}})
+	if r := do(t, "POST", k.kl()+"/ides", "", webIDE("pod-lab", 0, nil)); r.code != 200 {
+		t.Fatalf("start: %d %s", r.code, r.raw)
+	}
+	lab := waitIDE(t, k, "", "pod-lab", "Running")
+	if want := "http://ide-pod-lab.team.svc:" + strconv.Itoa(port) + "/"; lab["url"] != want {
+		t.Fatalf("url %v, want %s", lab["url"], want)
+	}
+	if got, _ := exposed.Load("ide-pod-lab"); got != fmt.Sprint(map[string]string{"kubeline.io/ide": "pod-lab"}, port, true) {
+		t.Fatalf("the Service asked for: %v", got)
+	}
+	do(t, "POST", k.kl()+"/ides/pod-lab:stop", "", nil)
+	waitIDE(t, k, "", "pod-lab", "Stopped")
+}
+
+func freeTCPPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

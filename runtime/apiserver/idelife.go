@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,7 +47,7 @@ func (s *Server) startIDE(ctx context.Context, name string) error {
 	if err := json.Unmarshal([]byte(i.Spec), &wf); err != nil {
 		return fail(fmt.Errorf("the stored workflow cannot be read: %w", err))
 	}
-	port, url := ide.DefaultPort, ""
+	port, url := cmp.Or(s.ideOpts.Port, ide.DefaultPort), ""
 	if s.ideOpts.Address == nil {
 		if port, err = freePort(); err != nil {
 			return fail(err)
