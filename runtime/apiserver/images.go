@@ -1,8 +1,11 @@
 package apiserver
 
 import (
+	"cmp"
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/kubeline/kubeline/compiler/argo"
 	"github.com/kubeline/kubeline/runtime/store"
@@ -81,11 +84,9 @@ func (s *Server) listImages(r *http.Request) (any, error) {
 }
 
 func sortImages(is []store.Image) {
-	for i := 1; i < len(is); i++ {
-		for j := i; j > 0 && (is[j].Group < is[j-1].Group || is[j].Group == is[j-1].Group && is[j].Name < is[j-1].Name); j-- {
-			is[j], is[j-1] = is[j-1], is[j]
-		}
-	}
+	slices.SortFunc(is, func(a, b store.Image) int {
+		return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(a.Name, b.Name))
+	})
 }
 
 func (s *Server) addImage(r *http.Request) (any, error) {
