@@ -173,3 +173,12 @@ func edges(g lineage.Graph) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestCodeOfTheStoreItself: a directory holding the artifact store (here
+// $KUBELINE_HOME) is refused, not copied into itself without end.
+func TestCodeOfTheStoreItself(t *testing.T) {
+	home := t.TempDir()
+	r := kubelineIn(t, t.TempDir(), []string{"KUBELINE_HOME=" + home}, "code", "create", "app", "--from", home)
+	assert.Equal(t, 1, r.code, r.stdout)
+	assert.Contains(t, r.stderr, "holds the artifact store")
+}

@@ -284,6 +284,9 @@ func (v *Versioner) createVersion(ctx context.Context, dir, kind, name, runID, t
 // av.Digest, when set, names the version instead of the content's digest
 // (code from git: its commit and tree).
 func (v *Versioner) store(ctx context.Context, av store.ArtifactVersion, path string) (ProducedVersion, error) {
+	if err := v.outsideStore(path); err != nil {
+		return ProducedVersion{}, err
+	}
 	digest, size, err := digestTree(path)
 	if err != nil {
 		return ProducedVersion{}, fmt.Errorf("digest %s: %w", path, err)
@@ -349,4 +352,28 @@ func (v *Versioner) existing(ctx context.Context, kind, name, digest string) (*s
 		return &old, fmt.Errorf("%s %q: %w", kind, name, store.ErrTaken)
 	}
 	return &old, nil
+}
+
+// outsideStore refuses content that holds a directory store's own tree
+// (versioning $KUBELINE_HOME, say): its upload would copy into itself
+// without end.
+func (v *Versioner) outsideStore(path string) error {
+	var root string
+	switch d := v.Objects.(type) {
+	case artifact.Dir:
+		root = d.Root
+	case *artifact.Dir:
+		root = d.Root
+	default:
+		return nil
+	}
+	p, err1 := filepath.Abs(path)
+	r, err2 := filepath.Abs(root)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	if rel, err := filepath.Rel(p, r); err == nil && filepath.IsLocal(rel) || p == r {
+		return fmt.Errorf("%s holds the artifact store %s: version a directory outside it: %w", path, root, store.ErrInvalid)
+	}
+	return nil
 }
