@@ -262,13 +262,19 @@ func textMatches(typ, v string) bool {
 	return true
 }
 
+// isTime reports whether v is a date (2006-01-02), a date and time
+// (2006-01-02 15:04:05) or an RFC 3339 time, trying only the layout its
+// shape can be.
 func isTime(v string) bool {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02"} {
-		if _, err := time.Parse(layout, v); err == nil {
-			return true
-		}
+	layout := time.RFC3339Nano
+	switch {
+	case len(v) == len("2006-01-02"):
+		layout = "2006-01-02"
+	case len(v) == len("2006-01-02 15:04:05") && v[10] == ' ':
+		layout = "2006-01-02 15:04:05"
 	}
-	return false
+	_, err := time.Parse(layout, v)
+	return err == nil
 }
 
 func checkJSONLines(path string, features []Feature) ([]Problem, error) {
@@ -285,22 +291,23 @@ func checkJSONLines(path string, features []Feature) ([]Problem, error) {
 		if len(text) == 0 {
 			continue
 		}
-		dec := json.NewDecoder(bytes.NewReader(text))
-		dec.UseNumber()
-		var row map[string]any
-		if err := dec.Decode(&row); err != nil {
+		var row map[string]json.RawMessage
+		if err := json.Unmarshal(text, &row); err != nil || row == nil {
+			if err == nil {
+				err = errors.New("null")
+			}
 			c.probs = append(c.probs, Problem{Msg: fmt.Sprintf("JSON lines: line %d is not a JSON object: %v", line, err)})
 			break
 		}
 		for _, k := range sortedKeys(row) {
 			typ, ok := c.types[k]
+			v := row[k]
 			switch {
 			case !ok:
 				c.add(k, "not a declared feature (line %d)", line)
-			case c.bad[k] || row[k] == nil:
-			case !jsonMatches(typ, row[k]):
-				b, _ := json.Marshal(row[k])
-				c.add(k, "declared %s, line %d has %s", typ, line, short(string(b)))
+			case c.bad[k] || string(v) == "null":
+			case !jsonMatches(typ, v):
+				c.add(k, "declared %s, line %d has %s", typ, line, short(string(v)))
 			}
 		}
 		if c.done() {
@@ -313,7 +320,7 @@ func checkJSONLines(path string, features []Feature) ([]Problem, error) {
 	return c.probs, nil
 }
 
-func sortedKeys(m map[string]any) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -322,28 +329,22 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-// jsonMatches reports whether a JSON value is a value of typ.
-func jsonMatches(typ string, v any) bool {
+// jsonMatches reports whether a JSON value (valid JSON, not null) is a
+// value of typ, read from its text.
+func jsonMatches(typ string, v json.RawMessage) bool {
 	switch typ {
 	case "int":
-		n, ok := v.(json.Number)
-		if !ok {
-			return false
-		}
-		_, err := n.Int64()
+		_, err := strconv.ParseInt(string(v), 10, 64)
 		return err == nil
 	case "float":
-		_, ok := v.(json.Number)
-		return ok
+		return len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9')
 	case "bool":
-		_, ok := v.(bool)
-		return ok
+		return string(v) == "true" || string(v) == "false"
 	case "string":
-		_, ok := v.(string)
-		return ok
+		return len(v) > 0 && v[0] == '"'
 	case "timestamp":
-		s, ok := v.(string)
-		return ok && isTime(s)
+		var s string
+		return len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil && isTime(s)
 	}
 	return false
 }

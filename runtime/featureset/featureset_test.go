@@ -2,6 +2,7 @@ package featureset
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -135,4 +136,28 @@ func TestCheckParquet(t *testing.T) {
 	assert.Equal(t, []string{"id", "extra", "ok", "at"}, me.Columns())
 	assert.Contains(t, err.Error(), `column "id": declared int, the Parquet column is BYTE_ARRAY (STRING)`)
 	assert.Contains(t, err.Error(), `column "ok": declared bool, missing from the Parquet schema`)
+}
+
+// BenchmarkCheck checks 100,000 rows of five features as CSV and as JSON
+// lines (bytes/s is the data's size).
+func BenchmarkCheck(b *testing.B) {
+	dir := b.TempDir()
+	var csv, jsonl []byte
+	csv = append(csv, "id,score,name,ok,at\n"...)
+	for i := 0; i < 100000; i++ {
+		csv = append(csv, []byte(fmt.Sprintf("%d,%d.5,name%d,true,2024-01-02\n", i, i%97, i))...)
+		jsonl = append(jsonl, []byte(fmt.Sprintf(`{"id":%d,"score":%d.5,"name":"name%d","ok":true,"at":"2024-01-02"}`+"\n", i, i%97, i))...)
+	}
+	for name, data := range map[string][]byte{"rows.csv": csv, "rows.jsonl": jsonl} {
+		p := filepath.Join(dir, name)
+		require.NoError(b, os.WriteFile(p, data, 0o644))
+		b.Run(filepath.Ext(name)[1:], func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if err := Check(p, features); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
