@@ -42,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "launch":
 		return launchcmd.Launch(args[1:], stdout, stderr)
 	case "install":
-		return launchcmd.Install(args[1:], stderr)
+		return launchcmd.Install(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "kubeline", version, "(in-pod launcher)")
 		return 0

@@ -210,12 +210,15 @@ func TestInPodContract(t *testing.T) {
 		"compiled step": {args: compiledStep(t, "kubeline", "2"), want: "[2/2] Hello, kubeline!"},
 		"user command fails": {args: []string{"launch", "--task", "t", "--", "sh", "-c", "echo no >&2; exit 3"},
 			wantCode: 3, want: "no"},
-		"no command":       {args: []string{"launch", "--task", "t"}, wantCode: 2, want: "no command after --"},
-		"bad component":    {args: []string{"launch", "--task", "t", "--component", "{", "--", "true"}, wantCode: 2, want: "--component"},
-		"unknown flag":     {args: []string{"launch", "--nope", "--", "true"}, wantCode: 2, want: "flag provided but not defined: -nope"},
-		"condition":        {args: []string{"launch", "--task", "c", "--condition", "1 + 1 == 2"}, want: `condition "1 + 1 == 2" is true`},
-		"install no dir":   {args: []string{"install"}, wantCode: 2, want: "usage: kubeline install DIR"},
-		"install two dirs": {args: []string{"install", "a", "b"}, wantCode: 2, want: "usage: kubeline install DIR"},
+		"no command":    {args: []string{"launch", "--task", "t"}, wantCode: 2, want: "no command after --"},
+		"bad component": {args: []string{"launch", "--task", "t", "--component", "{", "--", "true"}, wantCode: 2, want: "--component"},
+		"unknown flag":  {args: []string{"launch", "--nope", "--", "true"}, wantCode: 2, want: "flag provided but not defined: -nope"},
+		"condition":     {args: []string{"launch", "--task", "c", "--condition", "1 + 1 == 2"}, want: `condition "1 + 1 == 2" is true`},
+		"install no dir": {args: []string{"install"}, wantCode: 2,
+			want: "kubeline install: want DIR, got 0 argument(s)\nusage: kubeline install DIR [flags]\nRun 'kubeline install --help' for usage.\n"},
+		"install two dirs": {args: []string{"install", "a", "b"}, wantCode: 2, want: `want DIR, got 2 argument(s) ["a" "b"]`},
+		"install flag":     {args: []string{"install", "--force", "d"}, wantCode: 2, want: "unknown flag: --force"},
+		"install help":     {args: []string{"install", "-h"}, want: "Usage:\n  kubeline install DIR [flags]"},
 	}
 	names := make([]string, 0, len(cases))
 	for name := range cases {

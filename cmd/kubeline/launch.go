@@ -53,14 +53,17 @@ func wantsHelp(args []string) bool {
 }
 
 // newInstallCmd is `kubeline install DIR` (launchcmd.Install): the init
-// container copies the kubeline binary into the shared volume.
+// container copies the kubeline binary into the shared volume. Its command
+// line (help, usage errors) is launchcmd's, as the in-pod binary's is.
 func newInstallCmd(s streams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "install DIR",
-		Short: "copy this binary to DIR/kubeline (the init container of compiled workflows)",
-		Args:  exactArgs("DIR"),
+	c := &cobra.Command{
+		Use:                "install DIR",
+		Short:              launchcmd.InstallShort,
+		DisableFlagParsing: true,
 		RunE: func(_ *cobra.Command, args []string) error {
-			return code(launchcmd.Install(args, s.errOut))
+			return code(launchcmd.Install(args, s.out, s.errOut))
 		},
 	}
+	c.SetHelpFunc(func(c *cobra.Command, _ []string) { fmt.Fprint(c.OutOrStdout(), launchcmd.InstallHelp) })
+	return c
 }

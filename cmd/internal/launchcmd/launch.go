@@ -85,23 +85,64 @@ func Launch(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// InstallShort is `kubeline install`'s one-line description.
+const InstallShort = "copy this binary to DIR/kubeline (the init container of compiled workflows)"
+
+// InstallHelp is `kubeline install -h`, the same from both binaries.
+const InstallHelp = InstallShort + `
+
+Usage:
+  kubeline install DIR [flags]
+
+Flags:
+  -h, --help   help for install
+`
+
 // Install is `kubeline install DIR`: the init container copies the running
 // binary into the shared volume as DIR/kubeline, the path compiled steps
-// run (compiler/argo's Launcher).
-func Install(args []string, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: kubeline install DIR")
-		return 2
+// run (compiler/argo's Launcher). It owns its whole command line (help and
+// usage errors in the full CLI's words), so the in-pod binary and the full
+// one answer alike. It returns the exit code: 0, 2 for a bad command line,
+// 1 when the copy fails.
+func Install(args []string, stdout, stderr io.Writer) int {
+	var dirs []string
+	for i, a := range args {
+		if a == "--" {
+			dirs = append(dirs, args[i+1:]...)
+			break
+		}
+		switch {
+		case a == "-h" || a == "--help" || a == "-help":
+			fmt.Fprint(stdout, InstallHelp)
+			return 0
+		case strings.HasPrefix(a, "-") && a != "-":
+			return installUsage(stderr, "unknown flag: %s", a)
+		}
+		dirs = append(dirs, a)
+	}
+	if len(dirs) != 1 {
+		listed := ""
+		if len(dirs) > 0 {
+			listed = fmt.Sprintf(" %q", dirs)
+		}
+		return installUsage(stderr, "want DIR, got %d argument(s)%s", len(dirs), listed)
 	}
 	self, err := os.Executable()
 	if err == nil {
-		err = artifact.CopyTree(context.Background(), self, filepath.Join(args[0], "kubeline"))
+		err = artifact.CopyTree(context.Background(), self, filepath.Join(dirs[0], "kubeline"))
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline install: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// installUsage writes a usage error as the full CLI writes its commands'
+// (cmd/kubeline's run) and returns exit code 2.
+func installUsage(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, "kubeline install: "+format+"\nusage: kubeline install DIR [flags]\nRun 'kubeline install --help' for usage.\n", args...)
+	return 2
 }
 
 // podArtifacts is the artifact store of `kubeline launch` inside a pod:
