@@ -62,11 +62,12 @@ lint:
 
 # Each fuzz target in turn, FUZZTIME each, one worker: the compiler, the
 # YAML node bound, and the API server's request decoding (list queries,
-# JSON bodies, uploads; no 5xx, no panic).
+# KFP JSON bodies, uploads, the bodies of kubeline's own routes; no 5xx,
+# no panic).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./compiler/
 	$(GO) test -run '^$$' -fuzz FuzzNodeBound -fuzztime $(FUZZTIME) -parallel 1 ./compiler/spec/
-	for f in FuzzListRequest FuzzJSONBody FuzzUpload; do \
+	for f in FuzzListRequest FuzzJSONBody FuzzUpload FuzzKubelineBody; do \
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -parallel 1 ./runtime/apiserver/ || exit 1; done
 
 # The README's first command, through make.
