@@ -198,7 +198,13 @@ func TestHostileUser(t *testing.T) {
 	// nothing of them back.
 	t.Run("2 and 6 importers read no host file", func(t *testing.T) {
 		before := h.snapshot(t)
-		for _, uri := range []string{"file:///etc/shadow", "/etc/shadow", "file://" + filepath.Join(h.k.home, "k.db"), "file://" + h.k.home} {
+		// a's model m@v1 by its content's URI in the artifact store.
+		mv, err := h.k.st.GetArtifactVersion(context.Background(), "model", "m", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aContent := "file://" + filepath.Join(h.k.home, "artifacts", mv.Key)
+		for _, uri := range []string{"file:///etc/shadow", "/etc/shadow", "file://" + filepath.Join(h.k.home, "k.db"), "file://" + h.k.home, aContent} {
 			run := h.run(t, "b-ml", map[string]any{"pipeline_spec": h.train, "runtime_config": map[string]any{"parameters": map[string]any{"data": uri}}})
 			if run["state"] != "FAILED" || !strings.Contains(fmt.Sprint(run["error"]), "refused") {
 				t.Errorf("importer of %s: %v %v, want FAILED (refused)", uri, run["state"], run["error"])
