@@ -14,9 +14,10 @@ import (
 const LiteralPrefix = "kubeline-literal:"
 
 // Literal is v as a workflow parameter value: itself, or encoded when it
-// holds "{{".
+// holds "{{" or starts with LiteralPrefix (so that decoding gives back
+// exactly what the user gave).
 func Literal(v string) string {
-	if !strings.Contains(v, "{{") {
+	if !strings.Contains(v, "{{") && !strings.HasPrefix(v, LiteralPrefix) {
 		return v
 	}
 	return LiteralPrefix + base64.RawURLEncoding.EncodeToString([]byte(v))

@@ -2,9 +2,11 @@ package apiserver_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
+	"github.com/kubeline/kubeline/runtime/apiserver"
 	"github.com/kubeline/kubeline/runtime/launcher"
 	"github.com/kubeline/kubeline/runtime/sandbox"
 	"github.com/kubeline/kubeline/runtime/store"
@@ -164,7 +167,12 @@ func TestHostileUser(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(importRoot, "data.txt"), []byte("x\ny\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h := newHostile(t, serverOptions{sandboxed: true, importRoot: importRoot})
+	ui := t.TempDir() // a Pipelines UI build: its Node server's routes are served too
+	if err := os.WriteFile(filepath.Join(ui, "index.html"), []byte("<html></html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newHostile(t, serverOptions{sandboxed: true, importRoot: importRoot,
+		with: func(api *apiserver.Server, _ context.Context) { api.WithUI(ui) }})
 	h.work(t)
 
 	// 1. No step runs as the server: b's step, knowing every path, tries to
@@ -420,6 +428,54 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 		h.unchanged(t, before)
 	})
 
+	// 4, through the Pipelines UI's routes: b reads neither a's artifacts
+	// (/artifacts/get, /artifacts/SOURCE/BUCKET/KEY) nor its step logs
+	// (/k8s/pod/logs); a's members do.
+	t.Run("4 UI routes", func(t *testing.T) {
+		runs := h.as("a-ds", "GET", h.k.kfp()+"/runs?page_size=1", nil)
+		runID := runs.body["runs"].([]any)[0].(map[string]any)["run_id"].(string)
+		run, err := h.k.st.GetRun(context.Background(), runID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf wfv1.Workflow
+		if err := json.Unmarshal([]byte(run.Workflow), &wf); err != nil {
+			t.Fatal(err)
+		}
+		key := ""
+		for _, n := range wf.Status.Nodes {
+			if n.Outputs != nil && key == "" {
+				for _, a := range n.Outputs.Artifacts {
+					if a.S3 != nil && strings.HasPrefix(a.S3.Key, "kubeline/"+wf.Name+"/") && a.Name == "model" {
+						key = a.S3.Key
+					}
+				}
+			}
+		}
+		if key == "" {
+			t.Fatalf("a's run %s has no model artifact in the store", runID)
+		}
+		fake := "kubeline/zz-0000/zz-0000-step/model"
+		root := filepath.Join(h.k.home, "artifacts")
+		get := func(user, k string) resp {
+			return h.as(user, "GET", h.k.root+"/artifacts/get?source=file&bucket="+url.QueryEscape(root)+"&key="+url.QueryEscape(k), nil)
+		}
+		if r := get("a-ds", key); r.code != 200 {
+			t.Errorf("a reads its artifact %s through the UI route: %d %s", key, r.code, r.raw)
+		}
+		hiddenLike(t, "GET /artifacts/get of a's artifact", get("b-ds", key), get("b-ds", fake), key, fake)
+		path := func(k string) string { return h.k.root + "/artifacts/file/" + strings.TrimPrefix(root, "/") + "/" + k }
+		hiddenLike(t, "GET /artifacts/SOURCE/BUCKET/KEY", h.as("b-ds", "GET", path(key), nil), h.as("b-ds", "GET", path(fake), nil), key, fake)
+		const missing = "00000000-0000-0000-0000-000000000000"
+		logs := func(user, id string) resp {
+			return h.as(user, "GET", h.k.root+"/k8s/pod/logs?runid="+id+"&podname="+wf.Name+"-train", nil)
+		}
+		if r := logs("a-ds", runID); r.code == 200 || !strings.Contains(r.raw, "no pod "+wf.Name+"-train") && !strings.Contains(r.raw, "no archived log") {
+			t.Errorf("a asks for a log of its run: %d %s, want past the run's check", r.code, r.raw)
+		}
+		hiddenLike(t, "GET /k8s/pod/logs of a's run", logs("b-ds", runID), logs("b-ds", missing), runID, missing)
+	})
+
 	// Also: run parameters are data: a step gets them literally, never
 	// expanded as Argo templates.
 	t.Run("run parameters are literal", func(t *testing.T) {
@@ -431,7 +487,10 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 		if err := yamlToJSON(spec, &hello); err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range []string{"{{workflow.name}}", "{{=toJson(workflow)}}", "{{$.pipeline_job_name}}"} {
+		// The last one looks like kubeline's own encoding of a value: it
+		// too reaches the step as given, not decoded.
+		looksEncoded := "kubeline-literal:" + base64.RawURLEncoding.EncodeToString([]byte("{{workflow.name}}"))
+		for _, v := range []string{"{{workflow.name}}", "{{=toJson(workflow)}}", "{{$.pipeline_job_name}}", looksEncoded} {
 			run := h.run(t, "b-ds", map[string]any{"pipeline_spec": hello, "runtime_config": map[string]any{"parameters": map[string]any{"recipient": v, "repeat": 1}}})
 			if got := launcher.DecodeLiteral(outputOf(t, h.k, run["run_id"].(string), "greeting")); run["state"] != "SUCCEEDED" || got != "Hello, "+v+"!" {
 				t.Errorf("recipient %s: %v, greeting %q, want it literal", v, run["state"], got)

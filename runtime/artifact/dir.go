@@ -389,6 +389,9 @@ func (d Dir) Read(ctx context.Context, key string) ([]byte, error) {
 		p = filepath.Join(p, "data")
 	}
 	b, err := os.ReadFile(p)
+	if fi.IsDir() && errors.Is(err, fs.ErrNotExist) { // metrics artifacts hold metadata only
+		return nil, fmt.Errorf("read %s: the artifact holds no data: %w", key, ErrNotFound)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", key, err)
 	}

@@ -105,4 +105,13 @@ func TestDirRead(t *testing.T) {
 	if _, err := d.Read(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Read of a missing key: want ErrNotFound, got %v", err)
 	}
+	// A metrics artifact: its directory holds metadata.json and no data.
+	meta := t.TempDir()
+	os.WriteFile(filepath.Join(meta, "metadata.json"), []byte("{}"), 0o644)
+	if err := d.Upload(ctx, "kubeline/wf/pod/metrics", meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Read(ctx, "kubeline/wf/pod/metrics"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Read of an artifact without data: want ErrNotFound, got %v", err)
+	}
 }

@@ -107,9 +107,9 @@ func parseOutputFile(raw string, t paramType) (*structpb.Value, error) {
 const literalPrefix = "kubeline-literal:"
 
 // Literal is v as an Argo parameter value: itself, or encoded when it
-// holds "{{".
+// holds "{{" or starts with the prefix (decoding gives v back exactly).
 func Literal(v string) string {
-	if !strings.Contains(v, "{{") {
+	if !strings.Contains(v, "{{") && !strings.HasPrefix(v, literalPrefix) {
 		return v
 	}
 	return literalPrefix + base64.RawURLEncoding.EncodeToString([]byte(v))
