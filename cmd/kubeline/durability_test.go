@@ -17,9 +17,11 @@ import (
 // TestStoreSurvivesForeignOpens is issue 15's finding 6 against a real
 // server process: between writes it answered 200, a step importer names the
 // database file (refused: the server never opens its store's files for a
-// step), a step process opens and reads it, and an outside SQLite client
-// (Python's sqlite3) opens, reads and closes it; the server is killed -9
-// and restarted: every write that was answered 200 is there.
+// step), a step process opens and reads it, a step leaves a link to it as
+// its output artifact (the server opens and closes the file in its own
+// process to store it), and an outside SQLite client (Python's sqlite3)
+// opens, reads and closes it; the server is killed -9 and restarted: every
+// write that was answered 200 is there.
 func TestStoreSurvivesForeignOpens(t *testing.T) {
 	bin := kubelineBinary(t)
 	home := filepath.Join(t.TempDir(), "home")
@@ -113,6 +115,22 @@ func TestStoreSurvivesForeignOpens(t *testing.T) {
 		"schemaVersion":  "2.1.0"}})
 	if run := wait(post(base, "/runs", string(b))["run_id"].(string)); run["state"] != "SUCCEEDED" {
 		t.Errorf("the step reading the store: %v %v", run["state"], run["error"])
+	}
+	write(5)
+	// A step whose output artifact is a link to the database: the server
+	// itself opens and closes the file to store the artifact (any close
+	// drops a process's POSIX locks on the file; the store's own
+	// open-file-description lock stays).
+	b, _ = json.Marshal(map[string]any{"display_name": "link-db", "pipeline_spec": map[string]any{
+		"components": map[string]any{"comp-link": map[string]any{"executorLabel": "exec-link",
+			"outputDefinitions": map[string]any{"artifacts": map[string]any{"out": map[string]any{"artifactType": map[string]any{"schemaTitle": "system.Artifact", "schemaVersion": "0.0.1"}}}}}},
+		"deploymentSpec": map[string]any{"executors": map[string]any{"exec-link": map[string]any{"container": map[string]any{"image": "alpine",
+			"command": []any{"sh", "-c", `mkdir -p "$(dirname "$0")" && ln -s "$1" "$0"`, "{{$.outputs.artifacts['out'].path}}", db}}}}},
+		"pipelineInfo":  map[string]any{"name": "link-db"},
+		"root":          map[string]any{"dag": map[string]any{"tasks": map[string]any{"link": map[string]any{"componentRef": map[string]any{"name": "comp-link"}, "taskInfo": map[string]any{"name": "link"}}}}},
+		"schemaVersion": "2.1.0"}})
+	if run := wait(post(base, "/runs", string(b))["run_id"].(string)); run["state"] != "SUCCEEDED" {
+		t.Errorf("the step linking its output to the store: %v %v", run["state"], run["error"])
 	}
 	write(5)
 	// An outside SQLite client opens, reads and closes the database.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -59,4 +60,26 @@ func storeFiles(db string) []string {
 		return nil
 	}
 	return []string{abs, abs + "-wal", abs + "-shm", abs + "-journal", abs + ".lock"}
+}
+
+// privateHome makes the server's home (its runs, artifacts and, by
+// default, its store) the server's user's alone: created 0700, and an
+// existing one that group or others may enter is made 0700. A home the
+// server may not chmod (a volume's root owned by another user) is a
+// warning, returned for the log, not a failure.
+func privateHome(home string) (warning string, err error) {
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return "", fmt.Errorf("make KUBELINE_HOME: %w", err)
+	}
+	fi, err := os.Stat(home)
+	if err != nil {
+		return "", fmt.Errorf("KUBELINE_HOME: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return "", nil
+	}
+	if err := os.Chmod(home, 0o700); err != nil {
+		return fmt.Sprintf("KUBELINE_HOME %s is %v and could not be made 0700 (%v): other users of this machine may read runs and artifacts under it", home, fi.Mode().Perm(), err), nil
+	}
+	return "", nil
 }

@@ -99,6 +99,13 @@ func serve(ctx context.Context, l net.Listener, db string, arts storeFlags, log 
 // cluster's GPUs of acc.
 func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, acc accessFlags, log io.Writer) error {
 	home := kubelineHome()
+	warning, err := privateHome(home)
+	if err != nil {
+		return err
+	}
+	if warning != "" {
+		fmt.Fprintf(log, "kubeline server: warning: %s\n", warning)
+	}
 	objects, err := arts.open(ctx, home)
 	if err != nil {
 		return err
