@@ -63,7 +63,9 @@ func TestServerIsolation(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := startServerBinary(t, home, "--multi-user", "--import-root", importRoot)
-		said := func() bool { return strings.Contains(srv.out.String(), "multi-user: each run's steps run sandboxed (bubblewrap)") }
+		said := func() bool {
+			return strings.Contains(srv.out.String(), "multi-user: each run's steps run sandboxed (bubblewrap)")
+		}
 		for i := 0; i < 100 && !said(); i++ { // its output reaches the test through a pipe
 			time.Sleep(50 * time.Millisecond)
 		}

@@ -546,6 +546,13 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 				t.Errorf("group %q: %d %s, want 400", name, r.code, r.raw)
 			}
 		}
+		for _, name := range []string{"x@y", "x/y"} {
+			doc := fmt.Sprintf("kind: Deployment\napiVersion: kubeline.io/v1alpha1\nmetadata: {name: %q}\nspec:\n  model: spy-m@v1\n  target: local\n"+
+				"  predictor: {image: python, command: [python3, p.py]}\n", name)
+			if r := postYAML(t, h.k.kl()+"/deployments", h.tok["b-pe"], doc); r.code != 400 || !strings.Contains(r.raw, "metadata.name") {
+				t.Errorf("deployment %q: %d %s, want 400 naming metadata.name", name, r.code, r.raw)
+			}
+		}
 		run := h.run(t, "b-ml", map[string]any{"pipeline_spec": h.train, "runtime_config": map[string]any{"parameters": map[string]any{
 			"data": "dataset://bd@v1", "kubeline.io/version:train.model": "model:a@v1"}}})
 		if run["state"] != "FAILED" || !strings.Contains(fmt.Sprint(run["error"]), "a@v1") {
