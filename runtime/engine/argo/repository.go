@@ -102,8 +102,10 @@ func usesStore(args []string) bool {
 	return false
 }
 
-// addPodEnv appends env to the main container of every template that runs
-// a launcher step using the store (or given a code version: codeparam.go).
+// addPodEnv gives every launcher step the store's name and settings, so
+// the artifact URIs it writes name the store the artifacts are uploaded to;
+// the steps that use the store themselves (or are given a code version:
+// codeparam.go) get the credentials too.
 func addPodEnv(wf *wfv1.Workflow, env []corev1.EnvVar) {
 	if len(env) == 0 {
 		return
@@ -111,10 +113,14 @@ func addPodEnv(wf *wfv1.Workflow, env []corev1.EnvVar) {
 	code := codeTemplates(wf)
 	for i := range wf.Spec.Templates {
 		c := wf.Spec.Templates[i].Container
-		if c == nil || !(usesStore(c.Args) || code[wf.Spec.Templates[i].Name]) {
+		if c == nil || len(c.Command) < 2 || c.Command[1] != "launch" {
 			continue
 		}
+		store := usesStore(c.Args) || code[wf.Spec.Templates[i].Name]
 		for _, e := range env {
+			if e.ValueFrom != nil && !store {
+				continue
+			}
 			if !slices.ContainsFunc(c.Env, func(x corev1.EnvVar) bool { return x.Name == e.Name }) {
 				c.Env = append(c.Env, e)
 			}

@@ -89,11 +89,13 @@ func TestSubmitGivesStoreStepsPodEnv(t *testing.T) {
 		{Name: "importer", Container: launcher("--task", "e", "--importer", "{}")},
 		{Name: "descriptor", Container: launcher("--task", "f", "--in", "data-artifact={{inputs.parameters.data-artifact}}", "--", "cat")},
 		{Name: "user-args", Container: launcher("--task", "g", "--", "echo", "--trial", "--in", "x-artifact=y")},
+		{Name: "not-a-launcher", Container: &corev1.Container{Image: "alpine", Command: []string{"sh", "-c", "echo --trial"}}},
 		{Name: "dag", DAG: &wfv1.DAGTemplate{}},
 	}}}
 	wfs := argofake.NewSimpleClientset()
 	e := &Engine{wf: wfs, kube: kubefake.NewSimpleClientset(), namespace: "ns"}
-	e.SetPodEnv([]corev1.EnvVar{{Name: "KUBELINE_ARTIFACT_ROOT", Value: "minio://b"}})
+	secret := &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{Key: "secretkey"}}
+	e.SetPodEnv([]corev1.EnvVar{{Name: "KUBELINE_ARTIFACT_ROOT", Value: "minio://b"}, {Name: "OBJECTSTORECONFIG_SECRETACCESSKEY", ValueFrom: secret}})
 	name, err := e.Submit(context.Background(), wf)
 	if err != nil {
 		t.Fatal(err)
@@ -102,14 +104,18 @@ func TestSubmitGivesStoreStepsPodEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	with := map[string]bool{}
+	given := map[string][]string{}
 	for _, tmpl := range got.Spec.Templates {
-		if tmpl.Container != nil && len(tmpl.Container.Env) == 1 && tmpl.Container.Env[0].Value == "minio://b" {
-			with[tmpl.Name] = true
+		if tmpl.Container != nil {
+			for _, env := range tmpl.Container.Env {
+				given[tmpl.Name] = append(given[tmpl.Name], env.Name)
+			}
 		}
 	}
-	if d := cmp.Diff(map[string]bool{"trial": true, "suggest": true, "resolve": true, "importer": true, "descriptor": true}, with); d != "" {
-		t.Errorf("templates given the store's env (-want +got):\n%s", d)
+	root, all := []string{"KUBELINE_ARTIFACT_ROOT"}, []string{"KUBELINE_ARTIFACT_ROOT", "OBJECTSTORECONFIG_SECRETACCESSKEY"}
+	want := map[string][]string{"plain": root, "user-args": root, "trial": all, "suggest": all, "resolve": all, "importer": all, "descriptor": all}
+	if d := cmp.Diff(want, given); d != "" {
+		t.Errorf("the env each template got (-want +got):\n%s", d)
 	}
 	if len(wf.Spec.Templates[1].Container.Env) != 0 {
 		t.Error("Submit changed the caller's workflow")
