@@ -43,6 +43,9 @@ func podSpecPatch(image string, mounts []corev1.VolumeMount) (string, error) {
 	env := []corev1.EnvVar{
 		{Name: "KUBELINE_WORKFLOW", Value: "{{workflow.name}}"},
 		{Name: "KUBELINE_WORKFLOW_UID", Value: "{{workflow.uid}}"},
+		// The pod's name, where Argo keys its output artifacts. Not
+		// $HOSTNAME: the kubelet cuts that to 63 characters.
+		{Name: "KUBELINE_POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 	}
 	patch := corev1.PodSpec{
 		InitContainers: []corev1.Container{{

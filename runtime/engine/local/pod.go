@@ -352,7 +352,8 @@ func (p *pod) collect() (*wfv1.Outputs, error) {
 		var v *wfv1.AnyString
 		if vf.Path != "" {
 			if b, err := os.ReadFile(p.hostPath(vf.Path)); err == nil {
-				v = wfv1.AnyStringPtr(strings.TrimSuffix(string(b), ""))
+				// Argo's executor trims a single newline.
+				v = wfv1.AnyStringPtr(strings.TrimSuffix(string(b), "\n"))
 			}
 		}
 		if v == nil && vf.Default != nil {
@@ -365,7 +366,8 @@ func (p *pod) collect() (*wfv1.Outputs, error) {
 		out.Parameters = append(out.Parameters, wfv1.Parameter{Name: prm.Name, Value: v})
 	}
 	if b, err := os.ReadFile(filepath.Join(p.dir, "stdout")); err == nil && p.tmpl.Script != nil {
-		res := strings.TrimSpace(string(b))
+		// Argo's executor trims a single newline off a script's stdout.
+		res := strings.TrimSuffix(string(b), "\n")
 		out.Result = &res
 	}
 	for _, a := range p.tmpl.Outputs.Artifacts {
