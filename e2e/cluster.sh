@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# kubeline's e2e environment: a real Kubernetes control plane, kwok's fake
-# nodes and pods, and Argo Workflows' controller, all built from the Go module
-# proxy and run on 127.0.0.1 only. See e2e/README.md.
+# kubeline's e2e environment: a real Kubernetes control plane, one real node
+# (kubelet, containerd, runc: pods run in containers), kwok's fake nodes for
+# scale, and Argo Workflows' controller and executor, all built from the Go
+# module proxy (and Debian's archive for the base image), reachable only from
+# this machine. See e2e/README.md.
 #
-#   e2e/cluster.sh build    build every binary into $E2E_CACHE (skips what is built)
+#   e2e/cluster.sh build [PART...]  build every binary and the base image into
+#                           $E2E_CACHE (skips what is built); PART: base etcd kwok argo kubernetes
 #   e2e/cluster.sh up       start the cluster; writes $E2E_DIR/kubeconfig
 #   e2e/cluster.sh down     stop every process `up` started
 #   e2e/cluster.sh status   what runs, and whether it answers
@@ -20,7 +23,8 @@ ARGO_VERSION=v3.7.9       # github.com/argoproj/argo-workflows/v3 (a patched cop
 
 E2E_CACHE="${E2E_CACHE:-$HOME/.cache/kubeline-e2e}"
 E2E_DIR="${E2E_DIR:-${TMPDIR:-/tmp}/kubeline-e2e}"
-# Ports, all on 127.0.0.1. Override to run two clusters side by side.
+# Ports: on 127.0.0.1, except the apiserver's and the kubelet's, which the
+# pods reach on $E2E_HOST_IP. Override to run two clusters side by side.
 E2E_PORT_BASE="${E2E_PORT_BASE:-26000}"
 ETCD_PORT=$((E2E_PORT_BASE + 379))         # etcd client
 ETCD_PEER_PORT=$((E2E_PORT_BASE + 380))    # etcd peer
@@ -29,12 +33,24 @@ KCM_PORT=$((E2E_PORT_BASE + 257))          # kube-controller-manager (https, hea
 SCHED_PORT=$((E2E_PORT_BASE + 259))        # kube-scheduler (https, healthz)
 KWOK_PORT=$((E2E_PORT_BASE + 247))         # kwok (healthz/metrics)
 ARGO_HEALTH_PORT=$((E2E_PORT_BASE + 60))   # workflow-controller healthz
+KUBELET_PORT=$((E2E_PORT_BASE + 250))      # kubelet (https, on $E2E_HOST_IP)
+KUBELET_HEALTHZ_PORT=$((E2E_PORT_BASE + 248))
+REGISTRY_PORT=$((E2E_PORT_BASE + 500))     # e2e/registry, containerd's mirror
+# The real node: its pods' subnet on bridge $BRIDGE, whose address
+# $E2E_HOST_IP (the subnet's first) is this host as the pods see it; the
+# cgroup its pods live under.
+E2E_POD_SUBNET="${E2E_POD_SUBNET:-10.$((E2E_PORT_BASE / 1000 % 256)).0.0/24}"
+E2E_HOST_IP="${E2E_POD_SUBNET%.*/*}.1"
+BRIDGE="kubeline$E2E_PORT_BASE"
+CGROUP_ROOT="/kubeline-e2e-$E2E_PORT_BASE"
+NODE_NAME="${NODE_NAME:-e2e-node}"
+E2E_NODE_GPUS="${E2E_NODE_GPUS:-8}"        # nvidia.com/gpu the real node advertises (nothing behind them)
 E2E_NAMESPACE="${E2E_NAMESPACE:-argo}"     # the controller's ConfigMap; it watches every namespace
-E2E_NODES="${E2E_NODES:-2}"                # fake nodes
+E2E_NODES="${E2E_NODES:-2}"                # fake nodes (tainted: only pods that tolerate them go there)
 # The fake pods' IPs: loopback, so that nothing could ever send traffic to a
 # private range. (The fake nodes get no address at all, so the apiserver
 # refuses exec/logs/port-forward at once instead of dialing a kubelet.)
-E2E_POD_CIDR="${E2E_POD_CIDR:-127.16.0.1/16}"
+E2E_POD_CIDR="${E2E_POD_CIDR:-127.16.0.1/16}"      # kwok's fake pods
 # kube-controller-manager runs only what the e2e tests need: namespaces are
 # deleted, pods of a deleted Workflow are collected, each namespace gets its
 # default ServiceAccount (which pods need) and kube-root-ca.crt.
@@ -44,6 +60,11 @@ K8S_BIN="$E2E_CACHE/k8s-$K8S_VERSION"
 ETCD_BIN="$E2E_CACHE/etcd-$ETCD_VERSION"
 KWOK_BIN="$E2E_CACHE/kwok-$KWOK_VERSION"
 ARGO_BIN="$E2E_CACHE/argo-$ARGO_VERSION"
+
+# shellcheck source=e2e/images.sh
+. "$HERE/images.sh"
+# shellcheck source=e2e/node.sh
+. "$HERE/node.sh"
 
 log() { printf '%s e2e: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -67,7 +88,7 @@ mark_built() { echo "$2" >"$1/.built"; }
 build_k8s() {
 	local st; st="$(stamp_of k8s "$K8S_VERSION")"
 	if is_built "$K8S_BIN" "$st"; then log "kubernetes $K8S_VERSION: built"; return; fi
-	log "kubernetes $K8S_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl"
+	log "kubernetes $K8S_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet"
 	mkdir -p "$K8S_BIN"
 	local v="$K8S_VERSION" minor; minor="$(echo "$v" | cut -d. -f2)"
 	local ld="-s -w"
@@ -76,7 +97,7 @@ build_k8s() {
 	done
 	(cd "$HERE/k8s" && "$GO" build -ldflags "$ld" -o "$K8S_BIN/" \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet)
 	mark_built "$K8S_BIN" "$st"
 }
 
@@ -101,11 +122,13 @@ build_kwok() {
 # Argo's go.mod has a replace (tablewriter), so `go install ...@v3.7.9` is
 # refused; and its healthz listener is hard-wired to ":6060" (every
 # interface). So it builds from a writable copy of its module, patched to
-# listen on $ARGO_HEALTHZ_ADDR (default 127.0.0.1:6060).
+# listen on $ARGO_HEALTHZ_ADDR (default 127.0.0.1:6060). The controller and
+# the executor (argoexec, which runs in every pod: static, as Argo's
+# Makefile builds it) come from one `go build`, sharing its packages.
 build_argo() {
-	local st; st="$(stamp_of "" "$ARGO_VERSION")"
+	local st; st="$(stamp_of "" "$ARGO_VERSION") workflow-controller+argoexec cgo=0"
 	if is_built "$ARGO_BIN" "$st"; then log "argo $ARGO_VERSION: built"; return; fi
-	log "argo workflow-controller $ARGO_VERSION: building"
+	log "argo $ARGO_VERSION: building workflow-controller and argoexec"
 	local p=github.com/argoproj/argo-workflows/v3
 	local dir; dir="$(cd / && "$GO" mod download -json "$p@$ARGO_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
 	[ -d "$dir" ] || die "go mod download $p@$ARGO_VERSION gave no directory"
@@ -114,22 +137,40 @@ build_argo() {
 	cp -r "$dir/." "$src/"; chmod -R u+w "$src"
 	local main="$src/cmd/workflow-controller/main.go"
 	grep -q 'http.ListenAndServe(":6060", nil)' "$main" || die "argo: healthz listener not found in $main"
+	# argoexec's Linux signal code is a symlink in Argo's repository
+	# (signal_linux.go -> signal_darwin.go); module zips drop symlinks.
+	local os="$src/workflow/executor/osspecific"
+	[ -f "$os/signal_linux.go" ] || cp "$os/signal_darwin.go" "$os/signal_linux.go"
 	sed -i 's|http.ListenAndServe(":6060", nil)|http.ListenAndServe(func() string { if a := os.Getenv("ARGO_HEALTHZ_ADDR"); a != "" { return a }; return "127.0.0.1:6060" }(), nil)|' "$main"
-	(cd "$src" && "$GO" build \
+	(cd "$src" && CGO_ENABLED=0 "$GO" build \
 		-ldflags "-s -w -X $p.version=$ARGO_VERSION -X $p.gitTreeState=clean" \
-		-o "$ARGO_BIN/workflow-controller" ./cmd/workflow-controller)
+		-o "$ARGO_BIN/" ./cmd/workflow-controller ./cmd/argoexec)
 	# Argo's minimal CRDs (no OpenAPI schema; what Argo's own dev setup uses).
 	cp "$src"/manifests/base/crds/minimal/argoproj.io_*.yaml "$ARGO_BIN/crds/"
 	rm -rf "$src"; rmdir "$E2E_CACHE/src" 2>/dev/null || true
 	mark_built "$ARGO_BIN" "$st"
 }
 
+# phase NAME FUNCTION: run one build step and say how long it took.
+phase() {
+	local t=$SECONDS
+	"$2"
+	log "phase $1: $((SECONDS - t))s"
+}
+
+# cmd_build [PART...]: every part (base etcd kwok argo kubernetes), or those named.
 cmd_build() {
-	local t0=$SECONDS
-	build_etcd
-	build_kwok
-	build_argo
-	build_k8s
+	local t0=$SECONDS p parts="${*:-base etcd kwok argo kubernetes}"
+	for p in $parts; do
+		case "$p" in
+		base) phase base build_base ;;
+		etcd) phase etcd build_etcd ;;
+		kwok) phase kwok build_kwok ;;
+		argo) phase argo build_argo ;;
+		kubernetes) phase kubernetes build_k8s ;;
+		*) die "build: no part $p (base etcd kwok argo kubernetes)" ;;
+		esac
+	done
 	log "build done in $((SECONDS - t0))s; binaries under $E2E_CACHE"
 }
 
@@ -139,14 +180,16 @@ KUBECONFIG_PATH="$E2E_DIR/kubeconfig"
 PKI="$E2E_DIR/pki"
 PIDS="$E2E_DIR/pids"
 LOGS="$E2E_DIR/logs"
-COMPONENTS="etcd kube-apiserver kube-controller-manager kube-scheduler kwok workflow-controller"
+COMPONENTS="etcd kube-apiserver kube-controller-manager kube-scheduler kwok registry containerd kubelet workflow-controller"
 
 need_built() {
 	local ok=1
 	for b in "$ETCD_BIN/etcd" "$K8S_BIN/kube-apiserver" "$K8S_BIN/kube-controller-manager" \
-		"$K8S_BIN/kube-scheduler" "$K8S_BIN/kubectl" "$KWOK_BIN/kwok" "$ARGO_BIN/workflow-controller"; do
+		"$K8S_BIN/kube-scheduler" "$K8S_BIN/kubectl" "$K8S_BIN/kubelet" "$KWOK_BIN/kwok" \
+		"$ARGO_BIN/workflow-controller" "$ARGO_BIN/argoexec"; do
 		[ -x "$b" ] || { log "missing $b"; ok=0; }
 	done
+	[ -f "$BASE_BIN/base.tar" ] || { log "missing $BASE_BIN/base.tar"; ok=0; }
 	[ "$ok" = 1 ] || die "run: e2e/cluster.sh build"
 }
 
@@ -182,7 +225,13 @@ start() {
 }
 
 gen_pki() {
-	[ -f "$PKI/admin.crt" ] && return
+	# Made once per E2E_DIR (again if the apiserver's certificate lacks the
+	# host address the pods use).
+	if [ -f "$PKI/admin.crt" ] && openssl x509 -in "$PKI/apiserver.crt" -noout -text 2>/dev/null |
+		grep -q "IP Address:$E2E_HOST_IP\(,\|\$\)"; then
+		return
+	fi
+	rm -rf "$PKI"
 	mkdir -p "$PKI"
 	(
 		cd "$PKI"
@@ -190,7 +239,7 @@ gen_pki() {
 			-subj "/CN=kubeline-e2e-ca" 2>/dev/null
 		openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr \
 			-subj "/CN=kube-apiserver" 2>/dev/null
-		printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1" \
+		printf '%s\n' "subjectAltName=IP:127.0.0.1,IP:$E2E_HOST_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1" \
 			"extendedKeyUsage=serverAuth" "keyUsage=critical,digitalSignature,keyEncipherment" >apiserver.ext
 		openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
 			-extfile apiserver.ext -out apiserver.crt 2>/dev/null
@@ -216,7 +265,7 @@ kind: Config
 clusters:
 - name: kubeline-e2e
   cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
+    server: https://$E2E_HOST_IP:$APISERVER_PORT
     certificate-authority-data: $(base64 -w0 "$PKI/ca.crt")
 users:
 - name: kubeline-e2e-admin
@@ -244,12 +293,17 @@ running_pids() {
 
 cmd_up() {
 	need_built
+	node_check
 	[ -z "$(running_pids)" ] || die "already up ($(running_pids | tr '\n' ' ')); run: e2e/cluster.sh down"
 	local t0=$SECONDS
-	# A failed `up` stops what it had started.
-	trap 'rc=$?; if [ "$rc" != 0 ]; then log "up failed: stopping what it started"; cmd_down; fi' EXIT
 	mkdir -p "$E2E_DIR" "$PIDS" "$LOGS"
 	rm -rf "$E2E_DIR/etcd-data" "$LOGS"/*.log
+	# The images from this checkout first: a build error stops nothing.
+	phase images build_images
+	t0=$SECONDS
+	# A failed `up` stops what it had started.
+	trap 'rc=$?; if [ "$rc" != 0 ]; then log "up failed: stopping what it started"; cmd_down; fi' EXIT
+	net_up
 	gen_pki
 	write_kubeconfig
 
@@ -262,13 +316,15 @@ cmd_up() {
 
 	start kube-apiserver -- "$K8S_BIN/kube-apiserver" \
 		--etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+		--bind-address "$E2E_HOST_IP" --advertise-address "$E2E_HOST_IP" --secure-port "$APISERVER_PORT" \
 		--tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
 		--client-ca-file "$PKI/ca.crt" \
 		--service-account-issuer https://kubernetes.default.svc.cluster.local \
 		--service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
 		--service-cluster-ip-range 10.96.0.0/16 \
 		--authorization-mode Node,RBAC --endpoint-reconciler-type none \
+		--kubelet-client-certificate "$PKI/admin.crt" --kubelet-client-key "$PKI/admin.key" \
+		--kubelet-preferred-address-types InternalIP \
 		--allow-privileged=true --profiling=false
 	wait_for kube-apiserver 120 kc get --raw /readyz
 
@@ -309,12 +365,22 @@ metadata:
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
     type: kwok
+spec:
+  # Only pods that ask for fake nodes go there (nodeSelector type: kwok
+  # and this toleration); every other pod runs on the real node.
+  taints:
+  - {key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule}
 status:
   allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
   capacity: {cpu: "32", memory: 256Gi, pods: "110"}
 EOF
 	done
-	wait_for kwok 60 kc wait --for=condition=Ready node --all --timeout=1s
+	[ "$E2E_NODES" = 0 ] || wait_for kwok 60 kc wait --for=condition=Ready node -l type=kwok --timeout=1s
+
+	# The real node.
+	local tn=$SECONDS
+	node_up
+	log "real node $NODE_NAME Ready in $((SECONDS - tn))s"
 	# The apiserver taints a new node not-ready:NoSchedule; kube-controller-manager's
 	# node-lifecycle controller, which would lift it, does not run here.
 	kc taint nodes --all node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
@@ -332,12 +398,44 @@ metadata:
 data:
   metricsConfig: |
     enabled: false
+  # Argo's init and wait containers reach the apiserver in-cluster; with no
+  # kube-proxy here the kubernetes Service's address leads nowhere, so they
+  # are given the apiserver's own address (the certificate names it).
+  executor: |
+    env:
+    - {name: KUBERNETES_SERVICE_HOST, value: "$E2E_HOST_IP"}
+    - {name: KUBERNETES_SERVICE_PORT, value: "$APISERVER_PORT"}
+EOF
+	# What Argo's executor does with the pod's ServiceAccount (Argo's
+	# executor role), for every ServiceAccount: report outputs in
+	# WorkflowTaskResults, read the artifact repository's credentials.
+	kc apply -f - >/dev/null <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kubeline-e2e-executor}
+rules:
+- apiGroups: [argoproj.io]
+  resources: [workflowtaskresults]
+  verbs: [create, patch, get, list, watch]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, watch, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kubeline-e2e-executor}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubeline-e2e-executor}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:serviceaccounts"}
 EOF
 	start workflow-controller LEADER_ELECTION_DISABLE=true DEFAULT_REQUEUE_TIME=1s \
 		ARGO_HEALTHZ_ADDR="127.0.0.1:$ARGO_HEALTH_PORT" -- \
 		"$ARGO_BIN/workflow-controller" --kubeconfig "$KUBECONFIG_PATH" --namespace "$E2E_NAMESPACE" \
 		--configmap workflow-controller-configmap \
-		--executor-image "quay.io/argoproj/argoexec:$ARGO_VERSION" --loglevel info
+		--executor-image "$ARGOEXEC_IMAGE" --loglevel info
 	wait_for workflow-controller 60 curl -fsS "http://127.0.0.1:$ARGO_HEALTH_PORT/healthz"
 	# Pods need the namespace's default ServiceAccount (kube-controller-manager makes it).
 	wait_for kube-controller-manager 60 kc -n "$E2E_NAMESPACE" get serviceaccount default
@@ -385,8 +483,12 @@ stop() {
 }
 
 cmd_down() {
-	# etcd last: a kube-apiserver whose etcd is gone hangs on SIGTERM.
-	stop workflow-controller kwok kube-scheduler kube-controller-manager kube-apiserver
+	# The node before the control plane (its pods are stopped through
+	# containerd, not deleted through the API); etcd last: a kube-apiserver
+	# whose etcd is gone hangs on SIGTERM.
+	stop workflow-controller kwok kube-scheduler kube-controller-manager
+	node_down
+	stop kube-apiserver
 	stop etcd
 	rm -rf "$E2E_DIR/etcd-data"
 }
@@ -409,6 +511,8 @@ cmd_status() {
 		echo "total rss: $((total / 1024)) MB"
 		echo "kubeconfig: $KUBECONFIG_PATH"
 		kc get --raw /readyz >/dev/null 2>&1 && echo "kube-apiserver: ready" || echo "kube-apiserver: not ready"
+		kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True &&
+			echo "node $NODE_NAME: Ready" || echo "node $NODE_NAME: not ready"
 		curl -fsS "http://127.0.0.1:$ARGO_HEALTH_PORT/healthz" >/dev/null 2>&1 && echo "workflow-controller: healthy" || echo "workflow-controller: not healthy"
 	fi
 	[ "$up" -eq "$(echo $COMPONENTS | wc -w)" ]
@@ -417,16 +521,20 @@ cmd_status() {
 cmd_env() {
 	echo "export KUBECONFIG=$KUBECONFIG_PATH"
 	echo "export PATH=$K8S_BIN:\$PATH"
+	# For the e2e tests: the address pods reach this host on (an S3 server
+	# for pods listens there), and the kubeline binary of the images.
+	echo "export KUBELINE_E2E_HOST_IP=$E2E_HOST_IP"
+	echo "export KUBELINE_E2E_BIN=$E2E_DIR/bin/kubeline"
 }
 
 main() {
 	case "${1:-}" in
-	build) cmd_build ;;
+	build) shift; cmd_build "$@" ;;
 	up) cmd_up ;;
 	down) cmd_down ;;
 	status) cmd_status ;;
 	env) cmd_env ;;
-	*) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	*) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 }
 

@@ -18,7 +18,9 @@ import (
 
 // Against the e2e environment (e2e/cluster.sh up; KUBELINE_E2E_KUBECONFIG
 // names its kubeconfig): a step's output parameter, reported by
-// ReportOutputs, reaches the next step through the real controller.
+// ReportOutputs, reaches the next step through the real controller. The
+// pods go to kwok's fake nodes (node selector and toleration), not to the
+// real node.
 func TestOutputsThroughController(t *testing.T) {
 	path := os.Getenv("KUBELINE_E2E_KUBECONFIG")
 	if path == "" {
@@ -37,7 +39,9 @@ func TestOutputsThroughController(t *testing.T) {
 		return &corev1.Container{Image: "alpine:3.20", Command: args}
 	}
 	wf := &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{GenerateName: "argofake-"}, Spec: wfv1.WorkflowSpec{
-		Entrypoint: "main",
+		Entrypoint:   "main",
+		NodeSelector: map[string]string{"type": "kwok"},
+		Tolerations:  []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
 		Templates: []wfv1.Template{
 			{Name: "main", DAG: &wfv1.DAGTemplate{Tasks: []wfv1.DAGTask{
 				{Name: "produce", Template: "produce"},
