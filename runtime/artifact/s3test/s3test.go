@@ -24,7 +24,7 @@ func Binary(t testing.TB) string {
 
 // Gateway is a running (or stopped) versitygw.
 type Gateway struct {
-	Endpoint       string // 127.0.0.1:PORT
+	Endpoint       string // HOST:PORT (127.0.0.1 unless StartOn)
 	Access, Secret string // the root account
 	Region         string
 	// Root is the posix backend's directory: buckets are its directories.
@@ -41,11 +41,19 @@ type Gateway struct {
 // test ends.
 func Start(t testing.TB) *Gateway {
 	t.Helper()
+	return StartOn(t, "127.0.0.1")
+}
+
+// StartOn starts versitygw on a free port of host, an address of this
+// machine: the e2e node's pods reach this machine on its bridge address
+// (KUBELINE_E2E_HOST_IP), not on 127.0.0.1.
+func StartOn(t testing.TB, host string) *Gateway {
+	t.Helper()
 	g := &Gateway{Access: "kubeline-root", Secret: "kubeline-root-secret", Region: "us-east-1",
 		Root: t.TempDir(), iam: t.TempDir(), t: t, bin: Binary(t)}
 	var logs []string
 	for attempt := 0; attempt < 3; attempt++ { // another process may take the port first
-		g.Endpoint = FreeAddr(t)
+		g.Endpoint = freeAddr(t, host)
 		err := g.start()
 		if err == nil {
 			t.Cleanup(g.Stop)
@@ -109,7 +117,12 @@ func (g *Gateway) Restart() {
 // FreeAddr is 127.0.0.1:PORT with a port free a moment ago.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return freeAddr(t, "127.0.0.1")
+}
+
+func freeAddr(t testing.TB, host string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,32 +6,42 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	"github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/compiler"
-	"github.com/kubeline/kubeline/e2e/argofake"
+	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/launcher"
 	"github.com/kubeline/kubeline/runtime/lineage"
 )
 
-// node is what parity compares of a status node.
+// node is what parity compares of a status node: its place in the graph,
+// its phase, and what it produced: output parameters, a script's result,
+// and the content of its output artifacts as read back from S3.
 type node struct {
 	Type, Phase, Boundary string
 	Children              []string
+	Params                map[string]string            `json:",omitempty"`
+	Result                *string                      `json:",omitempty"`
+	Artifacts             map[string]map[string]string `json:",omitempty"` // artifact -> object (relative to its key) -> content
 }
 
-func graph(wf *wfv1.Workflow) map[string]node {
+// graph is wf's status nodes by name with their outputs; an artifact's
+// content is read from s, and replace rewrites values that name the run's
+// own bucket.
+func graph(ctx context.Context, wf *wfv1.Workflow, s artifact.Store, replace *strings.Replacer) (map[string]node, error) {
 	names := map[string]string{}
 	for id, n := range wf.Status.Nodes {
 		names[id] = n.Name
@@ -43,137 +53,205 @@ func graph(wf *wfv1.Workflow) map[string]node {
 			g.Children = append(g.Children, names[c])
 		}
 		sort.Strings(g.Children)
+		if o := n.Outputs; o != nil && n.Type == wfv1.NodeTypePod {
+			for _, p := range o.Parameters {
+				if p.Value != nil {
+					if g.Params == nil {
+						g.Params = map[string]string{}
+					}
+					g.Params[p.Name] = replace.Replace(p.Value.String())
+				}
+			}
+			if o.Result != nil {
+				r := replace.Replace(*o.Result)
+				g.Result = &r
+			}
+			for _, a := range o.Artifacts {
+				if a.S3 == nil || a.S3.Key == "" {
+					continue
+				}
+				tree, err := readTree(ctx, s, a.S3.Key)
+				if err != nil {
+					return nil, fmt.Errorf("node %s: artifact %s at %s: %w", n.Name, a.Name, a.S3.Key, err)
+				}
+				for k, v := range tree {
+					tree[k] = replace.Replace(v)
+				}
+				if g.Artifacts == nil {
+					g.Artifacts = map[string]map[string]string{}
+				}
+				g.Artifacts[a.Name] = tree
+			}
+		}
 		out[n.Name] = g
 	}
-	return out
+	return out, nil
 }
 
-// TestParity runs compiled pipelines on the embedded engine (real processes)
-// and on the real Argo controller (kwok's fake pods, which report the
-// embedded run's outputs and fail where its steps failed), and compares the
-// status graphs node for node and the lineage extracted from both.
-func TestParity(t *testing.T) {
-	e := engine(t)
-	cfg, ns, err := Config(os.Getenv("KUBELINE_E2E_KUBECONFIG"), "", "default")
+// parityCase is one pipeline of testdata/parity.yaml.
+type parityCase struct {
+	Name   string            `json:"name"`
+	File   string            `json:"file"`
+	Params map[string]string `json:"params"`
+	Shell  string            `json:"shell"`
+}
+
+func parityCases(t *testing.T) map[string][]parityCase {
+	t.Helper()
+	b, err := os.ReadFile("testdata/parity.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	kube, wfs := kubernetes.NewForConfigOrDie(cfg), versioned.NewForConfigOrDie(cfg)
-	local_ := "../local/testdata/"
-	cases := []struct {
-		name, file string
-		params     map[string]string
-	}{
-		{"dag", "../../../../shared/kfp-corpus/ir/valid/hello_world.yaml", nil},
-		{"outputs", "../../../examples/hello-params/pipeline.yaml", nil},
-		{"parallelfor", "../../../examples/fan-out/pipeline.yaml", nil},
-		{"conditions", local_ + "branches.yaml", nil},
-		{"loop-parallelism", local_ + "loop.yaml", map[string]string{"logdir": os.TempDir()}},
-		{"exit-handler", local_ + "exit.yaml", nil},
-		{"retry", local_ + "retry.yaml", map[string]string{"statedir": "/nonexistent/kubeline"}},
-		{"nested", local_ + "nested.yaml", nil},
+	var groups map[string][]parityCase
+	if err := yaml.UnmarshalStrict(b, &groups); err != nil {
+		t.Fatal(err)
 	}
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			data, err := os.ReadFile(c.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wf, err := compiler.Compile(filepath.Base(c.file), data, compiler.Options{Params: c.params})
-			if err != nil {
-				t.Fatal(err)
-			}
-			wf.Name, wf.GenerateName = fmt.Sprintf("parity-%s-%d-%d", c.name, time.Now().Unix()%100000, i), ""
-			want, err := local.New(local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonBuiltin}).Run(context.Background(), wf.DeepCopy())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(want.Status.Nodes) < 2 {
-				t.Fatalf("the embedded run has %d nodes", len(want.Status.Nodes))
-			}
-			got := runOnArgo(t, e, kube, wfs, ns, wf, want)
-			t.Logf("%d nodes compared, phase %s", len(want.Status.Nodes), want.Status.Phase)
-			if d := cmp.Diff(graph(want), graph(got)); d != "" {
-				t.Errorf("status graphs differ (-embedded +argo):\n%s", d)
-			}
-			if want.Status.Phase != got.Status.Phase {
-				t.Errorf("phase: embedded %s, argo %s", want.Status.Phase, got.Status.Phase)
-			}
-			lw := lineage.Build([]lineage.Run{{ID: "r", Workflow: want}}, nil)
-			la := lineage.Build([]lineage.Run{{ID: "r", Workflow: got}}, nil)
-			if d := cmp.Diff(lw, la); d != "" {
-				t.Errorf("lineage differs (-embedded +argo):\n%s", d)
-			}
-		})
-	}
-}
-
-// runOnArgo submits wf with the failing templates of the embedded run
-// marked for kwok, reports the embedded run's outputs for each fake pod,
-// and returns the final status.
-func runOnArgo(t *testing.T, e *Engine, kube kubernetes.Interface, wfs versioned.Interface, ns string, wf, want *wfv1.Workflow) *wfv1.Workflow {
-	t.Helper()
-	wf = wf.DeepCopy()
-	failed := map[string]bool{}
-	for _, n := range want.Status.Nodes {
-		if n.Type == wfv1.NodeTypePod && (n.Phase == wfv1.NodeFailed || n.Phase == wfv1.NodeError) {
-			failed[n.TemplateName] = true
-		}
-	}
-	for i := range wf.Spec.Templates {
-		if failed[wf.Spec.Templates[i].Name] {
-			if wf.Spec.Templates[i].Metadata.Labels == nil {
-				wf.Spec.Templates[i].Metadata.Labels = map[string]string{}
-			}
-			wf.Spec.Templates[i].Metadata.Labels["e2e.kubeline.dev/exit-code"] = "1"
-		}
-	}
-	byName := map[string]wfv1.NodeStatus{}
-	for _, n := range want.Status.Nodes {
-		byName[n.Name] = n
-	}
-	values := func(pod *corev1.Pod, tmpl *wfv1.Template) (*wfv1.Outputs, error) {
-		out := tmpl.Outputs.DeepCopy()
-		n := byName[pod.Annotations["workflows.argoproj.io/node-name"]]
-		for i, p := range out.Parameters {
-			if n.Outputs == nil {
-				continue
-			}
-			for _, q := range n.Outputs.Parameters {
-				if q.Name == p.Name && q.Value != nil {
-					out.Parameters[i].Value = q.Value
+	for g, cs := range groups {
+		for i := range cs {
+			cs[i].File = strings.Replace(cs[i].File, "CORPUS/", "../../../../shared/kfp-corpus/ir/", 1)
+			if cs[i].Name == "" {
+				cs[i].Name = strings.TrimSuffix(filepath.Base(cs[i].File), ".yaml")
+				if strings.HasSuffix(cs[i].File, "/pipeline.yaml") {
+					cs[i].Name = filepath.Base(filepath.Dir(cs[i].File))
 				}
 			}
 		}
-		if n.Outputs != nil && n.Outputs.Result != nil {
-			out.Result = n.Outputs.Result
-		}
-		return out, nil
+		groups[g] = cs
 	}
+	return groups
+}
+
+// seedPython makes Python's random module draw the same numbers in every
+// step on both engines (a sitecustomize on PYTHONPATH), so that pipelines
+// that flip coins take the same branches.
+const seedPython = "import random\nrandom.seed(20261128)\n"
+
+// TestParity runs each pipeline of testdata/parity.yaml on the embedded
+// engine (real host processes) and on the real node through the real Argo
+// controller (pods: kubeline's init container, `kubeline launch` under
+// Argo's emissary, Argo's wait container reporting the outputs and
+// uploading the artifacts to versitygw), then compares node for node the
+// status graphs, the output parameters and results, the artifacts' content
+// read back from each run's bucket, and the lineage of both runs.
+func TestParity(t *testing.T) {
+	c := newRealCluster(t, "parity")
 	ctx := context.Background()
-	name, err := e.Submit(ctx, wf)
+	// Python seeded on both engines: for the pods a ConfigMap mounted on
+	// PYTHONPATH, for the host a directory.
+	pyDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(pyDir, "sitecustomize.py"), []byte(seedPython), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PYTHONPATH", pyDir)
+	if _, err := c.Kube.CoreV1().ConfigMaps(c.Name).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "parity-python"},
+		Data:       map[string]string{"sitecustomize.py": seedPython},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	groups := parityCases(t)
+	lim := make(limit, 4)
+	var mu sync.Mutex
+	compared := map[string]int{}
+	for _, g := range []string{"corpus", "python", "local", "examples"} {
+		t.Run(g, func(t *testing.T) {
+			for i, pc := range groups[g] {
+				if pc.Shell == "bash" {
+					// Serial, before the group's parallel cases start: the
+					// embedded engine finds sh on this process's PATH.
+					t.Run(pc.Name, func(t *testing.T) {
+						t.Setenv("PATH", bashAsSh(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
+						compared[g] += paritySide(t, c, pc, fmt.Sprintf("p%d-%s", i, g[:2]))
+					})
+					continue
+				}
+				t.Run(pc.Name, func(t *testing.T) {
+					t.Parallel()
+					lim.do(func() {
+						n := paritySide(t, c, pc, fmt.Sprintf("p%d-%s", i, g[:2]))
+						mu.Lock()
+						compared[g] += n
+						mu.Unlock()
+					})
+				})
+			}
+		})
+	}
+	t.Logf("nodes compared: %v", compared)
+}
+
+// paritySide runs one case on both engines and compares; it returns the
+// number of nodes compared.
+func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int {
+	data, err := os.ReadFile(pc.File)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := e.Watch(ctx, name)
+	wf, err := compiler.Compile(filepath.Base(pc.File), data, compiler.Options{Params: pc.Params})
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(3 * time.Minute)
-	var last *wfv1.Workflow
-	for {
-		select {
-		case w, ok := <-ch:
-			if !ok {
-				return last
-			}
-			last = w
-		case <-time.After(200 * time.Millisecond):
-			if _, err := argofake.ReportOutputs(ctx, kube, wfs, ns, name, values); err != nil && !strings.Contains(err.Error(), "not found") {
-				t.Logf("report outputs: %v", err)
-			}
-		case <-deadline:
-			t.Fatalf("%s did not complete; last phase %s", name, last.Status.Phase)
+	wf.Name, wf.GenerateName = dnsName(prefix+"-"+pc.Name, time.Now().UnixNano()%1e6), ""
+	ctx := context.Background()
+	t0 := time.Now()
+	want, err := local.New(local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonBuiltin, Store: c.localStore}).Run(ctx, wf.DeepCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tLocal := time.Since(t0)
+
+	onArgo := wf.DeepCopy()
+	withPodEnv(onArgo, corev1.EnvVar{Name: "KUBELINE_PYTHON_EXECUTOR", Value: launcher.PythonBuiltin},
+		corev1.EnvVar{Name: "PYTHONPATH", Value: "/kubeline/python"})
+	withPythonSeed(onArgo)
+	t0 = time.Now()
+	got := c.run(t, onArgo, 6*time.Minute)
+	tArgo := time.Since(t0)
+
+	compareRuns(t, c, want, got)
+	lw := lineage.Build([]lineage.Run{{ID: "r", Workflow: want}}, nil)
+	la := lineage.Build([]lineage.Run{{ID: "r", Workflow: got}}, nil)
+	if d := cmp.Diff(lw, la); d != "" {
+		t.Errorf("lineage differs (-embedded +argo):\n%s", d)
+	}
+	t.Logf("%d nodes, phase %s; embedded %s, argo %s", len(want.Status.Nodes), want.Status.Phase,
+		tLocal.Round(time.Millisecond), tArgo.Round(time.Second))
+	return len(want.Status.Nodes)
+}
+
+// bashAsSh is a directory whose sh is bash, for PATH.
+func bashAsSh(t *testing.T) string {
+	t.Helper()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(bash, filepath.Join(dir, "sh")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// withPythonSeed mounts the parity-python ConfigMap at /kubeline/python in
+// every container template.
+func withPythonSeed(wf *wfv1.Workflow) {
+	wf.Spec.Volumes = append(wf.Spec.Volumes, corev1.Volume{Name: "parity-python", VolumeSource: corev1.VolumeSource{
+		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "parity-python"}}}})
+	m := corev1.VolumeMount{Name: "parity-python", MountPath: "/kubeline/python", ReadOnly: true}
+	for i := range wf.Spec.Templates {
+		if ctr := wf.Spec.Templates[i].Container; ctr != nil {
+			ctr.VolumeMounts = append(ctr.VolumeMounts, m)
 		}
 	}
+}
+
+// dnsName is base cut to fit a workflow name (with room for Argo's pod
+// name suffixes) and made unique with n.
+func dnsName(base string, n int64) string {
+	base = strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(base))
+	if len(base) > 40 {
+		base = base[:40]
+	}
+	return strings.TrimRight(base, "-") + fmt.Sprintf("-%d", n)
 }

@@ -1,0 +1,135 @@
+//go:build e2e
+
+package argo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubeline/kubeline/e2e/cluster"
+	"github.com/kubeline/kubeline/runtime/artifact"
+)
+
+// realCluster is a namespace of the e2e environment with the Argo engine
+// on it, its artifact repository (what the pods' executor uploads) and a
+// second bucket of the same S3 server for the embedded engine's runs of the
+// same workflows.
+type realCluster struct {
+	*cluster.Namespace
+	e          *Engine
+	argoStore  artifact.Store
+	localStore artifact.Store
+}
+
+const (
+	argoBucket  = "argo-runs"
+	localBucket = "embedded-runs"
+)
+
+func newRealCluster(t *testing.T, prefix string) *realCluster {
+	t.Helper()
+	n := cluster.New(t, prefix, argoBucket)
+	e, err := New(n.Config, n.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &realCluster{Namespace: n, e: e, localStore: n.Store(t, localBucket)}
+	s3 := n.Store(t, argoBucket)
+	c.argoStore = s3
+	// As `kubeline server --engine argo` does for an S3 store.
+	e.SetPodEnv(PodEnv(s3))
+	return c
+}
+
+// run submits wf and follows it to the end (timeout: the test fails).
+func (c *realCluster) run(t *testing.T, wf *wfv1.Workflow, timeout time.Duration) *wfv1.Workflow {
+	t.Helper()
+	got, err := c.runErr(wf, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// runErr is run for goroutines other than the test's.
+func (c *realCluster) runErr(wf *wfv1.Workflow, timeout time.Duration) (*wfv1.Workflow, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	name, err := c.e.Submit(ctx, wf)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := c.e.Watch(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	var last *wfv1.Workflow
+	for w := range ch {
+		last = w
+	}
+	if last == nil || !last.Status.Phase.Completed() {
+		phase := wfv1.WorkflowPhase("none")
+		if last != nil {
+			phase = last.Status.Phase
+		}
+		return nil, fmt.Errorf("%s did not complete in %s (phase %s)\n%s", name, timeout, phase, c.Pods(name))
+	}
+	return last, nil
+}
+
+// withPodEnv sets env on the main container of every container and script
+// template (the launcher's environment), as a deployment would for its pods.
+func withPodEnv(wf *wfv1.Workflow, env ...corev1.EnvVar) {
+	for i := range wf.Spec.Templates {
+		t := &wf.Spec.Templates[i]
+		switch {
+		case t.Container != nil:
+			t.Container.Env = append(t.Container.Env, env...)
+		case t.Script != nil:
+			t.Script.Env = append(t.Script.Env, env...)
+		}
+	}
+}
+
+// readTree returns the objects under key in s: the object key itself, or
+// the tree key/... by relative name.
+func readTree(ctx context.Context, s artifact.Store, key string) (map[string]string, error) {
+	objs, err := s.List(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, o := range objs {
+		rel := strings.TrimPrefix(o.Key, key)
+		if rel != "" && !strings.HasPrefix(rel, "/") {
+			continue // key "a/b" lists "a/bc" too
+		}
+		rc, _, err := s.Get(ctx, o.Key)
+		if err != nil {
+			return nil, err
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		out[rel] = string(b)
+	}
+	return out, nil
+}
+
+// limit runs at most cap(l) parity cases at once: the node has 2 CPUs.
+type limit chan struct{}
+
+func (l limit) do(f func()) {
+	l <- struct{}{}
+	defer func() { <-l }()
+	f()
+}
