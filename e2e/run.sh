@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
 # make e2e: build (cached) and start the e2e environment, run every
 # e2e-tagged Go test and the smoke workflows against it, stop it whatever
-# happened. Uses its own E2E_DIR and port base so it never meets a cluster
-# someone else started.
+# happened; each phase says how long it took. Uses its own E2E_DIR and port
+# base so it never meets a cluster someone else started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export E2E_DIR="${E2E_DIR:-$(mktemp -d /tmp/kubeline-e2e-run.XXXXXX)}"
 export E2E_PORT_BASE="${E2E_PORT_BASE:-28000}"
-bash e2e/cluster.sh build
-trap 'bash e2e/cluster.sh down || true' EXIT
-bash e2e/cluster.sh up
+t_all=$SECONDS
+timings=()
+# phase NAME COMMAND...: run it, note its duration (also when it fails).
+phase() {
+	local name="$1" t=$SECONDS rc=0
+	shift
+	"$@" || rc=$?
+	timings+=("$name $((SECONDS - t))s$([ "$rc" = 0 ] || echo " (failed)")")
+	return "$rc"
+}
+report() { printf 'e2e phases: %s; total %ss\n' "$(IFS=,; echo "${timings[*]}")" "$((SECONDS - t_all))" >&2; }
+trap 'bash e2e/cluster.sh down || true; report' EXIT
+
+phase build bash e2e/cluster.sh build
+phase up bash e2e/cluster.sh up
 eval "$(bash e2e/cluster.sh env)"
 export KUBELINE_E2E_KUBECONFIG="$KUBECONFIG"
-go test -tags e2e -count=1 ./runtime/engine/argo/ ./charts/ ./e2e/...
-go test -tags e2e -count=1 -run 'TestServerOnArgo|TestRunsLandWhereSent|TestDeployAndImportAcrossClusters' ./cmd/kubeline/
-bash e2e/smoke.sh
+# Every test phase runs, even after one failed; make e2e fails if any did.
+failed=0
+phase smoke bash e2e/smoke.sh || failed=1
+phase smoke-kwok bash e2e/smoke.sh --kwok || failed=1
+phase argo-engine go test -tags e2e -count=1 -timeout 45m ./runtime/engine/argo/ || failed=1
+phase charts+argofake go test -tags e2e -count=1 ./charts/ ./e2e/... || failed=1
+phase server go test -tags e2e -count=1 -timeout 20m -run 'TestServerOnArgo|TestRunsLandWhereSent|TestDeployAndImportAcrossClusters' ./cmd/kubeline/ || failed=1
+exit "$failed"
