@@ -47,3 +47,36 @@ func TestLocalURIsStoredAsStoreURIs(t *testing.T) {
 		t.Errorf("the importer's artifact: %s", md)
 	}
 }
+
+// TestReportedURIRelativeToOutputs: an executor that reports an output
+// artifact at a path of its own inside the step's outputs directory (the
+// KFP SDK's pythonic artifacts: OUTPUTS/.kfp/NAME) has it recorded relative
+// to that directory, the same in a pod (/kubeline/out) as on the embedded
+// engine (a directory of the run); a URI elsewhere is recorded as reported.
+func TestReportedURIRelativeToOutputs(t *testing.T) {
+	for _, c := range []struct{ reported, want string }{
+		{"OUT/.kfp/dataset", ".kfp/dataset"},
+		{"gs://bucket/elsewhere", "gs://bucket/elsewhere"},
+		{"/elsewhere/dataset", "/elsewhere/dataset"},
+	} {
+		script := `python3 -c '
+import json, sys
+ei = json.loads(sys.argv[1])
+uri = sys.argv[2].replace("OUT", ei["outputs"]["outputFile"].rsplit("/", 2)[0])
+out = {"artifacts": {"dst": {"artifacts": [{"name": "dst", "uri": uri}]}}}
+open(ei["outputs"]["outputFile"], "w").write(json.dumps(out))
+' "$0" "$1"`
+		o, log := opts(t, `{"outputDefinitions":{"artifacts":{"dst":{"artifactType":{"schemaTitle":"system.Dataset"}}}}}`, nil,
+			"sh", "-c", script, "{{$}}", c.reported)
+		if err := Run(context.Background(), o); err != nil {
+			t.Fatalf("%v\n%s", err, log)
+		}
+		var md artifact
+		if err := json.Unmarshal([]byte(readOut(t, o, "dst/metadata.json")), &md); err != nil {
+			t.Fatal(err)
+		}
+		if got := md.Metadata["kubeline.io/reported-uri"]; got != c.want {
+			t.Errorf("reported %s: recorded %v, want %q", c.reported, got, c.want)
+		}
+	}
+}

@@ -78,7 +78,7 @@ func (s *step) writeArtifact(name string, eo *pipelinespec.ExecutorOutput) error
 			}
 		}
 		if u := l[0].GetUri(); u != "" && u != a.URI && u != a.Path {
-			a.Metadata["kubeline.io/reported-uri"] = u
+			a.Metadata["kubeline.io/reported-uri"] = s.reportedURI(u)
 		}
 	}
 	// What is stored names where the artifact is stored, also when the
@@ -99,4 +99,16 @@ func (s *step) writeArtifact(name string, eo *pipelinespec.ExecutorOutput) error
 		return fmt.Errorf("output artifact %q: %w", name, err)
 	}
 	return nil
+}
+
+// reportedURI is the URI a step's executor reported for an output artifact
+// as it is recorded: a path inside the step's outputs directory (where the
+// KFP SDK writes pythonic artifacts) relative to it, so that the record is
+// the same wherever the step ran (a pod's /kubeline/out or the embedded
+// engine's directory of the run); any other URI as reported.
+func (s *step) reportedURI(u string) string {
+	if rel, err := filepath.Rel(s.opts.OutputsDir, u); err == nil && filepath.IsAbs(u) && filepath.IsLocal(rel) {
+		return rel
+	}
+	return u
 }
