@@ -30,5 +30,5 @@ phase smoke bash e2e/smoke.sh || failed=1
 phase smoke-kwok bash e2e/smoke.sh --kwok || failed=1
 phase argo-engine go test -tags e2e -count=1 -timeout 45m ./runtime/engine/argo/ || failed=1
 phase charts+argofake go test -tags e2e -count=1 ./charts/ ./e2e/... || failed=1
-phase server go test -tags e2e -count=1 -timeout 20m -run 'TestServerOnArgo|TestRunsLandWhereSent|TestDeployAndImportAcrossClusters' ./cmd/kubeline/ || failed=1
+phase server go test -tags e2e -count=1 -timeout 20m -run 'TestServerOnArgo|TestIDEOnArgo|TestRunsLandWhereSent|TestDeployAndImportAcrossClusters' ./cmd/kubeline/ || failed=1
 exit "$failed"

@@ -214,8 +214,8 @@ func waitPodRunning(t *testing.T, n *cluster.Namespace, wf string) {
 	t.Fatalf("no step of %s runs\n%s", wf, n.Pods(wf))
 }
 
-// uploadDataset makes a dataset version from content through the API.
-func uploadDataset(t *testing.T, c *apiClient, name, content string) {
+// uploadRows makes a dataset version from content through the API.
+func uploadRows(t *testing.T, c *apiClient, name, content string) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -242,7 +242,7 @@ func uploadDataset(t *testing.T, c *apiClient, name, content string) {
 func TestServerOnArgoVersions(t *testing.T) {
 	n := cluster.New(t, "versions", "mlpipeline")
 	c := startOnArgo(t, n)
-	uploadDataset(t, c, "d", "a\nb\nc\nd\n")
+	uploadRows(t, c, "d", "a\nb\nc\nd\n")
 	id := createFileRun(t, c, "../../examples/train-model/pipeline.yaml", map[string]any{"data": "dataset://d@v1", "lr": 0.1})
 	run := waitRunState(t, c, id, "SUCCEEDED")
 	if ran := mainExits(t, n, "run-"+id[:8]); !slices.Equal(ran, []int32{0, 0, 0}) {
@@ -291,5 +291,77 @@ func TestServerOnArgoVersions(t *testing.T) {
 	acc := 1 / (1 + (0.4-1)*(0.4-1))
 	if !strings.Contains(details, fmt.Sprintf("%.6f", acc)) || !strings.Contains(details, "model") {
 		t.Fatalf("task details lack evaluate's accuracy %.6f or train's model: %s", acc, details)
+	}
+}
+
+// TestIDEOnArgo (issue 21 on the real node): `kubeline server --engine
+// argo` starts an IDE as an Argo workflow whose notebook step is a pod on
+// the real node. The server reports the IDE Running only once it asked
+// the pod's address and the pod's process answered; the URL it reports is
+// the Service it put in front of the pod; the pod's address answers this
+// test with what the process serves; a stop ends the workflow and kills
+// the pod's process.
+func TestIDEOnArgo(t *testing.T) {
+	n := cluster.New(t, "ide", "mlpipeline")
+	c := startOnArgo(t, n)
+	ctx := context.Background()
+	body := map[string]any{"name": "lab", "image": "python:3.12-slim", "command": []string{"sh", "-c",
+		"mkdir -p /tmp/site && echo served by the IDE pod on port $(PORT) > /tmp/site/index.html && cd /tmp/site && exec python3 -m http.server $(PORT)"}}
+	if err := c.call("POST", "/ides", body, nil); err != nil {
+		t.Fatal(err)
+	}
+	var ide map[string]any
+	for deadline := time.Now().Add(4 * time.Minute); ide["status"] != "Running"; time.Sleep(500 * time.Millisecond) {
+		ide = nil
+		if err := c.call("GET", "/ides/lab", nil, &ide); err != nil {
+			t.Fatal(err)
+		}
+		if ide["status"] == "Error" || time.Now().After(deadline) {
+			t.Fatalf("the IDE never ran: %v", ide)
+		}
+	}
+	if want := "http://ide-lab." + n.Name + ".svc:8888/"; ide["url"] != want {
+		t.Fatalf("url %v, want %s", ide["url"], want)
+	}
+	pods, err := n.Kube.CoreV1().Pods(n.Name).List(ctx, metav1.ListOptions{LabelSelector: "kubeline.io/ide=lab"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("the IDE's pods: %v %v", pods, err)
+	}
+	pod := pods.Items[0]
+	if pod.Spec.NodeName != "e2e-node" || pod.Status.PodIP == "" {
+		t.Fatalf("the IDE's pod %s runs on node %q at %q, want the real node e2e-node", pod.Name, pod.Spec.NodeName, pod.Status.PodIP)
+	}
+	res, err := http.Get("http://" + net.JoinHostPort(pod.Status.PodIP, "8888") + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if want := "served by the IDE pod on port 8888\n"; res.StatusCode != 200 || string(got) != want {
+		t.Fatalf("the pod's address answered %d %q, want %q", res.StatusCode, got, want)
+	}
+	if _, err := n.Kube.CoreV1().Services(n.Name).Get(ctx, "ide-lab", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the IDE's Service: %v", err)
+	}
+	if err := c.call("POST", "/ides/lab:stop", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ide["status"] != "Stopped"; time.Sleep(500 * time.Millisecond) {
+		ide = nil
+		if err := c.call("GET", "/ides/lab", nil, &ide); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the IDE never stopped: %v", ide)
+		}
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		p, err := n.Kube.CoreV1().Pods(n.Name).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil || (p.Status.Phase != corev1.PodRunning && p.Status.Phase != corev1.PodPending) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stopped IDE's pod still runs a minute later: %s", p.Status.Phase)
+		}
 	}
 }

@@ -14,70 +14,67 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	"github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubeline/kubeline/compiler"
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/coderepo"
-	"github.com/kubeline/kubeline/runtime/engine/local"
 	"github.com/kubeline/kubeline/runtime/featureset"
-	"github.com/kubeline/kubeline/runtime/launcher"
 	"github.com/kubeline/kubeline/runtime/lineage"
 	"github.com/kubeline/kubeline/runtime/store"
 	"github.com/kubeline/kubeline/runtime/versioning"
 )
 
-// TestCodeFeatureSetsOnArgo is issue 20's acceptance 2 against the e2e
-// environment main offers: a real kube-apiserver and Argo controller with
-// kwok's fake pods (no container runs). Each pipeline of acceptance 1 —
-// preprocess with bad data, preprocess, train with code://app@v2 and
-// featureset://customers@v1 — is compiled with its version URIs resolved
-// and run on the embedded engine (real processes: the train step runs
-// $KUBELINE_CODE_DIR/train.sh) and on Argo, whose fake pods report the
-// embedded run's output parameters; Argo's status names the output
-// artifacts at the keys of the compiled key format, where the embedded
-// steps of the same workflow wrote them (what a real pod would have
-// uploaded: nothing runs in kwok's pods). Both runs
-// are recorded by the same Versioner: the status graphs must be identical,
-// the bad preprocessing must fail naming the column on both, the Argo runs
-// must reproduce the embedded runs' versions (customers@v1, m@v1), and the
-// model's lineage must name exactly code@v2 (its commit), featureset@v1 and
-// dataset@v1 through either run, the code reaching the Argo run's train
-// task through its parameter as Argo recorded it.
+// TestCodeFeatureSetsOnArgo is issue 20's acceptance 2 on the real node.
+// Each pipeline of acceptance 1 — preprocess with bad data, preprocess,
+// train with code://app@v2 and featureset://customers@v1 — is compiled with
+// its version URIs resolved and run on the embedded engine (host
+// processes) and in pods on the real node through the real Argo
+// controller: the importers read the versions from S3 in their pods, the
+// train step's launcher fetches app@v2 from S3 into $KUBELINE_CODE_DIR and
+// runs its train.sh there, Argo's executor uploads the outputs. One
+// metadata store records both runs; each engine keeps its artifacts in its
+// own bucket (a step's key names the workflow and the pod, the same on both
+// engines), the versions' content is mirrored into both. The status graphs,
+// outputs and artifact contents must be identical, the bad preprocessing
+// must fail naming the column on both, the Argo runs must reproduce the
+// embedded runs' versions (customers@v1, m@v1), and the model's lineage
+// must name exactly code@v2 (its commit), featureset@v1 and dataset@v1
+// through either run, the code reaching the Argo run's train task through
+// its parameter as Argo recorded it.
 func TestCodeFeatureSetsOnArgo(t *testing.T) {
-	e := engine(t)
-	cfg, ns, err := Config(os.Getenv("KUBELINE_E2E_KUBECONFIG"), "", "default")
-	require.NoError(t, err)
-	kube, wfs := kubernetes.NewForConfigOrDie(cfg), versioned.NewForConfigOrDie(cfg)
+	c := newRealCluster(t, "codefs")
 	ctx := context.Background()
-	home := t.TempDir()
-	objects := artifact.Dir{Root: filepath.Join(home, "artifacts")}
-	st, err := store.Open(ctx, filepath.Join(home, "k.db"))
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "k.db"))
 	require.NoError(t, err)
 	defer st.Close()
-	v := &versioning.Versioner{Objects: objects, Records: st}
+	vl := &versioning.Versioner{Objects: c.localStore, Records: st, TempDir: t.TempDir()}
+	va := &versioning.Versioner{Objects: c.argoStore, Records: st, TempDir: t.TempDir()}
+	// Versions made on one side get their content into the other's bucket.
+	mirror := func() {
+		t.Helper()
+		mirrorPrefix(t, c.localStore, c.argoStore, "kubeline/versions/")
+		mirrorPrefix(t, c.argoStore, c.localStore, "kubeline/versions/")
+	}
 
 	// The code's two commits (a repository made here with go-git), the raw
 	// dataset and the declared featureset.
 	repo, commits := twoCommits(t)
 	for _, ref := range []string{"HEAD~1", ""} {
-		_, err := v.CreateCode(ctx, "app", coderepo.Source{Location: repo, Ref: ref})
+		_, err := va.CreateCode(ctx, "app", coderepo.Source{Location: repo, Ref: ref})
 		require.NoError(t, err)
 	}
 	tdata := "../../../cmd/kubeline/testdata/codefeatures/"
-	_, err = v.CreateFrom(ctx, "dataset", "raw", tdata+"raw.csv", nil)
+	_, err = va.CreateFrom(ctx, "dataset", "raw", tdata+"raw.csv", nil)
 	require.NoError(t, err)
 	doc, err := os.ReadFile(tdata + "featureset.yaml")
 	require.NoError(t, err)
 	spec, err := featureset.Decode(doc)
 	require.NoError(t, err)
 	require.NoError(t, st.CreateFeatureSet(ctx, &store.FeatureSet{Name: spec.Name, Spec: spec.JSON()}))
+	mirror()
 
 	type outcome struct {
 		emb, argo       *wfv1.Workflow
@@ -87,22 +84,19 @@ func TestCodeFeatureSetsOnArgo(t *testing.T) {
 	}
 	both := func(name, file string, params map[string]string) outcome {
 		t.Helper()
-		data, err := os.ReadFile(file)
-		require.NoError(t, err)
-		wf, err := compiler.Compile(filepath.Base(file), data, compiler.Options{Params: params})
-		require.NoError(t, err)
-		require.NoError(t, v.Resolve(ctx, wf))
-		wf.Name, wf.GenerateName = fmt.Sprintf("codefs-%s-%d", name, time.Now().UnixNano()%1000000), ""
+		wf := compileFile(t, file, params, "codefs-"+name)
+		onLocal, onArgo := wf.DeepCopy(), wf.DeepCopy()
+		require.NoError(t, vl.Resolve(ctx, onLocal))
+		require.NoError(t, va.Resolve(ctx, onArgo))
 		var o outcome
-		o.emb, err = local.New(local.Options{Home: t.TempDir(), Store: objects, PythonExecutor: launcher.PythonBuiltin}).Run(ctx, wf.DeepCopy())
+		o.emb, err = c.runLocal(t.TempDir(), onLocal)
 		require.NoError(t, err)
-		o.embID, o.embRec, o.embErr = record(t, st, v, name+" embedded", o.emb)
-		o.argo = runOnArgo(t, e, kube, wfs, ns, wf, o.emb)
-		o.argoID, o.argoRec, o.argoErr = record(t, st, v, name+" argo", o.argo)
-		if d := cmp.Diff(graph(o.emb), graph(o.argo)); d != "" {
-			t.Errorf("%s: status graphs differ (-embedded +argo):\n%s", name, d)
-		}
-		assert.Equal(t, o.emb.Status.Phase, o.argo.Status.Phase, name)
+		o.embID, o.embRec, o.embErr = record(t, st, vl, name+" embedded", o.emb)
+		mirror()
+		o.argo = c.run(t, onArgo, 5*time.Minute)
+		o.argoID, o.argoRec, o.argoErr = record(t, st, va, name+" argo", o.argo)
+		mirror()
+		compareRuns(t, c, o.emb, o.argo)
 		return o
 	}
 
@@ -128,9 +122,27 @@ func TestCodeFeatureSetsOnArgo(t *testing.T) {
 	require.Len(t, train.embRec.Produced, 1)
 	assert.Equal(t, "model m@v1", fmt.Sprintf("%s %s@v%d", train.embRec.Produced[0].Kind, train.embRec.Produced[0].Name, train.embRec.Produced[0].Version))
 	assert.Equal(t, 1, train.argoRec.Produced[0].Version, "the Argo run reproduces m@v1")
-	model, err := os.ReadFile(strings.TrimPrefix(train.embRec.Produced[0].URI, "file://"))
-	require.NoError(t, err)
-	assert.Equal(t, "script v2 weights 75.875\n", string(model), "the embedded step ran app@v2's script from $KUBELINE_CODE_DIR")
+	for _, side := range []struct {
+		name string
+		s    artifact.Store
+	}{{"embedded", c.localStore}, {"argo", c.argoStore}} {
+		model, err := readTree(ctx, side.s, train.embRec.Produced[0].Key)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"": "script v2 weights 75.875\n"}, model, "%s: m@v1 is not what app@v2's script from $KUBELINE_CODE_DIR writes", side.name)
+	}
+	var trained string
+	for _, n := range train.argo.Status.Nodes {
+		if n.Type == wfv1.NodeTypePod && n.Outputs != nil {
+			for _, a := range n.Outputs.Artifacts {
+				if a.Name == "model" && a.S3 != nil {
+					out, err := readTree(ctx, c.argoStore, a.S3.Key+"/data")
+					require.NoError(t, err)
+					trained = out[""]
+				}
+			}
+		}
+	}
+	assert.Equal(t, "script v2 weights 75.875\n", trained, "the train pod's model as Argo's executor uploaded it")
 	for _, rec := range []*versioning.Recorded{train.embRec, train.argoRec} {
 		var used []string
 		for _, u := range rec.Used {
@@ -167,6 +179,24 @@ func TestCodeFeatureSetsOnArgo(t *testing.T) {
 		}
 	}
 	assert.True(t, codeToArgo, "code@v2 does not reach the Argo run's train task (lr=0.5)")
+}
+
+// mirrorPrefix copies the objects under prefix that to lacks from from.
+func mirrorPrefix(t *testing.T, from, to artifact.Store, prefix string) {
+	t.Helper()
+	ctx := context.Background()
+	objs, err := from.List(ctx, prefix)
+	require.NoError(t, err)
+	for _, o := range objs {
+		if _, err := to.Stat(ctx, o.Key); err == nil {
+			continue
+		}
+		rc, _, err := from.Get(ctx, o.Key)
+		require.NoError(t, err)
+		_, err = to.Put(ctx, o.Key, rc, -1)
+		rc.Close()
+		require.NoError(t, err)
+	}
 }
 
 // record records a finished run as kubeline does (recordLocalRun): the run,
