@@ -11,9 +11,10 @@ import (
 )
 
 // TestCodeStepsGetTheStore: a step given a code version (the run's code://
-// resolved to its content URI) gets the store's settings in its pod, so the
-// launcher can fetch the tree for $KUBELINE_CODE_DIR; steps that neither
-// use the store nor get code do not; with code:// unresolved nobody does.
+// resolved to its content URI) gets the store's credentials in its pod, so
+// the launcher can fetch the tree for $KUBELINE_CODE_DIR; steps that
+// neither use the store nor get code do not (they get only its name and
+// settings, repository_test.go); with code:// unresolved nobody does.
 func TestCodeStepsGetTheStore(t *testing.T) {
 	data, err := os.ReadFile("../../../cmd/kubeline/testdata/codefeatures/train.yaml")
 	if err != nil {
@@ -31,15 +32,17 @@ func TestCodeStepsGetTheStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		addPodEnv(wf, []corev1.EnvVar{{Name: "KUBELINE_ARTIFACT_ROOT", Value: "minio://mlpipeline"}})
+		addPodEnv(wf, []corev1.EnvVar{{Name: "KUBELINE_ARTIFACT_ROOT", Value: "minio://mlpipeline"},
+			{Name: "OBJECTSTORECONFIG_ACCESSKEY", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "mlpipeline-minio-artifact"}, Key: "accesskey"}}}})
 		got := map[string]bool{}
 		for _, tmpl := range wf.Spec.Templates {
-			if tmpl.Container != nil && len(tmpl.Container.Env) > 0 && hasEnv(tmpl.Container, "KUBELINE_ARTIFACT_ROOT") {
+			if tmpl.Container != nil && hasEnv(tmpl.Container, "OBJECTSTORECONFIG_ACCESSKEY") {
 				got[tmpl.Name] = true
 			}
 		}
 		if d := cmp.Diff(c.want, got); d != "" {
-			t.Errorf("code=%s: steps given the store (-want +got):\n%s", c.code, d)
+			t.Errorf("code=%s: steps given the store's credentials (-want +got):\n%s", c.code, d)
 		}
 	}
 }

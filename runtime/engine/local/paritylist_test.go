@@ -22,6 +22,7 @@ func TestParityListCoversPythonCorpus(t *testing.T) {
 		Name   string            `json:"name"`
 		File   string            `json:"file"`
 		Params map[string]string `json:"params"`
+		Shell  string            `json:"shell"`
 	}
 	if err := yaml.UnmarshalStrict(b, &groups); err != nil {
 		t.Fatal(err)
