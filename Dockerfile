@@ -30,7 +30,11 @@ LABEL org.opencontainers.image.title="kubeline" \
       org.opencontainers.image.source="https://github.com/kubeline/kubeline" \
       org.opencontainers.image.version="${VERSION}"
 RUN groupadd --system --gid 65532 kubeline \
- && useradd --system --uid 65532 --gid 65532 --home-dir /var/lib/kubeline --create-home --shell /usr/sbin/nologin kubeline
+ && useradd --system --uid 65532 --gid 65532 --home-dir /var/lib/kubeline --create-home --shell /usr/sbin/nologin kubeline \
+ && mkdir /kubeline && chown 65532:65532 /kubeline
+# /kubeline is the user's: the launcher steps that run in this image
+# (importers, version lookups, experiment steps) write their outputs to
+# /kubeline/out as uid 65532.
 # On PATH: the compiled workflows' init container runs
 # ["kubeline-launch", "install", "/kubeline/bin"], which copies the in-pod
 # launcher to /kubeline/bin/kubeline. World-executable, so the copy runs

@@ -2,6 +2,7 @@ package charts_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path"
 	"regexp"
@@ -257,6 +258,16 @@ func TestDockerfile(t *testing.T) {
 	}
 	if got := img.one(t, "EXPOSE"); got != jsonString(port) {
 		t.Errorf("EXPOSE %s, want the chart's port %v", got, port)
+	}
+	// The launcher steps that run in this image write /kubeline/out as its
+	// user: /kubeline must be theirs (a real pod found mkdir refused).
+	owned := false
+	for _, run := range img.all("RUN") {
+		owned = owned || (strings.Contains(run, "mkdir "+path.Dir(argo.OutputsDir)) &&
+			strings.Contains(run, fmt.Sprintf("chown %d:%d %s", imageUser(t), imageUser(t), path.Dir(argo.OutputsDir))))
+	}
+	if !owned {
+		t.Errorf("no RUN makes %s and gives it to the image's user %d: launcher steps cannot write %s", path.Dir(argo.OutputsDir), imageUser(t), argo.OutputsDir)
 	}
 	if !slices.Contains(img.all("ENV"), "KUBELINE_HOME="+stateDir) || img.one(t, "WORKDIR") != stateDir {
 		t.Errorf("want ENV KUBELINE_HOME=%s and WORKDIR %s (the chart's volume), got ENV %v WORKDIR %s",

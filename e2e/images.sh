@@ -81,9 +81,10 @@ build_images() {
 	(cd "$repo" && "$GO" build -o "$E2E_DIR/bin/registry" ./e2e/registry)
 
 	st="$(mktemp -d)"
-	mkdir -p "$st/usr/local/bin" "$st/var/lib/kubeline"
+	mkdir -p "$st/usr/local/bin" "$st/var/lib/kubeline" "$st/kubeline"
 	install -m 0755 "$E2E_DIR/bin/kubeline" "$E2E_DIR/bin/kubeline-launch" "$st/usr/local/bin/"
-	chown 65532:65532 "$st/var/lib/kubeline"
+	# As the Dockerfile: launcher steps in this image write /kubeline/out as 65532.
+	chown 65532:65532 "$st/var/lib/kubeline" "$st/kubeline"
 	layer "$st" "$out/kubeline.tar"; rm -rf "$st"
 
 	st="$(mktemp -d)"
