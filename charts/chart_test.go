@@ -489,6 +489,14 @@ func TestNotes(t *testing.T) {
 			"ML_PIPELINE_SERVICE_HOST=k-kubeline.kubeflow.svc.cluster.local ML_PIPELINE_SERVICE_PORT=8888",
 			"GET /metrics",
 			"minio://mlpipeline on minio-service.kubeflow:9000",
+			"What multi-user mode isolates",
+			"are pods of Argo Workflows in kubeflow, never the server's process",
+			"never the caller's token or cookies",
+		}},
+		{[]string{"--set", "server.engine=local"}, []string{
+			"would run on the embedded engine, sandboxed as uids of their own",
+			"WARNING: server.engine=local: steps cannot be isolated in this pod",
+			"the server refuses to start rather than run users' steps as itself",
 		}},
 		{[]string{"-f", filepath.Join(chartDir, "ci", "postgres-values.yaml")}, []string{
 			"curl https://kubeline.example.com/apis/v2beta1/healthz",
