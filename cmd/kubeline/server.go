@@ -175,6 +175,7 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 		return err
 	}
 	go api.Schedule(runCtx, time.Second)
+	go func() { _ = api.KeepListings(runCtx) }() // runs that ended before listings were kept
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s, %s, %d GPUs)\n", l.Addr(), redactDSN(db), map[bool]string{false: "single-user", true: "multi-user"}[multiUser], clusterGPUs(acc.gpus))
 	if dir := uiOf(ctx); dir != "" {

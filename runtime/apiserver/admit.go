@@ -212,6 +212,9 @@ func (s *Server) observe(id string, w *wfv1.Workflow, state string) error {
 	if err := s.store.UpdateRun(s.ctx, id, state, w.Status.Message, string(b), finished); err != nil {
 		return err
 	}
+	if w.Status.Phase.Completed() {
+		s.keepEnded(id) // runlist.go
+	}
 	if !tracked {
 		return nil
 	}

@@ -28,7 +28,10 @@
 // "ide/NAME"), started on the engine once admitted and Running once their
 // URL answers; images.go serves the image catalog that runs, recurring
 // runs and IDEs compile with (their group's), and imagebuild.go puts the
-// image a succeeded ImageBuild pushed into it.
+// image a succeeded ImageBuild pushed into it. Lists of runs (runlist.go)
+// are served from each run's kept listing (store.RunListing: its task
+// details and inline spec as JSON, kept when it ends), so a page decodes
+// no spec or workflow; GET of one run renders it whole.
 //
 // Operators see the server through metrics.go and watch.go: GET /metrics
 // (Prometheus text; runs by status and pool queues and GPUs read from the

@@ -296,6 +296,18 @@ func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 }
 
 func runJSON(r store.Run, tasks []map[string]any) map[string]any {
+	var spec any
+	if r.PipelineVersionID == "" {
+		if doc, err := specJSON(r.PipelineSpec); err == nil {
+			spec = doc
+		}
+	}
+	return runJSONWith(r, spec, tasks)
+}
+
+// runJSONWith renders a run with its pipeline spec (nil for none) and task
+// details given, decoded or as JSON (a kept listing).
+func runJSONWith(r store.Run, spec, tasks any) map[string]any {
 	m := map[string]any{"run_id": r.ID, "display_name": r.DisplayName, "storage_state": r.StorageState,
 		"state": r.State, "created_at": timestamp(r.CreatedAt), "scheduled_at": timestamp(r.ScheduledAt),
 		"finished_at": timestamp(r.FinishedAt)}
@@ -310,7 +322,7 @@ func runJSON(r store.Run, tasks []map[string]any) map[string]any {
 	}
 	if r.PipelineVersionID != "" {
 		m["pipeline_version_reference"] = map[string]any{"pipeline_id": r.PipelineID, "pipeline_version_id": r.PipelineVersionID}
-	} else if spec, err := specJSON(r.PipelineSpec); err == nil {
+	} else if spec != nil {
 		m["pipeline_spec"] = spec
 	}
 	if r.RuntimeConfig != "" {
@@ -352,23 +364,6 @@ func (s *Server) getRun(r *http.Request) (any, error) {
 		return nil, err
 	}
 	return s.runView(r.Context(), run)
-}
-
-func (s *Server) listRuns(r *http.Request) (any, error) {
-	opts, err := listOptions(r)
-	if err != nil {
-		return nil, err
-	}
-	q := r.URL.Query()
-	runs, page, err := s.store.ListRuns(r.Context(), q.Get("namespace"), q.Get("experiment_id"), s.visible(r.Context(), opts))
-	if err != nil {
-		return nil, err
-	}
-	views, err := s.runViews(r.Context(), runs)
-	if err != nil {
-		return nil, err
-	}
-	return listResponse("runs", views, page), nil
 }
 
 func (s *Server) deleteRun(r *http.Request) (any, error) {

@@ -7,7 +7,9 @@
 // migrations in code. SQLite (modernc.org/sqlite, no cgo) is the embedded
 // default; PostgreSQL (pgx) serves replicated servers. Lists are paginated in
 // SQL with keyset page tokens and KFP filters compiled to SQL: one query per
-// page, never one per row.
+// page, never one per row. A page of runs (ListRunSummaries) reads no spec
+// or workflow: what a list shows beyond a run's columns is kept beside it
+// (runlisting.go).
 //
 // Ownership (ownership.go) is the one record of which group holds what:
 // KFP's resources keep their group in their namespace column; every kind

@@ -16,14 +16,33 @@ type MLMDKey struct{ Scope, Key string }
 // have none the next free ids. Ids are positive, never reused, and stay the
 // same for a key across calls and restarts (the UI links pages by them).
 func (s *Store) MLMDIDs(ctx context.Context, scope string, keys []string) (map[string]int64, error) {
-	out, err := s.mlmdIDsOf(ctx, scope)
+	ids, err := s.AssignMLMDIDs(ctx, map[string][]string{scope: keys})
 	if err != nil {
 		return nil, err
 	}
-	var missing []string
-	for _, k := range keys {
-		if _, ok := out[k]; !ok {
-			missing = append(missing, k)
+	if ids[scope] == nil {
+		return map[string]int64{}, nil
+	}
+	return ids[scope], nil
+}
+
+// AssignMLMDIDs is MLMDIDs for the keys of several scopes at once, in one
+// transaction (a batch of runs); it returns every id of those scopes.
+func (s *Store) AssignMLMDIDs(ctx context.Context, keys map[string][]string) (map[string]map[string]int64, error) {
+	scopes := make([]string, 0, len(keys))
+	for sc := range keys {
+		scopes = append(scopes, sc)
+	}
+	out, err := s.MLMDIDsIn(ctx, scopes)
+	if err != nil {
+		return nil, err
+	}
+	var missing []MLMDKey
+	for sc, ks := range keys {
+		for _, k := range ks {
+			if _, ok := out[sc][k]; !ok {
+				missing = append(missing, MLMDKey{sc, k})
+			}
 		}
 	}
 	if len(missing) == 0 {
@@ -33,9 +52,14 @@ func (s *Store) MLMDIDs(ctx context.Context, scope string, keys []string) (map[s
 	// same id (PostgreSQL) is a conflict, and the loop tries again.
 	for attempt := 0; ; attempt++ {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
+			stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO mlmd_ids (id, scope, key)
+				SELECT COALESCE(MAX(id), 0) + 1, ?, ? FROM mlmd_ids WHERE TRUE ON CONFLICT (scope, key) DO NOTHING`))
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
 			for _, k := range missing {
-				if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO mlmd_ids (id, scope, key)
-					SELECT COALESCE(MAX(id), 0) + 1, ?, ? FROM mlmd_ids WHERE TRUE ON CONFLICT (scope, key) DO NOTHING`), scope, k); err != nil {
+				if _, err := stmt.ExecContext(ctx, k.Scope, k.Key); err != nil {
 					return err
 				}
 			}
@@ -45,28 +69,10 @@ func (s *Store) MLMDIDs(ctx context.Context, scope string, keys []string) (map[s
 			break
 		}
 		if attempt >= 5 || !errors.Is(conflict(err, "ids"), ErrConflict) {
-			return nil, fmt.Errorf("assign ML Metadata ids in %q: %w", scope, err)
+			return nil, fmt.Errorf("assign ML Metadata ids in %d scopes: %w", len(keys), err)
 		}
 	}
-	return s.mlmdIDsOf(ctx, scope)
-}
-
-func (s *Store) mlmdIDsOf(ctx context.Context, scope string) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, s.q("SELECT key, id FROM mlmd_ids WHERE scope = ?"), scope)
-	if err != nil {
-		return nil, fmt.Errorf("ML Metadata ids of %q: %w", scope, err)
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var k string
-		var id int64
-		if err := rows.Scan(&k, &id); err != nil {
-			return nil, fmt.Errorf("ML Metadata ids of %q: %w", scope, err)
-		}
-		out[k] = id
-	}
-	return out, rows.Err()
+	return s.MLMDIDsIn(ctx, scopes)
 }
 
 // MLMDKeys returns the scope and key of each id it knows; unknown ids are

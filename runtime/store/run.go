@@ -35,6 +35,10 @@ type Run struct {
 	// Workflow is the compiled Argo Workflow with its status, as JSON.
 	Workflow                           string
 	CreatedAt, ScheduledAt, FinishedAt time.Time
+	// Listing is what a list shows of the run beyond these fields, as
+	// ListRunSummaries returns it (leaving PipelineSpec and Workflow
+	// empty); SetRunListings keeps it.
+	Listing RunListing
 }
 
 var experimentTable = table{
@@ -193,7 +197,8 @@ func (s *Store) ListRuns(ctx context.Context, namespace, experimentID string, op
 }
 
 // UpdateRun records a run's progress: its state (appended to the history
-// when it changes), error, workflow, and finish time once finished.
+// when it changes), error, workflow, and finish time once finished. A new
+// workflow drops the task details kept in the run's listing.
 func (s *Store) UpdateRun(ctx context.Context, id, state, errMsg, workflow string, finished time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		r, err := scanRun(tx.QueryRowContext(ctx, s.q("SELECT "+runTable.columns+" FROM runs WHERE id = ?"), id))
@@ -209,6 +214,10 @@ func (s *Store) UpdateRun(ctx context.Context, id, state, errMsg, workflow strin
 		}
 		_, err = tx.ExecContext(ctx, s.q("UPDATE runs SET state = ?, error = ?, workflow = ?, state_history = ?, finished_at = ? WHERE id = ?"),
 			state, errMsg, workflow, string(hist), ms(finished), id)
+		if err == nil && workflow != r.Workflow {
+			// The task details kept for lists were the old workflow's.
+			_, err = tx.ExecContext(ctx, s.q("UPDATE run_listings SET tasks = '' WHERE run_id = ? AND tasks <> ''"), id)
+		}
 		return err
 	})
 }

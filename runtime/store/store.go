@@ -259,6 +259,10 @@ var migrations = []string{
 	// Recording writes a row a prediction: one index fewer to keep
 	// (TrimPredictions finds payloads by deployment and sequence).
 	`DROP INDEX predictions_payload`,
+	// What a list of runs shows of a run beyond its columns (runlisting.go),
+	// so that listing decodes no spec or workflow.
+	`CREATE TABLE run_listings (run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+		spec TEXT NOT NULL DEFAULT '', tasks TEXT NOT NULL DEFAULT '')`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -1,0 +1,203 @@
+package apiserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubeline/kubeline/compiler"
+	"github.com/kubeline/kubeline/compiler/spec"
+	"github.com/kubeline/kubeline/runtime/apiserver"
+	"github.com/kubeline/kubeline/runtime/engine/local"
+	"github.com/kubeline/kubeline/runtime/launcher"
+	"github.com/kubeline/kubeline/runtime/store"
+)
+
+// benchRuns is how many runs BenchmarkListRunsHTTP stores
+// ($KUBELINE_BENCH_RUNS overrides it for a quicker look).
+func benchRuns(b *testing.B) int {
+	if v := os.Getenv("KUBELINE_BENCH_RUNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 {
+			b.Fatalf("KUBELINE_BENCH_RUNS=%q: want a number >= 100", v)
+		}
+		return n
+	}
+	return 100000
+}
+
+// realisticRun is what the server keeps of one finished run of the
+// hello-params example: its compiled workflow with the status the embedded
+// engine left, and the example as an inline spec the way the SDK sends it.
+func realisticRun(b *testing.B) (workflow, inlineSpec string) {
+	data, err := os.ReadFile("../../examples/hello-params/pipeline.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	wf, err := compiler.Compile("pipeline.yaml", data, compiler.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done, err := local.New(local.Options{Home: b.TempDir(), PythonExecutor: launcher.PythonBuiltin}).Run(context.Background(), wf)
+	if err != nil || done.Status.Phase != wfv1.WorkflowSucceeded {
+		b.Fatalf("run: %v %s", err, done.Status.Phase)
+	}
+	w, _ := json.Marshal(done)
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var inline bytes.Buffer
+	if err := json.Indent(&inline, j, "", "  "); err != nil {
+		b.Fatal(err)
+	}
+	return string(w), inline.String() + "\n"
+}
+
+// BenchmarkListRunsHTTP is the runs list as the Pipelines UI and the SDK
+// ask for it: GET /apis/v2beta1/runs?page_size=50&sort_by=created_at desc
+// over HTTP (loopback) from a server over SQLite holding 100,000 finished
+// runs of a real pipeline (hello-params: its compiled workflow with the
+// status the embedded engine left, 5 nodes), half created from an inline
+// spec (the SDK's create_run_from_pipeline_func) and half from a pipeline
+// version, each PENDING -> RUNNING -> SUCCEEDED or FAILED. Each op reads
+// one page and follows next_page_token (back to the first page at the
+// end), so deep pages count too; the UI's filter (storage_state not
+// ARCHIVED) is a second case. The runs' listings are kept first, as a
+// server starting over runs it did not see end does (KeepListings). It
+// reports p50 and p99 latency and the mean response size per page.
+func BenchmarkListRunsHTTP(b *testing.B) {
+	n := benchRuns(b)
+	dir := b.TempDir()
+	db := filepath.Join(dir, "k.db")
+	ctx := context.Background()
+	// $KUBELINE_BENCH_DB keeps the filled store for the next time.
+	if keep := os.Getenv("KUBELINE_BENCH_DB"); keep != "" {
+		db = keep
+	}
+	if _, err := os.Stat(db); err != nil {
+		fillRuns(b, db, n)
+	}
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	compile := func(name string, data []byte, params, images map[string]string) (*wfv1.Workflow, error) {
+		return compiler.Compile(name, data, compiler.Options{Params: params, ParamsField: apiserver.ParamsField, Images: images, DeferImages: images == nil})
+	}
+	api := apiserver.New(sctx, st, local.NewRunner(local.Options{Home: dir}), compile, spec.Unpack, "bench")
+	// What a server does when it starts over runs that ended before it
+	// kept listings; a server that saw them end kept them then.
+	start := time.Now()
+	if err := api.KeepListings(sctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("kept the listings of the runs in %s", time.Since(start).Round(time.Second))
+	srv := httptest.NewServer(api.Handler())
+	defer srv.Close()
+	listPages(b, srv.URL, n)
+}
+
+// fillRuns stores n finished runs of hello-params in a new store at db,
+// without fsync.
+func fillRuns(b *testing.B, db string, n int) {
+	ctx := context.Background()
+	workflow, inline := realisticRun(b)
+	fill, err := store.Open(ctx, db+"?_pragma=synchronous(OFF)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	p := &store.Pipeline{Name: "hello-params"}
+	v := &store.PipelineVersion{Name: "v1", Spec: inline}
+	if err := fill.CreatePipeline(ctx, p, v); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		r := &store.Run{DisplayName: fmt.Sprintf("hello %06d", i), RuntimeConfig: `{"parameters":{"recipient":"bench"}}`,
+			Workflow: workflow}
+		if i%2 == 0 {
+			r.PipelineSpec = inline
+		} else {
+			r.PipelineID, r.PipelineVersionID = p.ID, v.ID
+		}
+		if err := fill.CreateRun(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+		if err := fill.UpdateRun(ctx, r.ID, "RUNNING", "", "", time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+		state, msg := "SUCCEEDED", ""
+		if i%10 == 9 {
+			state, msg = "FAILED", "shout: main: Error (exit code 1)"
+		}
+		if err := fill.UpdateRun(ctx, r.ID, state, msg, workflow, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fill.Close()
+	b.Logf("stored %d runs in %s", n, time.Since(start).Round(time.Second))
+}
+
+// listPages measures pages of the runs list of the server at root.
+func listPages(b *testing.B, root string, n int) {
+	for _, c := range []struct{ name, query string }{
+		{"all", "page_size=50&sort_by=" + url.QueryEscape("created_at desc")},
+		{"ui-filter", "page_size=50&sort_by=" + url.QueryEscape("created_at desc") + "&filter=" +
+			url.QueryEscape(`{"predicates":[{"operation":"NOT_EQUALS","key":"storage_state","string_value":"ARCHIVED"}]}`)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			lat := make([]time.Duration, 0, b.N)
+			size := 0
+			token := ""
+			for i := 0; i < b.N; i++ {
+				u := root + "/apis/v2beta1/runs?" + c.query
+				if token != "" {
+					u += "&page_token=" + url.QueryEscape(token)
+				}
+				t0 := time.Now()
+				res, err := http.Get(u)
+				if err != nil {
+					b.Fatal(err)
+				}
+				body, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				lat = append(lat, time.Since(t0))
+				if err != nil || res.StatusCode != 200 {
+					b.Fatalf("%s: %d %v %.300s", u, res.StatusCode, err, body)
+				}
+				size += len(body)
+				var page struct {
+					Runs      []json.RawMessage `json:"runs"`
+					Total     int               `json:"total_size"`
+					NextToken string            `json:"next_page_token"`
+				}
+				if err := json.Unmarshal(body, &page); err != nil || len(page.Runs) == 0 || page.Total != n {
+					b.Fatalf("page: %d runs of %d (want %d): %v", len(page.Runs), page.Total, n, err)
+				}
+				token = page.NextToken
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(size)/float64(b.N)/1024, "KB/page")
+		})
+	}
+}
