@@ -39,7 +39,7 @@ type node struct {
 }
 
 // graph is wf's status nodes by name with their outputs; an artifact's
-// content is read from s, and replace rewrites values that name the run's
+// content is read from s (nil: not read), and replace rewrites values that name the run's
 // own bucket.
 func graph(ctx context.Context, wf *wfv1.Workflow, s artifact.Store, replace *strings.Replacer) (map[string]node, error) {
 	names := map[string]string{}
@@ -67,7 +67,7 @@ func graph(ctx context.Context, wf *wfv1.Workflow, s artifact.Store, replace *st
 				g.Result = &r
 			}
 			for _, a := range o.Artifacts {
-				if a.S3 == nil || a.S3.Key == "" {
+				if s == nil || a.S3 == nil || a.S3.Key == "" {
 					continue
 				}
 				tree, err := readTree(ctx, s, a.S3.Key)
@@ -94,6 +94,10 @@ type parityCase struct {
 	File   string            `json:"file"`
 	Params map[string]string `json:"params"`
 	Shell  string            `json:"shell"`
+	// Differs says why this pipeline does not run alike on a real cluster
+	// (a known difference, not yet fixed): the case then fails if the two
+	// runs come out the same, so that the note goes when the cause does.
+	Differs string `json:"differs"`
 }
 
 func parityCases(t *testing.T) map[string][]parityCase {
@@ -208,6 +212,15 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	got := c.run(t, onArgo, 6*time.Minute)
 	tArgo := time.Since(t0)
 
+	if pc.Differs != "" {
+		wantG, _ := graph(ctx, want, nil, strings.NewReplacer())
+		gotG, _ := graph(ctx, got, nil, strings.NewReplacer())
+		if want.Status.Phase == got.Status.Phase && cmp.Equal(wantG, gotG) {
+			t.Errorf("%s now runs alike on both engines (%s): remove its differs note from testdata/parity.yaml", pc.Name, want.Status.Phase)
+		}
+		t.Logf("KNOWN DIFFERENCE (not parity): embedded %s, argo %s %q: %s", want.Status.Phase, got.Status.Phase, got.Status.Message, pc.Differs)
+		return 0
+	}
 	compareRuns(t, c, want, got)
 	lw := lineage.Build([]lineage.Run{{ID: "r", Workflow: want}}, nil)
 	la := lineage.Build([]lineage.Run{{ID: "r", Workflow: got}}, nil)
