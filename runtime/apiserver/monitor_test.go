@@ -10,10 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kubeline/kubeline/runtime/apiserver"
 )
 
 // shift is how far a distribution is moved: x2's mean.
@@ -206,6 +209,10 @@ spec:
 		t.Fatalf("baseline %v: %v", last["baseline"], last)
 	}
 	t.Logf("window 4: %v", last["measures"])
+	if n, _ := strconv.Atoi(metric(t, k, apiserver.MetricPredictionsRecorded)); n < 2000 || metric(t, k, apiserver.MetricPredictionsDropped) != "0" {
+		t.Fatalf("%s %d, %s %s: want at least 2000 recorded, none dropped", apiserver.MetricPredictionsRecorded, n,
+			apiserver.MetricPredictionsDropped, metric(t, k, apiserver.MetricPredictionsDropped))
+	}
 
 	// 2. Newer labelled data arrives (d@v2, x2 moved); then 500 requests
 	// with x2 moved: alerts on x2 only, raised in window 5.

@@ -38,6 +38,7 @@ type monitoring struct {
 // WithMonitoring turns on monitors over the predictions rec records.
 func (s *Server) WithMonitoring(rec Recording) *Server {
 	s.mon = &monitoring{rec: rec, due: map[string]bool{}, wake: make(chan struct{}, 1)}
+	_ = s.tel.reg.Register(recordingCollector{rec}) // once: a second recorder is not exported
 	return s
 }
 

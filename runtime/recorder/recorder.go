@@ -3,11 +3,9 @@ package recorder
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +47,8 @@ type Recorder struct {
 	// counters
 	recorded, dropped, failed atomic.Int64
 	pending                   atomic.Int64
+	// droppedLogged is when a full queue was last logged (UnixNano).
+	droppedLogged atomic.Int64
 	// since counts each deployment's predictions since it was last
 	// trimmed (the worker's own).
 	since map[string]int
@@ -101,15 +101,24 @@ func (r *Recorder) Sampled(deployment string) bool {
 	return rate >= 1 || (rate > 0 && rand.Float64() < rate)
 }
 
-// Record queues a prediction, or drops it (counted) when the queue is
-// full. It never blocks.
+// DropLogEvery is how often at most a full queue is logged (the first
+// drop always is); Stats counts every drop.
+const DropLogEvery = 10 * time.Second
+
+// Record queues a prediction, or drops it (counted, and logged at most
+// every DropLogEvery) when the queue is full. It never blocks.
 func (r *Recorder) Record(p serving.Prediction) {
 	r.pending.Add(1)
 	select {
 	case r.q <- p:
 	default:
 		r.pending.Add(-1)
-		r.dropped.Add(1)
+		n := r.dropped.Add(1)
+		now, last := time.Now().UnixNano(), r.droppedLogged.Load()
+		if (last == 0 || now-last >= int64(DropLogEvery)) && r.droppedLogged.CompareAndSwap(last, now) {
+			r.opts.Log.Warn("recording queue full: prediction dropped, the request went on", "deployment", p.Deployment,
+				"dropped_total", n, "queue", cap(r.q))
+		}
 	}
 }
 
@@ -205,14 +214,8 @@ func (r *Recorder) write(ctx context.Context, ps []serving.Prediction) error {
 		key := fmt.Sprintf("predictions/%s/%s.jsonl", dep, stamp)
 		var buf bytes.Buffer
 		for i, p := range byDep[dep] {
-			line, _ := json.Marshal(payload{At: p.At, Model: p.Model, Status: p.Status, Request: rawOrString(p.Request),
-				Response: rawOrString(p.Response), Truncated: p.Truncated})
-			buf.Write(line)
-			buf.WriteByte('\n')
+			appendPayload(&buf, p)
 			in, out := Rows(p.Protocol, p.Request, p.Response)
-			if i%16 == 15 {
-				runtime.Gosched() // let waiting requests run (see AddPredictions)
-			}
 			sums = append(sums, store.Prediction{Deployment: dep, Model: p.Model, Protocol: p.Protocol, At: p.At, Latency: p.Latency,
 				Status: p.Status, Inputs: in, Outputs: out, PayloadKey: key, PayloadLine: i})
 		}
@@ -245,23 +248,4 @@ func (r *Recorder) write(ctx context.Context, ps []serving.Prediction) error {
 		r.opts.Notify(order)
 	}
 	return nil
-}
-
-// payload is one line of a payload object.
-type payload struct {
-	At        time.Time       `json:"at"`
-	Model     string          `json:"model"`
-	Status    int             `json:"status"`
-	Request   json.RawMessage `json:"request"`
-	Response  json.RawMessage `json:"response"`
-	Truncated bool            `json:"truncated,omitempty"`
-}
-
-// rawOrString keeps a body that is JSON as it is, else as a JSON string.
-func rawOrString(b []byte) json.RawMessage {
-	if json.Valid(b) {
-		return b
-	}
-	s, _ := json.Marshal(string(b))
-	return s
 }

@@ -25,8 +25,8 @@ func decode(b []byte, v any) error {
 }
 
 func listRows(body []byte, field string) string {
-	var m map[string]json.RawMessage
-	if decode(body, &m) != nil {
+	var m map[string]json.RawMessage // no numbers decoded: Unmarshal, not decode
+	if json.Unmarshal(body, &m) != nil {
 		return "[]"
 	}
 	raw, ok := m[field]

@@ -263,6 +263,17 @@ var migrations = []string{
 	// so that listing decodes no spec or workflow.
 	`CREATE TABLE run_listings (run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
 		spec TEXT NOT NULL DEFAULT '', tasks TEXT NOT NULL DEFAULT '')`,
+	// Recorded predictions a batch a row (prediction.go): the rows of
+	// before become batches of one (fields joined by a tab character).
+	`CREATE TABLE prediction_batches (
+		deployment TEXT NOT NULL, first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL,
+		payload_key TEXT NOT NULL DEFAULT '', summaries TEXT NOT NULL, PRIMARY KEY (deployment, first_seq));
+	CREATE INDEX prediction_batches_last ON prediction_batches (last_seq);
+	INSERT INTO prediction_batches (deployment, first_seq, last_seq, payload_key, summaries)
+		SELECT deployment, seq, seq, payload_key, CAST(at AS TEXT) || '	' || CAST(latency_us AS TEXT) || '	' ||
+		CAST(status AS TEXT) || '	' || CAST(payload_line AS TEXT) || '	' || model || '	' || protocol || '	' ||
+		inputs || '	' || outputs FROM predictions;
+	DROP TABLE predictions`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -121,6 +121,8 @@ func suite(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("mlmd ids", func(t *testing.T) { testMLMDIDs(t, open(t)) })
 	t.Run("images", func(t *testing.T) { testImages(t, open(t)) })
 	t.Run("ides", func(t *testing.T) { testIDEs(t, open(t)) })
+	t.Run("predictions", func(t *testing.T) { testPredictions(t, open(t)) })
+	t.Run("predictions migration", func(t *testing.T) { testPredictionsMigration(t, open(t)) })
 }
 
 func testPipelines(t *testing.T, s *Store) {
