@@ -63,6 +63,9 @@ func (l Limits) Parse(data []byte) ([]Document, error) {
 		es.AddErr("", nil, limitError("the file could hold up to %d YAML nodes (counting its '- ', ':', ',', '[', '{' and '?'); at most %d are allowed (limit --max-yaml-nodes)", b, l.Nodes))
 		return nil, es.Err()
 	}
+	if docs, ok := l.parseBlock(data); ok {
+		return docs, nil
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []Document
 	for i := 0; ; i++ {
@@ -97,6 +100,22 @@ func (l Limits) Parse(data []byte) ([]Document, error) {
 		return nil, es.Err()
 	}
 	return docs, nil
+}
+
+// parseBlock reads data with the block reader (the SDK's YAML, several
+// times faster than yaml.v3, same trees) when data is within its subset
+// and within l; ok is false otherwise.
+func (l Limits) parseBlock(data []byte) ([]Document, bool) {
+	roots, nodes, size, ok := readBlock(data)
+	if !ok || nodes > l.Nodes || size > l.Bytes {
+		return nil, false
+	}
+	docs := make([]Document, len(roots))
+	for i, d := range roots {
+		root := d.Content[0]
+		docs[i] = Document{Node: root, Kind: detect(root), Index: i}
+	}
+	return docs, true
 }
 
 // yamlError turns yaml.v3's "yaml: line N: msg" into an Error with a position.

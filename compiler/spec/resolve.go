@@ -1,0 +1,149 @@
+package spec
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// resolveTag is the tag yaml.v3 gives a plain scalar (its resolve.go,
+// which it keeps unexported): the YAML 1.2 core schema with yaml.v3's
+// additions (timestamps, 0b and 0o integers, 1.1 octals, underscores).
+func resolveTag(in string) string {
+	if in == "" {
+		return "!!null"
+	}
+	switch c := in[0]; {
+	case c == '+' || c == '-' || (c >= '0' && c <= '9'):
+		if tag, ok := resolvedWords[in]; ok {
+			return tag
+		}
+		return resolveNumber(in)
+	case c == '.':
+		if tag, ok := resolvedWords[in]; ok {
+			return tag
+		}
+		if _, err := strconv.ParseFloat(in, 64); err == nil {
+			return "!!float"
+		}
+	case strings.IndexByte("yYnNtTfFoO~", c) >= 0:
+		if tag, ok := resolvedWords[in]; ok {
+			return tag
+		}
+	}
+	return "!!str"
+}
+
+var resolvedWords = map[string]string{
+	"true": "!!bool", "True": "!!bool", "TRUE": "!!bool", "false": "!!bool", "False": "!!bool", "FALSE": "!!bool",
+	"~": "!!null", "null": "!!null", "Null": "!!null", "NULL": "!!null",
+	".nan": "!!float", ".NaN": "!!float", ".NAN": "!!float", ".inf": "!!float", ".Inf": "!!float", ".INF": "!!float",
+	"+.inf": "!!float", "+.Inf": "!!float", "+.INF": "!!float", "-.inf": "!!float", "-.Inf": "!!float", "-.INF": "!!float",
+}
+
+// resolveNumber is yaml.v3's resolution of a plain scalar that starts with
+// a sign or a digit.
+func resolveNumber(in string) string {
+	if isTimestamp(in) {
+		return "!!timestamp"
+	}
+	plain := strings.ReplaceAll(in, "_", "")
+	if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
+		return "!!int"
+	}
+	if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
+		return "!!int"
+	}
+	if yamlFloat(plain) {
+		if _, err := strconv.ParseFloat(plain, 64); err == nil {
+			return "!!float"
+		}
+	}
+	for _, prefix := range []struct {
+		p    string
+		base int
+		sign string
+	}{{"0b", 2, ""}, {"-0b", 2, "-"}, {"0o", 8, ""}, {"-0o", 8, "-"}} {
+		if !strings.HasPrefix(plain, prefix.p) {
+			continue
+		}
+		digits := plain[len(prefix.p):]
+		if _, err := strconv.ParseInt(prefix.sign+digits, prefix.base, 64); err == nil {
+			return "!!int"
+		}
+		if prefix.sign == "" {
+			if _, err := strconv.ParseUint(digits, prefix.base, 64); err == nil {
+				return "!!int"
+			}
+		}
+		break
+	}
+	return "!!str"
+}
+
+// yamlFloat matches yaml.v3's `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+func yamlFloat(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	} else {
+		if digits() == 0 {
+			return false
+		}
+		if i < len(s) && s[i] == '.' {
+			i++
+			digits()
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '-' || s[i] == '+') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// timestampFormats are the layouts yaml.v3 reads a plain timestamp with.
+var timestampFormats = []string{
+	"2006-1-2T15:4:5.999999999Z07:00",
+	"2006-1-2t15:4:5.999999999Z07:00",
+	"2006-1-2 15:4:5.999999999",
+	"2006-1-2",
+}
+
+// isTimestamp is yaml.v3's parseTimestamp, without the time.
+func isTimestamp(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		if c := s[i]; c < '0' || c > '9' {
+			break
+		}
+	}
+	if i != 4 || i == len(s) || s[i] != '-' {
+		return false
+	}
+	for _, format := range timestampFormats {
+		if _, err := time.Parse(format, s); err == nil {
+			return true
+		}
+	}
+	return false
+}
