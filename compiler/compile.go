@@ -115,6 +115,9 @@ func Marshal(wf *wfv1.Workflow) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if out, ok := writeYAML(v, len(b)+len(b)/4); ok {
+		return out, nil
+	}
 	out, err := yamlv2.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("render workflow as YAML: %w", err)
