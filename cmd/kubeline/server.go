@@ -20,7 +20,9 @@ import (
 	"github.com/kubeline/kubeline/runtime/apiserver"
 	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/engine/argo"
+	"github.com/kubeline/kubeline/runtime/hpo"
 	"github.com/kubeline/kubeline/runtime/kserve"
+	"github.com/kubeline/kubeline/runtime/launcher"
 	"github.com/kubeline/kubeline/runtime/serving"
 	"github.com/kubeline/kubeline/runtime/store"
 	"github.com/kubeline/kubeline/runtime/versioning"
@@ -153,7 +155,10 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 		WithVersions(versioner).
 		WithServing(deployments, versioner, filepath.Join(home, "deployments")).
 		WithMultiUser(multiUser).WithCluster(acc.gpus, acc.aging).WithLogger(cluster.log).WithUI(uiOf(ctx)).
-		WithIDEs(ideOptions(runner)).WithInferenceServices(kserve.NewClient())
+		WithIDEs(ideOptions(runner)).WithInferenceServices(kserve.NewClient()).
+		WithExperimentRecords(func(ctx context.Context, uid string) ([]hpo.Record, hpo.Status, error) {
+			return launcher.ReadExperiment(ctx, objects, uid)
+		})
 	stopMonitoring, err := startMonitoring(runCtx, api, deployments, st, objects, cluster.log)
 	if err != nil {
 		return err

@@ -38,6 +38,11 @@ type analyzer struct {
 	memo     map[string]peak
 	visiting map[string]bool
 	steps    []int64 // GPUs of every GPU step (for workflow parallelism)
+	// assumed is the peak taken for a template that calls itself while it
+	// is being analysed; recursed marks the templates that did.
+	assumed  map[string]peak
+	recursed map[string]bool
+	memoised []string // memo's keys in the order they were added
 }
 
 // PeakDemand computes a workflow's peak GPU demand from its graph.
@@ -47,7 +52,7 @@ type analyzer struct {
 // at most P of its children run at once; spec.parallelism caps pods.
 func PeakDemand(wf *wfv1.Workflow) (Demand, error) {
 	d := Demand{}
-	a := &analyzer{wf: wf, d: &d, memo: map[string]peak{}, visiting: map[string]bool{}}
+	a := &analyzer{wf: wf, d: &d, memo: map[string]peak{}, visiting: map[string]bool{}, assumed: map[string]peak{}, recursed: map[string]bool{}}
 	p, err := a.template(wf.Spec.Entrypoint)
 	if err != nil {
 		return d, err
@@ -64,17 +69,50 @@ func PeakDemand(wf *wfv1.Workflow) (Demand, error) {
 	return d, nil
 }
 
+// template is a template's peak. A template that calls itself (an HPO
+// experiment's suggest → trials → next round) is analysed as a fixed
+// point: first with the inner call taken as no demand, then with it taken
+// as that answer; when the second answer is the same, the call never runs
+// beside GPU work of its own round and the peak is bounded; otherwise every
+// round adds to the last and the demand is unbounded.
 func (a *analyzer) template(name string) (peak, error) {
 	if p, ok := a.memo[name]; ok {
 		return p, nil
 	}
 	if a.visiting[name] {
-		return peak{}, fmt.Errorf("template %q calls itself: its demand is unbounded", name)
+		a.recursed[name] = true
+		return a.assumed[name], nil
 	}
 	t := a.wf.GetTemplateByName(name)
 	if t == nil {
 		return peak{}, fmt.Errorf("template %q not found", name)
 	}
+	before := len(a.memoised)
+	p, err := a.analyse(name, t)
+	if err != nil || !a.recursed[name] {
+		return p, err
+	}
+	// Again with the inner call weighing the first answer; what was
+	// memoised under the first assumption is dropped.
+	a.assumed[name] = p
+	for _, k := range a.memoised[before:] {
+		delete(a.memo, k)
+	}
+	a.memoised = a.memoised[:before]
+	counted := len(a.steps)
+	again, err := a.analyse(name, t)
+	a.steps = a.steps[:counted] // the GPU steps were counted by the first pass
+	if err != nil {
+		return again, err
+	}
+	if again != p {
+		return peak{}, fmt.Errorf("template %q calls itself beside steps that use GPUs: its demand is unbounded", name)
+	}
+	return p, nil
+}
+
+// analyse computes a template's peak by its kind and memoises it.
+func (a *analyzer) analyse(name string, t *wfv1.Template) (peak, error) {
 	a.visiting[name] = true
 	defer delete(a.visiting, name)
 	var p peak
@@ -93,6 +131,7 @@ func (a *analyzer) template(name string) (peak, error) {
 		return p, fmt.Errorf("template %q: %w", name, err)
 	}
 	a.memo[name] = p
+	a.memoised = append(a.memoised, name)
 	return p, nil
 }
 

@@ -103,6 +103,11 @@ func TestPeakDemand(t *testing.T) {
   - name: main
     dag: {tasks: [{name: big, template: g4}, {name: small, template: g1}]}
 ` + gpuTemplates, 5, 4, false},
+		{"a round that calls itself after its GPU steps (an HPO experiment): one round's peak (2 x 2)", `  templates:
+  - name: main
+    dag: {tasks: [{name: suggest, template: cpu}, {name: trial, template: g2, withItems: [1, 2], depends: suggest},
+      {name: next, template: main, depends: trial.Succeeded || trial.Failed}]}
+` + gpuTemplates, 4, 2, false},
 		{"CPU only", `  templates:
   - name: main
     dag: {tasks: [{name: a, template: cpu}]}
@@ -129,8 +134,9 @@ func TestPeakDemand(t *testing.T) {
 
 func TestPeakDemandErrors(t *testing.T) {
 	for name, body := range map[string]string{
-		"missing template": "  templates:\n  - name: main\n    dag: {tasks: [{name: a, template: nope}]}\n",
-		"recursion":        "  templates:\n  - name: main\n    dag: {tasks: [{name: a, template: main}]}\n",
+		"missing template":                  "  templates:\n  - name: main\n    dag: {tasks: [{name: a, template: nope}]}\n",
+		"recursion beside a GPU step":       "  templates:\n  - name: main\n    dag: {tasks: [{name: a, template: main}, {name: b, template: g1}]}\n" + gpuTemplates,
+		"recursion inside a loop of rounds": "  templates:\n  - name: main\n    dag: {tasks: [{name: s, template: g1}, {name: again, template: main, withItems: [1, 2], depends: s}]}\n" + gpuTemplates,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := PeakDemand(workflow(t, body)); err == nil {

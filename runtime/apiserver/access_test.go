@@ -199,6 +199,10 @@ func matrixRoutes(t *testing.T) map[string]route {
 		"GET " + kl + "/runs/{id}":                   {class: inGroup, path: kl + "/runs/{R}"},
 		"POST " + kl + "/runs/{action}":              {class: manage, path: kl + "/runs/{R}:start_anyway"},
 		"GET " + kl + "/compare":                     {class: inGroup, path: kl + "/compare?run_id={R}"},
+		"GET " + kl + "/queue":                       {class: inGroup, path: kl + "/queue?group=" + fixtures},
+		"GET " + kl + "/hpo/experiments":             {class: inGroup, path: kl + "/hpo/experiments?group=" + fixtures},
+		"GET " + kl + "/hpo/experiments/{id}":        {class: inGroup, path: kl + "/hpo/experiments/{R}"},
+		"GET " + kl + "/projects/{name}/versions":    {class: inGroup, path: kl + "/projects/{PR}/versions"},
 		"GET " + kl + "/runs/{id}/metrics":           {class: inGroup, path: kl + "/runs/{R}/metrics"},
 		"GET " + kl + "/clusters":                    {class: anyone, path: kl + "/clusters"},
 		"POST " + kl + "/clusters":                   {class: operate, path: kl + "/clusters", body: map[string]any{"name": "m-cluster", "group": fixtures}},
@@ -241,6 +245,7 @@ func matrixRoutes(t *testing.T) map[string]route {
 		"POST " + kl + "/deployments":                     {class: deploys, path: kl + "/deployments", body: map[string]any{"kind": "Deployment"}},
 		"GET " + kl + "/deployments":                      {class: catalog, path: kl + "/deployments"},
 		"GET " + kl + "/deployments/{name}":               {class: catalogIn, path: kl + "/deployments/{X}"},
+		"GET " + kl + "/deployments/{name}/traffic":       {class: catalogIn, path: kl + "/deployments/{X}/traffic"},
 		"POST " + kl + "/deployments/{action}":            {class: undeploy, path: kl + "/deployments/{X}:stop", destroys: "deployment"},
 		"POST /v1/models/{action}":                        {class: anyIn, path: "/v1/models/{X}:predict", body: map[string]any{"instances": []any{1}}},
 		"GET /v1/models/{name}":                           {class: anyIn, path: "/v1/models/{X}"},
@@ -527,7 +532,7 @@ func TestRoleRouteMatrix(t *testing.T) {
 }
 
 // uploadVersionAs uploads content as a new version of a dataset or model.
-func uploadVersionAs(t *testing.T, k *kserver, kind, name, content, token string) resp {
+func uploadVersionAs(t testing.TB, k *kserver, kind, name, content, token string) resp {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -567,7 +572,7 @@ func postYAML(t *testing.T, u, token, doc string) resp {
 	return send(t, req)
 }
 
-func send(t *testing.T, req *http.Request) resp {
+func send(t testing.TB, req *http.Request) resp {
 	t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/engine/local"
+	"github.com/kubeline/kubeline/runtime/hpo"
 	"github.com/kubeline/kubeline/runtime/launcher"
 	"github.com/kubeline/kubeline/runtime/sandbox"
 	"github.com/kubeline/kubeline/runtime/serving"
@@ -66,7 +67,7 @@ type serverOptions struct {
 
 // startKubeline starts the API on a real loopback listener over SQLite, the
 // embedded engine, versions and local deployments, until the test ends.
-func startKubeline(t *testing.T, o serverOptions) *kserver {
+func startKubeline(t testing.TB, o serverOptions) *kserver {
 	t.Helper()
 	home := t.TempDir()
 	db := filepath.Join(home, "k.db")
@@ -98,7 +99,10 @@ func startKubeline(t *testing.T, o serverOptions) *kserver {
 	versioner := &versioning.Versioner{Objects: objects, Records: st}
 	api := apiserver.New(ctx, st, runner, compile, spec.Unpack, "test").WithMultiUser(o.multiUser).WithCluster(o.cluster, 0).
 		WithVersions(versioner).WithServing(deployments, versioner, filepath.Join(home, "deployments")).WithMetadata(objects.URI).
-		WithClusters(checkKubeconfig)
+		WithClusters(checkKubeconfig).
+		WithExperimentRecords(func(ctx context.Context, uid string) ([]hpo.Record, hpo.Status, error) {
+			return launcher.ReadExperiment(ctx, objects, uid)
+		})
 	if d, ok := objects.(artifact.Dir); ok {
 		api.WithArtifacts(d.Read)
 	}
@@ -119,7 +123,7 @@ func startKubeline(t *testing.T, o serverOptions) *kserver {
 }
 
 // user makes a user in the store and returns a token of theirs.
-func (k *kserver) user(t *testing.T, name string, roles, groups []string) string {
+func (k *kserver) user(t testing.TB, name string, roles, groups []string) string {
 	t.Helper()
 	if err := k.st.CreateUser(context.Background(), &store.User{Name: name, Roles: roles, Groups: groups}); err != nil {
 		t.Fatal(err)
@@ -132,7 +136,7 @@ func (k *kserver) user(t *testing.T, name string, roles, groups []string) string
 }
 
 // do sends a JSON request with an optional bearer token.
-func do(t *testing.T, method, u, token string, body any) resp {
+func do(t testing.TB, method, u, token string, body any) resp {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -156,7 +160,7 @@ func do(t *testing.T, method, u, token string, body any) resp {
 }
 
 // gpuSpec is a one-step pipeline whose step needs gpus GPUs and sleeps.
-func gpuSpec(t *testing.T, gpus int, sleep string) map[string]any {
+func gpuSpec(t testing.TB, gpus int, sleep string) map[string]any {
 	t.Helper()
 	acc := ""
 	if gpus > 0 {
@@ -182,7 +186,7 @@ schemaVersion: 2.1.0
 }
 
 // waitStatus polls kubeline's view of a run until its status is one of want.
-func waitStatus(t *testing.T, k *kserver, token, id string, want ...string) map[string]any {
+func waitStatus(t testing.TB, k *kserver, token, id string, want ...string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	var last resp

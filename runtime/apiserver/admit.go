@@ -137,6 +137,8 @@ func (s *Server) Admit(ctx context.Context) error {
 		return err
 	}
 	d := admission.Decide(st, time.Now(), admission.Options{Aging: s.aging})
+	var admitted []admission.Allocation
+	defer func() { s.samplePools(ctx, st, admitted) }() // poolusage.go
 	for _, a := range d.Admit {
 		if err := s.store.AdmitRun(ctx, a.Run, a.Pool, a.Nodes); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -144,6 +146,7 @@ func (s *Server) Admit(ctx context.Context) error {
 			}
 			return err
 		}
+		admitted = append(admitted, a)
 		if name, ok := ideOf(a.Run); ok {
 			if err := s.startIDE(ctx, name); err != nil {
 				return err

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kubeline/kubeline/compiler/deploy"
 	"github.com/kubeline/kubeline/compiler/spec"
@@ -25,6 +27,7 @@ type Serving interface {
 	Get(name string) (serving.Status, error)
 	Routes(handle func(pattern string, h http.HandlerFunc))
 	StartRemote(name, model string, r serving.Remote) (serving.Status, error)
+	Traffic(name string, now time.Time, span, step time.Duration) ([]serving.TrafficPoint, error)
 }
 
 // Materializer fetches a version's content to a local directory
@@ -53,6 +56,7 @@ func (s *Server) deployRoutes(h func(string, func(*http.Request) (any, error)), 
 	h("GET "+kv1+"/deployments", s.listDeployments)
 	h("GET "+kv1+"/deployments/{name}", func(r *http.Request) (any, error) { return s.getDeployment(r.Context(), r.PathValue("name")) })
 	h("POST "+kv1+"/deployments/{action}", s.deploymentAction)
+	h("GET "+kv1+"/deployments/{name}/traffic", s.deploymentTraffic)
 	s.serving.Routes(raw)
 }
 
@@ -325,4 +329,46 @@ func (s *Server) deploymentAction(r *http.Request) (any, error) {
 		s.syncRate(r.Context(), name)
 	}
 	return map[string]any{"name": name, "state": "Stopped"}, nil
+}
+
+// deploymentTraffic serves a deployment's requests through the inference
+// endpoint over the last ?seconds=N (default 300, at most the 600 kept) in
+// points of ?step=S seconds (default 5): requests, errors, mean and
+// largest latency — the console's live chart.
+func (s *Server) deploymentTraffic(r *http.Request) (any, error) {
+	span, err := intParam(r, "seconds", 300, 1, int(serving.TrafficWindow/time.Second))
+	if err != nil {
+		return nil, err
+	}
+	step, err := intParam(r, "step", 5, 1, 600)
+	if err != nil {
+		return nil, err
+	}
+	name := r.PathValue("name")
+	pts, err := s.serving.Traffic(name, time.Now(), time.Duration(span)*time.Second, time.Duration(step)*time.Second)
+	if errors.Is(err, serving.ErrNotFound) {
+		return nil, notFoundErr("deployment %s not found", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	points := []map[string]any{}
+	for _, p := range pts {
+		points = append(points, map[string]any{"at": timestamp(p.At), "requests": p.Requests, "errors": p.Errors,
+			"latency_mean_ms": p.LatencyMeanMS, "latency_max_ms": p.LatencyMaxMS})
+	}
+	return map[string]any{"deployment": name, "seconds": span, "step_seconds": step, "points": points}, nil
+}
+
+// intParam reads an integer query parameter within [lo, hi]; def when absent.
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest("%s: want %d to %d, got %q", name, lo, hi, v)
+	}
+	return n, nil
 }

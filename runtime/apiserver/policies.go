@@ -162,6 +162,12 @@ var policies = map[string]policy{
 	"GET " + kv1 + "/runs/{id}":                   view("run", "id"),
 	"POST " + kv1 + "/runs/{action}":              manage("run", "action"),
 	"GET " + kv1 + "/compare":                     view("", ""),
+	// The queue (queue.go): what waits for GPUs or holds them, of the
+	// caller's groups. HPO experiments (hpoview.go) are runs.
+	"GET " + kv1 + "/queue":                    view("", ""),
+	"GET " + kv1 + "/hpo/experiments":          view("", ""),
+	"GET " + kv1 + "/hpo/experiments/{id}":     view("run", "id"),
+	"GET " + kv1 + "/projects/{name}/versions": view("project", "name"),
 
 	// Registered clusters (clusters.go): their group's members see them; a
 	// registration names a kubeconfig file of the server's machine, so only
@@ -221,6 +227,7 @@ var policies = map[string]policy{
 	"POST " + kv1 + "/deployments:import":              {need: permDeploy},
 	"GET " + kv1 + "/deployments":                      catalog,
 	"GET " + kv1 + "/deployments/{name}":               on(catalog, "deployment", "name"),
+	"GET " + kv1 + "/deployments/{name}/traffic":       on(catalog, "deployment", "name"),
 	"POST " + kv1 + "/deployments/{action}":            {need: permDeploy, on: target{"deployment", "action"}, owner: true},
 	"POST /v1/models/{action}":                         on(anyUser, "deployment", "action"),
 	"GET /v1/models/{name}":                            on(anyUser, "deployment", "name"),

@@ -77,6 +77,10 @@ func (s *Server) poolView(r *http.Request, p admission.Pool, u *poolUsage) map[s
 // listPools lists every pool, the default one first, with the cluster's
 // GPU count: pools are few, so one page holds them all.
 func (s *Server) listPools(r *http.Request) (any, error) {
+	history, err := poolHistory(r)
+	if err != nil {
+		return nil, err
+	}
 	pools, usage, err := s.usage(r.Context())
 	if err != nil {
 		return nil, err
@@ -84,6 +88,11 @@ func (s *Server) listPools(r *http.Request) (any, error) {
 	out := []map[string]any{}
 	for _, p := range pools {
 		out = append(out, s.poolView(r, p, usage[p.Name]))
+	}
+	if history > 0 {
+		if err := s.withHistory(r.Context(), out, history); err != nil { // poolusage.go
+			return nil, err
+		}
 	}
 	var cluster int64
 	for _, n := range s.cluster {

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -179,4 +180,28 @@ func (s *Server) leaderboard(r *http.Request) (any, error) {
 			"value": e.Value, "finished_at": timestamp(e.FinishedAt)})
 	}
 	return map[string]any{"project": p.Name, "metric": p.Metric, "direction": p.Direction, "entries": entries}, nil
+}
+
+// projectVersions serves the dataset, model, code and featureset versions
+// the project's runs produced, newest first (page_size, default 50, at
+// most 200): a project's models at a glance.
+func (s *Server) projectVersions(r *http.Request) (any, error) {
+	p, err := s.store.GetProject(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return nil, err
+	}
+	limit, err := intParam(r, "page_size", 50, 1, 200)
+	if err != nil {
+		return nil, err
+	}
+	links, err := s.store.ProjectVersions(r.Context(), p.ExperimentID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, l := range links {
+		out = append(out, map[string]any{"kind": l.Kind, "name": l.Name, "version": l.Version, "ref": fmt.Sprintf("%s://%s@v%d", l.Kind, l.Name, l.Version),
+			"run_id": l.RunID, "task": l.Task, "created_at": timestamp(l.CreatedAt)})
+	}
+	return map[string]any{"project": p.Name, "versions": out, "total_size": len(out)}, nil
 }

@@ -131,6 +131,9 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	if err := s.store.CreateRun(ctx, run); err != nil {
 		return nil, err
 	}
+	if err := s.markExperiment(ctx, run.ID, wf); err != nil { // hpoview.go
+		return nil, err
+	}
 	if err := s.submit(ctx, *run, wf, owner, b.StartAnyway, b.MultiNode); err != nil {
 		return nil, err
 	}

@@ -48,7 +48,12 @@ type Server struct {
 	cluster   []admission.ClusterNode
 	aging     time.Duration
 	admitMu   sync.Mutex
-	routes    []string
+	// lastUsage is each pool's newest recorded usage sample
+	// (poolusage.go), under admitMu.
+	lastUsage map[string]store.PoolSample
+	// hpoRecords reads HPO experiments' trials (hpoview.go); nil shows none.
+	hpoRecords ExperimentRecords
+	routes     []string
 	// Metrics and logs (metrics.go, watch.go).
 	tel *telemetry
 	// limits bound each request (limit.go).
@@ -173,6 +178,8 @@ func (s *Server) Handler() http.Handler {
 	s.clusterRoutes(h)
 	s.imageRoutes(h)
 	s.ideRoutes(h)
+	s.queueRoutes(h)
+	s.hpoRoutes(h)
 	s.metadataRoutes(mux)
 	s.uiRoutes(h, raw)
 	s.telemetryRoutes(mux)

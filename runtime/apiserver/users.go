@@ -38,6 +38,7 @@ func (s *Server) kubelineRoutes(h func(string, func(*http.Request) (any, error))
 	h("DELETE "+kv1+"/projects/{name}", s.deleteProject)
 	h("POST "+kv1+"/projects/{action}", s.projectAction)
 	h("GET "+kv1+"/projects/{name}/leaderboard", s.leaderboard)
+	h("GET "+kv1+"/projects/{name}/versions", s.projectVersions)
 	h("GET "+kv1+"/runs/{id}", s.runAdmission)
 	h("POST "+kv1+"/runs/{action}", s.runStartAnyway)
 	h("GET "+kv1+"/compare", s.compare)
@@ -57,11 +58,28 @@ func nonNil(v []string) []string {
 func (s *Server) whoami(r *http.Request) (any, error) {
 	c := callerOf(r.Context())
 	if c == nil {
-		return map[string]any{"name": "", "roles": []string{RoleOperator}, "groups": []string{store.DefaultGroup}, "multi_user": s.multiUser}, nil
+		return map[string]any{"name": "", "roles": []string{RoleOperator}, "groups": []string{store.DefaultGroup}, "multi_user": s.multiUser,
+			"permissions": permsOf([]string{RoleOperator})}, nil
 	}
 	m := userJSON(c.User)
 	m["multi_user"] = true
+	m["permissions"] = permsOf(c.Roles)
 	return m, nil
+}
+
+// permsOf lists the permissions roles give, sorted: what the console shows
+// a user (the policy table still decides every request).
+func permsOf(roles []string) []string {
+	out := []string{}
+	for _, r := range roles {
+		for _, p := range rolePerms[r] {
+			if !slices.Contains(out, string(p)) {
+				out = append(out, string(p))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 type userBody struct {

@@ -111,6 +111,21 @@ func ReadStatus(ctx context.Context, objects artstore.Store, uid string) (hpo.St
 	return st, err
 }
 
+// ReadExperiment returns an experiment run's trial records and status
+// (apiserver.ExperimentRecords): before its first suggest step wrote a
+// status, the status is empty, not an error.
+func ReadExperiment(ctx context.Context, objects artstore.Store, uid string) ([]hpo.Record, hpo.Status, error) {
+	recs, err := ReadRecords(ctx, objects, uid)
+	if err != nil {
+		return nil, hpo.Status{}, err
+	}
+	st, err := ReadStatus(ctx, objects, uid)
+	if errors.Is(err, artstore.ErrNotFound) {
+		err = nil
+	}
+	return recs, st, err
+}
+
 func (r records) trials(ctx context.Context) ([]hpo.Record, error) {
 	objs, err := r.objects.List(ctx, r.prefix+"trials/")
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Routes adds the inference endpoint to mux, KServe's V1 and V2 protocols:
@@ -60,6 +61,10 @@ func (m *Manager) forward(w http.ResponseWriter, r *http.Request, name string) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("model %s is not deployed", name))
 		return
 	}
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	w = sw
+	defer func() { d.traffic.add(start, time.Since(start), sw.status) }() // traffic.go
 	rev := d.route()
 	b := rev.predictor
 	if rev.transformer != nil {

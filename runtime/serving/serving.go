@@ -87,6 +87,7 @@ type deployment struct {
 	canary   *revision
 	started  time.Time
 	requests atomic.Int64
+	traffic  traffic // per second, the last TrafficWindow (traffic.go)
 	// remote is set for a deployment served on a cluster (remote.go).
 	remote *Remote
 }

@@ -274,6 +274,13 @@ var migrations = []string{
 		CAST(status AS TEXT) || '	' || CAST(payload_line AS TEXT) || '	' || model || '	' || protocol || '	' ||
 		inputs || '	' || outputs FROM predictions;
 	DROP TABLE predictions`,
+	// The console (#23): which runs are HPO experiments (hpo.go), and each
+	// pool's usage as it changed (poolusage.go).
+	`CREATE TABLE hpo_experiments (run_id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at BIGINT NOT NULL);
+	CREATE INDEX hpo_experiments_created ON hpo_experiments (created_at, run_id);
+	CREATE TABLE pool_usage (
+		pool TEXT NOT NULL, at BIGINT NOT NULL, total BIGINT NOT NULL, used BIGINT NOT NULL, queued BIGINT NOT NULL,
+		PRIMARY KEY (pool, at))`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

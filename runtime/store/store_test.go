@@ -123,6 +123,8 @@ func suite(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("ides", func(t *testing.T) { testIDEs(t, open(t)) })
 	t.Run("predictions", func(t *testing.T) { testPredictions(t, open(t)) })
 	t.Run("predictions migration", func(t *testing.T) { testPredictionsMigration(t, open(t)) })
+	t.Run("hpo experiments", func(t *testing.T) { testHPOExperiments(t, open(t)) })
+	t.Run("pool usage", func(t *testing.T) { testPoolUsage(t, open(t)) })
 }
 
 func testPipelines(t *testing.T, s *Store) {
