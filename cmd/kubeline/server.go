@@ -183,6 +183,7 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 	go func() { _ = api.KeepListings(runCtx) }() // runs that ended before listings were kept
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(log, "kubeline server: KFP API on http://%s (store %s, %s, %d GPUs)\n", l.Addr(), redactDSN(db), map[bool]string{false: "single-user", true: "multi-user"}[multiUser], clusterGPUs(acc.gpus))
+	fmt.Fprintf(log, "kubeline server: console on http://%s/console/\n", l.Addr())
 	if dir := uiOf(ctx); dir != "" {
 		fmt.Fprintf(log, "kubeline server: Pipelines UI on http://%s/ (from %s)\n", l.Addr(), dir)
 	}

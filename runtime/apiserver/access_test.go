@@ -130,6 +130,7 @@ func matrixRoutes(t *testing.T) map[string]route {
 		"GET /metrics":                                               {class: public, path: "/metrics"},
 		"GET /livez":                                                 {class: public, path: "/livez"},
 		"GET /readyz":                                                {class: public, path: "/readyz"},
+		"GET /console/":                                              {class: public, path: "/console/"},
 		"GET " + v2 + "/auth":                                        {class: anyone, path: v2 + "/auth"},
 		"GET " + v2 + "/filters":                                     {class: anyone, path: v2 + "/filters"},
 		"POST " + v2 + "/pipelines":                                  {class: develop, path: v2 + "/pipelines", body: map[string]any{"display_name": "m-p", "namespace": fixtures}},

@@ -85,6 +85,7 @@ var policies = map[string]policy{
 	"GET /metrics":                                               public, // Prometheus sends no token
 	"GET /livez":                                                 public, // the kubelet's probes neither
 	"GET /readyz":                                                public,
+	"GET /console/":                                              public, // the console's files; they hold no data
 	"GET " + v2 + "/auth":                                        anyUser,
 	"GET " + v2 + "/filters":                                     anyUser,
 	"POST " + v2 + "/pipelines":                                  creates(develop("", ""), "pipeline"),

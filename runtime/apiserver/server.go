@@ -11,6 +11,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 
 	"github.com/kubeline/kubeline/runtime/admission"
+	"github.com/kubeline/kubeline/runtime/console"
 	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/store"
 )
@@ -182,6 +183,7 @@ func (s *Server) Handler() http.Handler {
 	s.hpoRoutes(h)
 	s.metadataRoutes(mux)
 	s.uiRoutes(h, raw)
+	raw("GET "+console.Path, console.Handler().ServeHTTP) // the web console: files only, its data comes from the API
 	s.telemetryRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path))

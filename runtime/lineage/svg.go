@@ -146,7 +146,8 @@ var fills = map[Kind]string{KindRun: "#f2f2f2", KindTask: "#dbe9f6", KindArtifac
 // their tasks, versions as the primary nodes — datasets as cylinders,
 // featuresets as hexagons, code as folders, models as double boxes —
 // edges as polylines named for the artifact they carry. Every box's title
-// holds its full text.
+// holds its full text; runs and versions carry their node id (data-id),
+// which the console turns into links.
 func (g *Graph) SVG() []byte {
 	p := g.Layout()
 	var b strings.Builder
@@ -154,7 +155,7 @@ func (g *Graph) SVG() []byte {
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0 0L10 5L0 10z" fill="#555"/></marker></defs>` + "\n")
 	fmt.Fprintf(&b, `<rect width="%.0f" height="%.0f" fill="white"/>`+"\n", p.W, p.H)
 	for _, r := range p.Runs {
-		fmt.Fprintf(&b, `<g class="node run"><title>%s</title>`, html.EscapeString(dotLabel(r.Node)))
+		fmt.Fprintf(&b, `<g class="node run" data-id="%s"><title>%s</title>`, html.EscapeString(r.Node.ID), html.EscapeString(dotLabel(r.Node)))
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="8" fill="%s" stroke="#777" stroke-dasharray="5 3"/>`, r.Rect.X, r.Rect.Y, r.Rect.W, r.Rect.H, fills[KindRun])
 		writeLines(&b, r.Rect, r.Lines, true)
 		b.WriteString("</g>\n")
@@ -178,7 +179,7 @@ func (g *Graph) SVG() []byte {
 			e.Kind, strings.Join(pts, " "), html.EscapeString(title))
 	}
 	for _, v := range p.Versions {
-		fmt.Fprintf(&b, `<g class="node %s"><title>%s</title>`, v.Node.Kind, html.EscapeString(versionTitle(v.Node)))
+		fmt.Fprintf(&b, `<g class="node %s" data-id="%s"><title>%s</title>`, v.Node.Kind, html.EscapeString(v.Node.ID), html.EscapeString(versionTitle(v.Node)))
 		shape(&b, v.Node.Kind, v.Rect)
 		writeLines(&b, v.Rect, v.Lines, false)
 		b.WriteString("</g>\n")
