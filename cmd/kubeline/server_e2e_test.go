@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -286,11 +287,34 @@ func TestServerOnArgoVersions(t *testing.T) {
 	if !strings.Contains(raw, "dataset:d@v1") || !strings.Contains(raw, "lr:0.1") {
 		t.Fatalf("lineage of m@v1 lacks d@v1 or lr=0.1: %s", raw)
 	}
-	// The task details the UI shows: evaluate's accuracy and train's model.
-	details := fmt.Sprint(run["run_details"])
+	// The task details the UI shows (KFP's shape: outputs by artifact id,
+	// their values in ML Metadata): train's model and evaluate's metrics;
+	// the metrics' value is what the evaluate pod wrote to S3.
+	var details struct {
+		Tasks []struct {
+			Name    string         `json:"display_name"`
+			Outputs map[string]any `json:"outputs"`
+		} `json:"task_details"`
+	}
+	b, _ := json.Marshal(run["run_details"])
+	json.Unmarshal(b, &details)
+	outs := map[string][]string{}
+	for _, task := range details.Tasks {
+		for name := range task.Outputs {
+			outs[task.Name] = append(outs[task.Name], name)
+		}
+		slices.Sort(outs[task.Name])
+	}
+	if !slices.Contains(outs["train"], "model") || !slices.Contains(outs["evaluate"], "metrics") {
+		t.Fatalf("task details lack train's model or evaluate's metrics: %v", outs)
+	}
+	var metrics map[string]any
+	if err := c.call("GET", "/apis/kubeline/v1/runs/"+id+"/metrics", nil, &metrics); err != nil {
+		t.Fatal(err)
+	}
 	acc := 1 / (1 + (0.4-1)*(0.4-1))
-	if !strings.Contains(details, fmt.Sprintf("%.6f", acc)) || !strings.Contains(details, "model") {
-		t.Fatalf("task details lack evaluate's accuracy %.6f or train's model: %s", acc, details)
+	if got := fmt.Sprint(metrics); !strings.Contains(got, fmt.Sprintf("%.6f", acc)) && !strings.Contains(got, fmt.Sprint(acc)) {
+		t.Fatalf("the run's metrics lack evaluate's accuracy %.6f: %s", acc, got)
 	}
 }
 
