@@ -2,8 +2,6 @@ package argo
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -72,7 +70,7 @@ type compiler struct {
 	opts     Options
 	errs     spec.Errors
 	wf       *wfv1.Workflow
-	tmplKeys map[string]string // content key -> template name
+	tmplKeys map[string]string // content (JSON) -> template name
 	names    map[string]bool   // template names in use
 	// needDescriptor marks component outputs whose artifact must also travel as
 	// a descriptor parameter: "component/output".
@@ -164,8 +162,7 @@ func (c *compiler) tmplName(base string) string {
 // same content exists; it returns the name to call.
 func (c *compiler) addShared(base string, tmpl wfv1.Template) string {
 	b, _ := json.Marshal(tmpl)
-	sum := sha256.Sum256(b)
-	key := hex.EncodeToString(sum[:])
+	key := string(b)
 	if name, ok := c.tmplKeys[key]; ok {
 		return name
 	}

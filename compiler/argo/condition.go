@@ -15,9 +15,9 @@ import (
 	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/operators"
 	"github.com/google/cel-go/common/types"
-	"github.com/google/cel-go/parser"
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
 
+	"github.com/kubeline/kubeline/compiler/kfp"
 	"github.com/kubeline/kubeline/compiler/spec"
 )
 
@@ -32,13 +32,13 @@ import (
 // parameter (workflow.parameters are visible in both); otherwise it is
 // reported as not supported.
 func (c *compiler) condition(s *scope, t *pipelinespec.PipelineTaskSpec, cond string) (string, error) {
-	prs, err := parser.NewParser(parser.Macros(parser.AllMacros...))
-	if err != nil {
-		return "", fmt.Errorf("create CEL parser: %w", err)
-	}
-	tree, iss := prs.Parse(common.NewTextSource(cond))
-	if iss != nil && len(iss.GetErrors()) > 0 {
-		return "", fmt.Errorf("invalid CEL %q: %s", cond, iss.ToDisplayString())
+	tree, ok := c.p.Conditions[cond]
+	if !ok {
+		var iss *common.Errors
+		tree, iss = kfp.ParseCEL(cond)
+		if iss != nil && len(iss.GetErrors()) > 0 {
+			return "", fmt.Errorf("invalid CEL %q: %s", cond, iss.ToDisplayString())
+		}
 	}
 	tr := &celTranslator{c: c, s: s, t: t, scopes: map[string]bool{}}
 	out, err := tr.expr(tree.Expr())

@@ -370,8 +370,10 @@ func oneOf(sels []*pipelinespec.DagOutputsSpec_ParameterSelectorSpec, refs []str
 
 // quote renders s as an expr string literal.
 func quote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+	return "'" + exprEscaper.Replace(s) + "'"
 }
+
+var exprEscaper = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 
 var selectorRE = regexp.MustCompile(`^parseJson\(string_value\)\["([^"\\]+)"\]$`)
 

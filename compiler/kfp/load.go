@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/cel-go/common/ast"
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
 	"gopkg.in/yaml.v3"
 
@@ -26,6 +27,9 @@ type Pipeline struct {
 	DownloadToWorkspace map[string]bool
 	// Deployment is deploymentSpec, decoded strictly (the IR stores it as a Struct).
 	Deployment *pipelinespec.PipelineDeploymentConfig
+	// Conditions holds the parsed trigger conditions by their text (read
+	// only: the compiler translates them without parsing them again).
+	Conditions map[string]*ast.AST
 	// DAGs holds the task graph of every DAG component by component name; the
 	// root DAG is under RootName.
 	DAGs map[string]*DAG
@@ -42,6 +46,7 @@ func Load(docs []spec.Document) (*Pipeline, error) {
 		Spec:                &pipelinespec.PipelineSpec{},
 		Kubernetes:          map[string]*KubernetesConfig{},
 		DownloadToWorkspace: map[string]bool{},
+		Conditions:          map[string]*ast.AST{},
 	}
 	var pipelineDoc, platformDoc *spec.Document
 	for i := range docs {

@@ -2,10 +2,12 @@ package kfp
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/google/cel-go/common"
+	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/parser"
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
 	"gopkg.in/yaml.v3"
@@ -18,6 +20,21 @@ type validator struct {
 	p    *Pipeline
 	doc  *yaml.Node
 	errs *spec.Errors
+}
+
+// celParser parses trigger conditions (the macros of parser.Parse); a
+// Parser may be used by several goroutines.
+var celParser = func() *parser.Parser {
+	prs, err := parser.NewParser(parser.Macros(parser.AllMacros...))
+	if err != nil {
+		panic(fmt.Sprintf("create CEL parser: %v", err))
+	}
+	return prs
+}()
+
+// ParseCEL parses a CEL expression as KFP's trigger conditions are parsed.
+func ParseCEL(expr string) (*ast.AST, *common.Errors) {
+	return celParser.Parse(common.NewTextSource(expr))
 }
 
 func validate(p *Pipeline, doc *spec.Document, errs *spec.Errors) {
@@ -179,8 +196,13 @@ func (v *validator) task(parent *pipelinespec.ComponentSpec, tasks map[string]*p
 		v.requiredInputs(comp, t, p, pos)
 	}
 	if cond := t.GetTriggerPolicy().GetCondition(); cond != "" {
-		if _, iss := parser.Parse(common.NewTextSource(cond)); iss != nil && len(iss.GetErrors()) > 0 {
-			v.errs.Add(p+".triggerPolicy.condition", pos, "invalid CEL condition %q: %s", cond, strings.TrimSpace(iss.ToDisplayString()))
+		if _, seen := v.p.Conditions[cond]; !seen {
+			tree, iss := ParseCEL(cond)
+			if iss != nil && len(iss.GetErrors()) > 0 {
+				v.errs.Add(p+".triggerPolicy.condition", pos, "invalid CEL condition %q: %s", cond, strings.TrimSpace(iss.ToDisplayString()))
+			} else {
+				v.p.Conditions[cond] = tree
+			}
 		}
 	}
 	v.iterator(t, p, pos)
