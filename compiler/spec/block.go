@@ -44,12 +44,22 @@ type bail struct{}
 // readBlock returns the documents of data as yaml.Decoder returns them one
 // by one (DocumentNodes), or ok false when data is outside the subset.
 func readBlock(data []byte) (docs []*yaml.Node, nodes, size int64, ok bool) {
+	return readBlockSized(data, nodeBound(data))
+}
+
+// readBlockSized is readBlock with the node slab sized for bound nodes
+// (nodeBound's bound: about 1.4 times the nodes of the SDK's files, where
+// a size from the byte count is either too small or twice too large).
+func readBlockSized(data []byte, bound int64) (docs []*yaml.Node, nodes, size int64, ok bool) {
+	if len(data) > 0 && (data[0] == '{' || data[0] == '[') {
+		return nil, 0, 0, false // JSON: a flow collection, not worth a slab
+	}
 	text, ascii := blockText(data)
 	if !text {
 		return nil, 0, 0, false
 	}
 	r := &blockReader{s: string(data), line: 1, runes: !ascii}
-	r.nodes = make([]yaml.Node, 0, min(len(data)/12+8, 4096))
+	r.nodes = make([]yaml.Node, 0, min(bound, 1<<16))
 	defer func() {
 		if v := recover(); v != nil {
 			if _, isBail := v.(bail); !isBail {

@@ -58,12 +58,13 @@ func Parse(data []byte) ([]Document, error) { return DefaultLimits.Parse(data) }
 // expanding them) before anything reads it.
 func (l Limits) Parse(data []byte) ([]Document, error) {
 	l = l.withDefaults()
-	if b := nodeBound(data); b > l.Nodes {
+	b := nodeBound(data)
+	if b > l.Nodes {
 		var es Errors
 		es.AddErr("", nil, limitError("the file could hold up to %d YAML nodes (counting its '- ', ':', ',', '[', '{' and '?'); at most %d are allowed (limit --max-yaml-nodes)", b, l.Nodes))
 		return nil, es.Err()
 	}
-	if docs, ok := l.parseBlock(data); ok {
+	if docs, ok := l.parseBlock(data, b); ok {
 		return docs, nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -105,8 +106,8 @@ func (l Limits) Parse(data []byte) ([]Document, error) {
 // parseBlock reads data with the block reader (the SDK's YAML, several
 // times faster than yaml.v3, same trees) when data is within its subset
 // and within l; ok is false otherwise.
-func (l Limits) parseBlock(data []byte) ([]Document, bool) {
-	roots, nodes, size, ok := readBlock(data)
+func (l Limits) parseBlock(data []byte, bound int64) ([]Document, bool) {
+	roots, nodes, size, ok := readBlockSized(data, bound)
 	if !ok || nodes > l.Nodes || size > l.Bytes {
 		return nil, false
 	}
