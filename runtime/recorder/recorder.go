@@ -29,6 +29,9 @@ type Options struct {
 	Batch int
 	// Keep is how many summaries each deployment keeps (100,000 when 0).
 	Keep int
+	// Gather is how long the worker waits for more predictions to fill a
+	// batch (Gather when 0).
+	Gather time.Duration
 	// Notify is called after each batch with the deployments that got
 	// predictions (the monitors evaluate them).
 	Notify func(deployments []string)
@@ -46,6 +49,7 @@ type Recorder struct {
 	mu    sync.Mutex // SetRate
 	// counters
 	recorded, dropped, failed atomic.Int64
+	batches                   atomic.Int64
 	pending                   atomic.Int64
 	// droppedLogged is when a full queue was last logged (UnixNano).
 	droppedLogged atomic.Int64
@@ -65,6 +69,9 @@ func New(sum Summaries, put func(ctx context.Context, key string, data []byte) e
 	}
 	if o.Keep == 0 {
 		o.Keep = 100000
+	}
+	if o.Gather == 0 {
+		o.Gather = Gather
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -129,12 +136,13 @@ type Stats struct {
 	Failed   int64 `json:"failed"`
 	Queued   int   `json:"queued"`
 	Capacity int   `json:"capacity"`
+	Batches  int64 `json:"batches"` // written
 }
 
 // Stats returns the counters: predictions recorded, dropped because the
 // queue was full, lost to a store fault, and waiting.
 func (r *Recorder) Stats() Stats {
-	return Stats{Recorded: r.recorded.Load(), Dropped: r.dropped.Load(), Failed: r.failed.Load(), Queued: len(r.q), Capacity: cap(r.q)}
+	return Stats{Recorded: r.recorded.Load(), Dropped: r.dropped.Load(), Failed: r.failed.Load(), Queued: len(r.q), Capacity: cap(r.q), Batches: r.batches.Load()}
 }
 
 // Run drains the queue until ctx ends, then writes what is left.
@@ -169,15 +177,17 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Gather is how long the worker waits for more predictions to fill a
-// batch: fewer, larger transactions cost the requests' CPU less.
-const Gather = 20 * time.Millisecond
+// Gather is how long the worker waits by default for more predictions to
+// fill a batch: fewer, larger batches cost the requests' CPU less (each
+// batch is a store transaction and an artifact-store object), and a killed
+// process loses what was queued and not yet written.
+const Gather = 100 * time.Millisecond
 
 // batch writes p and what else arrives within Gather, up to Batch
 // predictions.
 func (r *Recorder) batch(ctx context.Context, p serving.Prediction) {
 	ps := []serving.Prediction{p}
-	deadline := time.NewTimer(Gather)
+	deadline := time.NewTimer(r.opts.Gather)
 	defer deadline.Stop()
 gather:
 	for len(ps) < r.opts.Batch {
@@ -195,6 +205,7 @@ gather:
 		return
 	}
 	r.recorded.Add(int64(len(ps)))
+	r.batches.Add(1)
 }
 
 // write stores one batch: per deployment a JSON-lines payload object, then

@@ -239,7 +239,11 @@ func (d dropping) Sampled(dep string) bool     { return d.r.Sampled(dep) }
 func (d dropping) Record(p serving.Prediction) {}
 
 func benchOverhead(b *testing.B, requestPathOnly, storeReads bool) {
-	w := newWorld(b, Options{})
+	o := Options{}
+	if g := os.Getenv("KUBELINE_BENCH_GATHER"); g != "" { // compare batch sizes
+		o.Gather, _ = time.ParseDuration(g)
+	}
+	w := newWorld(b, o)
 	w.run(b)
 	var rec serving.Recorder = w.rec
 	if requestPathOnly {
@@ -320,6 +324,7 @@ func benchOverhead(b *testing.B, requestPathOnly, storeReads bool) {
 	b.ReportMetric(float64(onCPU.Nanoseconds())/float64(b.N*2000)/1e3, "on-cpu-µs/req")
 	b.ReportMetric(float64((onCPU-offCPU).Nanoseconds())/float64(b.N*2000)/1e3, "added-cpu-µs/req")
 	st := w.rec.Stats()
+	b.ReportMetric(float64(st.Recorded)/float64(max(st.Batches, 1)), "predictions/batch")
 	b.ReportMetric(float64(st.Dropped), "dropped")
 	b.ReportMetric(float64(st.Recorded), "recorded")
 	// The machine's 1-minute load average before and after: the figures
