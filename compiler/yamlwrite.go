@@ -314,6 +314,14 @@ func analyzeScalar(v string) scalarAnalysis {
 	if len(v) == 0 {
 		return scalarAnalysis{blockPlainAllowed: true, singleQuotedAllowed: true}
 	}
+	if a, ok := analyzeASCII(v); ok {
+		return a
+	}
+	return analyzeAny(v)
+}
+
+// analyzeAny is analyzeScalar for any non-empty string.
+func analyzeAny(v string) scalarAnalysis {
 	var blockIndicators, lineBreaks, special, leadingSpace, leadingBreak, trailingSpace, trailingBreak,
 		breakSpace, spaceBreak, previousSpace, previousBreak bool
 	if len(v) >= 3 && (v[:3] == "---" || v[:3] == "...") {
@@ -391,6 +399,44 @@ func analyzeScalar(v string) scalarAnalysis {
 		a.blockPlainAllowed, a.singleQuotedAllowed, a.blockAllowed = false, false, false
 	}
 	return a
+}
+
+// analyzeASCII is analyzeScalar for a string of printable ASCII (most of a
+// workflow's): no line breaks and no special characters, so only the block
+// indicators and the spaces at either end decide. ok is false for any other
+// string.
+func analyzeASCII(v string) (scalarAnalysis, bool) {
+	indicators := len(v) >= 3 && (v[:3] == "---" || v[:3] == "...")
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < 0x20 || c > 0x7E {
+			return scalarAnalysis{}, false
+		}
+		switch c {
+		case ':':
+			if i+1 == len(v) || v[i+1] == ' ' {
+				indicators = true
+			}
+		case '#':
+			if i > 0 && v[i-1] == ' ' {
+				indicators = true
+			}
+		}
+	}
+	switch v[0] {
+	case '#', ',', '[', ']', '{', '}', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+		indicators = true
+	case '?', '-':
+		if len(v) == 1 || v[1] == ' ' {
+			indicators = true
+		}
+	}
+	leading, trailing := v[0] == ' ', v[len(v)-1] == ' '
+	return scalarAnalysis{
+		blockPlainAllowed:   !(leading || trailing || indicators),
+		singleQuotedAllowed: true,
+		blockAllowed:        !trailing,
+	}, true
 }
 
 // plain is yaml_emitter_write_plain_scalar (a plain scalar never has a

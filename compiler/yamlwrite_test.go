@@ -130,3 +130,35 @@ func FuzzYAMLWriter(f *testing.F) {
 		sameAsYAMLv2(t, yamlv2.MapSlice{{Key: s, Value: s}, {Key: "l", Value: []any{s, yamlv2.MapSlice{{Key: s, Value: []any{s}}}}}})
 	})
 }
+
+// TestAnalyzeASCII: the printable-ASCII fast path finds what the whole
+// analysis finds, on every string of up to three characters from an
+// alphabet of the characters that matter, and refuses anything else.
+func TestAnalyzeASCII(t *testing.T) {
+	alphabet := []string{" ", "a", "-", "?", ":", "#", ".", "{", "'", "\"", "!", "|", "\t", "\x7f", "\u00e9", "\n"}
+	var check func(prefix string, depth int)
+	check = func(v string, depth int) {
+		if v != "" {
+			a, ok := analyzeASCII(v)
+			ascii := !strings.ContainsAny(v, "\t\x7f\u00e9\n")
+			if ok != ascii {
+				t.Fatalf("%q: fast path took it %v, want %v", v, ok, ascii)
+			}
+			if ok && a != analyzeAny(v) {
+				t.Fatalf("%q: fast path %+v, full analysis %+v", v, a, analyzeAny(v))
+			}
+		}
+		if depth == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			check(v+c, depth-1)
+		}
+	}
+	check("", 3)
+	for _, v := range []string{"---", "--- a", "...", "..x", "a: b", "a:", "a #b", "a#b", "- ", "-", "? x"} {
+		if a, _ := analyzeASCII(v); a != analyzeAny(v) {
+			t.Errorf("%q: fast path %+v, full analysis %+v", v, a, analyzeAny(v))
+		}
+	}
+}
