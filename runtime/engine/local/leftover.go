@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/kubeline/kubeline/runtime/launcher"
 )
@@ -129,7 +130,42 @@ func killGroup(rec stepRecord) []int {
 			killed = append(killed, pid)
 		}
 	}
+	waitGone(killed, 5*time.Second)
 	return killed
+}
+
+// waitGone waits until the killed processes have exited (gone from /proc,
+// a zombie, or their pid reused), at most d: a SIGKILL is delivered when
+// the process next runs, which on a busy machine is not at once, and the
+// runs are ended as killed only after it (their reapers are not this
+// process, so there is nothing to wait(2) for).
+func waitGone(pids []int, d time.Duration) {
+	starts := map[int]uint64{}
+	for _, pid := range pids {
+		if start, _, err := procStat(pid); err == nil {
+			starts[pid] = start
+		}
+	}
+	for end := time.Now().Add(d); len(starts) > 0 && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		for pid, start := range starts {
+			if s, _, err := procStat(pid); err != nil || s != start || procState(pid) == 'Z' {
+				delete(starts, pid)
+			}
+		}
+	}
+}
+
+// procState is the state letter of /proc/PID/stat (R, S, Z, ...); 0 when
+// it cannot be read.
+func procState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2]
+	}
+	return 0
 }
 
 // stepEnv says whether process pid may be rec's step: its environment
