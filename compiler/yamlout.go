@@ -39,6 +39,9 @@ type jsonReader struct {
 	// elements gather there and are copied out once, at their final size.
 	items []yamlv2.MapItem
 	elems []any
+	// scratch is where a string with escapes is decoded before it is
+	// copied out once.
+	scratch []byte
 }
 
 // box returns a mapping key in an interface: the keys of a workflow's
@@ -230,7 +233,8 @@ func (r *jsonReader) str() (string, error) {
 
 // escaped reads the rest of a string that has escapes.
 func (r *jsonReader) escaped(start int) (string, error) {
-	buf := []byte(r.s[start:r.i])
+	buf := append(r.scratch[:0], r.s[start:r.i]...)
+	defer func() { r.scratch = buf[:0] }()
 	for r.i < len(r.s) {
 		c := r.s[r.i]
 		switch {
