@@ -209,7 +209,7 @@ func (s *step) run(ctx context.Context) error {
 	if err := s.runCommand(cmd); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return &ExitError{Code: ee.ExitCode(), Reason: s.explainFailure(args)}
+			return &ExitError{Code: exitCode(ee), Reason: s.explainFailure(args)}
 		}
 		return fmt.Errorf("run %s: %w", args[0], err)
 	}

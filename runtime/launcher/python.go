@@ -186,7 +186,7 @@ func (s *step) execPython(ctx context.Context, lw *lightweight, python string, e
 	if err := s.runCommand(cmd, readOnly...); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return failed(ee.ExitCode())
+			return failed(exitCode(ee))
 		}
 		return fmt.Errorf("run %s: %w", python, err)
 	}
