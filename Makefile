@@ -68,7 +68,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./compiler/
 	$(GO) test -run '^$$' -fuzz FuzzNodeBound -fuzztime $(FUZZTIME) -parallel 1 ./compiler/spec/
 	for f in FuzzListRequest FuzzJSONBody FuzzUpload FuzzKubelineBody; do \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -parallel 1 ./runtime/apiserver/ || exit 1; done
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s -parallel 1 ./runtime/apiserver/ || exit 1; done
 
 # The README's first command, through make.
 example: build
