@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The first hour of a new user, as a test (`make test` runs it): the commands
-# of every example's README, run as written from the repository root, with
-# kubeline on PATH and a fresh KUBELINE_HOME (and no server, token or config
-# from the caller) per README; afterwards `git status` must be what it was
-# before — no plot, SVG or state left in the checkout.
+# of every example's README, run as written from the repository root, and of
+# every template's, run in the project `kubeline init NAME --template T`
+# makes, with kubeline on PATH and a fresh KUBELINE_HOME (and no server,
+# token or config from the caller) per README; afterwards `git status` must
+# be what it was before — no plot, SVG or state left in the checkout.
 #
 # The READMEs start `kubeline server &` on its default address,
 # 127.0.0.1:8888. As root the script runs them in a network namespace of
@@ -11,7 +12,7 @@
 # otherwise port 8888 must be free. After a `kubeline server ... &` line it
 # waits until the server answers, as a person would, and stops the README's
 # background processes when the README is done. NEWCOMER_ONLY=NAME runs
-# examples/NAME/README.md alone.
+# examples/NAME/README.md (or template NAME) alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,16 +54,21 @@ commands() {
 	' "$1"
 }
 
+# run_readme README DIR LABEL [ENV...]: README's commands, run from DIR
+# with a fresh KUBELINE_HOME (and ENV); its log is shown when one fails.
 failed=0
-for readme in examples/${NEWCOMER_ONLY:-*}/README.md; do
+run_readme() {
+	local readme=$1 dir=$2 label=$3 cmds home script start
+	shift 3
 	cmds="$(commands "$readme")"
-	[ -n "$cmds" ] || continue
+	[ -n "$cmds" ] || return 0
 	home="$(mktemp -d)"
 	script="$home/readme.sh"
 	{
 		echo 'set -euo pipefail'
 		echo 'trap '"'"'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true'"'"' EXIT'
 		echo 'wait_server() { for i in $(seq 1 600); do curl -sf -o /dev/null http://127.0.0.1:8888/apis/v2beta1/healthz && return 0; sleep 0.1; done; echo "the server did not answer" >&2; return 1; }'
+		printf 'cd %q\n' "$dir"
 		while IFS= read -r line; do
 			[ -n "${line// /}" ] || continue
 			printf 'printf "%%s\\n" %q\n' "\$ $line"
@@ -71,16 +77,45 @@ for readme in examples/${NEWCOMER_ONLY:-*}/README.md; do
 		done <<<"$cmds"
 	} >"$script"
 	start=$SECONDS
-	if env -u KUBELINE_SERVER -u KUBELINE_TOKEN -u KUBELINE_CONTEXT KUBELINE_HOME="$home" KUBELINE_CONFIG="$home/config" \
+	if env -u KUBELINE_SERVER -u KUBELINE_TOKEN -u KUBELINE_CONTEXT KUBELINE_HOME="$home" KUBELINE_CONFIG="$home/config" "$@" \
 		bash "$script" >"$home/log" 2>&1; then
-		echo "newcomer: $readme: $(grep -c '^\$ ' "$home/log") commands ok ($((SECONDS - start)) s)"
+		echo "newcomer: $label: $(grep -c '^\$ ' "$home/log") commands ok ($((SECONDS - start)) s)"
 		rm -rf "$home"
 	else
-		echo "newcomer: $readme FAILED; its commands and output:" >&2
+		echo "newcomer: $label FAILED; its commands and output:" >&2
 		cat "$home/log" >&2
 		failed=1
 	fi
+}
+
+for readme in examples/${NEWCOMER_ONLY:-*}/README.md; do
+	[ -f "$readme" ] && run_readme "$readme" "$PWD" "$readme"
 done
+
+# Every template, as `kubeline init` writes it: its README's commands run in
+# the new project. The python-components template compiles its pipeline
+# with the kfp SDK (`python3 pipeline.py`): ../shared/kfp-sdk on Debian's
+# python3 stands in for `pip install kfp` (.ci/run installs its packages).
+sdk="$(cd .. && pwd)/shared/kfp-sdk"
+sdkenv=()
+if [ -d "$sdk/kfp" ] && [ -x /usr/bin/python3 ]; then
+	pybin="$(mktemp -d)"
+	ln -s /usr/bin/python3 "$pybin/python3"
+	sdkenv=(PYTHONPATH="$sdk" PYTHONDONTWRITEBYTECODE=1 PATH="$pybin:$PATH")
+fi
+for tmpl in templates/${NEWCOMER_ONLY:-*}/; do
+	[ -f "$tmpl/README.md" ] || continue
+	name="$(basename "$tmpl")"
+	project="$(mktemp -d)/$name"
+	if ! kubeline init "$project" --template "$name" >/dev/null; then
+		echo "newcomer: kubeline init --template $name FAILED" >&2
+		failed=1
+		continue
+	fi
+	run_readme "$project/README.md" "$project" "${tmpl}README.md (in a project kubeline init made)" "${sdkenv[@]}"
+	rm -rf "$(dirname "$project")"
+done
+[ -z "${pybin:-}" ] || rm -rf "$pybin"
 
 after="$(git status --porcelain 2>/dev/null || true)"
 if [ "$before" != "$after" ]; then

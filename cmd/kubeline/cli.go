@@ -104,14 +104,14 @@ Start with:  kubeline run examples/hello-params/pipeline.yaml`,
 			root.AddCommand(c)
 		}
 	}
-	add("pipelines", newCompileCmd(s, g), newRunCmd(s, g), newHPOCmd(s, g), newArgoRepositoryCmd(s))
+	add("pipelines", newInitCmd(s), newCompileCmd(s, g), newRunCmd(s, g), newHPOCmd(s, g), newArgoRepositoryCmd(s))
 	add("resources", newResourceCmd(s, g, "dataset"), newResourceCmd(s, g, "model"), newCodeCmd(s, g), newFeatureSetsCmd(s, g),
 		newLineageCmd(s, g), newCatalogCmd(s, g), newAdminCmd(s, g, "projects"), newLeaderboardCmd(s, g), newCompareCmd(s, g),
 		newClustersCmd(s, g), newImagesCmd(s, g))
 	add("server", newServerCmd(s), newConfigCmd(s, g),
 		newAdminCmd(s, g, "users"), newAdminCmd(s, g, "groups"), newAdminCmd(s, g, "pools"), newAdminCmd(s, g, "runs"),
 		newDeployCmd(s, g), newDeploymentsCmd(s, g), newPredictCmd(s, g), newIDECmd(s, g), newMonitorsCmd(s, g))
-	add("steps", newSuggestCmd(s), newLaunchCmd(s), newInstallCmd(s))
+	add("steps", newSuggestCmd(s), newLaunchCmd(s), newInstallCmd(s), newStepCmd(s, g))
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "print kubeline's version",

@@ -78,7 +78,7 @@ func (o *hpoRunOptions) run(stdout, stderr io.Writer) int {
 	}
 	var logs strings.Builder
 	var logMu sync.Mutex
-	e := local.New(local.Options{Home: home, StopGrace: o.grace, Logs: lockedWriter{&logMu, &logs},
+	e := local.New(local.Options{Home: home, StopGrace: o.grace, Logs: lockedWriter{&logMu, &logs}, Env: stepEnv(),
 		Store:    objects,
 		OnUpdate: func(w *wfv1.Workflow) { t.update(ctx, objects, string(w.UID)) }})
 	done, err := e.Run(ctx, wf)

@@ -20,6 +20,7 @@ import (
 func (a *accessFlags) isolation(multiUser bool, engineName, home, db string, objects artifact.Store) (local.Options, string, error) {
 	lo := local.Options{Home: home, Store: objects, Protected: storeFiles(db)}
 	if !multiUser {
+		lo.Env = stepEnv()
 		return lo, "", nil
 	}
 	if engineName == "argo" {

@@ -158,7 +158,7 @@ func (o *runOptions) run(stdout, stderr io.Writer) int {
 	if o.engine.engine == "argo" {
 		done, err = o.engine.run(ctx, wf, objects, p.update)
 	} else {
-		e := local.New(local.Options{Home: o.home, Store: objects, Logs: p.logs(), OnNodes: p.nodes, StopGrace: o.grace, PythonExecutor: o.python, NoCache: o.noCache,
+		e := local.New(local.Options{Home: o.home, Store: objects, Logs: p.logs(), OnNodes: p.nodes, StopGrace: o.grace, PythonExecutor: o.python, NoCache: o.noCache, Env: stepEnv(),
 			Protected: storeFiles(cmp.Or(o.db, filepath.Join(o.home, "kubeline.db")))})
 		done, err = e.Run(ctx, wf)
 	}

@@ -91,8 +91,12 @@ func (s *Server) catalogEntryJSON(ctx context.Context, e store.CatalogEntry) (ma
 	}
 	out := artifactVersionJSON(v)
 	out["published_by"], out["published_at"] = e.PublishedBy, e.PublishedAt
-	if v.RunID != "" && s.runVisible(ctx, v.RunID) {
-		ms, err := s.store.RunMetrics(ctx, v.RunID)
+	run, err := s.producerRun(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	if run != "" {
+		ms, err := s.store.RunMetrics(ctx, run)
 		if err != nil {
 			return nil, err
 		}

@@ -119,13 +119,17 @@ func (s *Server) compare(r *http.Request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if av.RunID == "" {
+		run, err := s.producerRun(r.Context(), av)
+		if err != nil {
+			return nil, err
+		}
+		if run == "" {
 			return nil, badRequest("model[%d]: %s was uploaded, not produced by a run: it has no metrics", i, m)
 		}
-		if !slices.Contains(ids, av.RunID) {
-			ids = append(ids, av.RunID)
+		if !slices.Contains(ids, run) {
+			ids = append(ids, run)
 		}
-		labels[av.RunID] = m
+		labels[run] = m
 	}
 	var runs []store.Run
 	for _, id := range ids {

@@ -146,8 +146,12 @@ func (s *Server) getArtifactVersion(r *http.Request, kind string) (any, error) {
 		return nil, err
 	}
 	out := artifactVersionJSON(v)
-	if v.RunID != "" && s.runVisible(r.Context(), v.RunID) {
-		ms, err := s.store.RunMetrics(r.Context(), v.RunID)
+	run, err := s.producerRun(r.Context(), v)
+	if err != nil {
+		return nil, err
+	}
+	if run != "" {
+		ms, err := s.store.RunMetrics(r.Context(), run)
 		if err != nil {
 			return nil, err
 		}
@@ -217,6 +221,29 @@ func (s *Server) versionLineage(r *http.Request, kind string) (any, error) {
 	default:
 		return nil, badRequest("format: want json, text, dot or svg, got %q", f)
 	}
+}
+
+// producerRun is the run whose metrics a version has: the run that made
+// it, else — a version uploaded first whose content a run then produced, as
+// the publish-model component does within its run — the first run linked
+// as producing it; "" when none the caller sees.
+func (s *Server) producerRun(ctx context.Context, v store.ArtifactVersion) (string, error) {
+	if v.RunID != "" {
+		if s.runVisible(ctx, v.RunID) {
+			return v.RunID, nil
+		}
+		return "", nil
+	}
+	links, err := s.store.Links(ctx, v.Kind, v.Name, v.Version)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range links {
+		if l.Produced && s.runVisible(ctx, l.RunID) {
+			return l.RunID, nil
+		}
+	}
+	return "", nil
 }
 
 // runVersions are the versions a run used and produced, in the order they

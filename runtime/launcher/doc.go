@@ -5,6 +5,7 @@
 // Given a step's component interface, its input values and the KFP command,
 // Run builds executor_input, resolves every placeholder ({{$}}, input and
 // output parameters and artifacts with .path/.uri/.metadata, output_file,
+// $.outputs.output_file (where executor_output.json goes),
 // IfPresent, Concat, pipeline-level placeholders), creates the output
 // directories, runs the command, reads output-parameter files and
 // executor_output.json, and writes the step's Argo outputs under the outputs

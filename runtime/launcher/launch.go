@@ -499,6 +499,9 @@ func (s *step) pipelineValues() map[string]string {
 		".pipeline_task_name": s.opts.Task, ".pipeline_task_uuid": p.TaskUID, ".pipeline_root": p.Root,
 		".pipeline_job_create_time_utc": p.CreateTime, ".pipeline_job_schedule_time_utc": p.ScheduleTime,
 		".workspace_path": ws,
+		// KFP's PIPELINE_TASK_EXECUTOR_OUTPUT_PATH_PLACEHOLDER: where the
+		// command writes executor_output.json (output artifacts' metadata).
+		".outputs.output_file": s.execOutput,
 	}
 }
 

@@ -220,3 +220,26 @@ func TestFailures(t *testing.T) {
 		t.Fatalf("want *ExitError code 3, got %v", err)
 	}
 }
+
+// TestExecutorOutputPathPlaceholder: {{$.outputs.output_file}} (the SDK's
+// dsl.PIPELINE_TASK_EXECUTOR_OUTPUT_PATH_PLACEHOLDER) is where a command
+// writes executor_output.json: the metadata it gives an output artifact is
+// the artifact's.
+func TestExecutorOutputPathPlaceholder(t *testing.T) {
+	comp := `{"outputDefinitions":{"artifacts":{"m":{"artifactType":{"schemaTitle":"system.Model"}}}}}`
+	o, log := opts(t, comp, nil, "sh", "-c",
+		`printf model > "$1" && printf '{"artifacts":{"m":{"artifacts":[{"metadata":{"kubeline.io/model":"mm"}}]}}}' > "$0"`,
+		"{{$.outputs.output_file}}", "{{$.outputs.artifacts['m'].path}}")
+	if err := Run(context.Background(), o); err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	var md struct {
+		Metadata map[string]any `json:"metadata"`
+	}
+	if err := json.Unmarshal([]byte(readOut(t, o, "m/metadata.json")), &md); err != nil {
+		t.Fatal(err)
+	}
+	if md.Metadata["kubeline.io/model"] != "mm" {
+		t.Fatalf("metadata %v", md.Metadata)
+	}
+}
