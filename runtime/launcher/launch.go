@@ -204,7 +204,11 @@ func (s *step) run(ctx context.Context) error {
 	if len(args) == 0 {
 		return errors.New("no command to run")
 	}
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	name := args[0]
+	if opts.Sandbox == nil {
+		name = commandPath(opts.Env, name)
+	}
+	cmd := exec.CommandContext(ctx, name, args[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = opts.WorkDir, opts.Env, opts.Stdout, opts.Stderr
 	if err := s.runCommand(cmd); err != nil {
 		var ee *exec.ExitError

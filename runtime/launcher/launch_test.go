@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -242,4 +243,17 @@ func TestExecutorOutputPathPlaceholder(t *testing.T) {
 	if md.Metadata["kubeline.io/model"] != "mm" {
 		t.Fatalf("metadata %v", md.Metadata)
 	}
+}
+
+// TestCommandOnStepPath: a step's command is looked up on the PATH of the
+// step's environment, as in a container, not on the launcher's own (a
+// kubeline component's `kubeline step ...` runs the kubeline whose
+// directory the engine puts first on the steps' PATH).
+func TestCommandOnStepPath(t *testing.T) {
+	bin := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "kubeline-test-tool"), []byte("#!/bin/sh\necho tool ran \"$@\"\n"), 0o755))
+	o, log := opts(t, `{}`, nil, "kubeline-test-tool", "x")
+	o.Env = []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}
+	require.NoError(t, Run(context.Background(), o), log.String())
+	require.Contains(t, log.String(), "tool ran x")
 }
