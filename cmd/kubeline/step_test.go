@@ -155,6 +155,13 @@ func TestTemplatesRun(t *testing.T) {
 		out := p.ok([]string{"run", "pipeline.yaml"}, "new version model py-line@v1")
 		assert.Regexp(t, `metrics log-metrics\.mse=\S+ log-metrics\.r2=0\.9\d* log-metrics\.train_loss=`, out)
 	})
+	t.Run("hpo", func(t *testing.T) {
+		// The objective is the mse each trial's log-metrics step logs.
+		p := initTemplate(t, "hpo")
+		out := p.ok([]string{"hpo", "run", "experiment.yaml", "--plot", filepath.Join(t.TempDir(), "plot.svg")},
+			"experiment line-fit Succeeded (ExperimentGoalReached)", "metrics unavailable 0")
+		assert.Regexp(t, `best trial line-fit-\d+: epochs=\d+ lr=\S+; mse min 0\.00`, out)
+	})
 	t.Run("deployment", func(t *testing.T) {
 		p := initTemplate(t, "deployment")
 		p.ok([]string{"datasets", "create", "rows", "--from", "data/rows.csv"}, "dataset rows@v1 created")
