@@ -291,6 +291,8 @@ func TestCompletion(t *testing.T) {
 	assert.ElementsMatch(t, []string{"run"}, complete(t, env, "kubeline hpo "))
 	assert.ElementsMatch(t, []string{"dataset", "model", "code", "featureset"}, complete(t, env, "kubeline lineage "))
 	assert.Contains(t, complete(t, env, "kubeline run x.yaml --par"), "--param")
+	assert.ElementsMatch(t, []string{"training", "hpo", "deployment", "python-components"}, complete(t, env, "kubeline init p --template "))
+	assert.ElementsMatch(t, []string{"compare", "gate", "metrics", "publish", "version"}, complete(t, env, "kubeline step "))
 
 	// No server configured: names come from the local store, once it exists.
 	assert.Empty(t, complete(t, env, "kubeline datasets versions "))
