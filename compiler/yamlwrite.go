@@ -401,15 +401,16 @@ func analyzeAny(v string) scalarAnalysis {
 	return a
 }
 
-// analyzeASCII is analyzeScalar for a string of printable ASCII (most of a
-// workflow's): no line breaks and no special characters, so only the block
-// indicators and the spaces at either end decide. ok is false for any other
-// string.
+// analyzeASCII is analyzeScalar for a string of printable ASCII and line
+// feeds (most of a workflow's, scripts included): no special characters,
+// so the block indicators, the spaces and line feeds at either end and a
+// space beside a line feed decide. ok is false for any other string.
 func analyzeASCII(v string) (scalarAnalysis, bool) {
 	indicators := len(v) >= 3 && (v[:3] == "---" || v[:3] == "...")
+	lineBreaks, breakSpace, spaceBreak := false, false, false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if c < 0x20 || c > 0x7E {
+		if (c < 0x20 && c != '\n') || c > 0x7E {
 			return scalarAnalysis{}, false
 		}
 		switch c {
@@ -418,8 +419,17 @@ func analyzeASCII(v string) (scalarAnalysis, bool) {
 				indicators = true
 			}
 		case '#':
-			if i > 0 && v[i-1] == ' ' {
+			if i > 0 && (v[i-1] == ' ' || v[i-1] == '\n') {
 				indicators = true
+			}
+		case '\n':
+			lineBreaks = true
+			if i > 0 && v[i-1] == ' ' {
+				spaceBreak = true
+			}
+		case ' ':
+			if i > 0 && v[i-1] == '\n' {
+				breakSpace = true
 			}
 		}
 	}
@@ -431,11 +441,13 @@ func analyzeASCII(v string) (scalarAnalysis, bool) {
 			indicators = true
 		}
 	}
-	leading, trailing := v[0] == ' ', v[len(v)-1] == ' '
+	first, last := v[0], v[len(v)-1]
+	ends := first == ' ' || first == '\n' || last == ' ' || last == '\n'
 	return scalarAnalysis{
-		blockPlainAllowed:   !(leading || trailing || indicators),
-		singleQuotedAllowed: true,
-		blockAllowed:        !trailing,
+		multiline:           lineBreaks,
+		blockPlainAllowed:   !(ends || lineBreaks || indicators || breakSpace || spaceBreak),
+		singleQuotedAllowed: !(breakSpace || spaceBreak),
+		blockAllowed:        !(last == ' ' || spaceBreak),
 	}, true
 }
 

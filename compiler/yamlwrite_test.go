@@ -132,15 +132,16 @@ func FuzzYAMLWriter(f *testing.F) {
 }
 
 // TestAnalyzeASCII: the printable-ASCII fast path finds what the whole
-// analysis finds, on every string of up to three characters from an
-// alphabet of the characters that matter, and refuses anything else.
+// analysis finds, on every string of up to four characters from an
+// alphabet of the characters that matter (line feeds included), and
+// refuses anything else.
 func TestAnalyzeASCII(t *testing.T) {
 	alphabet := []string{" ", "a", "-", "?", ":", "#", ".", "{", "'", "\"", "!", "|", "\t", "\x7f", "\u00e9", "\n"}
 	var check func(prefix string, depth int)
 	check = func(v string, depth int) {
 		if v != "" {
 			a, ok := analyzeASCII(v)
-			ascii := !strings.ContainsAny(v, "\t\x7f\u00e9\n")
+			ascii := !strings.ContainsAny(v, "\t\x7f\u00e9")
 			if ok != ascii {
 				t.Fatalf("%q: fast path took it %v, want %v", v, ok, ascii)
 			}
@@ -155,8 +156,9 @@ func TestAnalyzeASCII(t *testing.T) {
 			check(v+c, depth-1)
 		}
 	}
-	check("", 3)
-	for _, v := range []string{"---", "--- a", "...", "..x", "a: b", "a:", "a #b", "a#b", "- ", "-", "? x"} {
+	check("", 4)
+	for _, v := range []string{"---", "--- a", "...", "..x", "a: b", "a:", "a #b", "a#b", "- ", "-", "? x", "a\n#b", "a:\nb",
+		"x \ny", "x\n y", "\n", "a\n", "\na", "line one\nline two\n", "a \n"} {
 		if a, _ := analyzeASCII(v); a != analyzeAny(v) {
 			t.Errorf("%q: fast path %+v, full analysis %+v", v, a, analyzeAny(v))
 		}
