@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"errors"
 	"os/exec"
 	"syscall"
 )
@@ -23,6 +24,15 @@ func RunProcess(cmd *exec.Cmd, track Tracker) error {
 		defer track(cmd.Process.Pid)()
 	}
 	err := cmd.Wait()
+	if errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success() {
+		// The command ended well but something else held its output
+		// pipes open past WaitDelay: a process it left in the
+		// background, or, on a very busy machine, a child forked at the
+		// same moment that had not yet exec'd. As a pod ends with its main
+		// process, the step succeeds with what was written; its group is
+		// killed below.
+		err = nil
+	}
 	if cmd.SysProcAttr != nil && (cmd.SysProcAttr.Setpgid || cmd.SysProcAttr.Setsid) { // a sandbox's leads a session (and its group)
 		// What the command left running in its group goes with it.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
