@@ -110,7 +110,7 @@ func TestLoopManyItemsFewSlots(t *testing.T) {
 	group := nodesByDisplay(out)["each"]
 	var got, want []string
 	for i := 0; i < n; i++ {
-		want = append(want, fmt.Sprintf("each(%d:v%d) Succeeded v%d\n", i, i, i))
+		want = append(want, fmt.Sprintf("each(%d:v%d) Succeeded v%d", i, i, i)) // one trailing newline trimmed, as Argo does
 	}
 	for _, id := range group.Children {
 		c := out.Status.Nodes[id]
