@@ -113,20 +113,43 @@ func pairCrossings(as, bs []*item) int {
 // crossingsOf counts the crossings between each pair of adjacent layers.
 func crossingsOf(layers [][]*item, succs map[*item][]*item) int {
 	c := 0
+	var es [][2]int
 	for i := 0; i+1 < len(layers); i++ {
-		var es [][2]int
+		es = es[:0]
 		for _, n := range layers[i] {
 			for _, m := range succs[n] {
 				es = append(es, [2]int{n.pos, m.pos})
 			}
 		}
-		for x := range es {
-			for y := x + 1; y < len(es); y++ {
-				if (es[x][0]-es[y][0])*(es[x][1]-es[y][1]) < 0 {
-					c++
-				}
-			}
+		c += inversions(es, len(layers[i+1]))
+	}
+	return c
+}
+
+// inversions counts the pairs of edges (a1, b1), (a2, b2) between two
+// layers that cross: (a1-a2)*(b1-b2) < 0. Edges sorted by a, then b; for
+// each edge, the earlier edges with a larger b (so a smaller a: equal a
+// sorts b ascending) are counted with a Fenwick tree over b in [0, width):
+// O(E log E) instead of comparing every pair.
+func inversions(es [][2]int, width int) int {
+	slices.SortFunc(es, func(x, y [2]int) int {
+		if x[0] != y[0] {
+			return x[0] - y[0]
 		}
+		return x[1] - y[1]
+	})
+	tree := make([]int, width+1)
+	c, seen := 0, 0
+	for _, e := range es {
+		notAbove := 0 // earlier edges with b <= e's b
+		for j := e[1] + 1; j > 0; j -= j & -j {
+			notAbove += tree[j]
+		}
+		c += seen - notAbove
+		for j := e[1] + 1; j <= width; j += j & -j {
+			tree[j]++
+		}
+		seen++
 	}
 	return c
 }
