@@ -4,10 +4,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	yamlv2 "go.yaml.in/yaml/v2"
+
+	"github.com/kubeline/kubeline/compiler/spec"
 )
 
 // yamlWriter writes the tree yamlTree reads (yamlv2.MapSlice, []any,
@@ -709,7 +710,7 @@ var v2Words = func() map[string]bool {
 // v2Number is yaml.v2's resolution of a scalar starting with a sign or a
 // digit: a timestamp, an integer (any base, underscores) or a float.
 func v2Number(in string) bool {
-	if v2Timestamp(in) {
+	if spec.IsTimestamp(in) {
 		return true
 	}
 	plain := strings.ReplaceAll(in, "_", "")
@@ -746,29 +747,4 @@ var (
 
 func isBase60Float(s string) bool {
 	return strings.IndexByte(s, ':') >= 0 && base60float.MatchString(s)
-}
-
-var v2TimestampFormats = []string{
-	"2006-1-2T15:4:5.999999999Z07:00",
-	"2006-1-2t15:4:5.999999999Z07:00",
-	"2006-1-2 15:4:5.999999999",
-	"2006-1-2",
-}
-
-func v2Timestamp(s string) bool {
-	i := 0
-	for ; i < len(s); i++ {
-		if c := s[i]; c < '0' || c > '9' {
-			break
-		}
-	}
-	if i != 4 || i == len(s) || s[i] != '-' {
-		return false
-	}
-	for _, f := range v2TimestampFormats {
-		if _, err := time.Parse(f, s); err == nil {
-			return true
-		}
-	}
-	return false
 }

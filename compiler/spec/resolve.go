@@ -44,7 +44,7 @@ var resolvedWords = map[string]string{
 // resolveNumber is yaml.v3's resolution of a plain scalar that starts with
 // a sign or a digit.
 func resolveNumber(in string) string {
-	if isTimestamp(in) {
+	if IsTimestamp(in) {
 		return "!!timestamp"
 	}
 	plain := strings.ReplaceAll(in, "_", "")
@@ -129,8 +129,10 @@ var timestampFormats = []string{
 	"2006-1-2",
 }
 
-// isTimestamp is yaml.v3's parseTimestamp, without the time.
-func isTimestamp(s string) bool {
+// IsTimestamp reports whether a plain scalar is a timestamp: yaml.v3's
+// parseTimestamp without the time, the same rule as yaml.v2's (the
+// compiler's YAML writer quotes such strings).
+func IsTimestamp(s string) bool {
 	i := 0
 	for ; i < len(s); i++ {
 		if c := s[i]; c < '0' || c > '9' {
