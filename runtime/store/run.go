@@ -180,13 +180,19 @@ func (s *Store) GetRun(ctx context.Context, id string) (Run, error) {
 
 // ListRuns returns one page of runs, of one experiment when experimentID is set.
 func (s *Store) ListRuns(ctx context.Context, namespace, experimentID string, opts ListOptions) ([]Run, Page, error) {
+	return s.listRuns(ctx, runTable, scanRun, namespace, experimentID, opts)
+}
+
+// listRuns returns one page of runs of table t, each read by scan; of one
+// experiment when experimentID is set.
+func (s *Store) listRuns(ctx context.Context, t table, scan func(interface{ Scan(...any) error }) (Run, error), namespace, experimentID string, opts ListOptions) ([]Run, Page, error) {
 	var out []Run
 	where, args := nsWhere(namespace)
 	if experimentID != "" {
 		where, args = append(where, "experiment_id = ?"), append(args, experimentID)
 	}
-	page, err := s.list(ctx, runTable, opts, where, args, func(rows rowScanner) (string, any, error) {
-		r, err := scanRun(rows)
+	page, err := s.list(ctx, t, opts, where, args, func(rows rowScanner) (string, any, error) {
+		r, err := scan(rows)
 		out = append(out, r)
 		return r.ID, sortValue(opts.SortBy, map[string]any{"id": r.ID, "run_id": r.ID, "name": r.DisplayName, "display_name": r.DisplayName,
 			"description": r.Description, "experiment_id": r.ExperimentID, "namespace": r.Namespace, "storage_state": r.StorageState,

@@ -52,20 +52,7 @@ func scanRunSummary(row interface{ Scan(...any) error }) (Run, error) {
 // ListRunSummaries is ListRuns without each run's PipelineSpec and
 // Workflow, and with its Listing: what a page of the runs list needs.
 func (s *Store) ListRunSummaries(ctx context.Context, namespace, experimentID string, opts ListOptions) ([]Run, Page, error) {
-	var out []Run
-	where, args := nsWhere(namespace)
-	if experimentID != "" {
-		where, args = append(where, "experiment_id = ?"), append(args, experimentID)
-	}
-	page, err := s.list(ctx, runSummaryTable, opts, where, args, func(rows rowScanner) (string, any, error) {
-		r, err := scanRunSummary(rows)
-		out = append(out, r)
-		return r.ID, sortValue(opts.SortBy, map[string]any{"id": r.ID, "run_id": r.ID, "name": r.DisplayName, "display_name": r.DisplayName,
-			"description": r.Description, "experiment_id": r.ExperimentID, "namespace": r.Namespace, "storage_state": r.StorageState,
-			"pipeline_version_id": r.PipelineVersionID, "state": r.State, "recurring_run_id": r.RecurringRunID,
-			"created_at": ms(r.CreatedAt), "scheduled_at": ms(r.ScheduledAt), "finished_at": ms(r.FinishedAt)}), err
-	})
-	return out, page, err
+	return s.listRuns(ctx, runSummaryTable, scanRunSummary, namespace, experimentID, opts)
 }
 
 // SetRunListings keeps what a list shows of each run given: the parts of
