@@ -211,6 +211,15 @@ func (s *Server) observe(id string, w *wfv1.Workflow, state string) error {
 	if w.Status.Phase.Completed() {
 		finished = w.Status.FinishedAt.Time
 	}
+	ending := tracked && finalStatus(status) && !finalStatus(a.Status)
+	if ending {
+		// The run's GPUs are released before it reads as ended, so whoever
+		// sees it ended (a client, a /metrics scrape) sees them free too.
+		if err := s.store.SetRunStatus(s.ctx, id, status); err != nil {
+			return err
+		}
+		defer func() { _ = s.Admit(s.ctx) }() // Admit records its own decisions; a failure waits for the next
+	}
 	b, _ := json.Marshal(w)
 	if err := s.store.UpdateRun(s.ctx, id, state, w.Status.Message, string(b), finished); err != nil {
 		return err
@@ -218,16 +227,8 @@ func (s *Server) observe(id string, w *wfv1.Workflow, state string) error {
 	if w.Status.Phase.Completed() {
 		s.keepEnded(id) // runlist.go
 	}
-	if !tracked {
-		return nil
-	}
-	if status != a.Status {
-		if err := s.store.SetRunStatus(s.ctx, id, status); err != nil {
-			return err
-		}
-	}
-	if finalStatus(status) && !finalStatus(a.Status) {
-		_ = s.Admit(s.ctx) // Admit records its own decisions; a failure waits for the next
+	if tracked && !ending && status != a.Status {
+		return s.store.SetRunStatus(s.ctx, id, status)
 	}
 	return nil
 }
