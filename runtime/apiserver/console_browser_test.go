@@ -465,6 +465,11 @@ func TestConsole(t *testing.T) {
 	dana.shot("hpo-done")
 	waitStatus(t, k, w.op, after, "Complete")
 
+	// The operators' forms, and a canary deployed from the catalog page
+	// (console_forms_browser_test.go).
+	consoleOperatorForms(t, w, browser)
+	consoleCanary(t, w, browser)
+
 	// Every page as the operator: calls, no error banner, accessibility.
 	for _, c := range []struct{ route, hash string }{
 		{"#/projects", "#/projects"}, {"#/projects/{name}", "#/projects/churn"}, {"#/runs", "#/runs"},

@@ -19,6 +19,7 @@ func TestHandler(t *testing.T) {
 		{Path, `<script src="console.js"></script>`, "text/html", 200},
 		{Path + "console.js", "async function route()", "text/javascript", 200},
 		{Path + "console.css", ".error-banner", "text/css", 200},
+		{Path + "operator.js", "async function pageUsers(", "text/javascript", 200},
 		{Path + "nope.js", "", "", 404},
 	} {
 		rec := httptest.NewRecorder()
@@ -36,7 +37,7 @@ func TestHandler(t *testing.T) {
 // TestNoThirdParty: the files name no other origin (the machines have no
 // internet, and the console needs none).
 func TestNoThirdParty(t *testing.T) {
-	for _, f := range []string{"static/index.html", "static/console.js", "static/console.css"} {
+	for _, f := range []string{"static/index.html", "static/console.js", "static/operator.js", "static/console.css"} {
 		b, err := static.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -222,9 +222,21 @@ function failed(main, e) {
 
 function set(main, content) { main.innerHTML = part(content); }
 
-// act runs a button's action, showing its failure in the error banner.
+// act runs a button's or form's action, showing its failure in the error
+// banner in the API's words: a refusal says so (the roles the page was
+// drawn for may have changed since: they are read again), bad input names
+// its field.
 async function act(fn) {
-  try { await fn(); } catch (e) { showError(e.message); }
+  try {
+    await fn();
+  } catch (e) {
+    if (e.status === 401) { location.hash = '#/signin'; return; }
+    const what = e.status === 403 ? 'Not allowed' : e.status >= 400 && e.status < 500 ? 'Not done' : 'Failed';
+    showError(`${what}${e.status ? ' (HTTP ' + e.status + ')' : ''}: ${e.message}`);
+    if (e.status === 403) {
+      try { S.me = await api(KL + '/whoami'); renderChrome(location.hash); } catch (e2) { /* the banner says enough */ }
+    }
+  }
 }
 
 // ---- Pages.
@@ -359,7 +371,7 @@ async function pageCatalog(main) {
   const candidates = (models.models || []).filter((m) => m.latest_version && !published.has(m.name + '@v' + m.latest_version));
   set(main, h`<h1>Model catalog</h1>${table('Published model versions', ['Model version', 'Metrics', 'Trained on', 'Published by', 'Published'],
     entries.map((e) => [h`<a href="${versionHref('model', e.name, e.version)}">${e.name}@v${e.version}</a>`,
-      Object.entries(e.metrics || {}).map(([k, val]) => `${k}=${typeof val === 'number' ? +val.toPrecision(4) : JSON.stringify(val)}`).join(', '),
+      (e.metrics || []).map((m) => `${m.name}=${typeof m.number_value === 'number' ? +m.number_value.toPrecision(4) : m.number_value}`).join(', '),
       ((e.lineage || {}).datasets || []).join(', '), e.published_by, when(e.published_at)]))}
   ${publish ? h`<h2>Publish</h2>${table('Latest model versions not in the catalog', ['Model version', 'Group', 'Action'],
     candidates.map((m) => [h`<a href="${versionHref('model', m.name, m.latest_version)}">${m.name}@v${m.latest_version}</a>`, m.group,
@@ -369,6 +381,12 @@ async function pageCatalog(main) {
     <label for="deploy-name">Deployment name<input id="deploy-name" required pattern="[a-z0-9][a-z0-9-]*"></label>
     <label for="deploy-command">Predictor command<input id="deploy-command" required size="40" placeholder="python3 /srv/predictor.py"></label>
     <label for="deploy-image">Predictor image<input id="deploy-image" value="python:3.12-slim"></label>
+    <fieldset><legend>Transformer (optional: pre- and postprocessing)</legend>
+      <label for="deploy-transformer-command">Transformer command<input id="deploy-transformer-command" size="36" placeholder="python3 /srv/transformer.py"></label>
+      <label for="deploy-transformer-image">Transformer image<input id="deploy-transformer-image" value="python:3.12-slim"></label></fieldset>
+    <fieldset><legend>Canary (optional: a share of the traffic to another version)</legend>
+      <label for="deploy-canary">Canary model version<select id="deploy-canary"><option value="">No canary</option>${entries.map((e) => h`<option value="${e.name}@v${e.version}">${e.name}@v${e.version}</option>`)}</select></label>
+      <label for="deploy-canary-percent">Canary traffic (%)<input id="deploy-canary-percent" type="number" min="1" max="99" value="10"></label></fieldset>
     <button class="primary" type="submit">Deploy</button></form>` : ''}`);
   for (const b of $$('button.publish', main)) {
     b.addEventListener('click', () => act(async () => {
@@ -382,11 +400,14 @@ async function pageCatalog(main) {
       ev.preventDefault();
       act(async () => {
         const name = $('#deploy-name').value.trim();
-        await api(KL + '/deployments', { method: 'POST', body: {
-          apiVersion: 'kubeline.io/v1alpha1', kind: 'Deployment', metadata: { name },
-          spec: { model: $('#deploy-model').value, target: 'local',
-            predictor: { image: $('#deploy-image').value.trim(), command: $('#deploy-command').value.trim().split(/\s+/), protocol: 'v1' } },
-        } });
+        const words = (id) => $(id).value.trim().split(/\s+/).filter(Boolean);
+        const spec = { model: $('#deploy-model').value, target: 'local',
+          predictor: { image: $('#deploy-image').value.trim(), command: words('#deploy-command'), protocol: 'v1' } };
+        if (words('#deploy-transformer-command').length) {
+          spec.transformer = { image: $('#deploy-transformer-image').value.trim(), command: words('#deploy-transformer-command'), protocol: 'v1' };
+        }
+        if ($('#deploy-canary').value) spec.canary = { model: $('#deploy-canary').value, trafficPercent: Number($('#deploy-canary-percent').value) };
+        await api(KL + '/deployments', { method: 'POST', body: { apiVersion: 'kubeline.io/v1alpha1', kind: 'Deployment', metadata: { name }, spec } });
         location.hash = '#/deployments/' + enc(name);
       });
     });
@@ -403,7 +424,7 @@ async function pageDeployments(main) {
 async function pageDeployment(main, name) {
   const traffic = () => api(KL + '/deployments/' + enc(name) + '/traffic?seconds=300&step=5');
   const [d, t] = await Promise.all([api(KL + '/deployments/' + enc(name)), traffic()]);
-  set(main, h`<h1>Deployment ${d.name}</h1>${fields(d, ['model', 'canary', 'canary_traffic_percent', 'state', 'url', 'cluster', 'started_at'])}
+  set(main, h`<h1>Deployment ${d.name}</h1>${fields(d, ['model', 'canary', 'canary_traffic_percent', 'transformer', 'state', 'url', 'cluster', 'started_at'])}
   <h2>Requests and latency, last 5 minutes (live)</h2><div id="traffic"></div>`);
   const draw = (tr) => {
     const pts = tr.points || [];
@@ -565,23 +586,7 @@ async function pageIDEs(main) {
     (d.ides || []).map((i) => [i.name, i.group, i.owner, i.status, i.gpus, i.url ? h`<a href="${i.url}">${i.url}</a>` : '']))}`);
 }
 
-async function pageUsers(main) {
-  const d = await api(KL + '/users');
-  set(main, h`<h1>Users</h1>${table('Users', ['Name', 'Roles', 'Groups', 'Created'],
-    (d.users || []).map((u) => [u.name, u.roles.join(', '), u.groups.join(', '), when(u.created_at)]))}`);
-}
-
-async function pageGroups(main) {
-  const d = await api(KL + '/groups');
-  set(main, h`<h1>Groups</h1>${table('Groups', ['Name', 'Pool', 'Members', 'Created'],
-    (d.groups || []).map((g) => [g.name, g.pool || 'default', (g.members || []).join(', '), when(g.created_at)]))}`);
-}
-
-async function pageImages(main) {
-  const d = await api(KL + '/images');
-  set(main, h`<h1>Images</h1>${table('The image catalog: standard images and your groups\'', ['Name', 'Group', 'Reference', 'Framework', 'GPU'],
-    (d.images || []).map((i) => [i.name, i.group || 'standard', h`<code>${i.image}</code>`, [i.framework, i.version].filter(Boolean).join(' '), i.gpu ? 'yes' : 'no']))}`);
-}
+// pageUsers, pageGroups and pageImages are in operator.js.
 
 window.addEventListener('hashchange', () => { route().then(() => { const m = $('#main'); if (m && !m.contains(document.activeElement)) m.focus(); }); });
 $('#skip').addEventListener('click', (ev) => { ev.preventDefault(); $('#main').focus(); });
