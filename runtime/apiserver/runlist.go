@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -30,55 +31,63 @@ func (s *Server) listRuns(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	views := make([]map[string]any, len(runs))
+	items := make([][]byte, len(runs))
 	at := map[string]int{} // runs to render from their workflow -> place
 	for i, run := range runs {
 		if run.Listing.Tasks == "" {
 			at[run.ID] = i
 			continue
 		}
-		var spec any
-		if run.Listing.Spec != "" {
-			spec = json.RawMessage(run.Listing.Spec)
-		}
-		views[i] = runJSONWith(run, spec, json.RawMessage(run.Listing.Tasks))
+		items[i] = appendRunJSON(nil, run, []byte(run.Listing.Spec), []byte(run.Listing.Tasks))
 	}
 	if len(at) > 0 {
-		ids := make([]string, 0, len(at))
-		for id := range at {
-			ids = append(ids, id)
-		}
-		full, err := s.store.RunsByID(ctx, ids)
-		if err != nil {
+		if err := s.renderUnlisted(ctx, items, at); err != nil {
 			return nil, err
-		}
-		var running, done []store.Run
-		for _, run := range full {
-			if ended(run.State) {
-				done = append(done, run)
-			} else {
-				running = append(running, run)
-			}
-		}
-		if kept, err := s.keepListings(ctx, done); err == nil {
-			for _, run := range done {
-				l := kept[run.ID]
-				views[at[run.ID]] = runJSONWith(run, listingSpec(l), json.RawMessage(l.Tasks))
-			}
-		} else {
-			// A store that cannot keep them now: rendered as before, with
-			// the ML Metadata ids their tasks have.
-			running = append(running, done...)
-		}
-		rendered, err := s.runViews(ctx, running)
-		if err != nil {
-			return nil, err
-		}
-		for i, run := range running {
-			views[at[run.ID]] = rendered[i]
 		}
 	}
-	return listResponse("runs", views, page), nil
+	return runsPage(items, page), nil
+}
+
+// renderUnlisted renders the runs of a page that have no kept listing
+// (their ids -> place in items) from their workflows: an ended one keeps
+// its listing now.
+func (s *Server) renderUnlisted(ctx context.Context, items [][]byte, at map[string]int) error {
+	ids := make([]string, 0, len(at))
+	for id := range at {
+		ids = append(ids, id)
+	}
+	full, err := s.store.RunsByID(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var running, done []store.Run
+	for _, run := range full {
+		if ended(run.State) {
+			done = append(done, run)
+		} else {
+			running = append(running, run)
+		}
+	}
+	if kept, err := s.keepListings(ctx, done); err == nil {
+		for _, run := range done {
+			l := kept[run.ID]
+			items[at[run.ID]] = appendRunJSON(nil, run, []byte(l.Spec), []byte(l.Tasks))
+		}
+	} else {
+		// A store that cannot keep them now: rendered as before, with
+		// the ML Metadata ids their tasks have.
+		running = append(running, done...)
+	}
+	rendered, err := s.runViews(ctx, running)
+	if err != nil {
+		return err
+	}
+	for i, run := range running {
+		if items[at[run.ID]], err = json.Marshal(rendered[i]); err != nil {
+			return fmt.Errorf("render run %s: %w", run.ID, err)
+		}
+	}
+	return nil
 }
 
 // ended reports whether a run's KFP state is final.
@@ -88,13 +97,6 @@ func ended(state string) bool {
 		return true
 	}
 	return false
-}
-
-func listingSpec(l store.RunListing) any {
-	if l.Spec == "" {
-		return nil
-	}
-	return json.RawMessage(l.Spec)
 }
 
 // keepListings renders and keeps the listings of ended runs (whole): their

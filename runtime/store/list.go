@@ -36,6 +36,10 @@ type table struct {
 	columns string            // the SELECT list
 	keys    map[string]string // API field -> column
 	times   map[string]bool   // columns holding times (unix ms)
+	// counts is a table counting the rows by the columns countBy, summed
+	// for total_size when the conditions allow (runcount.go); "" for none.
+	counts  string
+	countBy map[string]bool
 }
 
 type pageToken struct {
@@ -87,8 +91,8 @@ func (s *Store) list(ctx context.Context, t table, opts ListOptions, where []str
 	}
 	// One statement per page: the rows after the token, and the count of all
 	// matching rows as a scalar subquery (a page past the end still counts).
-	query := fmt.Sprintf("SELECT %s, (SELECT COUNT(*) FROM %s%s) FROM %s%s ORDER BY %s %s, id %s LIMIT %d",
-		t.columns, t.name, whereSQL(where), t.name, whereSQL(pw), col, dir, dir, size+1)
+	query := fmt.Sprintf("SELECT %s, (%s) FROM %s%s ORDER BY %s %s, id %s LIMIT %d",
+		t.columns, s.countQuery(t, where), t.name, whereSQL(pw), col, dir, dir, size+1)
 	rows, err := s.db.QueryContext(ctx, s.q(query), append(append([]any{}, args...), pargs...)...)
 	if err != nil {
 		return Page{}, fmt.Errorf("list %s: %w", t.name, err)
@@ -114,8 +118,8 @@ func (s *Store) list(ctx context.Context, t table, opts ListOptions, where []str
 	}
 	if n == 0 {
 		// No rows on this page: the count still has to be asked for.
-		if err := s.db.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM "+t.name+whereSQL(where)), args...).Scan(&page.TotalSize); err != nil {
-			return Page{}, fmt.Errorf("count %s: %w", t.name, err)
+		if page.TotalSize, err = s.count(ctx, t, where, args); err != nil {
+			return Page{}, err
 		}
 	}
 	return page, nil

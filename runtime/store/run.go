@@ -58,7 +58,9 @@ var runTable = table{
 		"description": "description", "experiment_id": "experiment_id", "namespace": "namespace", "storage_state": "storage_state",
 		"pipeline_version_id": "pipeline_version_id", "state": "state", "recurring_run_id": "recurring_run_id",
 		"created_at": "created_at", "scheduled_at": "scheduled_at", "finished_at": "finished_at"},
-	times: map[string]bool{"created_at": true, "scheduled_at": true, "finished_at": true},
+	times:   map[string]bool{"created_at": true, "scheduled_at": true, "finished_at": true},
+	counts:  "run_counts",
+	countBy: runCountColumns,
 }
 
 // CreateExperiment stores e; a taken name is ErrConflict.

@@ -281,6 +281,10 @@ var migrations = []string{
 	CREATE TABLE pool_usage (
 		pool TEXT NOT NULL, at BIGINT NOT NULL, total BIGINT NOT NULL, used BIGINT NOT NULL, queued BIGINT NOT NULL,
 		PRIMARY KEY (pool, at))`,
+	// How many runs there are of each namespace, experiment, storage state
+	// and state, kept by triggers, for the total_size of runs lists
+	// (runcount.go; SQLite only).
+	runCountsMigration,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -294,7 +298,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), v).Scan(&n); err != nil || n > 0 {
 				return err
 			}
-			for _, stmt := range strings.Split(m, ";") {
+			for _, stmt := range migrationStatements(m, s.postgres) {
 				if strings.TrimSpace(stmt) == "" {
 					continue
 				}

@@ -110,6 +110,7 @@ func suite(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("filters", func(t *testing.T) { testFilters(t, open(t)) })
 	t.Run("runs", func(t *testing.T) { testRuns(t, open(t)) })
 	t.Run("run listings", func(t *testing.T) { testRunListings(t, open(t)) })
+	t.Run("run counts", func(t *testing.T) { testRunCounts(t, open(t)) })
 	t.Run("recurring", func(t *testing.T) { testRecurring(t, open(t)) })
 	t.Run("artifact versions", func(t *testing.T) { testArtifactVersions(t, open(t)) })
 	t.Run("catalog", func(t *testing.T) { testCatalog(t, open(t)) })
