@@ -28,7 +28,8 @@ func (tb *tab) resultSays(what, want string) {
 
 // consoleOperatorForms: an operator adds a user to a group on the users
 // page and makes their token (which signs them in), creates a group and
-// gives it a pool, registers and removes images. Non-operators get no such
+// gives it a pool, creates and deletes a pool, registers and removes
+// images; the API's refusals of bad input show in its words. Non-operators get no such
 // forms (a Data Scientist only her own group's image form); a tab whose
 // roles were taken away since it drew its forms gets the API's 403 in the
 // banner and stays a working page.
@@ -69,6 +70,37 @@ func consoleOperatorForms(t *testing.T, w *consoleWorld, browser context.Context
 		t.Errorf("the groups page shows c as %q, want pool train", row)
 	}
 	op.shot("groups-assigned")
+
+	// Pools: the node's 2 GPUs are pool train's, so a new pool is refused
+	// in the API's words; with one of them back it is made, then deleted.
+	// Pool train, which groups use, is not.
+	op.visit("#/pools")
+	op.run("create pool spare", chromedp.SendKeys(css("#pool-name"), "spare"), chromedp.SetValue(css("#pool-gpus-n1"), "1"),
+		chromedp.Click(css("#pool-form button[type=submit]")))
+	op.waitFor("the refusal", `!document.getElementById('error-banner').hidden`, 10*time.Second)
+	if b := op.text("#error-banner"); !strings.Contains(b, "Not done (HTTP 400): pool") {
+		t.Errorf("a pool of GPUs another pool holds: the page says %q, want the API's 400", b)
+	}
+	op.shot("pools-refused")
+	op.run("give pool train 1 GPU", chromedp.SetValue(css("#gpus-train-n1"), "1"), chromedp.Click(css(`form.pool-form[data-pool="train"] button[type=submit]`)))
+	op.resultSays("train saved", "Pool train saved")
+	op.run("create pool spare", chromedp.SendKeys(css("#pool-name"), "spare"), chromedp.SetValue(css("#pool-gpus-n1"), "1"),
+		chromedp.Click(css("#pool-form button[type=submit]")))
+	op.resultSays("spare created", "Pool spare created with 1 GPU of type t4")
+	if r := do(t, "GET", k.kl()+"/pools/spare", w.op, nil); r.code != 200 || r.body["total_gpus"] != 1.0 {
+		t.Fatalf("pool spare after the console's form: %d %s", r.code, r.raw)
+	}
+	op.shot("pools-created")
+	op.run("delete pool train", chromedp.Click(css(`button.delete-pool[data-pool="train"]`)))
+	op.waitFor("the refusal", `(document.getElementById('error-banner').textContent || '').includes('409')`, 10*time.Second)
+	if b := op.text("#error-banner"); !strings.Contains(b, "pool train is used by groups a, c") {
+		t.Errorf("deleting pool train, which groups use: the page says %q", b)
+	}
+	op.run("delete pool spare", chromedp.Click(css(`button.delete-pool[data-pool="spare"]`)))
+	op.resultSays("spare deleted", "Pool spare deleted")
+	if r := do(t, "GET", k.kl()+"/pools/spare", w.op, nil); r.code != 404 {
+		t.Errorf("pool spare after the console deleted it: %d %s", r.code, r.raw)
+	}
 
 	// Images: group a's trainer, a standard image, which is then removed.
 	checkCalls(t, pageOf(t, "#/images"), "#/images", op.visit("#/images"))

@@ -449,20 +449,23 @@ async function pagePools(main) {
   const pools = d.pools || [];
   const nodes = [...new Set(pools.flatMap((p) => (p.nodes || []).map((n) => n.name)))].sort();
   const operate = can('operate');
-  set(main, h`<h1>GPU pools</h1><p>${d.cluster_gpus ?? ''} GPUs in the cluster. <a href="#/queue">The queue</a> says why runs wait.</p>
+  set(main, h`<h1>GPU pools</h1>${operate ? actionResult() : ''}<p>${d.cluster_gpus ?? ''} GPUs in the cluster. <a href="#/queue">The queue</a> says why runs wait.</p>
   <div class="cards">${pools.map((p) => h`<section class="card" aria-labelledby="pool-${p.name}"><h2 id="pool-${p.name}">Pool ${p.name}${p.gpu_type ? ' (' + p.gpu_type + ')' : ''}</h2>
     <p>${p.used_gpus} of ${p.total_gpus} GPUs in use, ${p.queued_runs} runs waiting${p.groups && p.groups.length ? ', groups ' + p.groups.join(', ') : ''}.</p>
     ${poolChart(p)}
     ${operate && !p.default ? h`<form class="inline pool-form" data-pool="${p.name}" data-type="${p.gpu_type || ''}">${nodes.map((n) => h`<label for="gpus-${p.name}-${n}">GPUs of ${p.name} on node ${n}
       <input type="number" min="0" id="gpus-${p.name}-${n}" data-node="${n}" value="${((p.nodes || []).find((x) => x.name === n) || { gpus: 0 }).gpus}"></label>`)}
-      <button type="submit">Save pool ${p.name}</button></form>` : ''}</section>`)}</div>`);
+      <button type="submit">Save pool ${p.name}</button>
+      <button type="button" class="delete-pool" data-pool="${p.name}">Delete pool ${p.name}</button></form>` : ''}</section>`)}</div>
+  ${operate ? poolAdmin(nodes) : ''}`);
+  if (operate) wirePoolAdmin(main); // operator.js
   for (const f of $$('form.pool-form', main)) {
     f.addEventListener('submit', (ev) => {
       ev.preventDefault();
       act(async () => {
         const ns = $$('input[data-node]', f).map((i) => ({ name: i.dataset.node, gpus: Number(i.value) })).filter((n) => n.gpus > 0);
         await api(KL + '/pools/' + enc(f.dataset.pool), { method: 'PATCH', body: { gpu_type: f.dataset.type, nodes: ns } });
-        await route();
+        await done(h`Pool ${f.dataset.pool} saved.`);
       });
     });
   }

@@ -1,5 +1,5 @@
-// kubeline console: the operators' pages — users, groups and the image
-// catalog — with forms that do what the API and the CLI let an operator do
+// kubeline console: the operators' pages — users, groups, the image
+// catalog and the making and deleting of GPU pools — with forms that do what the API and the CLI let an operator do
 // there (kubeline users|groups|images ...). Loaded before console.js, whose
 // helpers (h, api, table, act, route, ...) these pages call when they run.
 // Every action is a call of the API's own routes, so its policy table
@@ -188,5 +188,31 @@ async function pageImages(main) {
   onClick(main, 'button.remove-image', async (b) => {
     await api(KL + '/images/' + enc(b.dataset.catalog) + '/' + enc(b.dataset.name), { method: 'DELETE' });
     await done(h`Image ${b.dataset.name} removed from ${b.dataset.catalog}.`);
+  });
+}
+
+// ---- GPU pools: the operators' part of the pools page (its cards, charts
+// and per-node GPU forms are console.js's pagePools): a new pool from the
+// cluster's nodes, and deleting one no group uses.
+function poolAdmin(nodes) {
+  return h`<h2 id="add-pool-title">Create a pool</h2>
+  <form class="inline" id="pool-form" aria-labelledby="add-pool-title">
+    <label for="pool-name">Name<input id="pool-name" name="name" required pattern="${NAME_PATTERN}" autocomplete="off"></label>
+    <label for="pool-type">GPU type (empty: the nodes')<input id="pool-type" name="gpu_type" size="10"></label>
+    ${nodes.map((n) => h`<label for="pool-gpus-${n}">GPUs on node ${n}<input type="number" min="0" id="pool-gpus-${n}" data-node="${n}" value="0"></label>`)}
+    <button class="primary" type="submit">Create pool</button></form>
+  <p class="muted">A pool's GPUs come from the default pool, which holds every GPU no other pool was given; groups are given pools on the <a href="#/groups">Groups</a> page.</p>`;
+}
+
+function wirePoolAdmin(main) {
+  onSubmit($('#pool-form', main), async (f) => {
+    const name = $('#pool-name', f).value.trim();
+    const nodes = $$('input[data-node]', f).map((i) => ({ name: i.dataset.node, gpus: Number(i.value) })).filter((n) => n.gpus > 0);
+    const p = await api(KL + '/pools', { method: 'POST', body: { name, gpu_type: $('#pool-type', f).value.trim(), nodes } });
+    await done(h`Pool ${p.name} created with ${p.total_gpus} GPU${p.total_gpus === 1 ? '' : 's'}${p.gpu_type ? ' of type ' + p.gpu_type : ''}.`);
+  });
+  onClick(main, 'button.delete-pool', async (b) => {
+    await api(KL + '/pools/' + enc(b.dataset.pool), { method: 'DELETE' });
+    await done(h`Pool ${b.dataset.pool} deleted; its GPUs went back to the default pool.`);
   });
 }
