@@ -107,6 +107,11 @@ func Compile(name string, data []byte, opts Options) (*wfv1.Workflow, error) {
 // creationTimestamp: null, resources: {}) are dropped; they mean nothing to
 // Argo and would only grow the file.
 func Marshal(wf *wfv1.Workflow) ([]byte, error) {
+	if v, ok := structTree(wf); ok {
+		if out, ok := writeYAML(v, 0); ok {
+			return out, nil
+		}
+	}
 	b, err := json.Marshal(wf)
 	if err != nil {
 		return nil, fmt.Errorf("render workflow: %w", err)

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	yamlv2 "go.yaml.in/yaml/v2"
@@ -39,13 +40,32 @@ const bestWidth = 80
 // writeYAML renders v; ok is false when v is outside what yamlWriter
 // writes.
 func writeYAML(v any, sizeHint int) ([]byte, bool) {
-	w := &yamlWriter{buf: make([]byte, 0, sizeHint), indent: -1, whitespace: true, indention: true, ok: true}
+	w := &yamlWriter{indent: -1, whitespace: true, indention: true, ok: true}
+	if sizeHint > 0 {
+		w.buf = make([]byte, 0, sizeHint)
+	} else {
+		// Written into a pooled buffer, copied out once at its size.
+		pooled := yamlBufs.Get().(*[]byte)
+		w.buf = (*pooled)[:0]
+		defer func() {
+			if cap(w.buf) <= 1<<20 {
+				*pooled = w.buf[:0]
+				yamlBufs.Put(pooled)
+			}
+		}()
+	}
 	w.node(v, true, false, false)
 	// The document's end: yaml_emitter_emit_document_end writes an indent
 	// (a line break when the line has content).
 	w.writeIndent()
-	return w.buf, w.ok
+	if sizeHint > 0 {
+		return w.buf, w.ok
+	}
+	return append([]byte(nil), w.buf...), w.ok
 }
+
+// yamlBufs holds writeYAML's buffers for callers with no size hint.
+var yamlBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 func (w *yamlWriter) put(c byte) {
 	w.buf = append(w.buf, c)

@@ -1,6 +1,7 @@
 package argo
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -71,11 +72,15 @@ type compiler struct {
 	errs     spec.Errors
 	wf       *wfv1.Workflow
 	tmplKeys map[string]string // content (JSON) -> template name
+	keyBuf   bytes.Buffer      // addShared's JSON
+	keyEnc   *json.Encoder     // writes into keyBuf
 	names    map[string]bool   // template names in use
 	// needDescriptor marks component outputs whose artifact must also travel as
 	// a descriptor parameter: "component/output".
 	needDescriptor map[string]bool
 	execs          map[string]*pipelinespec.PipelineDeploymentConfig_ExecutorSpec
+	// usedInputs caches usedInputs by container: tasks share executors.
+	usedInputs map[*containerSpec]map[string]bool
 }
 
 // Compile turns p into one Argo Workflow. All problems are reported together.
@@ -89,6 +94,7 @@ func Compile(p *kfp.Pipeline, opts Options) (*wfv1.Workflow, error) {
 		names:          map[string]bool{},
 		needDescriptor: map[string]bool{},
 		execs:          p.Deployment.GetExecutors(),
+		usedInputs:     map[*containerSpec]map[string]bool{},
 	}
 	c.markDescriptors()
 	c.wf = &wfv1.Workflow{
@@ -161,13 +167,18 @@ func (c *compiler) tmplName(base string) string {
 // addShared adds tmpl under a name derived from base unless a template with the
 // same content exists; it returns the name to call.
 func (c *compiler) addShared(base string, tmpl wfv1.Template) string {
-	b, _ := json.Marshal(tmpl)
-	key := string(b)
-	if name, ok := c.tmplKeys[key]; ok {
+	// The JSON is written into one reused buffer: only a new template's
+	// key is copied out.
+	c.keyBuf.Reset()
+	if c.keyEnc == nil {
+		c.keyEnc = json.NewEncoder(&c.keyBuf)
+	}
+	_ = c.keyEnc.Encode(tmpl)
+	if name, ok := c.tmplKeys[string(c.keyBuf.Bytes())]; ok {
 		return name
 	}
 	tmpl.Name = c.tmplName(base)
-	c.tmplKeys[key] = tmpl.Name
+	c.tmplKeys[c.keyBuf.String()] = tmpl.Name
 	c.wf.Spec.Templates = append(c.wf.Spec.Templates, tmpl)
 	return tmpl.Name
 }

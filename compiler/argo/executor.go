@@ -9,6 +9,7 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -52,9 +53,10 @@ func (c *compiler) execTemplate(s *scope, t *pipelinespec.PipelineTaskSpec, comp
 // do channels that the container spec's placeholders reference.
 func (c *compiler) keepInputs(comp *pipelinespec.ComponentSpec, a *taskArgs, ctr *containerSpec) {
 	defs := comp.GetInputDefinitions()
-	used := map[string]bool{}
-	for _, m := range inputPlaceholder.FindAllStringSubmatch(compactJSON(ctr), -1) {
-		used[m[1]] = true
+	used, ok := c.usedInputs[ctr]
+	if !ok {
+		used = usedInputs(ctr)
+		c.usedInputs[ctr] = used
 	}
 	for name := range a.present {
 		if _, ok := defs.GetParameters()[name]; ok || used[name] {
@@ -66,6 +68,76 @@ func (c *compiler) keepInputs(comp *pipelinespec.ComponentSpec, a *taskArgs, ctr
 		delete(a.present, name)
 		delete(a.params, name)
 	}
+}
+
+// usedInputs returns the names of the input parameters whose placeholders
+// ({{$.inputs.parameters['NAME']}}) the container spec holds: what
+// inputPlaceholder finds in the spec's compact JSON, looked for in the
+// spec's strings alone (field names, numbers and enums hold none), each
+// escaped as the JSON escapes it — without writing the whole JSON.
+func usedInputs(ctr *containerSpec) map[string]bool {
+	used := map[string]bool{}
+	var w jsonWriter
+	ok := stringsOf(ctr.ProtoReflect(), func(s string) {
+		if !strings.Contains(s, "{{$.inputs.parameters[") {
+			return
+		}
+		w.b = w.b[:0]
+		w.str(s)
+		for _, m := range inputPlaceholder.FindAllSubmatch(w.b, -1) {
+			used[string(m[1])] = true
+		}
+	})
+	if !ok {
+		clear(used)
+		for _, m := range inputPlaceholder.FindAllStringSubmatch(compactJSON(ctr), -1) {
+			used[m[1]] = true
+		}
+	}
+	return used
+}
+
+// stringsOf calls f with every string in m (map keys included); ok is
+// false, after some calls, for a message holding a well-known type other
+// than Struct, Value and ListValue, whose JSON form is not its fields.
+func stringsOf(m protoreflect.Message, f func(string)) (ok bool) {
+	switch name := m.Descriptor().FullName(); {
+	case name == "google.protobuf.Struct", name == "google.protobuf.Value", name == "google.protobuf.ListValue":
+	case name.Parent() == "google.protobuf":
+		return false
+	}
+	ok = true
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				if fd.MapKey().Kind() == protoreflect.StringKind {
+					f(k.String())
+				}
+				ok = stringsOfValue(fd.MapValue(), mv, f)
+				return ok
+			})
+		case fd.IsList():
+			l := v.List()
+			for i := 0; i < l.Len() && ok; i++ {
+				ok = stringsOfValue(fd, l.Get(i), f)
+			}
+		default:
+			ok = stringsOfValue(fd, v, f)
+		}
+		return ok
+	})
+	return ok
+}
+
+func stringsOfValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, f func(string)) bool {
+	switch fd.Kind() {
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return stringsOf(v.Message(), f)
+	case protoreflect.StringKind:
+		f(v.String())
+	}
+	return true
 }
 
 func (c *compiler) containerTemplate(comp *pipelinespec.ComponentSpec, a *taskArgs, ctr *containerSpec, t *pipelinespec.PipelineTaskSpec, expath string) wfv1.Template {

@@ -72,3 +72,56 @@ func TestSortedJSON(t *testing.T) {
 		t.Fatalf("only %d of %d messages written by sortedJSON", compared, len(msgs))
 	}
 }
+
+// TestUsedInputs: usedInputs finds the input placeholders inputPlaceholder
+// finds in a container spec's compact JSON, for every container of the
+// corpus and for placeholders in every kind of string a container holds
+// (command, args, env, resources, a Struct in a map), with either quote,
+// quotes JSON escapes (not a match in the JSON, so none) and HTML characters
+// (matched as the JSON escapes them).
+func TestUsedInputs(t *testing.T) {
+	var ctrs []*containerSpec
+	files, _ := filepath.Glob("../../../shared/kfp-corpus/ir/valid/*.yaml")
+	more, _ := filepath.Glob("../../../shared/kfp-corpus/ir/valid/*/*.yaml")
+	for _, f := range append(files, more...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs, err := spec.Parse(data)
+		if err != nil {
+			continue
+		}
+		p, err := kfp.Load(docs)
+		if err != nil {
+			continue
+		}
+		for _, e := range p.Deployment.GetExecutors() {
+			if e.GetContainer() != nil {
+				ctrs = append(ctrs, e.GetContainer())
+			}
+		}
+	}
+	ph := func(q, name string) string { return "{{$.inputs.parameters[" + q + name + q + "]}}" }
+	ctrs = append(ctrs,
+		&containerSpec{Image: ph("'", "img"), Command: []string{"sh", "-c", "echo " + ph("'", "a") + ph(`"`, "b") + " " + ph("'", "a<b&c")},
+			Args: []string{ph("'", "c") + "x" + ph("'", "d"), "{{$.inputs.parameters['e'}}", ph("'", `f\g`)},
+			Env:  []*pipelinespec.PipelineDeploymentConfig_PipelineContainerSpec_EnvVar{{Name: "N", Value: ph("'", "h")}, {Name: ph("'", "i")}},
+			Resources: &pipelinespec.PipelineDeploymentConfig_PipelineContainerSpec_ResourceSpec{
+				ResourceCpuLimit: ph("'", "cpu"), Accelerator: &pipelinespec.PipelineDeploymentConfig_PipelineContainerSpec_ResourceSpec_AcceleratorConfig{ResourceType: ph("'", "gpu")}},
+		})
+	found := 0
+	for i, ctr := range ctrs {
+		want := map[string]bool{}
+		for _, m := range inputPlaceholder.FindAllStringSubmatch(compactJSON(ctr), -1) {
+			want[m[1]] = true
+		}
+		found += len(want)
+		if diff := cmp.Diff(want, usedInputs(ctr)); diff != "" {
+			t.Fatalf("container %d (-regexp on the JSON +usedInputs):\n%s", i, diff)
+		}
+	}
+	if len(ctrs) < 300 || found < 100 {
+		t.Fatalf("only %d containers, %d placeholders compared", len(ctrs), found)
+	}
+}

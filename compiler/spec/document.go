@@ -58,7 +58,12 @@ func Parse(data []byte) ([]Document, error) { return DefaultLimits.Parse(data) }
 // expanding them) before anything reads it.
 func (l Limits) Parse(data []byte) ([]Document, error) {
 	l = l.withDefaults()
-	b := nodeBound(data)
+	// nodeBound is at most 3 nodes a byte (and 4): a file too small to
+	// cross the limit is not counted.
+	b := int64(-1)
+	if 3*int64(len(data))+4 > l.Nodes {
+		b = nodeBound(data)
+	}
 	if b > l.Nodes {
 		var es Errors
 		es.AddErr("", nil, limitError("the file could hold up to %d YAML nodes (counting its '- ', ':', ',', '[', '{' and '?'); at most %d are allowed (limit --max-yaml-nodes)", b, l.Nodes))

@@ -1,0 +1,103 @@
+package compiler
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// TestStructTreeMatchesJSON: the tree structTree builds from a workflow's Go
+// values is the tree yamlTree reads from its JSON, and both write the same
+// YAML, for every workflow the corpus, the examples and the other document
+// kinds compile to, and for a workflow of values at the edges of the JSON
+// rules (invalid UTF-8, embedded structs, Marshaler and TextMarshaler types,
+// floats, empty and nil collections, nil map values, big unsigned numbers).
+func TestStructTreeMatchesJSON(t *testing.T) {
+	var wfs []*wfv1.Workflow
+	files := corpusFiles(t)
+	for _, pattern := range []string{"../examples/*/*.yaml", "deploy/testdata/*.yaml", "imagebuild/testdata/*.yaml", "testdata/*.yaml"} {
+		more, _ := filepath.Glob(pattern)
+		files = append(files, more...)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wf, err := Compile(filepath.Base(f), data, Options{BaseDir: filepath.Dir(f)})
+		if err == nil {
+			wfs = append(wfs, wf)
+		}
+	}
+	if len(wfs) < 150 {
+		t.Fatalf("only %d workflows compiled", len(wfs))
+	}
+	wfs = append(wfs, edgeWorkflow())
+	for i, wf := range wfs {
+		got, ok := structTree(wf)
+		if !ok {
+			t.Fatalf("workflow %d (%s): structTree gave up", i, wf.GenerateName)
+		}
+		b, err := json.Marshal(wf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := yamlTree(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("workflow %d (%s) (-yamlTree of the JSON +structTree):\n%s", i, wf.GenerateName, diff)
+		}
+		wantYAML, _ := writeYAML(want, 0)
+		gotYAML, _ := writeYAML(got, 0)
+		if diff := cmp.Diff(string(wantYAML), string(gotYAML)); diff != "" {
+			t.Fatalf("workflow %d (%s) YAML (-from the JSON +from structTree):\n%s", i, wf.GenerateName, diff)
+		}
+	}
+}
+
+func edgeWorkflow() *wfv1.Workflow {
+	factor := intstr.FromString("2")
+	limit := intstr.FromInt32(3)
+	return &wfv1.Workflow{
+		TypeMeta: metav1.TypeMeta{Kind: "Workflow"},
+		ObjectMeta: metav1.ObjectMeta{Name: "bad-\xff-utf8", Labels: map[string]string{"b": "", "a\xfe": "x", "a10": "1", "a2": "2"},
+			Annotations: map[string]string{}, CreationTimestamp: metav1.Now(), Generation: 1 << 40},
+		Spec: wfv1.WorkflowSpec{
+			Entrypoint: "<main>&", Arguments: wfv1.Arguments{Parameters: []wfv1.Parameter{
+				{Name: "p", Value: wfv1.AnyStringPtr("v\xff"), Enum: []wfv1.AnyString{}, Default: wfv1.AnyStringPtr("")},
+				{Name: "", Value: wfv1.AnyStringPtr("1.5")}}},
+			Templates: []wfv1.Template{{
+				Name: "main", Inputs: wfv1.Inputs{}, Outputs: wfv1.Outputs{Parameters: nil},
+				RetryStrategy: &wfv1.RetryStrategy{Limit: &limit, Backoff: &wfv1.Backoff{Factor: &factor, Duration: "1s"}},
+				Container: &corev1.Container{Name: "c", Args: []string{}, Command: nil,
+					Resources:       corev1.ResourceRequirements{Limits: corev1.ResourceList{"cpu": resource.MustParse("500m"), "nvidia.com/gpu": resource.MustParse("1")}},
+					SecurityContext: &corev1.SecurityContext{RunAsUser: ptrTo(int64(-1)), Privileged: ptrTo(false)}},
+				Metadata:              wfv1.Metadata{Annotations: map[string]string{"k": "v"}},
+				ActiveDeadlineSeconds: ptrTo(intstr.FromString("{{x}}")),
+			}, {Name: "steps", Steps: []wfv1.ParallelSteps{{Steps: []wfv1.WorkflowStep{{Name: "s", Template: "main",
+				WithItems: []wfv1.Item{item(`{"a":1.5,"b":[1,2],"c":null}`), item(`"x"`)}}}}}}},
+			Parallelism: ptrTo(int64(1)),
+		},
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func item(s string) wfv1.Item {
+	it, err := wfv1.ParseItem(s)
+	if err != nil {
+		panic(err)
+	}
+	return it
+}
