@@ -33,7 +33,7 @@ func RunProcess(cmd *exec.Cmd, track Tracker) error {
 		// killed below.
 		err = nil
 	}
-	if cmd.SysProcAttr != nil && (cmd.SysProcAttr.Setpgid || cmd.SysProcAttr.Setsid) { // a sandbox's leads a session (and its group)
+	if cmd.SysProcAttr != nil && (cmd.SysProcAttr.Setpgid || cmd.SysProcAttr.Setsid) { // a sandbox's leads its group
 		// What the command left running in its group goes with it.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 )
 
 // newBwrap needs bubblewrap and root, as CI has (.ci/run installs
@@ -190,4 +191,55 @@ func BenchmarkCommand(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestNoTerminal: a terminal handed to a sandboxed command as its stdin or
+// stderr does not reach it (stdin becomes /dev/null, stderr a pipe), and its
+// /dev/tty is /dev/null, not the terminal device: it holds no descriptor of
+// the server's terminal to inject input into.
+func TestNoTerminal(t *testing.T) {
+	b := newBwrap(t)
+	dir := t.TempDir()
+	box, _ := b.Step("r", []string{dir}, nil)
+	defer b.Done("r")
+	tty := openPTY(t)
+	cmd := exec.Command("sh", "-c", `test -t 0 && echo STDIN-TTY; test -t 2 && echo STDERR-TTY; stat -c %t:%T /dev/tty; echo x >&2`)
+	cmd.Dir, cmd.Env = dir, []string{"PATH=" + Path}
+	var out bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, &out, tty
+	if err := box.Wrap(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if got := strings.TrimSpace(out.String()); got != "1:3" {
+		t.Errorf("got %q, want only /dev/tty's device numbers 1:3 (/dev/null's)", got)
+	}
+}
+
+// openPTY opens a new pseudo-terminal and returns its terminal side.
+func openPTY(t *testing.T) *os.File {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	var unlock, n int32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
+		t.Fatal(e)
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n))); e != 0 {
+		t.Fatal(e)
+	}
+	tty, err := os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tty.Close() })
+	if !isTerminal(tty) {
+		t.Fatal("the pseudo-terminal is not a terminal")
+	}
+	return tty
 }
