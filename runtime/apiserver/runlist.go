@@ -38,7 +38,7 @@ func (s *Server) listRuns(r *http.Request) (any, error) {
 			at[run.ID] = i
 			continue
 		}
-		items[i] = appendRunJSON(nil, run, []byte(run.Listing.Spec), []byte(run.Listing.Tasks))
+		items[i] = appendRunJSON(nil, run, run.Listing.Spec, run.Listing.Tasks)
 	}
 	if len(at) > 0 {
 		if err := s.renderUnlisted(ctx, items, at); err != nil {
@@ -71,7 +71,7 @@ func (s *Server) renderUnlisted(ctx context.Context, items [][]byte, at map[stri
 	if kept, err := s.keepListings(ctx, done); err == nil {
 		for _, run := range done {
 			l := kept[run.ID]
-			items[at[run.ID]] = appendRunJSON(nil, run, []byte(l.Spec), []byte(l.Tasks))
+			items[at[run.ID]] = appendRunJSON(nil, run, l.Spec, l.Tasks)
 		}
 	} else {
 		// A store that cannot keep them now: rendered as before, with

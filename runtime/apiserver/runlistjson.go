@@ -54,9 +54,9 @@ func runsPage(items [][]byte, page store.Page) rawBody {
 }
 
 // appendRunJSON appends the JSON of runJSONWith(r, spec, tasks) for a run
-// with a kept listing: spec is its inline spec as JSON (nil for none),
+// with a kept listing: spec is its inline spec as JSON ("" for none),
 // tasks its task details as a JSON array.
-func appendRunJSON(b []byte, r store.Run, spec, tasks []byte) []byte {
+func appendRunJSON(b []byte, r store.Run, spec, tasks string) []byte {
 	field := func(name string) {
 		b = append(b, ',', '"')
 		b = append(b, name...)

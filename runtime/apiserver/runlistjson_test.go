@@ -43,7 +43,7 @@ func TestRunJSONBytes(t *testing.T) {
 			specArg = json.RawMessage(c.spec)
 		}
 		want := decodeJSON(t, mustMarshal(t, runJSONWith(c.run, specArg, json.RawMessage(c.tasks))))
-		raw := appendRunJSON(nil, c.run, []byte(c.spec), []byte(c.tasks))
+		raw := appendRunJSON(nil, c.run, c.spec, c.tasks)
 		if !json.Valid(raw) {
 			t.Fatalf("%s: not JSON: %s", c.name, raw)
 		}
@@ -52,7 +52,7 @@ func TestRunJSONBytes(t *testing.T) {
 		}
 	}
 
-	one := appendRunJSON(nil, inline, []byte(spec), []byte(tasks))
+	one := appendRunJSON(nil, inline, spec, tasks)
 	for _, c := range []struct {
 		name  string
 		items [][]byte
