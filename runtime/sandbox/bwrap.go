@@ -217,6 +217,9 @@ func (s *Step) Wrap(cmd *exec.Cmd, readOnly ...string) error {
 	// bwrap keeps root's setuid, setgid and capability-dropping powers for
 	// setpriv, and DAC override to chdir into the step's directory (its
 	// uid's, 0700); setpriv's change to the step's uid clears them all.
+	// bwrap's init (pid 1 of the namespace) stays root so that its
+	// parent-death signal holds: the step's own one does not survive
+	// setpriv (its exec drops the kept capabilities, which clears it).
 	args := []string{s.b.bwrap, "--unshare-pid", "--unshare-ipc", "--die-with-parent",
 		"--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP", "--cap-add", "CAP_DAC_OVERRIDE"}
 	// The sandbox's /dev/tty is /dev/null opened read-only on a nodev

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -242,4 +243,51 @@ func openPTY(t *testing.T) *os.File {
 		t.Fatal("the pseudo-terminal is not a terminal")
 	}
 	return tty
+}
+
+// TestDiesWithParent: when the process that started a sandbox is killed
+// (as a server killed with -9), the sandboxed command is killed too.
+func TestDiesWithParent(t *testing.T) {
+	b := newBwrap(t)
+	dir := t.TempDir()
+	box, _ := b.Step("r", []string{dir}, nil)
+	defer b.Done("r")
+	marker := "3600." + strconv.Itoa(os.Getpid()) // sleep's argument, to find it by
+	cmd := exec.Command("sleep", marker)
+	cmd.Dir, cmd.Env = dir, []string{"PATH=" + Path}
+	if err := box.Wrap(cmd); err != nil {
+		t.Fatal(err)
+	}
+	parent := exec.Command("sh", append([]string{"-c", `"$@" & wait`, "sh"}, cmd.Args...)...)
+	parent.Env = cmd.Env
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	find := func() int {
+		ps, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range ps {
+			if b, err := os.ReadFile(p); err == nil && string(b) == "sleep\x00"+marker+"\x00" {
+				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+				return pid
+			}
+		}
+		return 0
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	pid := find()
+	for ; pid == 0 && time.Now().Before(deadline); pid = find() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pid == 0 {
+		t.Fatal("the sandboxed sleep did not start")
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) }) // if it outlived the parent
+	parent.Process.Kill()
+	parent.Wait()
+	for deadline = time.Now().Add(5 * time.Second); find() != 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if find() != 0 {
+		t.Fatalf("the sandboxed command (pid %d) outlived the process that started its sandbox by 5 s", pid)
+	}
 }
