@@ -60,17 +60,24 @@ func Compile(name string, data []byte, opts Options) (*wfv1.Workflow, error) {
 	if err != nil {
 		return nil, err
 	}
-	docs, err := opts.Limits.Parse(data)
+	docs, release, err := opts.Limits.ParseReusing(data)
 	if err != nil {
+		release()
 		return nil, err
 	}
 	switch docs[0].Kind {
 	case spec.KindPipeline, spec.KindPlatform:
+		// Neither kfp.Pipeline nor the workflow holds a YAML node (they
+		// hold strings, which are not the parse's memory): once compiled,
+		// the tree's memory goes back for the next file.
 		p, err := kfp.Load(docs)
 		if err != nil {
+			release()
 			return nil, err
 		}
-		return argo.Compile(p, opts.argo())
+		wf, err := argo.Compile(p, opts.argo())
+		release()
+		return wf, err
 	case spec.KindExperiment:
 		return compileExperiment(docs[0], opts)
 	case spec.KindDeployment:

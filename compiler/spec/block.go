@@ -35,6 +35,8 @@ type blockReader struct {
 	runes   bool   // s is not all ASCII: columns count characters
 	// count and size are the tree's nodes and scalar bytes (for Limits).
 	count, size int64
+	// arena, when not nil, is where nodes and content come from.
+	arena *arena
 }
 
 // bail is panicked with when the input leaves the subset; readBlock
@@ -54,18 +56,31 @@ func readBlock(data []byte) (docs []*yaml.Node, nodes, size int64, ok bool) {
 // slabChunk nodes, wasting less than one chunk where the bound wastes a
 // third of the slab.
 func readBlockSized(data []byte, bound int64) (docs []*yaml.Node, nodes, size int64, ok bool) {
+	docs, nodes, size, ok, _ = readBlockIn(data, bound, nil)
+	return docs, nodes, size, ok
+}
+
+// readBlockIn is readBlockSized cutting the tree from a when a is not nil;
+// used says whether the read took memory from a (a file outside the subset
+// may have, before the reader gave up).
+func readBlockIn(data []byte, bound int64, a *arena) (docs []*yaml.Node, nodes, size int64, ok, used bool) {
 	if bound < 0 {
 		bound = int64(len(data))/32 + 8
 	}
 	if len(data) > 0 && (data[0] == '{' || data[0] == '[') {
-		return nil, 0, 0, false // JSON: a flow collection, not worth a slab
+		return nil, 0, 0, false, false // JSON: a flow collection, not worth a slab
 	}
 	text, ascii := blockText(data)
 	if !text {
-		return nil, 0, 0, false
+		return nil, 0, 0, false, false
 	}
-	r := &blockReader{s: string(data), line: 1, runes: !ascii}
-	r.nodes = make([]yaml.Node, 0, min(bound, 1<<16))
+	r := &blockReader{s: string(data), line: 1, runes: !ascii, arena: a}
+	if a != nil {
+		r.kids, r.buf = a.kids, a.buf
+		defer func() { a.kids, a.buf = r.kids[:0], r.buf[:0] }()
+	} else {
+		r.nodes = make([]yaml.Node, 0, min(bound, 1<<16))
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if _, isBail := v.(bail); !isBail {
@@ -75,7 +90,7 @@ func readBlockSized(data []byte, bound int64) (docs []*yaml.Node, nodes, size in
 		}
 	}()
 	docs = r.stream()
-	return docs, r.count, r.size, true
+	return docs, r.count, r.size, true, a != nil
 }
 
 // blockText says whether data is UTF-8 text whose every character yaml.v3
@@ -142,7 +157,11 @@ const slabChunk = 64
 
 func (r *blockReader) node(kind yaml.Kind, tag string, line, col int) *yaml.Node {
 	if len(r.nodes) == cap(r.nodes) {
-		r.nodes = make([]yaml.Node, 0, slabChunk)
+		if r.arena != nil {
+			r.nodes = r.arena.nodeChunk()
+		} else {
+			r.nodes = make([]yaml.Node, 0, slabChunk)
+		}
 	}
 	r.nodes = r.nodes[:len(r.nodes)+1]
 	n := &r.nodes[len(r.nodes)-1]
@@ -155,7 +174,11 @@ func (r *blockReader) node(kind yaml.Kind, tag string, line, col int) *yaml.Node
 func (r *blockReader) children(base int) []*yaml.Node {
 	k := len(r.kids) - base
 	if k > cap(r.content)-len(r.content) {
-		r.content = make([]*yaml.Node, 0, max(k, 512))
+		if r.arena != nil {
+			r.content = r.arena.contentChunk(k)
+		} else {
+			r.content = make([]*yaml.Node, 0, max(k, 512))
+		}
 	}
 	l := len(r.content)
 	c := r.content[l : l+k : l+k]

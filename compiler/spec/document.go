@@ -57,6 +57,13 @@ func Parse(data []byte) ([]Document, error) { return DefaultLimits.Parse(data) }
 // document is checked against l with its aliases expanded (without
 // expanding them) before anything reads it.
 func (l Limits) Parse(data []byte) ([]Document, error) {
+	docs, _, err := l.parse(data, nil)
+	return docs, err
+}
+
+// parse is Parse with the block reader's tree cut from a when a is not
+// nil; used says whether it was.
+func (l Limits) parse(data []byte, a *arena) (_ []Document, used bool, _ error) {
 	l = l.withDefaults()
 	// nodeBound is at most 3 nodes a byte (and 4): a file too small to
 	// cross the limit is not counted.
@@ -67,11 +74,18 @@ func (l Limits) Parse(data []byte) ([]Document, error) {
 	if b > l.Nodes {
 		var es Errors
 		es.AddErr("", nil, limitError("the file could hold up to %d YAML nodes (counting its '- ', ':', ',', '[', '{' and '?'); at most %d are allowed (limit --max-yaml-nodes)", b, l.Nodes))
-		return nil, es.Err()
+		return nil, false, es.Err()
 	}
-	if docs, ok := l.parseBlock(data, b); ok {
-		return docs, nil
+	docs, ok, used := l.parseBlock(data, b, a)
+	if ok {
+		return docs, used, nil
 	}
+	docs, err := l.parseYAML(data)
+	return docs, used, err
+}
+
+// parseYAML reads data with yaml.v3.
+func (l Limits) parseYAML(data []byte) ([]Document, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []Document
 	for i := 0; ; i++ {
@@ -111,17 +125,17 @@ func (l Limits) Parse(data []byte) ([]Document, error) {
 // parseBlock reads data with the block reader (the SDK's YAML, several
 // times faster than yaml.v3, same trees) when data is within its subset
 // and within l; ok is false otherwise.
-func (l Limits) parseBlock(data []byte, bound int64) ([]Document, bool) {
-	roots, nodes, size, ok := readBlockSized(data, bound)
+func (l Limits) parseBlock(data []byte, bound int64, a *arena) (_ []Document, ok, used bool) {
+	roots, nodes, size, ok, used := readBlockIn(data, bound, a)
 	if !ok || nodes > l.Nodes || size > l.Bytes {
-		return nil, false
+		return nil, false, used
 	}
 	docs := make([]Document, len(roots))
 	for i, d := range roots {
 		root := d.Content[0]
 		docs[i] = Document{Node: root, Kind: detect(root), Index: i}
 	}
-	return docs, true
+	return docs, true, used
 }
 
 // yamlError turns yaml.v3's "yaml: line N: msg" into an Error with a position.
