@@ -172,7 +172,7 @@ func (s *Store) SetOwner(ctx context.Context, kind, id, owner string) error {
 // made by a single-user server).
 func (s *Store) Owner(ctx context.Context, kind, id string) (string, error) {
 	var o string
-	err := s.db.QueryRowContext(ctx, s.q("SELECT owner FROM owners WHERE kind = ? AND id = ?"), kind, id).Scan(&o)
+	err := s.db.reads().QueryRowContext(ctx, s.q("SELECT owner FROM owners WHERE kind = ? AND id = ?"), kind, id).Scan(&o)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}

@@ -86,7 +86,7 @@ func scanOwnership(row rowScanner) (Ownership, error) {
 
 // Holding returns who holds a resource; ErrNotFound when nobody does.
 func (s *Store) Holding(ctx context.Context, kind, id string) (Ownership, error) {
-	o, err := scanOwnership(s.db.QueryRowContext(ctx, s.q("SELECT kind, id, group_name, owner FROM owners WHERE kind = ? AND id = ?"), kind, id))
+	o, err := scanOwnership(s.db.reads().QueryRowContext(ctx, s.q("SELECT kind, id, group_name, owner FROM owners WHERE kind = ? AND id = ?"), kind, id))
 	return o, notFound(err, fmt.Sprintf("%s %s", kind, id))
 }
 

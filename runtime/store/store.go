@@ -21,7 +21,7 @@ var (
 
 // Store is the metadata store over one SQL database.
 type Store struct {
-	db       *sql.DB
+	db       *conns // the writer, and a SQLite file's readers (conns.go)
 	postgres bool
 	path     string // the SQLite file
 	// unlock and release end the SQLite file's guard lock (sqlite.go).
@@ -31,23 +31,24 @@ type Store struct {
 // Open opens a store: "postgres://..." or "postgresql://..." is PostgreSQL,
 // anything else a SQLite file path (":memory:" for a private in-memory one),
 // optionally followed by ?_pragma=NAME(VALUE)&... applied after kubeline's
-// own (busy_timeout(10000), WAL, foreign keys). The schema is migrated to
-// the newest version. A SQLite store that cannot be opened says why: the
+// own (busy_timeout(10000), WAL, foreign keys); a SQLite file has one
+// writer and a pool of readers (conns.go). The schema is migrated to the
+// newest version. A SQLite store that cannot be opened says why: the
 // directory is read-only or full, or which processes lock the database.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	path := SQLitePath(dsn)
-	s := &Store{path: path}
+	s := &Store{path: path, db: &conns{}}
 	var err error
+	extra := ""
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.postgres = true
-		s.db, err = sql.Open("pgx", dsn)
+		s.db.DB, err = sql.Open("pgx", dsn)
 	} else {
-		extra := ""
 		if _, q, ok := strings.Cut(dsn, "?"); ok && q != "" {
 			extra = "&" + q
 		}
 		prepareSQLite(path)
-		s.db, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"+extra)
+		s.db.DB, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"+extra)
 		if err == nil {
 			s.db.SetMaxOpenConns(1) // one writer: SQLite serialises anyway
 		}
@@ -67,6 +68,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if s.unlock, s.release, err = guard(path); err != nil {
 			s.db.Close()
 			return nil, err
+		}
+		if err := s.openReaders(ctx, extra); err != nil {
+			s.Close()
+			return nil, s.describe(err)
 		}
 	}
 	return s, nil

@@ -84,7 +84,7 @@ func (s *Store) setMembership(ctx context.Context, tx *sql.Tx, user string, grou
 
 // GetUser returns the user named name with its groups.
 func (s *Store) GetUser(ctx context.Context, name string) (User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, s.q("SELECT "+userTable.columns+" FROM users WHERE id = ?"), name))
+	u, err := scanUser(s.db.reads().QueryRowContext(ctx, s.q("SELECT "+userTable.columns+" FROM users WHERE id = ?"), name))
 	if err = notFound(err, fmt.Sprintf("user %q", name)); err != nil {
 		return u, err
 	}
@@ -118,7 +118,7 @@ func (s *Store) membership(ctx context.Context, col string, keys []string) (map[
 	for i, k := range keys {
 		args[i] = k
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf("SELECT %s, %s FROM group_members WHERE %s IN (%s) ORDER BY %s, %s",
+	rows, err := s.db.reads().QueryContext(ctx, s.q(fmt.Sprintf("SELECT %s, %s FROM group_members WHERE %s IN (%s) ORDER BY %s, %s",
 		col, other, col, marks, col, other)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("group membership: %w", err)
@@ -211,7 +211,7 @@ func (s *Store) AddToken(ctx context.Context, user, hash string) error {
 // UserByToken returns the user a token hash belongs to.
 func (s *Store) UserByToken(ctx context.Context, hash string) (User, error) {
 	var name string
-	err := s.db.QueryRowContext(ctx, s.q("SELECT user_name FROM user_tokens WHERE hash = ?"), hash).Scan(&name)
+	err := s.db.reads().QueryRowContext(ctx, s.q("SELECT user_name FROM user_tokens WHERE hash = ?"), hash).Scan(&name)
 	if err = notFound(err, "token"); err != nil {
 		return User{}, err
 	}
