@@ -22,7 +22,7 @@ func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 // resultSays waits until the page's action result includes want.
 func (tb *tab) resultSays(what, want string) {
 	tb.t.Helper()
-	tb.waitFor(what, fmt.Sprintf(`(document.getElementById('action-result') || {}).textContent.includes(%q)`, want), 15*time.Second)
+	tb.waitFor(what, fmt.Sprintf(`((document.getElementById('action-result') || {}).textContent || '').includes(%q)`, want), 15*time.Second)
 	tb.noErrorBanner(what)
 }
 
@@ -186,7 +186,7 @@ func consoleOperatorForms(t *testing.T, w *consoleWorld, browser context.Context
 
 // consoleCanary: a Production Engineer deploys m@v1 with m@v2 as a 30%
 // canary and the example's transformer from the catalog page's Deploy
-// form, and sees the canary on the deployment's page.
+// form, sees the canary on the deployment's page, and stops it there.
 func consoleCanary(t *testing.T, w *consoleWorld, browser context.Context) {
 	k := w.k
 	if r := uploadVersionAs(t, k, "model", "m", "weights 3\nrows 4\n", w.mel); r.code != 200 {
@@ -234,5 +234,21 @@ func consoleCanary(t *testing.T, w *consoleWorld, browser context.Context) {
 	pat.visit("#/deployments")
 	if row := pat.text("main tbody"); !strings.Contains(row, "m@v2 (30%)") {
 		t.Errorf("the deployments page does not show the canary: %q", row)
+	}
+
+	// An ML Engineer sees the deployment but has no Stop; its owner stops it.
+	mel := signIn(t, browser, k.root, w.mel)
+	mel.visit("#/deployments/m-canary")
+	if evalAs[bool](mel, `!!document.getElementById('stop-deployment')`) {
+		t.Errorf("an ML Engineer (who does not deploy) may stop a deployment")
+	}
+	pat.visit("#/deployments/m-canary")
+	pat.run("stop m-canary", chromedp.Click(css("#stop-deployment")))
+	pat.resultSays("m-canary stopped", "Deployment m-canary stopped")
+	if h := pat.text("main h1"); h != "Deployments" || strings.Contains(pat.text("main tbody"), "m-canary") {
+		t.Errorf("after stopping m-canary the page reads %q with %q", h, pat.text("main tbody"))
+	}
+	if r := do(t, "GET", k.kl()+"/deployments/m-canary", w.pat, nil); r.code != 404 {
+		t.Errorf("m-canary after the console stopped it: %d %s", r.code, r.raw)
 	}
 }

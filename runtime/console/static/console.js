@@ -416,7 +416,7 @@ async function pageCatalog(main) {
 
 async function pageDeployments(main) {
   const d = await api(KL + '/deployments');
-  set(main, h`<h1>Deployments</h1>${table('Deployments of your groups', ['Name', 'Model', 'Canary', 'State', 'Requests', 'Endpoint'],
+  set(main, h`<h1>Deployments</h1>${actionResult()}${table('Deployments of your groups', ['Name', 'Model', 'Canary', 'State', 'Requests', 'Endpoint'],
     (d.deployments || []).map((x) => [h`<a href="#/deployments/${enc(x.name)}">${x.name}</a>`, x.model,
       x.canary ? `${x.canary} (${x.canary_traffic_percent}%)` : '', x.state, x.requests, x.url]))}`);
 }
@@ -425,7 +425,16 @@ async function pageDeployment(main, name) {
   const traffic = () => api(KL + '/deployments/' + enc(name) + '/traffic?seconds=300&step=5');
   const [d, t] = await Promise.all([api(KL + '/deployments/' + enc(name)), traffic()]);
   set(main, h`<h1>Deployment ${d.name}</h1>${fields(d, ['model', 'canary', 'canary_traffic_percent', 'transformer', 'state', 'url', 'cluster', 'started_at'])}
+  ${can('deploy') ? h`<button type="button" id="stop-deployment">Stop deployment ${d.name}</button>` : ''}
   <h2>Requests and latency, last 5 minutes (live)</h2><div id="traffic"></div>`);
+  const stop = $('#stop-deployment', main);
+  if (stop) {
+    stop.addEventListener('click', () => act(async () => { // its owner or an operator: the API decides
+      await api(KL + '/deployments/' + enc(name) + ':stop', { method: 'POST', body: {} });
+      history.replaceState(null, '', '#/deployments'); // the page of a stopped deployment is gone
+      await done(h`Deployment ${name} stopped.`);
+    }));
+  }
   const draw = (tr) => {
     const pts = tr.points || [];
     const at = (p) => Date.parse(p.at) / 1000;
