@@ -160,19 +160,31 @@ func (s *Server) getArtifactVersion(r *http.Request, kind string) (any, error) {
 	return out, nil
 }
 
+// versionUsage lists the runs (and IDEs) that used or made a version,
+// oldest first; task=T keeps those of task T (no IDEs), limit=N the
+// newest N; total_size counts them all.
 func (s *Server) versionUsage(r *http.Request, kind string) (any, error) {
 	v, err := s.versionOf(r, kind)
 	if err != nil {
 		return nil, err
 	}
+	limit, err := intParam(r, "limit", 0, 1, 10000)
+	if err != nil {
+		return nil, err
+	}
+	task := r.URL.Query().Get("task")
 	links, err := s.store.Links(r.Context(), kind, v.Name, v.Version)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := s.store.LinkedRuns(r.Context())
 	if err != nil {
 		return nil, err
 	}
 	out := []map[string]any{}
 	for _, l := range links {
-		run, err := s.store.GetRun(r.Context(), l.RunID)
-		if err != nil || !s.seesGroup(r.Context(), run.Namespace) {
+		run, ok := runs[l.RunID]
+		if !ok || !s.seesGroup(r.Context(), run.Namespace) || (task != "" && l.Task != task) {
 			continue // a run of another group is not the caller's to know
 		}
 		how := "used"
@@ -181,17 +193,24 @@ func (s *Server) versionUsage(r *http.Request, kind string) (any, error) {
 		}
 		out = append(out, map[string]any{"run_id": l.RunID, "task": l.Task, "how": how, "state": run.State, "artifact_key": l.Key, "created_at": l.CreatedAt})
 	}
-	ides, err := s.ideUsages(r.Context(), kind, fmt.Sprintf("%s@v%d", v.Name, v.Version))
-	if err != nil {
-		return nil, err
+	if task == "" {
+		ides, err := s.ideUsages(r.Context(), kind, fmt.Sprintf("%s@v%d", v.Name, v.Version))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ides...)
 	}
-	out = append(out, ides...)
-	return map[string]any{"usages": out, "total_size": len(out)}, nil
+	total := len(out)
+	if limit > 0 && len(out) > limit { // the newest limit, oldest first
+		out = out[len(out)-limit:]
+	}
+	return map[string]any{"usages": out, "total_size": total}, nil
 }
 
 // versionLineage serves a version's lineage: upstream for models, downstream
 // for datasets (direction=up|down overrides), as JSON, or as DOT or SVG
-// (format=dot|svg).
+// (format=dot|svg), bounded (lineage.Prune): depth runs away at most, runs
+// sibling runs drawn one by one (the rest one counted item), 8×runs in all.
 func (s *Server) versionLineage(r *http.Request, kind string) (any, error) {
 	v, err := s.versionOf(r, kind)
 	if err != nil {
@@ -205,7 +224,16 @@ func (s *Server) versionLineage(r *http.Request, kind string) (any, error) {
 	default:
 		return nil, badRequest("direction: want up or down, got %q", d)
 	}
-	g, err := s.lineageOf(r.Context(), lineage.Version{Kind: lineage.Kind(kind), Name: v.Name, Version: v.Version}, up)
+	depth, err := intParam(r, "depth", lineage.DefaultLimit.Depth, 1, 50)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := intParam(r, "runs", lineage.DefaultLimit.Runs, 1, 500)
+	if err != nil {
+		return nil, err
+	}
+	lim := lineage.Limit{Depth: depth, Runs: runs, Total: max(lineage.DefaultLimit.Total, 8*runs)}
+	g, err := s.lineageWithin(r.Context(), lineage.Version{Kind: lineage.Kind(kind), Name: v.Name, Version: v.Version}, up, lim)
 	if err != nil {
 		return nil, err
 	}

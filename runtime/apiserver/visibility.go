@@ -182,15 +182,13 @@ func (v visibleLinks) Links(ctx context.Context, kind, name string, n int) ([]st
 	if err != nil || !v.s.multiUser {
 		return links, err
 	}
-	seen := map[string]bool{}
+	runs, err := v.s.store.LinkedRuns(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []store.VersionLink
 	for _, l := range links {
-		ok, known := seen[l.RunID]
-		if !known {
-			ok = v.s.runVisible(v.ctx, l.RunID)
-			seen[l.RunID] = ok
-		}
-		if ok {
+		if r, ok := runs[l.RunID]; ok && v.s.seesGroup(v.ctx, r.Namespace) {
 			out = append(out, l)
 		}
 	}
@@ -209,9 +207,16 @@ func (v visibleLinks) GetArtifactVersion(ctx context.Context, kind, name string,
 	return v.s.store.GetArtifactVersion(ctx, kind, name, n)
 }
 
-// lineageOf is a version's lineage through the runs the caller sees.
+// lineageOf is a version's lineage through the runs the caller sees,
+// within lineage.DefaultLimit.
 func (s *Server) lineageOf(ctx context.Context, v lineage.Version, up bool) (*lineage.Graph, error) {
-	return versioning.Lineage(ctx, visibleLinks{s, ctx}, v, up)
+	return s.lineageWithin(ctx, v, up, lineage.DefaultLimit)
+}
+
+// lineageWithin is a version's lineage through the runs the caller sees,
+// bounded by lim.
+func (s *Server) lineageWithin(ctx context.Context, v lineage.Version, up bool, lim lineage.Limit) (*lineage.Graph, error) {
+	return versioning.LineageWithin(ctx, visibleLinks{s, ctx}, v, up, lim)
 }
 
 // deployed reports whether a local deployment of that name runs.

@@ -39,7 +39,7 @@ var Pages = []Page{
 	{"#/code", "Code", "view", []string{kl + "/code"}},
 	{"#/models", "Models", "view", []string{kl + "/models"}},
 	{"#/{kind}/{name}", "Versions", "view", []string{kl + "/{kind}/{name}/versions"}},
-	{"#/{kind}/{name}/v{version}", "Version", "view", []string{kl + "/{kind}/{name}/versions/v{version}", kl + "/{kind}/{name}/versions/v{version}/usage",
+	{"#/{kind}/{name}/v{version}", "Version", "view", []string{kl + "/{kind}/{name}/versions/v{version}", kl + "/{kind}/{name}/versions/v{version}/usage?limit=50",
 		kl + "/{kind}/{name}/versions/v{version}/lineage?format=svg"}},
 	{"#/catalog", "Catalog", "catalog", []string{kl + "/catalog", kl + "/models"}},
 	{"#/deployments", "Deployments", "catalog", []string{kl + "/deployments"}},

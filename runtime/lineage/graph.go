@@ -60,6 +60,10 @@ type Node struct {
 	Made []string `json:"made,omitempty"`
 	// Commit is a code version's git commit ("" for a directory's).
 	Commit string `json:"commit,omitempty"`
+	// Count is how many runs a collapsed item (KindRuns) stands for; More
+	// how many runs beyond a version the bounded graph did not follow.
+	Count int `json:"count,omitempty"`
+	More  int `json:"more,omitempty"`
 }
 
 // Edge is a directed edge, in the direction data flows.
@@ -102,6 +106,9 @@ type Link struct {
 	RunID    string
 	Key      string
 	Produced bool
+	// Task is the KFP task that used or made the version (Prune groups
+	// sibling runs by it).
+	Task string
 }
 
 // TaskParam is the input parameter carrying a step's KFP task name.

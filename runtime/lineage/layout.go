@@ -109,6 +109,10 @@ func (g *Graph) flows() (fs []flow, dangling map[string][]string) {
 				fs = append(fs, flow{e.From, e.To, EdgeUsed, ""})
 			}
 		case EdgeInput, EdgeProduced:
+			if !strings.HasPrefix(e.From, "artifact:") { // a collapsed item's
+				fs = append(fs, flow{e.From, e.To, e.Kind, ""})
+				continue
+			}
 			at(e.From).sinks = append(at(e.From).sinks, e.To)
 		}
 	}
@@ -238,8 +242,8 @@ func (g *Graph) items(fs []flow, dangling map[string][]string) (map[string]*item
 			}
 			r.tasks = append(r.tasks, &taskBox{node: n, lines: lines})
 			owner[n.ID] = r
-		case IsVersion(n.Kind) || (n.Kind == KindArtifact && used[n.ID]):
-			it := &item{id: n.ID, node: n, header: []string{n.Label}}
+		case IsVersion(n.Kind) || n.Kind == KindRuns || (n.Kind == KindArtifact && used[n.ID]):
+			it := &item{id: n.ID, node: n, header: g.boxLines(n)}
 			items[n.ID], owner[n.ID] = it, it
 		}
 	}

@@ -19,7 +19,10 @@ import (
 // versions, then 14 training runs (importer of a featureset version, a
 // code version as train's parameter, train → model, evaluate → metrics),
 // the code moving through three versions and the models through m@v1..v14.
-func history() *Graph {
+func history() *Graph { return Build(historyRecords()) }
+
+// historyRecords are history's runs and version links, oldest first.
+func historyRecords() ([]Run, []Link) {
 	key := func(run, pod, name string) wfv1.Artifact {
 		return wfv1.Artifact{Name: name, ArtifactLocation: wfv1.ArtifactLocation{S3: &wfv1.S3Artifact{Key: "kubeline/" + run + "/" + pod + "/" + name}}}
 	}
@@ -63,7 +66,7 @@ func history() *Graph {
 			Link{Version: code, RunID: id, Key: "param:" + id + "-2/code"},
 			Link{Version: Version{KindModel, "m", 1 + i}, RunID: id, Key: "kubeline/" + id + "/train/model", Produced: true})
 	}
-	return Build(runs, links)
+	return runs, links
 }
 
 // oldLayout is the picture kubeline drew before the layered layout (the

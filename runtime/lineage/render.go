@@ -63,6 +63,18 @@ func (g *Graph) boxLines(n Node) []string {
 			out = append(out, "in "+run.Label)
 		}
 		return out
+	case KindRuns:
+		out := []string{n.Label}
+		if v := n.Params["used"]; v != "" {
+			out = append(out, "that used "+v)
+		}
+		if v := n.Params["made"]; v != "" {
+			out = append(out, "that made "+v)
+		}
+		return append(out, n.Params["shown"]+" of them drawn; open the list")
+	}
+	if n.More > 0 {
+		return []string{n.Label, fmt.Sprintf("more… %d runs beyond, open its lineage", n.More)}
 	}
 	return []string{n.Label}
 }

@@ -179,7 +179,11 @@ func (g *Graph) SVG() []byte {
 			e.Kind, strings.Join(pts, " "), html.EscapeString(title))
 	}
 	for _, v := range p.Versions {
-		fmt.Fprintf(&b, `<g class="node %s" data-id="%s"><title>%s</title>`, v.Node.Kind, html.EscapeString(v.Node.ID), html.EscapeString(versionTitle(v.Node)))
+		more := ""
+		if v.Node.More > 0 {
+			more = fmt.Sprintf(` data-more="%d"`, v.Node.More)
+		}
+		fmt.Fprintf(&b, `<g class="node %s" data-id="%s"%s><title>%s</title>`, v.Node.Kind, html.EscapeString(v.Node.ID), more, html.EscapeString(versionTitle(v.Node)))
 		shape(&b, v.Node.Kind, v.Rect)
 		writeLines(&b, v.Rect, v.Lines, false)
 		b.WriteString("</g>\n")
@@ -190,6 +194,9 @@ func (g *Graph) SVG() []byte {
 
 func versionTitle(n Node) string {
 	s := dotLabel(n)
+	if n.More > 0 {
+		s += fmt.Sprintf("\nmore… %d runs beyond, open its lineage", n.More)
+	}
 	if n.Commit != "" {
 		s += "\ncommit " + n.Commit
 	}

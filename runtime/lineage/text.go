@@ -90,6 +90,10 @@ func (t *treeWriter) branches(id string) []branch {
 // artifact named art ("" when direct).
 func (t *treeWriter) how(from Node, art string, to Node) string {
 	switch {
+	case to.Kind == KindRuns && t.up:
+		return "made by"
+	case to.Kind == KindRuns:
+		return "used by"
 	case art == "" && t.up && from.Kind == KindTask && IsVersion(to.Kind):
 		return "uses"
 	case art == "" && !t.up && IsVersion(from.Kind) && to.Kind == KindTask:
@@ -152,6 +156,11 @@ func (t *treeWriter) describe(n Node) string {
 		return s
 	case KindArtifact:
 		return "artifact " + strings.TrimPrefix(n.ID, "artifact:")
+	case KindRuns:
+		return fmt.Sprintf("%s (%s drawn; the rest not shown)", n.Label, n.Params["shown"])
+	}
+	if n.More > 0 {
+		return fmt.Sprintf("%s (more… %d runs beyond: ask for its lineage)", n.Label, n.More)
 	}
 	return n.Label
 }

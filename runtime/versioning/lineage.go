@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -23,28 +22,33 @@ type LineageRecords interface {
 	GetArtifactVersion(ctx context.Context, kind, name string, n int) (store.ArtifactVersion, error)
 }
 
-// Lineage returns a version's lineage: upstream (what produced it) or
-// downstream (where it was used). A version no run touched is a graph of
-// itself alone. It reads every link and the runs they name: fine for the
-// embedded store's sizes; a graph query in the store is the next step.
+// Lineage returns a version's lineage within lineage.DefaultLimit.
 func Lineage(ctx context.Context, rec LineageRecords, v lineage.Version, up bool) (*lineage.Graph, error) {
+	return LineageWithin(ctx, rec, v, up, lineage.DefaultLimit)
+}
+
+// LineageWithin returns a version's lineage: upstream (what produced it)
+// or downstream (where it was used), bounded by lim (lineage.Prune: sibling
+// runs beyond lim collapse into counted items, versions at the depth limit
+// say how many runs lie beyond). A version no run touched is a graph of
+// itself alone. It reads every link, then only the runs it draws.
+func LineageWithin(ctx context.Context, rec LineageRecords, v lineage.Version, up bool, lim lineage.Limit) (*lineage.Graph, error) {
 	links, err := rec.Links(ctx, "", "", 0)
 	if err != nil {
 		return nil, err
 	}
-	var ll []lineage.Link
-	runIDs := map[string]bool{}
+	ll := make([]lineage.Link, 0, len(links))
 	for _, l := range links {
-		ll = append(ll, lineage.Link{Version: lineage.Version{Kind: lineage.Kind(l.Kind), Name: l.Name, Version: l.Version}, RunID: l.RunID, Key: l.Key, Produced: l.Produced})
-		runIDs[l.RunID] = true
+		ll = append(ll, lineage.Link{Version: lineage.Version{Kind: lineage.Kind(l.Kind), Name: l.Name, Version: l.Version},
+			RunID: l.RunID, Key: l.Key, Produced: l.Produced, Task: l.Task})
 	}
-	ids := make([]string, 0, len(runIDs))
-	for id := range runIDs {
-		ids = append(ids, id)
+	var keep []string // the run that made the version is drawn whatever the bound
+	if av, err := rec.GetArtifactVersion(ctx, string(v.Kind), v.Name, v.Version); err == nil && av.RunID != "" {
+		keep = append(keep, av.RunID)
 	}
-	sort.Strings(ids)
+	p := lineage.Prune(ll, v, up, lim, keep...)
 	var runs []lineage.Run
-	for _, id := range ids {
+	for _, id := range p.Runs {
 		r, err := rec.GetRun(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("run %s of a version link: %w", id, err)
@@ -68,7 +72,7 @@ func Lineage(ctx context.Context, rec LineageRecords, v lineage.Version, up bool
 		}
 		runs = append(runs, lineage.Run{ID: id, Name: r.DisplayName, Workflow: wf, Metrics: metrics})
 	}
-	g := lineage.Build(runs, ll)
+	g := lineage.Build(runs, p.Links)
 	if _, ok := g.Node(v.ID()); !ok {
 		g = &lineage.Graph{Nodes: []lineage.Node{{ID: v.ID(), Kind: v.Kind, Label: fmt.Sprintf("%s %s@v%d", v.Kind, v.Name, v.Version)}}}
 	} else if up {
@@ -79,6 +83,7 @@ func Lineage(ctx context.Context, rec LineageRecords, v lineage.Version, up bool
 	if err != nil {
 		return nil, err
 	}
+	g.Annotate(p)
 	return g, commits(ctx, rec, g)
 }
 

@@ -321,15 +321,26 @@ async function pageVersions(main, path, name) {
 
 async function pageVersion(main, path, name, version) {
   const base = KL + '/' + path + '/' + enc(name) + '/versions/v' + version;
-  const [v, usage, svg] = await Promise.all([api(base), api(base + '/usage'), api(base + '/lineage?format=svg', { raw: true })]);
+  const [v, usage, svg] = await Promise.all([api(base), api(base + '/usage?limit=' + USAGE_ROWS), api(base + '/lineage?format=svg', { raw: true })]);
   const kind = KINDS[path];
+  const rows = usage.usages || [];
+  const total = usage.total_size || rows.length;
+  const lineage = lineageSVG(svg, v.ref);
+  const collapsed = lineage.querySelectorAll('g.runs').length;
+  const beyond = lineage.querySelectorAll('g[data-more]').length;
+  const bounded = collapsed || beyond
+    ? ` Bounded: ${collapsed ? `${collapsed} group(s) of sibling runs drawn as one counted item (open it for the list of runs)` : ''}${collapsed && beyond ? '; ' : ''}${beyond ? `${beyond} version(s) at the depth limit say "more…" (open one for its own lineage)` : ''}.`
+    : '';
   set(main, h`<h1>${v.ref}</h1>${fields(v, ['group', 'owner', 'sha256', 'size_bytes', 'uri', 'task', 'created_at'])}
   ${v.run_id ? h`<p>Made by ${runLink(v.run_id)} · <a href="#/compare?run_id=${enc(v.run_id)}">metrics</a></p>` : ''}
-  <h2>Lineage</h2><figure id="lineage"><figcaption>${kind === 'model' || kind === 'featureset' ? 'What made' : 'What used'} ${v.ref}: runs open in the Pipelines UI, versions here</figcaption></figure>
-  <h2>Usage</h2>${table(`Runs that used or made ${v.ref}`, ['Run', 'State', 'Task', 'How', 'When'],
-    (usage.usages || []).map((u) => [runLink(u.run_id), u.state, u.task, u.how, when(u.created_at)]))}`);
-  $('#lineage', main).appendChild(lineageSVG(svg, v.ref));
+  <h2>Lineage</h2><figure id="lineage"><figcaption>${kind === 'model' || kind === 'featureset' ? 'What made' : 'What used'} ${v.ref}: runs open in the Pipelines UI, versions here.${bounded}</figcaption></figure>
+  <h2>Usage</h2>${table(rows.length < total ? `Runs that used or made ${v.ref}: the newest ${rows.length} of ${total}` : `Runs that used or made ${v.ref}`, ['Run', 'State', 'Task', 'How', 'When'],
+    rows.map((u) => [runLink(u.run_id), u.state, u.task, u.how, when(u.created_at)]))}`);
+  $('#lineage', main).appendChild(lineage);
 }
+
+// USAGE_ROWS is how many of a version's newest usages its page lists.
+const USAGE_ROWS = 50;
 
 // lineageSVG is the server's lineage picture with its runs and versions
 // made links: runs to the Pipelines UI's run page, versions to theirs.
@@ -348,6 +359,15 @@ function lineageSVG(text, ref) {
     if (kind === 'run') {
       href = uiRun(rest);
       label = 'Run ' + ((g.querySelector('title') || {}).textContent || rest).split('\n')[0].replace(/^run /, '');
+    } else if (kind === 'runs') {
+      // runs:KIND:NAME@vN/used|made/TASK — sibling runs drawn as one item:
+      // their version's page lists them.
+      const [ref, how, ...task] = rest.split('/');
+      const c = ref.indexOf(':');
+      const at = ref.lastIndexOf('@v');
+      if (c < 0 || at < 0) continue;
+      href = versionHref(ref.slice(0, c), ref.slice(c + 1, at), ref.slice(at + 2));
+      label = ((g.querySelector('title') || {}).textContent || '').split('\n')[0] + ` that ${how} ${ref.slice(c + 1)} in task ${task.join('/')}: the list`;
     } else {
       const at = rest.lastIndexOf('@v');
       if (at < 0) continue;
