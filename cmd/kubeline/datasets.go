@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -209,13 +210,17 @@ func localTime(v any) string {
 func newLineageCmd(s streams, g *globalFlags) *cobra.Command {
 	var output string
 	var up, down bool
+	var depth, runs int
 	c := &cobra.Command{
 		Use:   "lineage model|dataset|code|featureset NAME@vN",
 		Short: "where a version came from, or where it went",
 		Long: `Lineage shows a model or featureset version's upstream (the runs and tasks that produced it, with
 the parameters each task received and the code versions and commits they ran, back to raw datasets)
 or a dataset or code version's downstream (the runs that used it and what they made), as a text tree,
-JSON, YAML, Graphviz DOT or SVG (a layered picture: versions, and runs holding their tasks).`,
+JSON, YAML, Graphviz DOT or SVG (a layered picture: versions, and runs holding their tasks).
+The graph is bounded: of the runs that made or used one version in one task (sibling runs) the
+newest --runs are shown and the rest are one item that counts them; it stops --depth runs away from
+the version, and a version there says how many runs lie beyond it ("more…").`,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return usagef("want model|dataset|code|featureset NAME@vN, got %d argument(s)%s", len(args), listArgs(args))
@@ -231,7 +236,7 @@ JSON, YAML, Graphviz DOT or SVG (a layered picture: versions, and runs holding t
 		RunE: func(_ *cobra.Command, args []string) error {
 			kind, ref := args[0], args[1]
 			return g.do(s, fmt.Sprintf("kubeline lineage %s %s", kind, ref), toLocalStore, func(c *apiClient) error {
-				return printLineage(s.out, c, kind, ref, output, up || (!down && (kind == store.KindModel || kind == store.KindFeatureSet)))
+				return printLineage(s.out, c, kind, ref, output, up || (!down && (kind == store.KindModel || kind == store.KindFeatureSet)), depth, runs)
 			})
 		},
 	}
@@ -247,13 +252,15 @@ JSON, YAML, Graphviz DOT or SVG (a layered picture: versions, and runs holding t
 	addOutputFlag(c, &output, "text", "json", "yaml", "dot", "svg")
 	c.Flags().BoolVar(&up, "up", false, "upstream: what produced it (the default for models and featuresets)")
 	c.Flags().BoolVar(&down, "down", false, "downstream: where it was used (the default for datasets and code)")
+	c.Flags().IntVar(&depth, "depth", 0, "how many runs away from the version to go (default: the server's, 3)")
+	c.Flags().IntVar(&runs, "runs", 0, "sibling runs shown one by one, the rest counted in one item (default: the server's, 5)")
 	return g.addStoreTo(c)
 }
 
 // printLineage prints the lineage of a version (upstream or not) as the
 // format asks: the API's text tree, DOT or SVG as they come, its JSON
 // indented, or that JSON as YAML.
-func printLineage(w io.Writer, c *apiClient, kind, ref, format string, up bool) error {
+func printLineage(w io.Writer, c *apiClient, kind, ref, format string, up bool, depth, runs int) error {
 	p, err := versionPath(kind, ref)
 	if err != nil {
 		return err
@@ -261,6 +268,12 @@ func printLineage(w io.Writer, c *apiClient, kind, ref, format string, up bool) 
 	q := url.Values{"direction": {map[bool]string{true: "up", false: "down"}[up]}, "format": {format}}
 	if format == "yaml" {
 		q.Set("format", "json")
+	}
+	if depth != 0 {
+		q.Set("depth", strconv.Itoa(depth))
+	}
+	if runs != 0 {
+		q.Set("runs", strconv.Itoa(runs))
 	}
 	raw, err := c.get(p + "/lineage?" + q.Encode())
 	if err != nil {
