@@ -173,25 +173,20 @@ func (s *Server) versionUsage(r *http.Request, kind string) (any, error) {
 		return nil, err
 	}
 	task := r.URL.Query().Get("task")
-	links, err := s.store.Links(r.Context(), kind, v.Name, v.Version)
-	if err != nil {
-		return nil, err
-	}
-	runs, err := s.store.LinkedRuns(r.Context())
+	links, err := s.store.VersionLinkRuns(r.Context(), kind, v.Name, v.Version)
 	if err != nil {
 		return nil, err
 	}
 	out := []map[string]any{}
 	for _, l := range links {
-		run, ok := runs[l.RunID]
-		if !ok || !s.seesGroup(r.Context(), run.Namespace) || (task != "" && l.Task != task) {
+		if !l.Found || !s.seesGroup(r.Context(), l.Namespace) || (task != "" && l.Task != task) {
 			continue // a run of another group is not the caller's to know
 		}
 		how := "used"
 		if l.Produced {
 			how = "produced"
 		}
-		out = append(out, map[string]any{"run_id": l.RunID, "task": l.Task, "how": how, "state": run.State, "artifact_key": l.Key, "created_at": l.CreatedAt})
+		out = append(out, map[string]any{"run_id": l.RunID, "task": l.Task, "how": how, "state": l.State, "artifact_key": l.Key, "created_at": l.CreatedAt})
 	}
 	if task == "" {
 		ides, err := s.ideUsages(r.Context(), kind, fmt.Sprintf("%s@v%d", v.Name, v.Version))

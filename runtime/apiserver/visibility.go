@@ -178,21 +178,26 @@ type visibleLinks struct {
 }
 
 func (v visibleLinks) Links(ctx context.Context, kind, name string, n int) ([]store.VersionLink, error) {
-	links, err := v.s.store.Links(ctx, kind, name, n)
-	if err != nil || !v.s.multiUser {
-		return links, err
+	if !v.s.multiUser {
+		return v.s.store.Links(ctx, kind, name, n)
 	}
-	runs, err := v.s.store.LinkedRuns(ctx)
+	links, err := v.s.store.VersionLinkRuns(ctx, kind, name, n)
 	if err != nil {
 		return nil, err
 	}
 	var out []store.VersionLink
 	for _, l := range links {
-		if r, ok := runs[l.RunID]; ok && v.s.seesGroup(v.ctx, r.Namespace) {
-			out = append(out, l)
+		if l.Found && v.s.seesGroup(v.ctx, l.Namespace) {
+			out = append(out, l.VersionLink)
 		}
 	}
 	return out, nil
+}
+
+// RunLinks are a run's links: lineage asks only for the runs it draws,
+// which came from the links visible to the caller.
+func (v visibleLinks) RunLinks(ctx context.Context, id string) ([]store.VersionLink, error) {
+	return v.s.store.RunLinks(ctx, id)
 }
 
 func (v visibleLinks) GetRun(ctx context.Context, id string) (store.Run, error) {

@@ -73,17 +73,38 @@ type Pruned struct {
 	More      map[Version]int
 }
 
+// LinkSource gives Prune the links it walks: a version's, oldest first as
+// the store keeps them, and a run's.
+type LinkSource interface {
+	VersionLinks(v Version) ([]Link, error)
+	RunLinks(id string) ([]Link, error)
+}
+
 // Prune bounds the lineage of focus (upstream when up) by lim, from the
 // version links, oldest first as the store keeps them: of sibling runs the
 // keep runs (the run that made focus) and then the newest are drawn.
 func Prune(links []Link, focus Version, up bool, lim Limit, keep ...string) Pruned {
-	lim = lim.orDefault()
-	onVersion := map[Version][]Link{}
-	ofRun := map[string][]Link{}
+	src := linkSlice{onVersion: map[Version][]Link{}, ofRun: map[string][]Link{}}
 	for _, l := range links {
-		onVersion[l.Version] = append(onVersion[l.Version], l)
-		ofRun[l.RunID] = append(ofRun[l.RunID], l)
+		src.onVersion[l.Version] = append(src.onVersion[l.Version], l)
+		src.ofRun[l.RunID] = append(src.ofRun[l.RunID], l)
 	}
+	p, _ := PruneFrom(src, focus, up, lim, keep...) // a slice never fails
+	return p
+}
+
+type linkSlice struct {
+	onVersion map[Version][]Link
+	ofRun     map[string][]Link
+}
+
+func (s linkSlice) VersionLinks(v Version) ([]Link, error) { return s.onVersion[v], nil }
+func (s linkSlice) RunLinks(id string) ([]Link, error)     { return s.ofRun[id], nil }
+
+// PruneFrom is Prune reading the links it walks from src: the links of
+// the versions it reaches and of the runs it draws, no others.
+func PruneFrom(src LinkSource, focus Version, up bool, lim Limit, keep ...string) (Pruned, error) {
+	lim = lim.orDefault()
 	p := Pruned{More: map[Version]int{}}
 	drawn := map[string]bool{}
 	visited := map[Version]bool{focus: true}
@@ -91,28 +112,41 @@ func Prune(links []Link, focus Version, up bool, lim Limit, keep ...string) Prun
 	for depth := 1; depth <= lim.Depth && len(frontier) > 0; depth++ {
 		var next []Version
 		for _, v := range frontier {
-			for _, g := range siblings(onVersion[v], up, drawn, keep) {
-				keep := min(len(g.runs), lim.Runs, lim.Total-len(p.Runs))
-				for _, id := range g.runs[:keep] {
+			links, err := src.VersionLinks(v)
+			if err != nil {
+				return Pruned{}, err
+			}
+			for _, g := range siblings(links, up, drawn, keep) {
+				n := min(len(g.runs), lim.Runs, lim.Total-len(p.Runs))
+				for _, id := range g.runs[:n] {
 					drawn[id] = true
 					p.Runs = append(p.Runs, id)
-					for _, l := range ofRun[id] {
+					rl, err := src.RunLinks(id)
+					if err != nil {
+						return Pruned{}, err
+					}
+					p.Links = append(p.Links, rl...)
+					for _, l := range rl {
 						if l.Produced != up && !visited[l.Version] {
 							visited[l.Version] = true
 							next = append(next, l.Version)
 						}
 					}
 				}
-				if rest := len(g.runs) - keep; rest > 0 {
-					p.Collapsed = append(p.Collapsed, Collapsed{Version: v, Task: g.task, Produced: up, Runs: rest, Shown: keep})
+				if rest := len(g.runs) - n; rest > 0 {
+					p.Collapsed = append(p.Collapsed, Collapsed{Version: v, Task: g.task, Produced: up, Runs: rest, Shown: n})
 				}
 			}
 		}
 		frontier = next
 	}
 	for _, v := range frontier {
+		links, err := src.VersionLinks(v)
+		if err != nil {
+			return Pruned{}, err
+		}
 		n := 0
-		for _, g := range siblings(onVersion[v], up, drawn, nil) {
+		for _, g := range siblings(links, up, drawn, nil) {
 			n += len(g.runs)
 		}
 		if n > 0 {
@@ -120,12 +154,7 @@ func Prune(links []Link, focus Version, up bool, lim Limit, keep ...string) Prun
 		}
 	}
 	slices.Sort(p.Runs)
-	for _, l := range links {
-		if drawn[l.RunID] {
-			p.Links = append(p.Links, l)
-		}
-	}
-	return p
+	return p, nil
 }
 
 func (lim Limit) orDefault() Limit {

@@ -5,32 +5,36 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-// testLinkedRuns: the runs with a version link, with their group, name and
-// state; a run without a link is not among them.
-func testLinkedRuns(t *testing.T, s *Store) {
+// testVersionLinkRuns: a version's links, oldest first, with their runs'
+// group and state; a link whose run is gone says so; another version's
+// links are not among them.
+func testVersionLinkRuns(t *testing.T, s *Store) {
 	ctx := context.Background()
 	a := &Run{DisplayName: "train", Namespace: "a", State: "SUCCEEDED", Workflow: `{"big":"workflow"}`}
 	b := &Run{DisplayName: "eval", Namespace: "b", State: "RUNNING"}
-	c := &Run{DisplayName: "unlinked", Namespace: "a", State: "FAILED"}
-	for _, r := range []*Run{a, b, c} {
+	for _, r := range []*Run{a, b} {
 		if err := s.CreateRun(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, l := range []VersionLink{{Kind: "dataset", Name: "d", Version: 1, RunID: a.ID, Key: "k1"}, {Kind: "model", Name: "m", Version: 1, RunID: a.ID, Key: "k2", Produced: true},
-		{Kind: "dataset", Name: "d", Version: 1, RunID: b.ID, Key: "k3"}} {
+	links := []VersionLink{{Kind: "dataset", Name: "d", Version: 1, RunID: a.ID, Task: "train", Key: "k1"},
+		{Kind: "model", Name: "m", Version: 1, RunID: a.ID, Key: "k2", Produced: true},
+		{Kind: "dataset", Name: "d", Version: 1, RunID: b.ID, Task: "eval", Key: "k3"},
+		{Kind: "dataset", Name: "d", Version: 1, RunID: "gone", Key: "k4"}}
+	for _, l := range links {
 		if err := s.AddLink(ctx, l); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.LinkedRuns(ctx)
+	got, err := s.VersionLinkRuns(ctx, "dataset", "d", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]LinkedRun{a.ID: {a.ID, "a", "train", "SUCCEEDED"}, b.ID: {b.ID, "b", "eval", "RUNNING"}}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Fatalf("linked runs (-want +got):\n%s", d)
+	want := []LinkOfRun{{links[0], "a", "SUCCEEDED", true}, {links[2], "b", "RUNNING", true}, {VersionLink: links[3]}}
+	if d := cmp.Diff(want, got, cmpopts.IgnoreFields(VersionLink{}, "CreatedAt")); d != "" {
+		t.Fatalf("links of d@v1 (-want +got):\n%s", d)
 	}
 }

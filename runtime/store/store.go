@@ -290,11 +290,10 @@ var migrations = []string{
 	// and state, kept by triggers, for the total_size of runs lists
 	// (runcount.go; SQLite only).
 	runCountsMigration,
-	// A version's lineage and usage (#23): the group and state of every run
-	// with a version link read from an index, not from the runs' rows (each
-	// holding its workflow); links in the order they were made.
-	`CREATE INDEX runs_linked ON runs (id, namespace, state, display_name);
-	CREATE INDEX version_links_created ON version_links (created_at, id)`,
+	// A version's lineage and usage (#23): the group and state of the runs
+	// of a version's links read from an index, not from the runs' rows
+	// (each holding its workflow).
+	`CREATE INDEX runs_linked ON runs (id, namespace, state)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -127,7 +127,7 @@ func suite(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("hpo experiments", func(t *testing.T) { testHPOExperiments(t, open(t)) })
 	t.Run("pool usage", func(t *testing.T) { testPoolUsage(t, open(t)) })
 	t.Run("reads see writes", func(t *testing.T) { testReadsSeeWrites(t, open(t)) })
-	t.Run("linked runs", func(t *testing.T) { testLinkedRuns(t, open(t)) })
+	t.Run("version link runs", func(t *testing.T) { testVersionLinkRuns(t, open(t)) })
 }
 
 func testPipelines(t *testing.T, s *Store) {

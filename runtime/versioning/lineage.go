@@ -14,9 +14,11 @@ import (
 )
 
 // LineageRecords is what a lineage graph is built from: the version links
-// and the runs they name (runtime/store implements it).
+// (a version's, oldest first, and a run's) and the runs they name
+// (runtime/store implements it).
 type LineageRecords interface {
 	Links(ctx context.Context, kind, name string, n int) ([]store.VersionLink, error)
+	RunLinks(ctx context.Context, runID string) ([]store.VersionLink, error)
 	GetRun(ctx context.Context, id string) (store.Run, error)
 	RunMetrics(ctx context.Context, runID string) ([]store.Metric, error)
 	GetArtifactVersion(ctx context.Context, kind, name string, n int) (store.ArtifactVersion, error)
@@ -31,22 +33,17 @@ func Lineage(ctx context.Context, rec LineageRecords, v lineage.Version, up bool
 // or downstream (where it was used), bounded by lim (lineage.Prune: sibling
 // runs beyond lim collapse into counted items, versions at the depth limit
 // say how many runs lie beyond). A version no run touched is a graph of
-// itself alone. It reads every link, then only the runs it draws.
+// itself alone. It reads the links of the versions it reaches and of the
+// runs it draws, and only the runs it draws.
 func LineageWithin(ctx context.Context, rec LineageRecords, v lineage.Version, up bool, lim lineage.Limit) (*lineage.Graph, error) {
-	links, err := rec.Links(ctx, "", "", 0)
-	if err != nil {
-		return nil, err
-	}
-	ll := make([]lineage.Link, 0, len(links))
-	for _, l := range links {
-		ll = append(ll, lineage.Link{Version: lineage.Version{Kind: lineage.Kind(l.Kind), Name: l.Name, Version: l.Version},
-			RunID: l.RunID, Key: l.Key, Produced: l.Produced, Task: l.Task})
-	}
 	var keep []string // the run that made the version is drawn whatever the bound
 	if av, err := rec.GetArtifactVersion(ctx, string(v.Kind), v.Name, v.Version); err == nil && av.RunID != "" {
 		keep = append(keep, av.RunID)
 	}
-	p := lineage.Prune(ll, v, up, lim, keep...)
+	p, err := lineage.PruneFrom(linkSource{ctx, rec}, v, up, lim, keep...)
+	if err != nil {
+		return nil, err
+	}
 	var runs []lineage.Run
 	for _, id := range p.Runs {
 		r, err := rec.GetRun(ctx, id)
@@ -85,6 +82,37 @@ func LineageWithin(ctx context.Context, rec LineageRecords, v lineage.Version, u
 	}
 	g.Annotate(p)
 	return g, commits(ctx, rec, g)
+}
+
+// linkSource reads the links lineage.PruneFrom walks from the records.
+type linkSource struct {
+	ctx context.Context
+	rec LineageRecords
+}
+
+func (s linkSource) VersionLinks(v lineage.Version) ([]lineage.Link, error) {
+	ls, err := s.rec.Links(s.ctx, string(v.Kind), v.Name, v.Version)
+	if err != nil {
+		return nil, fmt.Errorf("links of %s: %w", v.ID(), err)
+	}
+	return lineageLinks(ls), nil
+}
+
+func (s linkSource) RunLinks(id string) ([]lineage.Link, error) {
+	ls, err := s.rec.RunLinks(s.ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("links of run %s: %w", id, err)
+	}
+	return lineageLinks(ls), nil
+}
+
+func lineageLinks(ls []store.VersionLink) []lineage.Link {
+	out := make([]lineage.Link, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, lineage.Link{Version: lineage.Version{Kind: lineage.Kind(l.Kind), Name: l.Name, Version: l.Version},
+			RunID: l.RunID, Key: l.Key, Produced: l.Produced, Task: l.Task})
+	}
+	return out
 }
 
 // commits names the git commit of every code version in g (in its node
