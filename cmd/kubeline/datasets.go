@@ -253,7 +253,7 @@ the version, and a version there says how many runs lie beyond it ("more…").`,
 	c.Flags().BoolVar(&up, "up", false, "upstream: what produced it (the default for models and featuresets)")
 	c.Flags().BoolVar(&down, "down", false, "downstream: where it was used (the default for datasets and code)")
 	c.Flags().IntVar(&depth, "depth", 0, "how many runs away from the version to go (default: the server's, 3)")
-	c.Flags().IntVar(&runs, "runs", 0, "sibling runs shown one by one, the rest counted in one item (default: the server's, 5)")
+	c.Flags().IntVar(&runs, "runs", 0, "sibling runs shown one by one, the rest counted in one item (default: the server's, 5; at most 50)")
 	return g.addStoreTo(c)
 }
 

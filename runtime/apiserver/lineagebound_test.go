@@ -54,7 +54,7 @@ func TestLineageBoundOverAPI(t *testing.T) {
 	assert.Contains(t, svg.raw, "18 more runs of task train")
 	assert.Contains(t, do(t, "GET", lin+"?format=text", mia, nil).raw, "used by 15 more runs of task train")
 
-	for q, want := range map[string]string{"depth=0": "depth: want 1 to 50", "runs=x": `runs: want 1 to 500, got \"x\"`, "runs=501": "runs: want 1 to 500"} {
+	for q, want := range map[string]string{"depth=0": "depth: want 1 to 50", "runs=x": `runs: want 1 to 50, got \"x\"`, "runs=51": "runs: want 1 to 50"} {
 		r := do(t, "GET", lin+"?"+q, mia, nil)
 		assert.Equal(t, 400, r.code, q)
 		assert.Contains(t, r.raw, want, q)

@@ -202,10 +202,14 @@ func (s *Server) versionUsage(r *http.Request, kind string) (any, error) {
 	return map[string]any{"usages": out, "total_size": total}, nil
 }
 
+// maxDrawnRuns is the most runs a lineage graph draws one by one.
+const maxDrawnRuns = 200
+
 // versionLineage serves a version's lineage: upstream for models, downstream
 // for datasets (direction=up|down overrides), as JSON, or as DOT or SVG
 // (format=dot|svg), bounded (lineage.Prune): depth runs away at most, runs
-// sibling runs drawn one by one (the rest one counted item), 8×runs in all.
+// sibling runs drawn one by one (the rest one counted item), 8×runs in all
+// (at most maxDrawnRuns: a picture is laid out in the request).
 func (s *Server) versionLineage(r *http.Request, kind string) (any, error) {
 	v, err := s.versionOf(r, kind)
 	if err != nil {
@@ -223,11 +227,11 @@ func (s *Server) versionLineage(r *http.Request, kind string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	runs, err := intParam(r, "runs", lineage.DefaultLimit.Runs, 1, 500)
+	runs, err := intParam(r, "runs", lineage.DefaultLimit.Runs, 1, 50)
 	if err != nil {
 		return nil, err
 	}
-	lim := lineage.Limit{Depth: depth, Runs: runs, Total: max(lineage.DefaultLimit.Total, 8*runs)}
+	lim := lineage.Limit{Depth: depth, Runs: runs, Total: min(max(lineage.DefaultLimit.Total, 8*runs), maxDrawnRuns)}
 	g, err := s.lineageWithin(r.Context(), lineage.Version{Kind: lineage.Kind(kind), Name: v.Name, Version: v.Version}, up, lim)
 	if err != nil {
 		return nil, err

@@ -163,3 +163,31 @@ func TestPruneWithinLimitsChangesNothing(t *testing.T) {
 	assert.Greater(t, checked, 40)
 	assert.True(t, slices.ContainsFunc(full.Nodes, func(n Node) bool { return strings.HasPrefix(n.ID, "model:") }))
 }
+
+// BenchmarkBoundedLineage times the whole drawing of the lineage of d@v1,
+// which 10,000 runs used, from its links: prune, build from the runs
+// drawn, walk, add what was left out, lay out, write the SVG — at the
+// default bound and at the widest the API allows (runs=50: 200 runs).
+func BenchmarkBoundedLineage(b *testing.B) {
+	links := tenThousand()
+	d := Version{KindDataset, "d", 1}
+	for _, lim := range []Limit{DefaultLimit, {Depth: 50, Runs: 50, Total: 200}} {
+		b.Run(fmt.Sprintf("runs=%d,total=%d", lim.Runs, lim.Total), func(b *testing.B) {
+			for range b.N {
+				p := Prune(links, d, false, lim)
+				var runs []Run
+				for _, id := range p.Runs {
+					runs = append(runs, trainRun(id, "0.1"))
+				}
+				g, err := Build(runs, p.Links).Downstream(d.ID())
+				if err != nil {
+					b.Fatal(err)
+				}
+				g.Annotate(p)
+				if svg := g.SVG(); !strings.Contains(string(svg), "runs:dataset:d@v1/used/importer") {
+					b.Fatal("no collapsed item drawn")
+				}
+			}
+		})
+	}
+}
