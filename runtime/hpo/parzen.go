@@ -32,18 +32,29 @@ func newParzenDims(s Space) parzenDims {
 // parzen is Optuna's Parzen estimator in the unit cube: a mixture with one
 // component per observation and a last one for the prior. On a numeric
 // coordinate a component is a Gaussian truncated to [0, 1] (the prior's is
-// centred with width 1); on a list coordinate it is a categorical
-// distribution that puts 1 + ε on the observed value and ε on every value
-// (ε = prior weight / number of components), and the prior's is uniform.
+// centred with width 1). On a list coordinate of the joint (multivariate)
+// estimator a component is a categorical distribution that puts 1 + ε on
+// the observed value and ε on every value (ε = prior weight / number of
+// components), and the prior's is uniform. A univariate estimator models
+// each list coordinate as goptuna and hyperopt do: each value's
+// probability is its recency-weighted count among the observations plus
+// the prior weight (listW).
 type parzen struct {
 	dims      parzenDims
 	mu, sigma [][]float64 // per component and coordinate
 	logMass   [][]float64 // log of each Gaussian's mass on [0, 1]
 	logw      []float64
-	eps       float64
+	// listW holds, for each list coordinate of a univariate estimator, the
+	// components' log weights there: recencyWeights for the observations,
+	// prior weight × number of values for the (uniform) prior. nil for a
+	// joint estimator.
+	listW [][]float64
+	eps   float64
 }
 
-func newParzen(pts [][]float64, dims parzenDims, priorWeight float64, multivariate bool) *parzen {
+// newParzen fits the estimator to the points pts; at gives each point's
+// position in trial order (for recencyWeights).
+func newParzen(pts [][]float64, at []int, dims parzenDims, priorWeight float64, multivariate bool) *parzen {
 	n, d := len(pts), len(dims.cats)
 	p := &parzen{dims: dims, eps: priorWeight / float64(n+1)}
 	total := float64(n) + priorWeight
@@ -51,6 +62,14 @@ func newParzen(pts [][]float64, dims parzenDims, priorWeight float64, multivaria
 		p.mu = append(p.mu, x)
 		p.logw = append(p.logw, math.Log(1/total))
 		p.sigma = append(p.sigma, make([]float64, d))
+	}
+	if !multivariate {
+		p.listW = make([][]float64, d)
+		for i, m := range dims.cats {
+			if m > 0 {
+				p.listW[i] = listLogWeights(at, priorWeight*m)
+			}
+		}
 	}
 	prior, priorS := make([]float64, d), make([]float64, d)
 	for i := range prior {
@@ -85,6 +104,53 @@ func newParzen(pts [][]float64, dims parzenDims, priorWeight float64, multivaria
 	return p
 }
 
+// listLogWeights are the log weights of the observations' components
+// (at: their positions in trial order) and the prior's on a list
+// coordinate: recencyWeights and priorWeight, normalised.
+func listLogWeights(at []int, priorWeight float64) []float64 {
+	order := make([]int, len(at))
+	for k := range order {
+		order[k] = k
+	}
+	sort.Slice(order, func(a, b int) bool { return at[order[a]] < at[order[b]] })
+	ramp := recencyWeights(len(at))
+	w := make([]float64, len(at)+1)
+	for j, k := range order {
+		w[k] = ramp[j]
+	}
+	w[len(at)] = priorWeight
+	total := 0.0
+	for _, v := range w {
+		total += v
+	}
+	for k := range w {
+		w[k] = math.Log(w[k] / total)
+	}
+	return w
+}
+
+// recencyWeights are the weights of n observations in trial order,
+// Optuna's and goptuna's default: the 25 newest weigh 1, older ones rise
+// linearly from 1/n to 1 (Bergstra et al., ICML 2013). On a list
+// coordinate the newest trials show which values the search has stopped
+// trying: they weigh less in g than their old count says, so l/g turns
+// back to a good value that an early lead of another one crowded out.
+// (Numeric coordinates weigh observations alike: there the ramp made
+// Hartmann6 at 50 trials worse, median 0.75 → 0.80 over seeds 0-19.)
+func recencyWeights(n int) []float64 {
+	w := make([]float64, n)
+	old := n - 25
+	for k := range w {
+		w[k] = 1
+		if k < old && old > 1 {
+			w[k] = 1/float64(n) + float64(k)*(1-1/float64(n))/float64(old-1)
+		} else if k < old {
+			w[k] = 1 / float64(n)
+		}
+	}
+	return w
+}
+
 // neighbourBandwidths sets Optuna's univariate bandwidths in dimension i:
 // the larger gap to a sorted neighbour (the prior centre included),
 // clipped to [1/min(100, n+1), 1].
@@ -109,15 +175,24 @@ func neighbourBandwidths(p *parzen, i, n int, lo float64) {
 	}
 }
 
-func (p *parzen) pick(r *rand.Rand) int {
+// weights are the log weights of the components on coordinate i.
+func (p *parzen) weights(i int) []float64 {
+	if p.listW != nil && p.listW[i] != nil {
+		return p.listW[i]
+	}
+	return p.logw
+}
+
+// pickComponent draws a component by the log weights lw.
+func pickComponent(r *rand.Rand, lw []float64) int {
 	u := r.Float64()
-	for k, lw := range p.logw {
-		u -= math.Exp(lw)
+	for k, w := range lw {
+		u -= math.Exp(w)
 		if u < 0 {
 			return k
 		}
 	}
-	return len(p.logw) - 1
+	return len(lw) - 1
 }
 
 // sample draws a point: from one component for every coordinate (joint)
@@ -125,10 +200,10 @@ func (p *parzen) pick(r *rand.Rand) int {
 func (p *parzen) sample(r *rand.Rand, joint bool) []float64 {
 	d := len(p.mu[0])
 	x := make([]float64, d)
-	k := p.pick(r)
+	k := pickComponent(r, p.logw)
 	for i := range x {
 		if !joint {
-			k = p.pick(r)
+			k = pickComponent(r, p.weights(i))
 		}
 		x[i] = p.draw(r, k, i)
 	}
@@ -142,7 +217,7 @@ func (p *parzen) draw(r *rand.Rand, k, i int) float64 {
 		return truncSample(r, p.mu[k][i], p.sigma[k][i])
 	}
 	c := math.Floor(r.Float64() * m)
-	if k < len(p.mu)-1 && r.Float64() < 1/(1+m*p.eps) {
+	if k < len(p.mu)-1 && (p.listW != nil || r.Float64() < 1/(1+m*p.eps)) {
 		c = math.Min(math.Floor(p.mu[k][i]*m), m-1)
 	}
 	return (c + 0.5) / m
@@ -155,8 +230,15 @@ func (p *parzen) logp1k(k, i int, v float64) float64 {
 		if k == len(p.mu)-1 {
 			return -math.Log(m)
 		}
+		same := math.Min(math.Floor(v*m), m-1) == math.Min(math.Floor(p.mu[k][i]*m), m-1)
+		if p.listW != nil {
+			if same {
+				return 0
+			}
+			return math.Inf(-1)
+		}
 		q := p.eps
-		if math.Min(math.Floor(v*m), m-1) == math.Min(math.Floor(p.mu[k][i]*m), m-1) {
+		if same {
 			q++
 		}
 		return math.Log(q / (1 + m*p.eps))
@@ -186,8 +268,9 @@ func (p *parzen) logp(x []float64) float64 {
 
 // logp1 is the marginal log probability of coordinate i.
 func (p *parzen) logp1(i int, v float64) float64 {
-	terms := make([]float64, len(p.logw))
-	for k, lw := range p.logw {
+	lws := p.weights(i)
+	terms := make([]float64, len(lws))
+	for k, lw := range lws {
 		terms[k] = lw + p.logp1k(k, i, v)
 	}
 	return logSumExp(terms)
@@ -221,4 +304,12 @@ func logSumExp(v []float64) float64 {
 		s += math.Exp(x - m)
 	}
 	return m + math.Log(s)
+}
+
+func maxCats(d parzenDims) float64 {
+	m := 0.0
+	for _, c := range d.cats {
+		m = math.Max(m, c)
+	}
+	return m
 }

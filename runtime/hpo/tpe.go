@@ -81,8 +81,8 @@ func (t *tpe) nBelow(n int) int {
 }
 
 // split divides the observations into the good ones (the nBelow best)
-// and the others.
-func (t *tpe) split(xs [][]float64, ys []float64) (good, bad [][]float64) {
+// and the others, each best first, with their positions in trial order.
+func (t *tpe) split(xs [][]float64, ys []float64) (good, bad [][]float64, goodAt, badAt []int) {
 	idx := make([]int, len(ys))
 	for i := range idx {
 		idx[i] = i
@@ -91,12 +91,12 @@ func (t *tpe) split(xs [][]float64, ys []float64) (good, bad [][]float64) {
 	k := t.nBelow(len(ys))
 	for j, i := range idx {
 		if j < k {
-			good = append(good, xs[i])
+			good, goodAt = append(good, xs[i]), append(goodAt, i)
 		} else {
-			bad = append(bad, xs[i])
+			bad, badAt = append(bad, xs[i]), append(badAt, i)
 		}
 	}
-	return good, bad
+	return good, bad, goodAt, badAt
 }
 
 // propose splits the observations, fits l and g and maximises l/g over
@@ -104,9 +104,9 @@ func (t *tpe) split(xs [][]float64, ys []float64) (good, bad [][]float64) {
 // coordinate.
 func (t *tpe) propose(r *rand.Rand, xs [][]float64, ys []float64) []float64 {
 	dims := newParzenDims(t.space)
-	good, bad := t.split(xs, ys)
-	l := newParzen(good, dims, t.priorWeight, t.multivariate)
-	g := newParzen(bad, dims, t.priorWeight, t.multivariate)
+	good, bad, goodAt, badAt := t.split(xs, ys)
+	l := newParzen(good, goodAt, dims, t.priorWeight, t.multivariate)
+	g := newParzen(bad, badAt, dims, t.priorWeight, t.multivariate)
 	cands := make([][]float64, t.candidates)
 	for c := range cands {
 		cands[c] = l.sample(r, t.multivariate)
@@ -123,11 +123,30 @@ func (t *tpe) propose(r *rand.Rand, xs [][]float64, ys []float64) []float64 {
 	x := make([]float64, len(t.space))
 	for i := range x {
 		bestS := math.Inf(-1)
-		for _, c := range cands {
-			if s := l.logp1(i, c[i]) - g.logp1(i, c[i]); s > bestS {
-				x[i], bestS = c[i], s
+		for _, v := range t.candidateValues(i, cands) {
+			if s := l.logp1(i, v) - g.logp1(i, v); s > bestS {
+				x[i], bestS = v, s
 			}
 		}
 	}
 	return x
+}
+
+// candidateValues are the values of coordinate i whose l/g is compared:
+// every value of a list parameter with no more values than candidates (as
+// goptuna and hyperopt do: a few values are all scored rather than a
+// sample of them), else coordinate i of the candidates drawn from l.
+func (t *tpe) candidateValues(i int, cands [][]float64) []float64 {
+	out := make([]float64, 0, len(cands))
+	if p := t.space[i]; (p.Type == Categorical || p.Type == Discrete) && len(p.List) <= t.candidates {
+		m := float64(len(p.List))
+		for c := range len(p.List) {
+			out = append(out, (float64(c)+0.5)/m)
+		}
+		return out
+	}
+	for _, c := range cands {
+		out = append(out, c[i])
+	}
+	return out
 }
