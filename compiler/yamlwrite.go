@@ -248,6 +248,17 @@ const (
 // (encoder.stringv): literal when it has a line break, plain when a plain
 // scalar would read back as the same string, double-quoted otherwise.
 func (w *yamlWriter) str(s string, simpleKey bool) {
+	if plainWord(s) {
+		// What scalar and plain do for it: no quoting, no folding (no
+		// spaces), nothing to escape.
+		if !w.whitespace {
+			w.put(' ')
+		}
+		w.buf = append(w.buf, s...)
+		w.column += len(s)
+		w.whitespace, w.indention = false, false
+		return
+	}
 	if !utf8.ValidString(s) {
 		w.ok = false // yaml.v2 writes it as !!binary
 		return
@@ -692,6 +703,22 @@ func (w *yamlWriter) literal(v string) {
 
 // plainString says whether yaml.v2 writes s as a plain scalar when it can:
 // s reads back as a string (resolve gives !!str) and is no base 60 float.
+// plainWord says whether s is a word a plain scalar writes as it is, in
+// either place (key or value): a letter, then letters, digits and - _ . /
+// (most of a workflow's keys and names), that reads back as a string.
+func plainWord(s string) bool {
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '/') {
+			return false
+		}
+	}
+	return plainString(s)
+}
+
 func plainString(s string) bool {
 	if s == "" {
 		return false // resolves to null

@@ -164,3 +164,41 @@ func TestAnalyzeASCII(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainWord: a word plainWord takes is written by its shortcut as
+// yaml.v2 writes it, as a key and as a value at several depths, for every
+// string of up to four characters from an alphabet of letters that start
+// YAML 1.1 words (y, n, o, N, ...), digits and the other characters it
+// takes and some it must refuse; and it takes the words a workflow is made
+// of.
+func TestPlainWord(t *testing.T) {
+	alphabet := []string{"a", "y", "n", "o", "N", "T", "e", "1", "-", "_", ".", "/", ":", " ", "~"}
+	taken := 0
+	var check func(prefix string, depth int)
+	check = func(v string, depth int) {
+		if plainWord(v) {
+			taken++
+			sameAsYAMLv2(t, yamlv2.MapSlice{{Key: v, Value: v}, {Key: "l", Value: []any{v, yamlv2.MapSlice{{Key: v, Value: []any{v}}}}}})
+		}
+		if depth == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			check(v+c, depth-1)
+		}
+	}
+	check("", 4)
+	for _, w := range []string{"name", "container", "kubeline-k8s-10", "kubeline.io/pipeline", "argoproj.io/v1alpha1", "Workflow", "system-container-impl"} {
+		if !plainWord(w) {
+			t.Errorf("plainWord(%q) = false", w)
+		}
+	}
+	for _, w := range []string{"y", "yes", "No", "on", "OFF", "true", "null", "a b", "a:", "", "1a", ".a", "-a", "é"} {
+		if plainWord(w) {
+			t.Errorf("plainWord(%q) = true", w)
+		}
+	}
+	if taken < 1000 {
+		t.Fatalf("plainWord took only %d strings", taken)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
@@ -72,8 +73,6 @@ type compiler struct {
 	errs     spec.Errors
 	wf       *wfv1.Workflow
 	tmplKeys map[string]string // content (JSON) -> template name
-	keyBuf   bytes.Buffer      // addShared's JSON
-	keyEnc   *json.Encoder     // writes into keyBuf
 	names    map[string]bool   // template names in use
 	// needDescriptor marks component outputs whose artifact must also travel as
 	// a descriptor parameter: "component/output".
@@ -167,21 +166,38 @@ func (c *compiler) tmplName(base string) string {
 // addShared adds tmpl under a name derived from base unless a template with the
 // same content exists; it returns the name to call.
 func (c *compiler) addShared(base string, tmpl wfv1.Template) string {
-	// The JSON is written into one reused buffer: only a new template's
-	// key is copied out.
-	c.keyBuf.Reset()
-	if c.keyEnc == nil {
-		c.keyEnc = json.NewEncoder(&c.keyBuf)
-	}
-	_ = c.keyEnc.Encode(tmpl)
-	if name, ok := c.tmplKeys[string(c.keyBuf.Bytes())]; ok {
+	// The template is encoded where it would stay (encoding the parameter
+	// would copy it to the heap) and taken back if it is not new; the JSON
+	// is written into a pooled buffer, and only a new template's key is
+	// copied out.
+	ts := append(c.wf.Spec.Templates, tmpl)
+	last := &ts[len(ts)-1]
+	k := keyBufs.Get().(*keyBuf)
+	defer keyBufs.Put(k)
+	k.buf.Reset()
+	_ = k.enc.Encode(last)
+	if name, ok := c.tmplKeys[string(k.buf.Bytes())]; ok {
+		*last = wfv1.Template{}
+		c.wf.Spec.Templates = ts[:len(ts)-1]
 		return name
 	}
-	tmpl.Name = c.tmplName(base)
-	c.tmplKeys[c.keyBuf.String()] = tmpl.Name
-	c.wf.Spec.Templates = append(c.wf.Spec.Templates, tmpl)
-	return tmpl.Name
+	last.Name = c.tmplName(base)
+	c.tmplKeys[k.buf.String()] = last.Name
+	c.wf.Spec.Templates = ts
+	return last.Name
 }
+
+// keyBuf is addShared's JSON buffer and the encoder writing into it.
+type keyBuf struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var keyBufs = sync.Pool{New: func() any {
+	k := &keyBuf{}
+	k.enc = json.NewEncoder(&k.buf)
+	return k
+}}
 
 // dns1123 lowercases s and keeps [a-z0-9-], at most max characters.
 func dns1123(s string, max int) string {

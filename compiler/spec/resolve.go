@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -48,11 +49,16 @@ func resolveNumber(in string) string {
 		return "!!timestamp"
 	}
 	plain := strings.ReplaceAll(in, "_", "")
-	if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
+	_, err := strconv.ParseInt(plain, 0, 64)
+	if err == nil {
 		return "!!int"
 	}
-	if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
-		return "!!int"
+	// ParseInt is a sign and ParseUint: only a number out of its range
+	// can still be an unsigned one.
+	if errors.Is(err, strconv.ErrRange) {
+		if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
+			return "!!int"
+		}
 	}
 	if yamlFloat(plain) {
 		if _, err := strconv.ParseFloat(plain, 64); err == nil {
