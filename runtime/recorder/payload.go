@@ -22,8 +22,10 @@ type payload struct {
 // appendPayload writes p's line of a payload object: the JSON of payload
 // (bodies that are JSON kept, compacted onto the line; others as JSON
 // strings) and a newline, each body scanned once, not validated and then
-// re-encoded as json.Marshal would.
-func appendPayload(buf *bytes.Buffer, p serving.Prediction) {
+// re-encoded as json.Marshal would. It returns where the compacted bodies
+// are in buf (0, 0 for a body that is not JSON), for Rows to read them
+// without decoding them again.
+func appendPayload(buf *bytes.Buffer, p serving.Prediction) (request, response [2]int) {
 	buf.WriteString(`{"at":`)
 	at, _ := p.At.MarshalJSON()
 	buf.Write(at)
@@ -33,21 +35,25 @@ func appendPayload(buf *bytes.Buffer, p serving.Prediction) {
 	buf.WriteString(`,"status":`)
 	buf.WriteString(strconv.Itoa(p.Status))
 	buf.WriteString(`,"request":`)
-	appendBody(buf, p.Request)
+	request = appendBody(buf, p.Request)
 	buf.WriteString(`,"response":`)
-	appendBody(buf, p.Response)
+	response = appendBody(buf, p.Response)
 	if p.Truncated {
 		buf.WriteString(`,"truncated":true`)
 	}
 	buf.WriteString("}\n")
+	return request, response
 }
 
 // appendBody writes a body that is JSON compacted (json.Compact leaves
-// buf as it was when it is not), else as a JSON string.
-func appendBody(buf *bytes.Buffer, b []byte) {
+// buf as it was when it is not), and returns where it is in buf; else
+// as a JSON string.
+func appendBody(buf *bytes.Buffer, b []byte) [2]int {
+	start := buf.Len()
 	if len(b) > 0 && json.Compact(buf, b) == nil {
-		return
+		return [2]int{start, buf.Len()}
 	}
 	s, _ := json.Marshal(string(b))
 	buf.Write(s)
+	return [2]int{}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -183,20 +184,35 @@ func (r *Recorder) Flush(ctx context.Context) error {
 // process loses what was queued and not yet written.
 const Gather = 100 * time.Millisecond
 
+// gatherPolls is how many times the worker looks at the queue while it
+// gathers a batch.
+const gatherPolls = 10
+
 // batch writes p and what else arrives within Gather, up to Batch
-// predictions.
+// predictions. The worker takes what is queued every Gather/gatherPolls
+// rather than receiving predictions one by one as they come: a request's
+// Record then only copies its prediction into the queue's buffer and
+// does not wake the worker (a goroutine switch per request, with the
+// channel's lock held meanwhile).
 func (r *Recorder) batch(ctx context.Context, p serving.Prediction) {
-	ps := []serving.Prediction{p}
-	deadline := time.NewTimer(r.opts.Gather)
-	defer deadline.Stop()
-gather:
-	for len(ps) < r.opts.Batch {
-		select {
-		case q := <-r.q:
-			ps = append(ps, q)
-		case <-deadline.C:
-			break gather
+	ps := append(make([]serving.Prediction, 0, r.opts.Batch), p)
+	deadline := time.Now().Add(r.opts.Gather)
+	poll := max(r.opts.Gather/gatherPolls, time.Millisecond)
+	for {
+	take:
+		for len(ps) < r.opts.Batch {
+			select {
+			case q := <-r.q:
+				ps = append(ps, q)
+			default:
+				break take
+			}
 		}
+		left := time.Until(deadline)
+		if len(ps) >= r.opts.Batch || left <= 0 {
+			break
+		}
+		time.Sleep(min(poll, left))
 	}
 	defer r.pending.Add(-int64(len(ps)))
 	if err := r.write(ctx, ps); err != nil {
@@ -207,6 +223,13 @@ gather:
 	r.recorded.Add(int64(len(ps)))
 	r.batches.Add(1)
 }
+
+// yieldEvery is how many predictions the worker encodes before it lets
+// the requests waiting for its processor run: Go preempts a goroutine
+// only after 10 ms, and a batch's encoding done in one go held one of the
+// processors for its whole length, so the requests queued behind it
+// waited that long (the tail of BenchmarkRecordingOverhead's latencies).
+const yieldEvery = 16
 
 // write stores one batch: per deployment a JSON-lines payload object, then
 // the summaries; then trims each deployment and notifies.
@@ -225,10 +248,14 @@ func (r *Recorder) write(ctx context.Context, ps []serving.Prediction) error {
 		key := fmt.Sprintf("predictions/%s/%s.jsonl", dep, stamp)
 		var buf bytes.Buffer
 		for i, p := range byDep[dep] {
-			appendPayload(&buf, p)
-			in, out := Rows(p.Protocol, p.Request, p.Response)
+			req, resp := appendPayload(&buf, p)
+			b := buf.Bytes()
+			in, out := compactRows(p.Protocol, b[req[0]:req[1]:req[1]], b[resp[0]:resp[1]:resp[1]])
 			sums = append(sums, store.Prediction{Deployment: dep, Model: p.Model, Protocol: p.Protocol, At: p.At, Latency: p.Latency,
 				Status: p.Status, Inputs: in, Outputs: out, PayloadKey: key, PayloadLine: i})
+			if i%yieldEvery == yieldEvery-1 {
+				runtime.Gosched()
+			}
 		}
 		if err := r.put(ctx, key, buf.Bytes()); err != nil {
 			return fmt.Errorf("payloads of %s: %w", dep, err)

@@ -4,16 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -213,146 +208,6 @@ func TestSampling(t *testing.T) {
 	if r.Sampled("all") {
 		t.Fatal("rate 0 still samples")
 	}
-}
-
-// BenchmarkRecordingOverhead: 2,000 V1 predict requests at concurrency 16
-// through kubeline's endpoint to a real predictor process, with recording
-// off and on (rate 1: every request recorded), alternating; reports each
-// p50 and p99 and what recording adds, and the machine's load average.
-// Sub-benchmark "recorded" writes every prediction into SQLite and the
-// artifact directory (the worker); "request-path" is the control:
-// requests are captured and handed to a recorder that drops them, so only
-// what a request itself pays is added; "recorded-store-reads" is
-// "recorded" with the two store reads a multi-user server makes before it
-// forwards a prediction (the caller's token, the deployment's owner),
-// made on the store the worker writes to (its one SQLite connection).
-func BenchmarkRecordingOverhead(b *testing.B) {
-	b.Run("recorded", func(b *testing.B) { benchOverhead(b, false, false) })
-	b.Run("request-path", func(b *testing.B) { benchOverhead(b, true, false) })
-	b.Run("recorded-store-reads", func(b *testing.B) { benchOverhead(b, false, true) })
-}
-
-// dropping samples like the recorder and records nothing.
-type dropping struct{ r *Recorder }
-
-func (d dropping) Sampled(dep string) bool     { return d.r.Sampled(dep) }
-func (d dropping) Record(p serving.Prediction) {}
-
-func benchOverhead(b *testing.B, requestPathOnly, storeReads bool) {
-	o := Options{}
-	if g := os.Getenv("KUBELINE_BENCH_GATHER"); g != "" { // compare batch sizes
-		o.Gather, _ = time.ParseDuration(g)
-	}
-	w := newWorld(b, o)
-	w.run(b)
-	var rec serving.Recorder = w.rec
-	if requestPathOnly {
-		rec = dropping{w.rec}
-	}
-	var before func(r *http.Request)
-	if storeReads {
-		before = func(r *http.Request) {
-			if _, err := w.st.UserByToken(r.Context(), "0123456789abcdef"); !errors.Is(err, store.ErrNotFound) {
-				b.Errorf("token: %v", err)
-			}
-			if _, err := w.st.Owner(r.Context(), "deployment", "bench"); err != nil {
-				b.Error(err)
-			}
-		}
-	}
-	u, _ := endpointWith(b, rec, before)
-	load := loadAverage()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
-	run := func(rate float64) []time.Duration {
-		w.rec.SetRate("bench", rate)
-		const n, conc = 2000, 16
-		lat := make([]time.Duration, n)
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for c := 0; c < conc; c++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					start := time.Now()
-					resp, err := client.Post(u, "application/json", strings.NewReader(`{"instances":[1.5,2.5,3.5]}`))
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					lat[i] = time.Since(start)
-				}
-			}()
-		}
-		for i := 0; i < n; i++ {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		return lat
-	}
-	run(0)
-	run(1)
-	b.ResetTimer()
-	var off50, off99, on50, on99, offCPU, onCPU time.Duration
-	for i := 0; i < b.N; i++ {
-		c0 := cpuTime()
-		off := run(0)
-		c1 := cpuTime()
-		on := run(1)
-		w.rec.Flush(context.Background()) // the worker's last batch is not the next off run's
-		c2 := cpuTime()
-		off50, off99, on50, on99 = off50+off[999], off99+off[1979], on50+on[999], on99+on[1979]
-		offCPU, onCPU = offCPU+c1-c0, onCPU+c2-c1
-	}
-	b.StopTimer()
-	w.rec.Flush(context.Background())
-	n := time.Duration(b.N)
-	b.ReportMetric(float64((off50 / n).Microseconds()), "off-p50-µs")
-	b.ReportMetric(float64((off99 / n).Microseconds()), "off-p99-µs")
-	b.ReportMetric(float64((on50 / n).Microseconds()), "on-p50-µs")
-	b.ReportMetric(float64((on99 / n).Microseconds()), "on-p99-µs")
-	b.ReportMetric(float64(((on50 - off50) / n).Microseconds()), "added-p50-µs")
-	b.ReportMetric(float64(((on99 - off99) / n).Microseconds()), "added-p99-µs")
-	// This process's CPU time (client, endpoint and worker; the predictor
-	// is another process) a request: what recording costs whatever the
-	// machine's load, unlike the latencies.
-	b.ReportMetric(float64(offCPU.Nanoseconds())/float64(b.N*2000)/1e3, "off-cpu-µs/req")
-	b.ReportMetric(float64(onCPU.Nanoseconds())/float64(b.N*2000)/1e3, "on-cpu-µs/req")
-	b.ReportMetric(float64((onCPU-offCPU).Nanoseconds())/float64(b.N*2000)/1e3, "added-cpu-µs/req")
-	st := w.rec.Stats()
-	b.ReportMetric(float64(st.Recorded)/float64(max(st.Batches, 1)), "predictions/batch")
-	b.ReportMetric(float64(st.Dropped), "dropped")
-	b.ReportMetric(float64(st.Recorded), "recorded")
-	// The machine's 1-minute load average before and after: the figures
-	// mean little on a loaded machine.
-	b.ReportMetric(load, "load-before")
-	b.ReportMetric(loadAverage(), "load-after")
-}
-
-// cpuTime is the user and system CPU time this process used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// loadAverage is the 1-minute load average (Linux), -1 when unknown.
-func loadAverage() float64 {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return -1
-	}
-	var l float64
-	if _, err := fmt.Sscan(string(data), &l); err != nil {
-		return -1
-	}
-	return l
 }
 
 // BenchmarkWrite: the worker's cost of recording one prediction (a batch

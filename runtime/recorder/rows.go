@@ -15,7 +15,27 @@ func Rows(protocol string, request, response []byte) (inputs, outputs string) {
 	if protocol == "v2" {
 		return tensorRows(request, "inputs"), tensorRows(response, "outputs")
 	}
+	return listRows(compact(request), "instances"), listRows(compact(response), "predictions")
+}
+
+// compactRows is Rows of bodies already compacted (appendPayload's; nil
+// when a body is not JSON): the recorder's worker reads V1 bodies without
+// decoding them a second time.
+func compactRows(protocol string, request, response []byte) (inputs, outputs string) {
+	if protocol == "v2" {
+		return tensorRows(request, "inputs"), tensorRows(response, "outputs")
+	}
 	return listRows(request, "instances"), listRows(response, "predictions")
+}
+
+// compact is b with JSON's insignificant white space removed, nil when b
+// is not JSON.
+func compact(b []byte) []byte {
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) != nil {
+		return nil
+	}
+	return buf.Bytes()
 }
 
 func decode(b []byte, v any) error {
@@ -24,25 +44,79 @@ func decode(b []byte, v any) error {
 	return d.Decode(v)
 }
 
+// listRows is the array a compact JSON object holds under field (V1 also
+// allows "inputs" for "instances"), as sent; "[]" when there is none.
 func listRows(body []byte, field string) string {
-	var m map[string]json.RawMessage // no numbers decoded: Unmarshal, not decode
-	if json.Unmarshal(body, &m) != nil {
-		return "[]"
-	}
-	raw, ok := m[field]
+	raw, ok := member(body, field)
 	if !ok && field == "instances" {
-		raw, ok = m["inputs"] // V1 also allows "inputs"
+		raw, ok = member(body, "inputs")
 	}
-	// The rows as sent (the decoder checked them): kept, not re-encoded.
-	raw = bytes.TrimSpace(raw)
 	if !ok || len(raw) == 0 || raw[0] != '[' {
 		return "[]"
 	}
-	var compact bytes.Buffer
-	if json.Compact(&compact, raw) != nil {
-		return "[]"
+	return string(raw)
+}
+
+// member is the value of the last member named name of a compact JSON
+// object (the one json.Unmarshal into a map keeps), as it is in body.
+// body must be valid compact JSON (json.Compact's output): no white
+// space outside strings.
+func member(body []byte, name string) ([]byte, bool) {
+	if len(body) < 2 || body[0] != '{' {
+		return nil, false
 	}
-	return compact.String()
+	var found []byte
+	ok := false
+	for i := 1; i < len(body) && body[i] == '"'; {
+		end := skipValue(body, i) // the key
+		key := body[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var k string
+			if json.Unmarshal(body[i:end], &k) == nil {
+				key = []byte(k)
+			}
+		}
+		i = end + 1 // past the colon
+		end = skipValue(body, i)
+		if string(key) == name {
+			found, ok = body[i:end], true
+		}
+		i = end + 1 // past the comma or the closing brace
+	}
+	return found, ok
+}
+
+// skipValue returns the end of the JSON value that starts at body[i]
+// (compact and valid).
+func skipValue(body []byte, i int) int {
+	depth := 0
+	for j := i; j < len(body); j++ {
+		switch body[j] {
+		case '"':
+			for j++; j < len(body) && body[j] != '"'; j++ {
+				if body[j] == '\\' {
+					j++
+				}
+			}
+			if depth == 0 {
+				return j + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return j // a scalar's end: its container closes
+			}
+			if depth--; depth == 0 {
+				return j + 1
+			}
+		case ',':
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return len(body)
 }
 
 type tensor struct {

@@ -13,6 +13,7 @@ import (
 // else of the caller's or kubeline's — and its answer sets no cookie.
 func forwarder(target *url.URL) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
+		BufferPool: &buffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Header = contentHeaders(pr.In.Header)

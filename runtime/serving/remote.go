@@ -47,7 +47,7 @@ func (m *Manager) StartRemote(name, model string, r Remote) (Status, error) {
 // remoteProxy forwards /v1/models/NAME... and /v2/models/NAME/... to the
 // InferenceService, under its own name and host.
 func remoteProxy(m *Manager, name, isvc string, target *url.URL) *httputil.ReverseProxy {
-	p := &httputil.ReverseProxy{Transport: m.transport}
+	p := &httputil.ReverseProxy{Transport: m.transport, BufferPool: &buffers}
 	p.Rewrite = func(pr *httputil.ProxyRequest) {
 		pr.SetURL(target)
 		path := pr.Out.URL.Path

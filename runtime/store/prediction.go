@@ -31,8 +31,9 @@ type Prediction struct {
 // AddPredictions call gets, with sequence numbers first_seq..last_seq, as
 // lines of tab-separated summaries (batchLine). A row per batch rather
 // than per prediction keeps the recorder's transaction short: the store's
-// one SQLite connection is what requests (a token, a deployment's group)
-// wait for meanwhile, and the inserts were most of the recorder's CPU.
+// one SQLite writer is what other writes wait for meanwhile (a request's
+// token and holder are read on the read pool: conns.go), and the inserts
+// were most of the recorder's CPU.
 
 // AddPredictions records summaries, giving each the next sequence number
 // (in order), in one transaction.
