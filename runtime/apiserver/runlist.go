@@ -31,26 +31,32 @@ func (s *Server) listRuns(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	items := make([][]byte, len(runs))
-	at := map[string]int{} // runs to render from their workflow -> place
+	var items [][]byte // the JSON of runs without a kept listing, by place
+	at := map[string]int{}
+	size := 0
 	for i, run := range runs {
+		size += len(run.Listing.Spec) + len(run.Listing.Tasks) + 1024
 		if run.Listing.Tasks == "" {
 			at[run.ID] = i
-			continue
 		}
-		items[i] = appendRunJSON(nil, run, run.Listing.Spec, run.Listing.Tasks)
 	}
 	if len(at) > 0 {
+		items = make([][]byte, len(runs))
 		if err := s.renderUnlisted(ctx, items, at); err != nil {
 			return nil, err
 		}
 	}
-	return runsPage(items, page), nil
+	return writeRunsPage(len(runs), size, func(b []byte, i int) []byte {
+		if run := runs[i]; run.Listing.Tasks != "" {
+			return appendRunJSON(b, run, run.Listing.Spec, run.Listing.Tasks)
+		}
+		return append(b, items[i]...)
+	}, page), nil
 }
 
 // renderUnlisted renders the runs of a page that have no kept listing
 // (their ids -> place in items) from their workflows: an ended one keeps
-// its listing now.
+// its listing now. One that is gone stays nil.
 func (s *Server) renderUnlisted(ctx context.Context, items [][]byte, at map[string]int) error {
 	ids := make([]string, 0, len(at))
 	for id := range at {

@@ -21,26 +21,35 @@ import (
 // listResponse has it. items are the runs' JSON, in order; nil ones are
 // left out.
 func runsPage(items [][]byte, page store.Page) rawBody {
-	size := 64 + len(page.NextPageToken)
+	size := 0
 	for _, it := range items {
 		size += len(it) + 1
 	}
-	b := make([]byte, 0, size)
+	return writeRunsPage(len(items), size, func(b []byte, i int) []byte { return append(b, items[i]...) }, page)
+}
+
+// writeRunsPage writes runsPage of n runs (about size bytes), each
+// appended by item, which appends nothing for a run that is gone (deleted
+// while the page was read).
+func writeRunsPage(n, size int, item func(b []byte, i int) []byte, page store.Page) rawBody {
+	b := make([]byte, 0, size+64+len(page.NextPageToken))
 	b = append(b, '{')
-	n := 0
-	for _, it := range items {
-		if it == nil {
-			continue // deleted while the page was read
-		}
-		if n == 0 {
+	written := 0
+	for i := 0; i < n; i++ {
+		mark := len(b)
+		if written == 0 {
 			b = append(b, `"runs":[`...)
 		} else {
 			b = append(b, ',')
 		}
-		b = append(b, it...)
-		n++
+		before := len(b)
+		if b = item(b, i); len(b) == before {
+			b = b[:mark]
+			continue
+		}
+		written++
 	}
-	if n > 0 {
+	if written > 0 {
 		b = append(b, "],"...)
 	}
 	b = append(b, `"total_size":`...)
