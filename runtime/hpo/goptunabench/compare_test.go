@@ -259,14 +259,15 @@ var (
 	others    = []string{"multivariate-tpe", "gp", "sobol"}
 )
 
-var update = flag.Bool("update", false, "write the table to RESULTS.md")
+var update = flag.Bool("update", false, "write the table to RESULTS.md (seeds 0-19) or RESULTS-FIRST-LAST.md")
 
 // BenchmarkVsGoptuna runs kubeline's tpe, cmaes and random beside their
 // goptuna v0.9.0 namesakes, and kubeline's multivariate-tpe, gp and sobol,
 // on every problem (the mixed one also with its categorical choices in
 // reverse order) over seeds 0-19, and prints median / 90th-percentile
 // regret per algorithm, problem and budget as Markdown, with issue #7's
-// goptuna figures; with -update it writes that to RESULTS.md. It fails when
+// goptuna figures; with -update it writes that to RESULTS.md (other seeds:
+// RESULTS-FIRST-LAST.md). It fails when
 // kubeline's tpe or cmaes has a larger median than its namesake on a
 // problem as given. SEEDS and SEED0 change the seeds (SEED0 …
 // SEED0+SEEDS−1), ALGOS and PROBLEMS (comma-separated names, or all) what
@@ -329,7 +330,11 @@ func BenchmarkVsGoptuna(b *testing.B) {
 		text := table(rows, pairs, alone, ours, theirs, seed0, seeds)
 		fmt.Print(text)
 		if *update {
-			if err := os.WriteFile("RESULTS.md", []byte(text), 0o644); err != nil {
+			file := "RESULTS.md"
+			if seed0 != 0 || seeds != 20 {
+				file = fmt.Sprintf("RESULTS-%d-%d.md", seed0, seed0+seeds-1)
+			}
+			if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 				b.Fatal(err)
 			}
 		}
