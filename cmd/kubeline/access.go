@@ -29,7 +29,7 @@ type accessFlags struct {
 func (a *accessFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&a.multiUser, "multi-user", false, "require bearer tokens and enforce roles, groups and owners "+
 		"(also on when users exist or the address is not loopback)")
-	fs.StringVar(&a.importRoot, "import-root", "", "multi-user: the host `DIR` whose files importers (file:// and path URIs) may read; none when empty")
+	fs.StringVar(&a.importRoot, "import-root", "", "the host `DIR` whose files importers (file:// and path URIs) may read; when empty none on a multi-user server, any on a single-user one")
 	fs.Var(&a.gpus, "gpus", "the cluster's GPUs: `TYPE:NODE=N[,NODE=N...]`, repeatable (default: none)")
 	fs.DurationVar(&a.aging, "aging", 10*time.Minute, "a queued run that has waited this long is no longer passed by later runs of its pool")
 }

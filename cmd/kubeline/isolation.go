@@ -19,19 +19,7 @@ import (
 // install — and it reads host paths for importers only under --import-root.
 func (a *accessFlags) isolation(multiUser bool, engineName, home, db string, objects artifact.Store) (local.Options, string, error) {
 	lo := local.Options{Home: home, Store: objects, Protected: storeFiles(db)}
-	if !multiUser {
-		lo.Env = stepEnv()
-		return lo, "", nil
-	}
-	if engineName == "argo" {
-		return lo, "steps run as pods on Kubernetes (--engine argo)", nil
-	}
-	sb, err := sandbox.New(sandbox.Options{})
-	if err != nil {
-		return lo, "", fmt.Errorf("multi-user mode runs each step sandboxed: %w", err)
-	}
-	lo.Sandbox, lo.Confined = sb, true
-	if a.importRoot != "" {
+	if a.importRoot != "" { // a single-user server keeps to it too
 		root, err := filepath.Abs(a.importRoot)
 		if err != nil {
 			return lo, "", fmt.Errorf("--import-root: %w", err)
@@ -43,6 +31,21 @@ func (a *accessFlags) isolation(multiUser bool, engineName, home, db string, obj
 		}
 		lo.ImportRoot = root
 	}
+	if !multiUser {
+		lo.Env = stepEnv()
+		if lo.ImportRoot != "" {
+			return lo, "importers read host paths under " + lo.ImportRoot + " only", nil
+		}
+		return lo, "", nil
+	}
+	if engineName == "argo" {
+		return lo, "steps run as pods on Kubernetes (--engine argo)", nil
+	}
+	sb, err := sandbox.New(sandbox.Options{})
+	if err != nil {
+		return lo, "", fmt.Errorf("multi-user mode runs each step sandboxed: %w", err)
+	}
+	lo.Sandbox, lo.Confined = sb, true
 	imports := "importers read no host path (allow a directory with --import-root)"
 	if lo.ImportRoot != "" {
 		imports = "importers read host paths under " + lo.ImportRoot + " only"

@@ -107,6 +107,41 @@ exit 0`, sandbox.FirstUID, home)
 			t.Errorf("importer under --import-root: %v %v", run["state"], run["error"])
 		}
 	})
+	// A single-user server given --import-root keeps its importers to it
+	// too (it used to ignore the flag), and says so at the start.
+	t.Run("single-user import root", func(t *testing.T) {
+		importRoot, elsewhere := t.TempDir(), t.TempDir()
+		for _, d := range []string{importRoot, elsewhere} {
+			if err := os.WriteFile(filepath.Join(d, "rows.txt"), []byte("1\n2\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		srv := startServerBinary(t, filepath.Join(t.TempDir(), "home"), "--import-root", importRoot)
+		said := func() bool {
+			return strings.Contains(srv.out.String(), "importers read host paths under "+importRoot+" only")
+		}
+		for i := 0; i < 100 && !said(); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !said() {
+			t.Errorf("the server does not say it keeps importers to %s:\n%s", importRoot, srv.out)
+		}
+		train, err := os.ReadFile("../../examples/train-model/pipeline.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var spec map[string]any
+		if err := yamlToJSON(train, &spec); err != nil {
+			t.Fatal(err)
+		}
+		c := isoClient{t: t, base: srv.url + "/apis/v2beta1"}
+		if run := c.run(spec, map[string]any{"data": filepath.Join(elsewhere, "rows.txt")}); run["state"] != "FAILED" || !strings.Contains(fmt.Sprint(run["error"]), "outside the import root") {
+			t.Errorf("importer outside --import-root: %v %v, want FAILED (outside the import root)", run["state"], run["error"])
+		}
+		if run := c.run(spec, map[string]any{"data": filepath.Join(importRoot, "rows.txt")}); run["state"] != "SUCCEEDED" {
+			t.Errorf("importer under --import-root: %v %v", run["state"], run["error"])
+		}
+	})
 }
 
 // startRefused runs `kubeline server` with env (added to the test's) and

@@ -189,6 +189,8 @@ func serveWith(ctx context.Context, l net.Listener, db string, arts storeFlags, 
 	}
 	if multiUser {
 		fmt.Fprintf(log, "kubeline server: multi-user: %s\n", iso)
+	} else if iso != "" {
+		fmt.Fprintf(log, "kubeline server: %s\n", iso)
 	}
 	cluster.log.Info("serving", "addr", l.Addr().String(), "store", redactDSN(db), "multi_user", multiUser,
 		"gpus", clusterGPUs(acc.gpus), "version", version)

@@ -66,7 +66,9 @@ type Options struct {
 	// Confined makes the engine read no host path for a step outside
 	// ImportRoot ("": none) and no artifact of another run (a multi-user
 	// server's engine).
-	Confined   bool
+	Confined bool
+	// ImportRoot, when set, is the host directory importers may read
+	// (confined or not); a confined engine reads none when it is empty.
 	ImportRoot string
 	// Protected are host files the engine never opens for a step — the
 	// metadata store's (SQLite drops its locks when any descriptor of its

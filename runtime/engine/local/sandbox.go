@@ -53,8 +53,8 @@ func (p *pod) box() (launcher.Sandbox, error) {
 
 // checkHostPath refuses host paths a step may not read through the
 // engine: the metadata store's files always (SQLite loses its locks when any
-// other descriptor of its file closes), and on a confined engine anything
-// outside the import root.
+// other descriptor of its file closes), anything outside the import root
+// when one is set, and on a confined engine every path when none is.
 func (e *Engine) checkHostPath(path string) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -69,7 +69,7 @@ func (e *Engine) checkHostPath(path string) error {
 			return fmt.Errorf("%s is the metadata store's or holds it: steps never read it: %w", path, launcher.ErrRefused)
 		}
 	}
-	if !e.opts.Confined {
+	if !e.opts.Confined && e.opts.ImportRoot == "" {
 		return nil
 	}
 	if e.opts.ImportRoot == "" {
