@@ -73,16 +73,16 @@ func (w *jsonWriter) field(fd protoreflect.FieldDescriptor, v protoreflect.Value
 	switch {
 	case fd.IsMap():
 		mp := v.Map()
-		keys := make([]protoreflect.MapKey, 0, mp.Len())
-		mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
-			keys = append(keys, k)
+		// Values are taken as Range gives them: Get converts its key
+		// (an allocation per entry).
+		vals := make([]protoreflect.Value, 0, mp.Len())
+		names := make([]string, 0, mp.Len())
+		mp.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+			names = append(names, k.String())
+			vals = append(vals, v)
 			return true
 		})
-		names := make([]string, len(keys))
-		for i, k := range keys {
-			names[i] = k.String()
-		}
-		order := make([]int, len(keys))
+		order := make([]int, len(names))
 		for i := range order {
 			order[i] = i
 		}
@@ -102,7 +102,7 @@ func (w *jsonWriter) field(fd protoreflect.FieldDescriptor, v protoreflect.Value
 			}
 			w.str(names[i])
 			w.b = append(w.b, ':')
-			if !w.single(fd.MapValue(), mp.Get(keys[i])) {
+			if !w.single(fd.MapValue(), vals[i]) {
 				return false
 			}
 		}

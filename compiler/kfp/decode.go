@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -241,6 +242,10 @@ func (d *strictDecoder) field(n *yaml.Node, m protoreflect.Message, fd protorefl
 			d.errs.Add(d.path(), spec.PosOf(n), "expected a list, got %s", spec.NodeKind(n))
 			return
 		}
+		if f, ok := goStringField(m, fd); ok && f.Len() == 0 {
+			d.stringList(n, fd, f)
+			return
+		}
 		l := m.Mutable(fd).List()
 		for i, c := range n.Content {
 			d.push(pathElem{kind: '#', index: i})
@@ -270,9 +275,30 @@ func (d *strictDecoder) field(n *yaml.Node, m protoreflect.Message, fd protorefl
 		if null && fd.HasPresence() {
 			return
 		}
+		if f, ok := goStringField(m, fd); ok {
+			if s, ok := d.scalarString(n); ok {
+				f.SetString(s)
+			}
+			return
+		}
 		if v, ok := d.scalar(n, fd); ok {
 			m.Set(fd, v)
 		}
+	}
+}
+
+// stringList sets the []string field f (fd) from the sequence n.
+func (d *strictDecoder) stringList(n *yaml.Node, fd protoreflect.FieldDescriptor, f reflect.Value) {
+	ss := make([]string, 0, len(n.Content))
+	for i, c := range n.Content {
+		d.push(pathElem{kind: '#', index: i})
+		if v, ok := d.scalar(c, fd); ok {
+			ss = append(ss, v.String())
+		}
+		d.pop()
+	}
+	if len(ss) > 0 {
+		f.Set(reflect.ValueOf(ss))
 	}
 }
 
