@@ -173,15 +173,15 @@ func (s *Server) versionUsage(r *http.Request, kind string) (any, error) {
 		return nil, err
 	}
 	task := r.URL.Query().Get("task")
-	links, err := s.store.VersionLinkRuns(r.Context(), kind, v.Name, v.Version)
+	// Runs of another group are not the caller's to know: not listed, not
+	// counted.
+	links, total, err := s.store.VersionUsage(r.Context(), kind, v.Name, v.Version, store.UsageQuery{
+		Namespaces: s.namespacesOf(r.Context()), Task: task, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
 	out := []map[string]any{}
 	for _, l := range links {
-		if !l.Found || !s.seesGroup(r.Context(), l.Namespace) || (task != "" && l.Task != task) {
-			continue // a run of another group is not the caller's to know
-		}
 		how := "used"
 		if l.Produced {
 			how = "produced"
@@ -194,8 +194,8 @@ func (s *Server) versionUsage(r *http.Request, kind string) (any, error) {
 			return nil, err
 		}
 		out = append(out, ides...)
+		total += len(ides)
 	}
-	total := len(out)
 	if limit > 0 && len(out) > limit { // the newest limit, oldest first
 		out = out[len(out)-limit:]
 	}
@@ -261,12 +261,12 @@ func (s *Server) producerRun(ctx context.Context, v store.ArtifactVersion) (stri
 		}
 		return "", nil
 	}
-	links, err := s.store.Links(ctx, v.Kind, v.Name, v.Version)
+	links, err := s.store.ProducedLinks(ctx, v.Kind, v.Name, v.Version)
 	if err != nil {
 		return "", err
 	}
 	for _, l := range links {
-		if l.Produced && s.runVisible(ctx, l.RunID) {
+		if s.runVisible(ctx, l.RunID) {
 			return l.RunID, nil
 		}
 	}

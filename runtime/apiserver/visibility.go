@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/kubeline/kubeline/runtime/lineage"
 	"github.com/kubeline/kubeline/runtime/store"
@@ -120,6 +121,16 @@ func (s *Server) groupsOf(ctx context.Context) []string {
 		return nil
 	}
 	return nonNil(c.Groups)
+}
+
+// namespacesOf are the namespaces whose resources the caller sees, nil for
+// all (groupsOf; the default group's resources may have no namespace).
+func (s *Server) namespacesOf(ctx context.Context) []string {
+	gs := s.groupsOf(ctx)
+	if gs != nil && slices.Contains(gs, store.DefaultGroup) {
+		gs = append(slices.Clone(gs), "")
+	}
+	return gs
 }
 
 // seesGroup reports whether the caller sees a group's resources.

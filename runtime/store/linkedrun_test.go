@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -28,6 +29,7 @@ func testVersionLinkRuns(t *testing.T, s *Store) {
 		if err := s.AddLink(ctx, l); err != nil {
 			t.Fatal(err)
 		}
+		time.Sleep(2 * time.Millisecond) // oldest first by created_at (ms)
 	}
 	got, err := s.VersionLinkRuns(ctx, "dataset", "d", 1)
 	if err != nil {
@@ -36,5 +38,32 @@ func testVersionLinkRuns(t *testing.T, s *Store) {
 	want := []LinkOfRun{{links[0], "a", "SUCCEEDED", true}, {links[2], "b", "RUNNING", true}, {VersionLink: links[3]}}
 	if d := cmp.Diff(want, got, cmpopts.IgnoreFields(VersionLink{}, "CreatedAt")); d != "" {
 		t.Fatalf("links of d@v1 (-want +got):\n%s", d)
+	}
+	for _, c := range []struct {
+		name  string
+		q     UsageQuery
+		want  []LinkOfRun
+		total int
+	}{
+		{"every group", UsageQuery{}, want[:2], 2},
+		{"group a", UsageQuery{Namespaces: []string{"a"}}, want[:1], 1},
+		{"no group", UsageQuery{Namespaces: []string{}}, nil, 0},
+		{"the newest", UsageQuery{Limit: 1}, want[1:2], 2},
+		{"task eval", UsageQuery{Task: "eval"}, want[1:2], 1},
+	} {
+		got, total, err := s.VersionUsage(ctx, "dataset", "d", 1, c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(c.want, got, cmpopts.IgnoreFields(VersionLink{}, "CreatedAt"), cmpopts.EquateEmpty()); d != "" || total != c.total {
+			t.Errorf("%s: total %d, want %d; usage (-want +got):\n%s", c.name, total, c.total, d)
+		}
+	}
+	produced, err := s.ProducedLinks(ctx, "model", "m", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(produced) != 1 || produced[0].RunID != a.ID {
+		t.Errorf("producers of m@v1: %+v, want run %s's link", produced, a.ID)
 	}
 }
