@@ -192,15 +192,13 @@ func (v visibleLinks) Links(ctx context.Context, kind, name string, n int) ([]st
 	if !v.s.multiUser {
 		return v.s.store.Links(ctx, kind, name, n)
 	}
-	links, err := v.s.store.VersionLinkRuns(ctx, kind, name, n)
+	links, _, err := v.s.store.VersionUsage(ctx, kind, name, n, store.UsageQuery{Namespaces: v.s.namespacesOf(v.ctx)})
 	if err != nil {
 		return nil, err
 	}
-	var out []store.VersionLink
-	for _, l := range links {
-		if l.Found && v.s.seesGroup(v.ctx, l.Namespace) {
-			out = append(out, l.VersionLink)
-		}
+	out := make([]store.VersionLink, len(links))
+	for i, l := range links {
+		out[i] = l.VersionLink
 	}
 	return out, nil
 }
