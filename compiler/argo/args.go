@@ -3,8 +3,6 @@ package argo
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -29,10 +27,10 @@ type taskArgs struct {
 
 func (a *taskArgs) arguments() wfv1.Arguments {
 	var out wfv1.Arguments
-	for _, name := range slices.Sorted(maps.Keys(a.present)) {
+	for _, name := range sortedKeys(a.present) {
 		out.Parameters = append(out.Parameters, wfv1.Parameter{Name: name, Value: wfv1.AnyStringPtr(a.params[name])})
 	}
-	for _, name := range slices.Sorted(maps.Keys(a.artifacts)) {
+	for _, name := range sortedKeys(a.artifacts) {
 		out.Artifacts = append(out.Artifacts, wfv1.Artifact{Name: name, From: a.artifacts[name]})
 	}
 	return out
@@ -46,7 +44,7 @@ func (c *compiler) taskArgs(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pi
 		described: map[string]bool{}, finalStatus: map[string]bool{}}
 	defs := comp.GetInputDefinitions()
 	var constants []string
-	for _, name := range slices.Sorted(maps.Keys(t.GetInputs().GetParameters())) {
+	for _, name := range sortedKeys(t.GetInputs().GetParameters()) {
 		in := t.GetInputs().GetParameters()[name]
 		p := spec.Named(path+".inputs.parameters", name)
 		switch src := in.GetKind().(type) {
@@ -92,7 +90,7 @@ func (c *compiler) taskArgs(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pi
 	for _, name := range constants {
 		a.params[name] = c.substitute(a, a.params[name])
 	}
-	for _, name := range slices.Sorted(maps.Keys(t.GetInputs().GetArtifacts())) {
+	for _, name := range sortedKeys(t.GetInputs().GetArtifacts()) {
 		in := t.GetInputs().GetArtifacts()[name]
 		switch src := in.GetKind().(type) {
 		case *pipelinespec.TaskInputsSpec_InputArtifactSpec_ComponentInputArtifact:

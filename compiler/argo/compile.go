@@ -5,8 +5,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -120,7 +118,7 @@ func Compile(p *kfp.Pipeline, opts Options) (*wfv1.Workflow, error) {
 // arguments declares the root input parameters as workflow arguments.
 func (c *compiler) arguments() {
 	root := c.p.Spec.GetRoot().GetInputDefinitions()
-	names := slices.Sorted(maps.Keys(root.GetParameters()))
+	names := sortedKeys(root.GetParameters())
 	for _, name := range names {
 		def := root.GetParameters()[name]
 		prm := wfv1.Parameter{Name: name}
@@ -144,7 +142,7 @@ func (c *compiler) arguments() {
 	// Pipeline input artifacts are workflow argument artifacts at a key-only
 	// location in the artifact repository, where the run's submitter puts them
 	// (or overrides the location when submitting).
-	for _, name := range slices.Sorted(maps.Keys(root.GetArtifacts())) {
+	for _, name := range sortedKeys(root.GetArtifacts()) {
 		c.wf.Spec.Arguments.Artifacts = append(c.wf.Spec.Arguments.Artifacts, wfv1.Artifact{Name: name,
 			ArtifactLocation: wfv1.ArtifactLocation{S3: &wfv1.S3Artifact{Key: InputArtifactKey(name)}}})
 	}

@@ -2,8 +2,6 @@ package argo
 
 import (
 	"errors"
-	"maps"
-	"slices"
 
 	"fmt"
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -64,7 +62,7 @@ func (c *compiler) conditionStep(s *scope, t *pipelinespec.PipelineTaskSpec, tn,
 	iface := &pipelinespec.ComponentSpec{InputDefinitions: &pipelinespec.ComponentInputsSpec{Parameters: map[string]*pipelinespec.ComponentInputsSpec_ParameterSpec{}}}
 	tmpl := wfv1.Template{}
 	var args []string
-	for _, name := range slices.Sorted(maps.Keys(a.present)) {
+	for _, name := range sortedKeys(a.present) {
 		if !strings.Contains(cond, name) {
 			delete(a.present, name)
 			continue

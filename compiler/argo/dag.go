@@ -3,9 +3,7 @@ package argo
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -59,10 +57,10 @@ func (c *compiler) dagTemplate(compName string, comp *pipelinespec.ComponentSpec
 // subDAG compiles a DAG component called with the given inputs.
 func (c *compiler) subDAG(s *scope) string {
 	tmpl := c.dagBody(s)
-	for _, name := range slices.Sorted(maps.Keys(s.params)) {
+	for _, name := range sortedKeys(s.params) {
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: name})
 	}
-	for _, name := range slices.Sorted(maps.Keys(s.arts)) {
+	for _, name := range sortedKeys(s.arts) {
 		tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, wfv1.Artifact{Name: name})
 	}
 	return c.addShared(s.comp, tmpl)
@@ -214,7 +212,7 @@ func (c *compiler) callDAG(t *pipelinespec.PipelineTaskSpec, comp *pipelinespec.
 	}
 	// An input the caller leaves out takes the component's default, as the
 	// KFP driver gives it: the DAG's tasks see it like a passed value.
-	for _, name := range slices.Sorted(maps.Keys(defs.GetParameters())) {
+	for _, name := range sortedKeys(defs.GetParameters()) {
 		def := defs.GetParameters()[name]
 		if a.present[name] || def.GetDefaultValue() == nil {
 			continue
@@ -291,7 +289,7 @@ func (c *compiler) templateByName(name string) *wfv1.Template {
 // dagOutputs maps the DAG component's outputs onto its subtasks' outputs.
 func (c *compiler) dagOutputs(s *scope, tmpl *wfv1.Template) {
 	outs := s.spec.GetDag().GetOutputs()
-	for _, name := range slices.Sorted(maps.Keys(outs.GetParameters())) {
+	for _, name := range sortedKeys(outs.GetParameters()) {
 		o := outs.GetParameters()[name]
 		vf := &wfv1.ValueFrom{}
 		if sel := o.GetValueFromParameter(); sel != nil {
@@ -308,7 +306,7 @@ func (c *compiler) dagOutputs(s *scope, tmpl *wfv1.Template) {
 		}
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: name, ValueFrom: vf})
 	}
-	for _, name := range slices.Sorted(maps.Keys(outs.GetArtifacts())) {
+	for _, name := range sortedKeys(outs.GetArtifacts()) {
 		sels := outs.GetArtifacts()[name].GetArtifactSelectors()
 		if c.needDescriptor[s.comp+"/"+name] {
 			c.descriptorOutput(s, tmpl, name, sels)

@@ -1,8 +1,6 @@
 package argo
 
 import (
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -143,13 +141,13 @@ func stringsOfValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, f fun
 func (c *compiler) containerTemplate(comp *pipelinespec.ComponentSpec, a *taskArgs, ctr *containerSpec, t *pipelinespec.PipelineTaskSpec, expath string) wfv1.Template {
 	tmpl := wfv1.Template{}
 	args := []string{"--task", "{{inputs.parameters." + TaskParam + "}}", "--component", componentInterface(comp, a.finalStatus)}
-	for _, name := range slices.Sorted(maps.Keys(a.present)) {
+	for _, name := range sortedKeys(a.present) {
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: name})
 		if name != TaskParam {
 			args = append(args, "--in", name+"={{inputs.parameters."+name+"}}")
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(a.artifacts)) {
+	for _, name := range sortedKeys(a.artifacts) {
 		art := wfv1.Artifact{Name: name, Path: InputsDir + "/" + name}
 		if comp.GetInputDefinitions().GetArtifacts()[name].GetIsOptional() {
 			art.Optional = true
@@ -196,11 +194,11 @@ func componentInterface(comp *pipelinespec.ComponentSpec, finalStatus map[string
 // compName's executor.
 func (c *compiler) outputs(compName string, tmpl *wfv1.Template) {
 	outs := c.p.Spec.GetComponents()[compName].GetOutputDefinitions()
-	for _, name := range slices.Sorted(maps.Keys(outs.GetParameters())) {
+	for _, name := range sortedKeys(outs.GetParameters()) {
 		tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: name,
 			ValueFrom: &wfv1.ValueFrom{Path: OutputsDir + "/" + name}})
 	}
-	for _, name := range slices.Sorted(maps.Keys(outs.GetArtifacts())) {
+	for _, name := range sortedKeys(outs.GetArtifacts()) {
 		tmpl.Outputs.Artifacts = append(tmpl.Outputs.Artifacts, wfv1.Artifact{
 			Name: name, Path: OutputsDir + "/" + name,
 			Archive: &wfv1.ArchiveStrategy{None: &wfv1.NoneStrategy{}},

@@ -2,8 +2,6 @@ package argo
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 )
 
@@ -33,7 +31,7 @@ func ResolveImage(ref string, images map[string]string) (string, error) {
 		return "", fmt.Errorf("%s names the image catalog, and this compilation has none (compile with a kubeline server or store that has the image)", ref)
 	}
 	return "", fmt.Errorf("%s is not in the image catalog (it has %s): add it with kubeline images add %s IMAGE", ref,
-		strings.Join(slices.Sorted(maps.Keys(images)), ", "), name)
+		strings.Join(sortedKeys(images), ", "), name)
 }
 
 // catalogImage resolves a step's image for the task at path; its executor's

@@ -1,8 +1,6 @@
 package argo
 
 import (
-	"maps"
-	"slices"
 	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -45,7 +43,7 @@ func (c *compiler) importerTemplate(compName string, a *taskArgs, imp *pipelines
 	}
 	tmpl := wfv1.Template{}
 	args := []string{"--task", "{{inputs.parameters." + TaskParam + "}}", "--component", componentInterface(comp, nil), "--importer", mustJSON(desc)}
-	for _, name := range slices.Sorted(maps.Keys(a.present)) {
+	for _, name := range sortedKeys(a.present) {
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: name})
 		if name != TaskParam {
 			args = append(args, "--in", name+"={{inputs.parameters."+name+"}}")
@@ -67,7 +65,7 @@ func jsonValue(s string) any {
 func (c *compiler) pvcTemplate(t *pipelinespec.PipelineTaskSpec, a *taskArgs, label, expath string) string {
 	image := c.execs[label].GetContainer().GetImage()
 	tmpl := wfv1.Template{}
-	for _, name := range slices.Sorted(maps.Keys(a.present)) {
+	for _, name := range sortedKeys(a.present) {
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: name})
 	}
 	ref := func(name, fallback string) string {
@@ -134,7 +132,7 @@ func createPVCManifest(a *taskArgs, ref func(name, fallback string) string) stri
 	manifest := map[string]any{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": specm}
 	b, _ := yaml.Marshal(manifest)
 	text := string(b)
-	for _, marker := range slices.Sorted(maps.Keys(spliced)) {
+	for _, marker := range sortedKeys(spliced) {
 		text = strings.Replace(text, marker, spliced[marker], 1)
 	}
 	return text

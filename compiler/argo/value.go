@@ -1,9 +1,11 @@
 package argo
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
@@ -76,4 +78,18 @@ var pipelinePlaceholders = map[string]string{
 	"{{$.pipeline_job_resource_name}}":   "{{workflow.name}}",
 	"{{$.pipeline_job_uuid}}":            "{{workflow.uid}}",
 	"{{$.pipeline_job_create_time_utc}}": "{{workflow.creationTimestamp}}",
+}
+
+// sortedKeys is slices.Sorted(maps.Keys(m)) with the slice allocated once,
+// at its size.
+func sortedKeys[M ~map[K]V, K cmp.Ordered, V any](m M) []K {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
