@@ -9,7 +9,8 @@
 // SQL with keyset page tokens and KFP filters compiled to SQL: one query per
 // page, never one per row. A page of runs (ListRunSummaries) reads no spec
 // or workflow: what a list shows beyond a run's columns is kept beside it
-// (runlisting.go).
+// (runlisting.go); on SQLite its total_size is summed from run counts kept
+// by triggers when its conditions allow (runcount.go).
 //
 // Ownership (ownership.go) is the one record of which group holds what:
 // KFP's resources keep their group in their namespace column; every kind
