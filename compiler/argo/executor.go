@@ -281,8 +281,15 @@ func (c *compiler) resources(rs *pipelinespec.PipelineDeploymentConfig_PipelineC
 
 // gpuResource maps a KFP accelerator type onto a Kubernetes resource name:
 // a name with a "/" is a resource name already; GPU model names
-// (NVIDIA_TESLA_T4, ...) count as nvidia.com/gpu.
+// (NVIDIA_TESLA_T4, ...) count as nvidia.com/gpu. A type that is an input
+// parameter known only at run time gets the same rule as an Argo expression
+// (evaluated when Argo applies the template's podSpecPatch): the parameter's
+// value itself as a name would be refused by the apiserver.
 func gpuResource(typ string) string {
+	if m := inputPlaceholder.FindStringSubmatch(typ); m != nil && m[0] == typ {
+		v := "inputs.parameters['" + m[1] + "']"
+		return "{{=" + v + " contains '/' ? " + v + " : (upper(" + v + ") startsWith 'AMD' ? 'amd.com/gpu' : 'nvidia.com/gpu')}}"
+	}
 	if strings.Contains(typ, "/") || strings.Contains(typ, "{{") {
 		return typ
 	}
