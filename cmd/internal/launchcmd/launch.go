@@ -39,8 +39,11 @@ func Launch(args []string, stdout, stderr io.Writer) int {
 		InputsDir:  envOr("KUBELINE_INPUTS_DIR", inputsDir),
 		OutputsDir: envOr("KUBELINE_OUTPUTS_DIR", outputsDir),
 		Env:        userEnv(os.Environ()), Stdout: stdout, Stderr: stderr,
+		// The task's uuid ({{$.pipeline_task_uuid}}) is its Argo node id,
+		// which Argo gives every container of the pod as ARGO_NODE_ID (the
+		// embedded engine too).
 		Pipeline: launcher.PipelineInfo{JobName: os.Getenv("KUBELINE_WORKFLOW"), JobUID: os.Getenv("KUBELINE_WORKFLOW_UID"),
-			Pod: envOr("KUBELINE_POD", os.Getenv("HOSTNAME"))},
+			TaskUID: os.Getenv("ARGO_NODE_ID"), Pod: envOr("KUBELINE_POD", os.Getenv("HOSTNAME"))},
 		ArtifactRoot: os.Getenv("KUBELINE_ARTIFACT_ROOT"),
 		// In a pod the component's own command runs (it can pip install);
 		// KUBELINE_PYTHON_EXECUTOR=builtin selects the builtin executor.

@@ -86,3 +86,23 @@ func TestStoreResolver(t *testing.T) {
 		t.Fatalf("file URI: %q, %v", p, err)
 	}
 }
+
+// TestTaskUUIDFromArgoNode: in a pod, {{$.pipeline_task_uuid}} is the Argo
+// node id that Argo gives the pod's containers as ARGO_NODE_ID, as on the
+// embedded engine (KFP's pipeline_with_placeholders fails on an empty one).
+func TestTaskUUIDFromArgoNode(t *testing.T) {
+	t.Setenv("KUBELINE_ARTIFACT_ROOT", "")
+	t.Setenv("KUBELINE_INPUTS_DIR", t.TempDir())
+	t.Setenv("KUBELINE_OUTPUTS_DIR", t.TempDir())
+	t.Setenv("KUBELINE_WORKFLOW_UID", "wf-uid")
+	t.Setenv("ARGO_NODE_ID", "wf-1234567")
+	var stdout, stderr bytes.Buffer
+	code := Launch([]string{"--task", "t", "--component", "{}", "--", "sh", "-c", `echo "$0 $1"`,
+		"{{$.pipeline_job_uuid}}", "{{$.pipeline_task_uuid}}"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if got, want := strings.TrimSpace(stdout.String()), "wf-uid wf-1234567"; got != want {
+		t.Errorf("placeholders replaced with %q, want %q", got, want)
+	}
+}
