@@ -60,6 +60,14 @@ func podSpecPatch(image string, mounts []corev1.VolumeMount) (string, error) {
 		// workflow-controller refuses the pod otherwise).
 		Volumes: []corev1.Volume{{Name: binVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 	}
+	for _, m := range mounts {
+		if m.Name == workspaceVol {
+			// The claim Argo creates from the workflow's volumeClaimTemplate
+			// of that name: WORKFLOW-NAME.
+			patch.Volumes = append(patch.Volumes, corev1.Volume{Name: workspaceVol, VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "{{workflow.name}}-" + workspaceVol}}})
+		}
+	}
 	b, err := json.Marshal(patch)
 	if err != nil {
 		return "", err
