@@ -19,6 +19,11 @@ type taskArgs struct {
 	// described lists artifact inputs passed as descriptor parameters
 	// (NAME+ArtifactSuffix in params).
 	described map[string]bool
+	// optional lists artifact inputs the component declares optional: their
+	// Argo argument is optional too (Argo replaces a template's input
+	// artifact by the argument, its optional flag included, so an absent
+	// object fails the pod's init container unless the argument says so).
+	optional map[string]bool
 	// finalStatus lists parameters that carry a task's final status from an
 	// enclosing DAG input typed TASK_FINAL_STATUS (a pipeline used as an exit
 	// task), whatever type the component declares for them.
@@ -31,7 +36,7 @@ func (a *taskArgs) arguments() wfv1.Arguments {
 		out.Parameters = append(out.Parameters, wfv1.Parameter{Name: name, Value: wfv1.AnyStringPtr(a.params[name])})
 	}
 	for _, name := range sortedKeys(a.artifacts) {
-		out.Artifacts = append(out.Artifacts, wfv1.Artifact{Name: name, From: a.artifacts[name]})
+		out.Artifacts = append(out.Artifacts, wfv1.Artifact{Name: name, From: a.artifacts[name], Optional: a.optional[name]})
 	}
 	return out
 }
@@ -41,7 +46,7 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 // taskArgs resolves every input of task t in scope s.
 func (c *compiler) taskArgs(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pipelinespec.ComponentSpec, path string) *taskArgs {
 	a := &taskArgs{params: map[string]string{}, present: map[string]bool{}, artifacts: map[string]string{},
-		described: map[string]bool{}, finalStatus: map[string]bool{}}
+		described: map[string]bool{}, finalStatus: map[string]bool{}, optional: map[string]bool{}}
 	defs := comp.GetInputDefinitions()
 	var constants []string
 	for _, name := range sortedKeys(t.GetInputs().GetParameters()) {
@@ -92,6 +97,7 @@ func (c *compiler) taskArgs(s *scope, t *pipelinespec.PipelineTaskSpec, comp *pi
 	}
 	for _, name := range sortedKeys(t.GetInputs().GetArtifacts()) {
 		in := t.GetInputs().GetArtifacts()[name]
+		a.optional[name] = defs.GetArtifacts()[name].GetIsOptional()
 		switch src := in.GetKind().(type) {
 		case *pipelinespec.TaskInputsSpec_InputArtifactSpec_ComponentInputArtifact:
 			switch {

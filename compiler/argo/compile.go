@@ -25,6 +25,7 @@ const (
 	OutputsDir    = "/kubeline/out"
 	TaskParam     = "kubeline-task"
 	binVolume     = "kubeline-bin"
+	outVolume     = "kubeline-out"
 	workspacePath = "/kfp-workspace"
 	workspaceVol  = "kfp-workspace"
 	// DefaultImage is the kubeline image whose init container brings the
@@ -144,7 +145,9 @@ func (c *compiler) arguments() {
 	// (or overrides the location when submitting).
 	for _, name := range sortedKeys(root.GetArtifacts()) {
 		c.wf.Spec.Arguments.Artifacts = append(c.wf.Spec.Arguments.Artifacts, wfv1.Artifact{Name: name,
-			ArtifactLocation: wfv1.ArtifactLocation{S3: &wfv1.S3Artifact{Key: InputArtifactKey(name)}}})
+			ArtifactLocation: wfv1.ArtifactLocation{S3: &wfv1.S3Artifact{Key: InputArtifactKey(name)}},
+			// An optional input nobody put there is absent, not an error.
+			Optional: root.GetArtifacts()[name].GetIsOptional()})
 	}
 }
 

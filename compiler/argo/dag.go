@@ -47,7 +47,7 @@ func (c *compiler) dagTemplate(compName string, comp *pipelinespec.ComponentSpec
 	}
 	tmpl := c.dagBody(s)
 	for _, art := range c.wf.Spec.Arguments.Artifacts {
-		tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, wfv1.Artifact{Name: art.Name})
+		tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, wfv1.Artifact{Name: art.Name, Optional: art.Optional})
 	}
 	tmpl.Name = kfp.RootName
 	c.wf.Spec.Templates = append([]wfv1.Template{tmpl}, c.wf.Spec.Templates...)
@@ -61,7 +61,8 @@ func (c *compiler) subDAG(s *scope) string {
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: name})
 	}
 	for _, name := range sortedKeys(s.arts) {
-		tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, wfv1.Artifact{Name: name})
+		tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, wfv1.Artifact{Name: name,
+			Optional: s.spec.GetInputDefinitions().GetArtifacts()[name].GetIsOptional()})
 	}
 	return c.addShared(s.comp, tmpl)
 }
