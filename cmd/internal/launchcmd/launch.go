@@ -131,8 +131,15 @@ func Install(args []string, stdout, stderr io.Writer) int {
 		return installUsage(stderr, "want DIR, got %d argument(s)%s", len(dirs), listed)
 	}
 	self, err := os.Executable()
+	dst := filepath.Join(dirs[0], "kubeline")
 	if err == nil {
-		err = artifact.CopyTree(context.Background(), self, filepath.Join(dirs[0], "kubeline"))
+		err = artifact.CopyTree(context.Background(), self, dst)
+	}
+	if err == nil {
+		// Every user may run it: the init container runs as the kubeline
+		// image's user, a step as its own image's (CopyTree keeps files
+		// to their owner).
+		err = os.Chmod(dst, 0o755)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kubeline install: %v\n", err)

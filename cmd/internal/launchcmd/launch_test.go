@@ -106,3 +106,22 @@ func TestTaskUUIDFromArgoNode(t *testing.T) {
 		t.Errorf("placeholders replaced with %q, want %q", got, want)
 	}
 }
+
+// TestInstallForEveryUser: the launcher the init container installs (as the
+// kubeline image's user) is executable by every user, since a step runs as
+// its own image's user; a copy only its owner could run failed with
+// `exec: "/kubeline/bin/kubeline": permission denied` on the real node.
+func TestInstallForEveryUser(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := Install([]string{dir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	fi, err := os.Stat(dir + "/kubeline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o755 {
+		t.Errorf("installed launcher mode %v, want -rwxr-xr-x", got)
+	}
+}
