@@ -15,7 +15,10 @@ import (
 // binary through an init container, the launcher's environment, and the KFP
 // workspace volume when the pipeline has one.
 func (c *compiler) runtime() {
-	mounts := []corev1.VolumeMount{{Name: binVolume, MountPath: BinDir}}
+	// The outputs directory is a volume of its own, writable by any user:
+	// a step image whose user is not root could not create /kubeline/out
+	// (/kubeline is root's, made by the runtime for the bin mount).
+	mounts := []corev1.VolumeMount{{Name: binVolume, MountPath: BinDir}, {Name: outVolume, MountPath: OutputsDir}}
 	c.wf.Spec.Volumes = append(c.wf.Spec.Volumes, corev1.Volume{
 		Name: binVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
 	})
@@ -61,6 +64,9 @@ func podSpecPatch(image string, mounts []corev1.VolumeMount) (string, error) {
 		Volumes: []corev1.Volume{{Name: binVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 	}
 	for _, m := range mounts {
+		if m.Name == outVolume {
+			patch.Volumes = append(patch.Volumes, corev1.Volume{Name: outVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+		}
 		if m.Name == workspaceVol {
 			// The claim Argo creates from the workflow's volumeClaimTemplate
 			// of that name: WORKFLOW-NAME.
