@@ -126,14 +126,22 @@ func (s *Server) ownsObject(ctx context.Context, key string) bool {
 	if len(parts) < 3 || parts[0] != "kubeline" {
 		return false
 	}
-	runs, _, err := s.store.ListRuns(ctx, "", "", s.visible(ctx, store.ListOptions{PageSize: 200, SortBy: "created_at desc"}))
-	if err != nil {
-		return false
-	}
-	for _, r := range runs {
-		if wf, _ := s.runGraph(r); wf.Name == parts[1] {
-			return true
+	// A run's workflow is named run-ID[:8] (start); every page of the
+	// caller's runs is looked at, not only the newest.
+	opts := s.visible(ctx, store.ListOptions{PageSize: 200, SortBy: "created_at desc"})
+	for {
+		runs, page, err := s.store.ListRunSummaries(ctx, "", "", opts)
+		if err != nil {
+			return false
 		}
+		for _, r := range runs {
+			if len(r.ID) >= 8 && "run-"+r.ID[:8] == parts[1] {
+				return true
+			}
+		}
+		if page.NextPageToken == "" {
+			return false
+		}
+		opts.PageToken = page.NextPageToken
 	}
-	return false
 }
