@@ -238,28 +238,7 @@ func (d *strictDecoder) field(n *yaml.Node, m protoreflect.Message, fd protorefl
 		if null {
 			return
 		}
-		if n.Kind != yaml.SequenceNode {
-			d.errs.Add(d.path(), spec.PosOf(n), "expected a list, got %s", spec.NodeKind(n))
-			return
-		}
-		if f, ok := goStringField(m, fd); ok && f.Len() == 0 {
-			d.stringList(n, fd, f)
-			return
-		}
-		l := m.Mutable(fd).List()
-		for i, c := range n.Content {
-			d.push(pathElem{kind: '#', index: i})
-			if fd.Kind() == protoreflect.MessageKind && isWellKnownAny(fd.Message()) {
-				if x := d.wellKnownValue(c, fd.Message()); x != nil {
-					l.Append(protoreflect.ValueOfMessage(x.ProtoReflect()))
-				}
-			} else if fd.Kind() == protoreflect.MessageKind {
-				d.message(c, l.AppendMutable().Message())
-			} else if v, ok := d.scalar(c, fd); ok {
-				l.Append(v)
-			}
-			d.pop()
-		}
+		d.list(n, m, fd)
 	case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
 		if null && fd.Message().FullName() != "google.protobuf.Value" {
 			return
@@ -284,6 +263,32 @@ func (d *strictDecoder) field(n *yaml.Node, m protoreflect.Message, fd protorefl
 		if v, ok := d.scalar(n, fd); ok {
 			m.Set(fd, v)
 		}
+	}
+}
+
+// list sets the repeated field fd of m from the sequence n.
+func (d *strictDecoder) list(n *yaml.Node, m protoreflect.Message, fd protoreflect.FieldDescriptor) {
+	if n.Kind != yaml.SequenceNode {
+		d.errs.Add(d.path(), spec.PosOf(n), "expected a list, got %s", spec.NodeKind(n))
+		return
+	}
+	if f, ok := goStringField(m, fd); ok && f.Len() == 0 {
+		d.stringList(n, fd, f)
+		return
+	}
+	l := m.Mutable(fd).List()
+	for i, c := range n.Content {
+		d.push(pathElem{kind: '#', index: i})
+		if fd.Kind() == protoreflect.MessageKind && isWellKnownAny(fd.Message()) {
+			if x := d.wellKnownValue(c, fd.Message()); x != nil {
+				l.Append(protoreflect.ValueOfMessage(x.ProtoReflect()))
+			}
+		} else if fd.Kind() == protoreflect.MessageKind {
+			d.message(c, l.AppendMutable().Message())
+		} else if v, ok := d.scalar(c, fd); ok {
+			l.Append(v)
+		}
+		d.pop()
 	}
 }
 

@@ -6,6 +6,56 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// readBlock returns the documents of data as yaml.Decoder returns them one
+// by one (DocumentNodes), or ok false when data is outside the subset.
+func readBlock(data []byte) (docs []*yaml.Node, nodes, size int64, ok bool) {
+	return readBlockSized(data, nodeBound(data))
+}
+
+// readBlockSized is readBlock with the node slab sized for bound nodes
+// (nodeBound's bound: about 1.35 times the nodes of the SDK's files), or,
+// for a bound below 0, for one node per 32 bytes (the corpus averages 25
+// bytes a node, from 10 to 150): a slab that runs out grows by chunks of
+// slabChunk nodes, wasting less than one chunk where the bound wastes a
+// third of the slab.
+func readBlockSized(data []byte, bound int64) (docs []*yaml.Node, nodes, size int64, ok bool) {
+	docs, nodes, size, ok, _ = readBlockIn(data, bound, nil)
+	return docs, nodes, size, ok
+}
+
+// readBlockIn is readBlockSized cutting the tree from a when a is not nil;
+// used says whether the read took memory from a (a file outside the subset
+// may have, before the reader gave up).
+func readBlockIn(data []byte, bound int64, a *arena) (docs []*yaml.Node, nodes, size int64, ok, used bool) {
+	if bound < 0 {
+		bound = int64(len(data))/32 + 8
+	}
+	if len(data) > 0 && (data[0] == '{' || data[0] == '[') {
+		return nil, 0, 0, false, false // JSON: a flow collection, not worth a slab
+	}
+	text, ascii := blockText(data)
+	if !text {
+		return nil, 0, 0, false, false
+	}
+	r := &blockReader{s: string(data), line: 1, runes: !ascii, arena: a}
+	if a != nil {
+		r.kids, r.buf = a.kids, a.buf
+		defer func() { a.kids, a.buf = r.kids[:0], r.buf[:0] }()
+	} else {
+		r.nodes = make([]yaml.Node, 0, min(bound, 1<<16))
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			if _, isBail := v.(bail); !isBail {
+				panic(v)
+			}
+			docs, ok = nil, false
+		}
+	}()
+	docs = r.stream()
+	return docs, r.count, r.size, true, a != nil
+}
+
 // arena is the memory the block reader cuts a tree from (nodes, Content
 // slices, its scratch stacks), kept between reads by ParseReusing's
 // release: a caller that compiles file after file (a server, a benchmark)
