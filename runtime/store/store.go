@@ -294,6 +294,9 @@ var migrations = []string{
 	// of a version's links read from an index, not from the runs' rows
 	// (each holding its workflow).
 	`CREATE INDEX runs_linked ON runs (id, namespace, state)`,
+	// A version's links in the order they were made, so its usage's newest
+	// page is read without sorting every link (#23).
+	`CREATE INDEX version_links_version_created ON version_links (kind, name, version, created_at, id)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
