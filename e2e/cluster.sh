@@ -53,8 +53,11 @@ E2E_NODES="${E2E_NODES:-2}"                # fake nodes (tainted: only pods that
 E2E_POD_CIDR="${E2E_POD_CIDR:-127.16.0.1/16}"      # kwok's fake pods
 # kube-controller-manager runs only what the e2e tests need: namespaces are
 # deleted, pods of a deleted Workflow are collected, each namespace gets its
-# default ServiceAccount (which pods need) and kube-root-ca.crt.
-KCM_CONTROLLERS="${KCM_CONTROLLERS:-namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller}"
+# default ServiceAccount (which pods need) and kube-root-ca.crt, and
+# PersistentVolumeClaims are bound to hostPath volumes it makes under
+# /tmp/hostpath_pv (--enable-hostpath-provisioner, StorageClass "standard":
+# KFP workspaces and CreatePVC steps on the one real node).
+KCM_CONTROLLERS="${KCM_CONTROLLERS:-namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller}"
 
 K8S_BIN="$E2E_CACHE/k8s-$K8S_VERSION"
 ETCD_BIN="$E2E_CACHE/etcd-$ETCD_VERSION"
@@ -332,7 +335,7 @@ cmd_up() {
 		--kubeconfig "$KUBECONFIG_PATH" \
 		--authentication-kubeconfig "$KUBECONFIG_PATH" --authorization-kubeconfig "$KUBECONFIG_PATH" \
 		--bind-address 127.0.0.1 --secure-port "$KCM_PORT" --leader-elect=false \
-		--controllers "$KCM_CONTROLLERS" \
+		--controllers "$KCM_CONTROLLERS" --enable-hostpath-provisioner \
 		--root-ca-file "$PKI/ca.crt" --service-account-private-key-file "$PKI/sa.key" \
 		--profiling=false
 	start kube-scheduler -- "$K8S_BIN/kube-scheduler" \
@@ -430,6 +433,15 @@ metadata: {name: kubeline-e2e-executor}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubeline-e2e-executor}
 subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: "system:serviceaccounts"}
+---
+# The default StorageClass (the name KFP's workspace asks for): hostPath
+# volumes kube-controller-manager provisions, on the one real node.
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: kubernetes.io/host-path
 EOF
 	start workflow-controller LEADER_ELECTION_DISABLE=true DEFAULT_REQUEUE_TIME=1s \
 		ARGO_HEALTHZ_ADDR="127.0.0.1:$ARGO_HEALTH_PORT" -- \

@@ -12,6 +12,7 @@
 #   argoexec  base + Argo's executor at the controller's version
 #   busybox   base + /bin/sh being bash: busybox's sh has [[ ]], dash has
 #             not (a corpus pipeline on ghcr.io/containerd/busybox needs it)
+#   jq        base + Debian's jq (the corpus's jetbrainsinfra/jq steps run it)
 #   pause     the sandbox image: e2e/pause alone
 
 BASE_SUITE="${BASE_SUITE:-bookworm}"
@@ -63,6 +64,24 @@ build_base() {
 	log "base image: $(du -m "$BASE_BIN/base.tar" | cut -f1) MB"
 }
 
+# build_jq: Debian's jq and its libraries (this host's apt sources, the
+# base's suite) as one layer, $BASE_BIN/jq.tar, for the image a corpus
+# pipeline names jetbrainsinfra/jq.
+build_jq() {
+	if [ -f "$BASE_BIN/jq.tar" ] && [ "$BASE_BIN/jq.tar" -nt "$BASE_BIN/base.tar" ]; then return; fi
+	local d; d="$(mktemp -d)"
+	mkdir -p "$d/debs" "$d/root"
+	if ! (cd "$d/debs" && apt-get download jq libjq1 libonig5 >"$d/apt.log" 2>&1); then
+		cat "$d/apt.log" >&2; rm -rf "$d"
+		die "jq layer: apt-get download jq libjq1 libonig5 failed"
+	fi
+	local deb
+	for deb in "$d"/debs/*.deb; do dpkg-deb -x "$deb" "$d/root"; done
+	rm -rf "$d/root/usr/share"
+	layer "$d/root" "$BASE_BIN/jq.tar"; rm -rf "$d"
+	log "jq layer: $(du -k "$BASE_BIN/jq.tar" | cut -f1) KB"
+}
+
 # layer DIR TAR: DIR's content as a layer (owned by root, except what the
 # caller chowned).
 layer() { tar --numeric-owner -C "$1" -cf "$2" .; }
@@ -96,6 +115,8 @@ build_images() {
 	ln -s bash "$st/usr/bin/sh"
 	layer "$st" "$out/sh-bash.tar"; rm -rf "$st"
 
+	build_jq
+
 	if [ ! -f "$ARGO_BIN/argoexec.tar" ] || [ "$ARGO_BIN/argoexec" -nt "$ARGO_BIN/argoexec.tar" ]; then
 		st="$(mktemp -d)"
 		mkdir -p "$st/bin"
@@ -116,7 +137,9 @@ build_images() {
      "config": {"Env": [$path], "Entrypoint": ["argoexec"]}},
     {"names": ["$(repo_of "$PAUSE_IMAGE")"], "layers": ["$out/pause.tar"], "config": {"Entrypoint": ["/pause"]}},
     {"names": ["containerd/busybox:latest", "library/busybox:latest"],
-     "layers": ["$BASE_BIN/base.tar", "$out/sh-bash.tar"], "config": {"Env": [$path], "Cmd": ["sh"]}}
+     "layers": ["$BASE_BIN/base.tar", "$out/sh-bash.tar"], "config": {"Env": [$path], "Cmd": ["sh"]}},
+    {"names": ["jetbrainsinfra/jq:latest"],
+     "layers": ["$BASE_BIN/base.tar", "$BASE_BIN/jq.tar"], "config": {"Env": [$path], "Cmd": ["sh"]}}
   ],
   "default": {"names": [], "layers": ["$BASE_BIN/base.tar"], "config": {"Env": [$path], "Cmd": ["sh"]}}
 }

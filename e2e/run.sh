@@ -17,6 +17,23 @@ phase() {
 	timings+=("$name $((SECONDS - t))s$([ "$rc" = 0 ] || echo " (failed)")")
 	return "$rc"
 }
+# gotest NAME ARGS...: go test -v ARGS, its whole output in
+# $E2E_DIR/logs/test-NAME.log; printed: each top-level test with its
+# duration, the packages' verdicts, and on a failure every line but the
+# test runner's own (=== RUN/PAUSE/CONT).
+gotest() {
+	local log="$E2E_DIR/logs/test-$1.log" rc=0
+	shift
+	mkdir -p "$E2E_DIR/logs"
+	go test -v "$@" >"$log" 2>&1 || rc=$?
+	if [ "$rc" = 0 ]; then
+		grep -E '^(--- (PASS|FAIL|SKIP)|ok |FAIL|panic:)' "$log" || true
+	else
+		grep -vE '^=== (RUN|PAUSE|CONT|NAME)' "$log" || true
+	fi
+	echo "(whole output: $log)"
+	return "$rc"
+}
 report() { printf 'e2e phases: %s; total %ss\n' "$(IFS=,; echo "${timings[*]}")" "$((SECONDS - t_all))" >&2; }
 trap 'bash e2e/cluster.sh down || true; report' EXIT
 
@@ -31,7 +48,7 @@ phase smoke-kwok bash e2e/smoke.sh --kwok || failed=1
 # E2E_SKIP (a go test -skip pattern) leaves tests out; .ci/run leaves out the
 # Python corpus in pods (TestParity/python: over 38 min on this machine, not
 # yet seen to the end; e2e/README.md).
-phase argo-engine go test -tags e2e -count=1 -timeout 45m ${E2E_SKIP:+-skip "$E2E_SKIP"} ./runtime/engine/argo/ || failed=1
-phase charts+argofake go test -tags e2e -count=1 ./charts/ ./e2e/... || failed=1
-phase server go test -tags e2e -count=1 -timeout 20m -run 'TestServerOnArgo|TestIDEOnArgo|TestRunsLandWhereSent|TestDeployAndImportAcrossClusters' ./cmd/kubeline/ || failed=1
+phase argo-engine gotest argo-engine -tags e2e -count=1 -timeout 45m ${E2E_SKIP:+-skip "$E2E_SKIP"} ./runtime/engine/argo/ || failed=1
+phase charts+argofake gotest charts -tags e2e -count=1 ./charts/ ./e2e/... || failed=1
+phase server gotest server -tags e2e -count=1 -timeout 20m -run 'TestServerOnArgo|TestIDEOnArgo|TestRunsLandWhereSent|TestDeployAndImportAcrossClusters' ./cmd/kubeline/ || failed=1
 exit "$failed"

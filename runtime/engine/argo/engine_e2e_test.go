@@ -4,6 +4,7 @@ package argo
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -35,8 +36,15 @@ func engine(t *testing.T) *Engine {
 
 func last(t *testing.T, ch <-chan *wfv1.Workflow) *wfv1.Workflow {
 	t.Helper()
+	return lastWithin(t, ch, 2*time.Minute)
+}
+
+// lastWithin is the last status of ch, which must close (the workflow
+// completed) within d.
+func lastWithin(t *testing.T, ch <-chan *wfv1.Workflow, d time.Duration) *wfv1.Workflow {
+	t.Helper()
 	var w *wfv1.Workflow
-	timeout := time.After(2 * time.Minute)
+	timeout := time.After(d)
 	for {
 		select {
 		case x, ok := <-ch:
@@ -48,7 +56,10 @@ func last(t *testing.T, ch <-chan *wfv1.Workflow) *wfv1.Workflow {
 			}
 			w = x
 		case <-timeout:
-			t.Fatalf("the workflow did not complete; last phase %v", w.Status.Phase)
+			if w == nil {
+				t.Fatalf("no status of the workflow in %s", d)
+			}
+			t.Fatalf("the workflow did not complete in %s; last phase %v, spec.shutdown %q, nodes %v", d, w.Status.Phase, w.Spec.Shutdown, nodePhases(w))
 		}
 	}
 }
@@ -88,15 +99,43 @@ func TestStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Stop once the suspend node is active (Running): the controller fails
+	// an active suspend node on Stop; the workflow's own phase is Running
+	// before that.
+	suspended := false
 	for w := range ch {
-		if w.Status.Phase == wfv1.WorkflowRunning {
+		if activeSuspend(w) {
+			suspended = true
 			break
 		}
+	}
+	if !suspended {
+		t.Fatal("the watch ended before the suspend node was active")
 	}
 	if err := e.Stop(ctx, name); err != nil {
 		t.Fatal(err)
 	}
-	if w := last(t, ch); w.Status.Phase != wfv1.WorkflowFailed || w.Status.Message != "stopped" {
-		t.Fatalf("a stopped workflow: %s %q", w.Status.Phase, w.Status.Message)
+	w := lastWithin(t, ch, 5*time.Minute)
+	if w.Status.Phase != wfv1.WorkflowFailed || w.Status.Message != "stopped" {
+		t.Fatalf("a stopped workflow: %s %q (spec.shutdown %q, nodes %v)", w.Status.Phase, w.Status.Message, w.Spec.Shutdown, nodePhases(w))
 	}
+}
+
+// activeSuspend says whether w has a suspend node that is Running.
+func activeSuspend(w *wfv1.Workflow) bool {
+	for _, n := range w.Status.Nodes {
+		if n.Type == wfv1.NodeTypeSuspend && n.Phase == wfv1.NodeRunning {
+			return true
+		}
+	}
+	return false
+}
+
+// nodePhases is each node of w with its type, phase and message.
+func nodePhases(w *wfv1.Workflow) []string {
+	var out []string
+	for _, n := range w.Status.Nodes {
+		out = append(out, fmt.Sprintf("%s %s %s %q", n.Name, n.Type, n.Phase, n.Message))
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -154,7 +155,7 @@ func TestParity(t *testing.T) {
 		t.Fatal(err)
 	}
 	groups := parityCases(t)
-	lim := make(limit, 4)
+	lim := make(limit, parityParallel(t))
 	var mu sync.Mutex
 	compared := map[string]int{}
 	for _, g := range []string{"corpus", "python", "local", "examples"} {
@@ -197,20 +198,35 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	}
 	wf.Name, wf.GenerateName = dnsName(prefix+"-"+pc.Name, time.Now().UnixNano()%1e6), ""
 	ctx := context.Background()
-	t0 := time.Now()
-	want, err := local.New(local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonBuiltin, Store: c.localStore}).Run(ctx, wf.DeepCopy())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tLocal := time.Since(t0)
-
+	// Both engines at once: the embedded run is host processes, the Argo
+	// run mostly waits for pods, and a case takes the longer of the two.
+	var (
+		want, got      *wfv1.Workflow
+		errLocal       error
+		tLocal         time.Duration
+		embeddedFinish = make(chan struct{})
+	)
+	home := t.TempDir()
+	go func() {
+		defer close(embeddedFinish)
+		t0 := time.Now()
+		want, errLocal = local.New(local.Options{Home: home, PythonExecutor: launcher.PythonBuiltin, Store: c.localStore}).Run(ctx, wf.DeepCopy())
+		tLocal = time.Since(t0)
+	}()
 	onArgo := wf.DeepCopy()
 	withPodEnv(onArgo, corev1.EnvVar{Name: "KUBELINE_PYTHON_EXECUTOR", Value: launcher.PythonBuiltin},
 		corev1.EnvVar{Name: "PYTHONPATH", Value: "/kubeline/python"})
 	withPythonSeed(onArgo)
-	t0 = time.Now()
-	got := c.run(t, onArgo, 6*time.Minute)
+	t0 := time.Now()
+	got, errArgo := c.runErr(onArgo, 6*time.Minute)
 	tArgo := time.Since(t0)
+	<-embeddedFinish
+	if errLocal != nil {
+		t.Fatalf("embedded engine: %v", errLocal)
+	}
+	if errArgo != nil {
+		t.Fatal(errArgo)
+	}
 
 	if pc.Differs != "" {
 		wantG, _ := graph(ctx, want, nil, strings.NewReplacer())
@@ -218,7 +234,7 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 		if want.Status.Phase == got.Status.Phase && cmp.Equal(wantG, gotG) {
 			t.Errorf("%s now runs alike on both engines (%s): remove its differs note from testdata/parity.yaml", pc.Name, want.Status.Phase)
 		}
-		t.Logf("KNOWN DIFFERENCE (not parity): embedded %s, argo %s %q: %s", want.Status.Phase, got.Status.Phase, got.Status.Message, pc.Differs)
+		t.Logf("KNOWN DIFFERENCE (not parity): embedded %s, argo %s %q: %s\nargo's nodes not Succeeded: %v", want.Status.Phase, got.Status.Phase, got.Status.Message, pc.Differs, unsucceeded(got))
 		return 0
 	}
 	compareRuns(t, c, want, got)
@@ -230,6 +246,34 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	t.Logf("%d nodes, phase %s; embedded %s, argo %s", len(want.Status.Nodes), want.Status.Phase,
 		tLocal.Round(time.Millisecond), tArgo.Round(time.Second))
 	return len(want.Status.Nodes)
+}
+
+// unsucceeded is each node of w that did not succeed, with its message.
+func unsucceeded(w *wfv1.Workflow) []string {
+	var out []string
+	for _, n := range w.Status.Nodes {
+		if n.Phase != wfv1.NodeSucceeded {
+			out = append(out, fmt.Sprintf("%s (%s %s): %q", n.Name, n.Type, n.Phase, n.Message))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// parityParallel is how many parity cases run at once:
+// $KUBELINE_E2E_PARITY_PARALLEL, else 6. Each case's pods mostly wait
+// (on the controller, on pod start-up), so the node takes several cases'
+// pods at once although it has 2 CPUs.
+func parityParallel(t *testing.T) int {
+	v := os.Getenv("KUBELINE_E2E_PARITY_PARALLEL")
+	if v == "" {
+		return 6
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("KUBELINE_E2E_PARITY_PARALLEL=%q: want a positive number", v)
+	}
+	return n
 }
 
 // bashAsSh is a directory whose sh is bash, for PATH.
