@@ -99,6 +99,9 @@ type parityCase struct {
 	// (a known difference, not yet fixed): the case then fails if the two
 	// runs come out the same, so that the note goes when the cause does.
 	Differs string `json:"differs"`
+	// Unschedulable: the step asks more than the e2e node has; its pod's
+	// resources are checked instead of a run on Argo.
+	Unschedulable *unschedulable `json:"unschedulable"`
 }
 
 func parityCases(t *testing.T) map[string][]parityCase {
@@ -198,6 +201,13 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	}
 	wf.Name, wf.GenerateName = dnsName(prefix+"-"+pc.Name, time.Now().UnixNano()%1e6), ""
 	ctx := context.Background()
+	if u := pc.Unschedulable; u != nil {
+		if _, err := local.New(local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonBuiltin, Store: c.localStore}).Run(ctx, wf.DeepCopy()); err != nil {
+			t.Fatalf("embedded engine: %v", err)
+		}
+		c.checkUnschedulable(t, wf, u)
+		return 0
+	}
 	// Both engines at once: the embedded run is host processes, the Argo
 	// run mostly waits for pods, and a case takes the longer of the two.
 	var (
@@ -240,6 +250,14 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	compareRuns(t, c, want, got)
 	lw := lineage.Build([]lineage.Run{{ID: "r", Workflow: want}}, nil)
 	la := lineage.Build([]lineage.Run{{ID: "r", Workflow: got}}, nil)
+	// The embedded run's artifacts are in its own bucket: its descriptors
+	// name it where the pods' name theirs.
+	bucket := strings.NewReplacer("minio://"+localBucket+"/", "minio://"+argoBucket+"/")
+	for i := range lw.Nodes {
+		for k, v := range lw.Nodes[i].Params {
+			lw.Nodes[i].Params[k] = bucket.Replace(v)
+		}
+	}
 	if d := cmp.Diff(lw, la); d != "" {
 		t.Errorf("lineage differs (-embedded +argo):\n%s", d)
 	}
