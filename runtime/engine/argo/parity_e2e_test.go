@@ -199,13 +199,19 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	if err != nil {
 		t.Fatal(err)
 	}
-	wf.Name, wf.GenerateName = dnsName(prefix+"-"+pc.Name, time.Now().UnixNano()%1e6), ""
+	// The pipeline's own name first, as KFP names a run (a corpus
+	// component checks that its job's resource name starts with it).
+	wf.Name, wf.GenerateName = dnsName(pc.Name+"-"+prefix, time.Now().UnixNano()%1e6), ""
 	ctx := context.Background()
 	if u := pc.Unschedulable; u != nil {
 		if _, err := local.New(local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonBuiltin, Store: c.localStore}).Run(ctx, wf.DeepCopy()); err != nil {
 			t.Fatalf("embedded engine: %v", err)
 		}
-		c.checkUnschedulable(t, wf, u)
+		onArgo := wf.DeepCopy()
+		withPodEnv(onArgo, corev1.EnvVar{Name: "KUBELINE_PYTHON_EXECUTOR", Value: launcher.PythonBuiltin},
+			corev1.EnvVar{Name: "PYTHONPATH", Value: "/kubeline/python"})
+		withPythonSeed(onArgo)
+		c.checkUnschedulable(t, onArgo, u)
 		return 0
 	}
 	// Both engines at once: the embedded run is host processes, the Argo
@@ -247,6 +253,11 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 		t.Logf("KNOWN DIFFERENCE (not parity): embedded %s, argo %s %q: %s\nargo's nodes not Succeeded: %v", want.Status.Phase, got.Status.Phase, got.Status.Message, pc.Differs, unsucceeded(got))
 		return 0
 	}
+	// What differs by where a run is and not by what it did: the embedded
+	// run's KFP workspace is a directory of its own (a pod's is
+	// /kfp-workspace) and its workflow another object (its uid).
+	local := strings.NewReplacer(filepath.Join(home, "runs", wf.Name, "workspace"), "/kfp-workspace", string(want.UID), string(got.UID))
+	rewriteParams(want, local)
 	compareRuns(t, c, want, got)
 	lw := lineage.Build([]lineage.Run{{ID: "r", Workflow: want}}, nil)
 	la := lineage.Build([]lineage.Run{{ID: "r", Workflow: got}}, nil)
@@ -255,7 +266,7 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	bucket := strings.NewReplacer("minio://"+localBucket+"/", "minio://"+argoBucket+"/")
 	for i := range lw.Nodes {
 		for k, v := range lw.Nodes[i].Params {
-			lw.Nodes[i].Params[k] = bucket.Replace(v)
+			lw.Nodes[i].Params[k] = local.Replace(bucket.Replace(v))
 		}
 	}
 	if d := cmp.Diff(lw, la); d != "" {
@@ -264,6 +275,35 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	t.Logf("%d nodes, phase %s; embedded %s, argo %s", len(want.Status.Nodes), want.Status.Phase,
 		tLocal.Round(time.Millisecond), tArgo.Round(time.Second))
 	return len(want.Status.Nodes)
+}
+
+// rewriteParams applies r to the input and output parameter values of
+// every node of w.
+func rewriteParams(w *wfv1.Workflow, r *strings.Replacer) {
+	for id, n := range w.Status.Nodes {
+		for _, io := range []*[]wfv1.Parameter{inputParams(&n), outputParams(&n)} {
+			for i := range *io {
+				if v := (*io)[i].Value; v != nil {
+					(*io)[i].Value = wfv1.AnyStringPtr(r.Replace(v.String()))
+				}
+			}
+		}
+		w.Status.Nodes[id] = n
+	}
+}
+
+func inputParams(n *wfv1.NodeStatus) *[]wfv1.Parameter {
+	if n.Inputs == nil {
+		return &[]wfv1.Parameter{}
+	}
+	return &n.Inputs.Parameters
+}
+
+func outputParams(n *wfv1.NodeStatus) *[]wfv1.Parameter {
+	if n.Outputs == nil {
+		return &[]wfv1.Parameter{}
+	}
+	return &n.Outputs.Parameters
 }
 
 // unsucceeded is each node of w that did not succeed, with its message.

@@ -56,7 +56,7 @@ func (c *realCluster) checkUnschedulable(t *testing.T, wf *wfv1.Workflow, u *uns
 }
 
 // pendingPod waits for a pod of workflow name that the scheduler could not
-// place, and returns it with the scheduler's message.
+// place (steps before it run), and returns it with the scheduler's message.
 func (c *realCluster) pendingPod(ctx context.Context, name string) (*corev1.Pod, string, error) {
 	for {
 		pods, err := c.Kube.CoreV1().Pods(c.Name).List(ctx, metav1.ListOptions{LabelSelector: "workflows.argoproj.io/workflow=" + name})
@@ -68,9 +68,6 @@ func (c *realCluster) pendingPod(ctx context.Context, name string) (*corev1.Pod,
 				if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Reason == corev1.PodReasonUnschedulable {
 					return &pods.Items[i], cond.Message, nil
 				}
-			}
-			if p.Status.Phase != corev1.PodPending {
-				return nil, "", fmt.Errorf("pod %s is %s: the node placed it", p.Name, p.Status.Phase)
 			}
 		}
 		select {
