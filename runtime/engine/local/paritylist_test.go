@@ -24,6 +24,11 @@ func TestParityListCoversPythonCorpus(t *testing.T) {
 		Params  map[string]string `json:"params"`
 		Shell   string            `json:"shell"`
 		Differs string            `json:"differs"`
+		// Unschedulable cases check their pod instead of a run on Argo.
+		Unschedulable *struct {
+			Reason string            `json:"reason"`
+			Limits map[string]string `json:"limits"`
+		} `json:"unschedulable"`
 	}
 	if err := yaml.UnmarshalStrict(b, &groups); err != nil {
 		t.Fatal(err)
