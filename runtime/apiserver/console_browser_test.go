@@ -129,10 +129,15 @@ func (tb *tab) ready(hash string) {
 // API calls the page made to render.
 func (tb *tab) visit(hash string) []string {
 	tb.t.Helper()
+	// The page left stops polling; a call it had sent is not the next
+	// page's.
+	tb.exec(`S.serial++; S.timers.forEach(clearTimeout); S.timers = []`)
+	time.Sleep(100 * time.Millisecond)
 	tb.mu.Lock()
 	tb.calls = nil
 	tb.mu.Unlock()
-	tb.exec(fmt.Sprintf("location.hash = %q", hash))
+	// The same hash again is no hashchange: the page is drawn again.
+	tb.exec(fmt.Sprintf(`(() => { if (location.hash === %q) { route() } else { location.hash = %q } })()`, hash, hash))
 	tb.ready(hash)
 	time.Sleep(50 * time.Millisecond) // network events arrive after the page used the answers
 	tb.mu.Lock()

@@ -182,6 +182,31 @@ func consoleOperatorForms(t *testing.T, w *consoleWorld, browser context.Context
 	if r := do(t, "GET", k.kl()+"/groups/x", w.op, nil); r.code != 404 {
 		t.Errorf("group x after the refused form: %d %s", r.code, r.raw)
 	}
+
+	// More groups than the API's default page of 20: the operator's
+	// pages offer every one (then they go, leaving the other pages as
+	// they were).
+	var many []string
+	for i := range 24 {
+		many = append(many, fmt.Sprintf("g%02d", i))
+		if r := do(t, "POST", k.kl()+"/groups", w.op, map[string]any{"name": many[i]}); r.code != 200 {
+			t.Fatalf("group %s: %d %s", many[i], r.code, r.raw)
+		}
+	}
+	total := int(do(t, "GET", k.kl()+"/groups?page_size=1", w.op, nil).body["total_size"].(float64))
+	op.visit("#/users")
+	if n := evalAs[int](op, `document.querySelectorAll('#user-form input[name="group"]').length`); n != total || total < 28 {
+		t.Errorf("the add-user form offers %d groups of %d", n, total)
+	}
+	op.visit("#/groups")
+	if n := evalAs[int](op, `document.querySelectorAll('#assign-group option').length`); n != total {
+		t.Errorf("the assign-pool form offers %d groups of %d", n, total)
+	}
+	for _, g := range many {
+		if r := do(t, "DELETE", k.kl()+"/groups/"+g, w.op, nil); r.code != 200 {
+			t.Fatalf("delete group %s: %d %s", g, r.code, r.raw)
+		}
+	}
 }
 
 // consoleCanary: a Production Engineer deploys m@v1 with m@v2 as a 30%

@@ -50,9 +50,9 @@ var Pages = []Page{
 	{"#/hpo/{id}", "HPO experiment", "view", []string{kl + "/hpo/experiments/{id}"}},
 	{"#/compare", "Compare", "view", []string{kl + "/compare?run_id={run}"}},
 	{"#/ides", "IDEs", "view", []string{kl + "/ides"}},
-	{"#/users", "Users", "operate", []string{kl + "/users", kl + "/groups"}},
-	{"#/groups", "Groups", "view", []string{kl + "/groups", kl + "/pools"}},  // pools: an operator's forms
-	{"#/images", "Images", "view", []string{kl + "/images", kl + "/groups"}}, // groups: an operator's form
+	{"#/users", "Users", "operate", []string{kl + "/users?page_size=200", kl + "/groups?page_size=200"}},
+	{"#/groups", "Groups", "view", []string{kl + "/groups?page_size=200", kl + "/pools"}},  // pools: an operator's forms
+	{"#/images", "Images", "view", []string{kl + "/images", kl + "/groups?page_size=200"}}, // groups: an operator's form
 }
 
 // Handler serves the console's files under Path. They are the same for

@@ -12,6 +12,12 @@ const ROLES = [['operator', 'Operator'], ['data-scientist', 'Data Scientist'], [
 // NAME_PATTERN is the API's rule for names used in paths (validName).
 const NAME_PATTERN = '[A-Za-z0-9_.\\-]{1,63}';
 const STANDARD = ':standard'; // the image catalog's choice of a standard image (no group has a ':')
+const ALL = 200; // the API's largest page: an operator's lists of users and groups are read whole up to it
+
+// more says when a list has more than the page shows.
+function more(d, shown, what) {
+  return d.total_size > shown ? h`<p class="notice" role="status">Showing the first ${shown} of ${d.total_size} ${what}.</p>` : '';
+}
 
 // actionResult is where a page says what its last action did.
 const actionResult = () => h`<p id="action-result" role="status"></p>`;
@@ -54,11 +60,11 @@ function options(values, selected) {
 
 // ---- Users (operators only: GET /users needs the operate permission).
 async function pageUsers(main) {
-  const [d, g] = await Promise.all([api(KL + '/users'), api(KL + '/groups')]);
+  const [d, g] = await Promise.all([api(KL + '/users?page_size=' + ALL), api(KL + '/groups?page_size=' + ALL)]);
   const users = d.users || [];
   const groups = (g.groups || []).map((x) => [x.name, x.name]);
   const roleName = Object.fromEntries(ROLES);
-  set(main, h`<h1>Users</h1>${actionResult()}
+  set(main, h`<h1>Users</h1>${actionResult()}${more(d, users.length, 'users')}${more(g, groups.length, 'groups')}
   ${table('Users', ['Name', 'Roles', 'Groups', 'Created', 'Actions'], users.map((u) => [u.name, u.roles.map((r) => roleName[r] || r).join(', '),
     u.groups.join(', '), when(u.created_at), h`<button type="button" class="edit-user" data-user="${u.name}">Change ${u.name}</button>
     <button type="button" class="token-user" data-user="${u.name}">New token for ${u.name}</button>
@@ -107,12 +113,12 @@ async function pageUsers(main) {
 // GPU pool and delete empty ones (members are set on the users page).
 async function pageGroups(main) {
   const operate = can('operate');
-  const [d, p] = await Promise.all([api(KL + '/groups'), operate ? api(KL + '/pools') : null]);
+  const [d, p] = await Promise.all([api(KL + '/groups?page_size=' + ALL), operate ? api(KL + '/pools') : null]);
   const groups = d.groups || [];
   const pools = p ? (p.pools || []).map((x) => [x.name, x.name + (x.gpu_type ? ` (${x.total_gpus} × ${x.gpu_type})` : ` (${x.total_gpus} GPUs)`)]) : [];
   const rows = groups.map((g) => [g.name, g.pool || 'default', (g.members || []).join(', '), when(g.created_at)]
     .concat(operate ? [g.name === 'default' ? '' : h`<button type="button" class="delete-group" data-group="${g.name}">Delete group ${g.name}</button>`] : []));
-  set(main, h`<h1>Groups</h1>${operate ? actionResult() : ''}
+  set(main, h`<h1>Groups</h1>${operate ? actionResult() : ''}${more(d, groups.length, 'groups')}
   ${table(operate ? 'Groups' : 'Your groups', ['Name', 'Pool', 'Members', 'Created'].concat(operate ? ['Action'] : []), rows)}
   ${operate ? h`<h2 id="add-group-title">Create a group</h2>
   <form class="inline" id="group-form" aria-labelledby="add-group-title">
@@ -155,7 +161,7 @@ async function pageGroups(main) {
 // and any group's; an entry's owner or an operator removes it.
 async function pageImages(main) {
   const operate = can('operate');
-  const [d, g] = await Promise.all([api(KL + '/images'), operate ? api(KL + '/groups') : null]);
+  const [d, g] = await Promise.all([api(KL + '/images'), operate ? api(KL + '/groups?page_size=' + ALL) : null]);
   const images = d.images || [];
   const groups = g ? (g.groups || []).map((x) => x.name) : (S.me.groups || []);
   const catalogs = groups.map((x) => [x, 'Group ' + x]).concat(operate ? [[STANDARD, 'Standard (every group)']] : []);
