@@ -245,7 +245,6 @@ func (s *Store) AddLink(ctx context.Context, l VersionLink) error {
 // Links returns the links of one version (n > 0), of a resource's versions
 // (n = 0), or every link (kind ""), oldest first.
 func (s *Store) Links(ctx context.Context, kind, name string, n int) ([]VersionLink, error) {
-	q := "SELECT kind, name, version, run_id, task, key, produced, created_at FROM version_links"
 	var where []string
 	var args []any
 	if kind != "" {
@@ -254,25 +253,11 @@ func (s *Store) Links(ctx context.Context, kind, name string, n int) ([]VersionL
 	if n > 0 {
 		where, args = append(where, "version = ?"), append(args, n)
 	}
+	cond := ""
 	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+		cond = "WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(q+" ORDER BY created_at, id"), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list version links: %w", err)
-	}
-	defer rows.Close()
-	var out []VersionLink
-	for rows.Next() {
-		var l VersionLink
-		var created int64
-		if err := rows.Scan(&l.Kind, &l.Name, &l.Version, &l.RunID, &l.Task, &l.Key, &l.Produced, &created); err != nil {
-			return nil, fmt.Errorf("list version links: %w", err)
-		}
-		l.CreatedAt = fromMS(created)
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return s.versionLinks(ctx, "list version links", cond, args...)
 }
 
 // AddMetrics records a run's metrics (a repeated name replaces the value).

@@ -79,21 +79,6 @@ func (s *Store) VersionUsage(ctx context.Context, kind, name string, n int, q Us
 // ProducedLinks are the links of the runs that produced a version, oldest
 // first.
 func (s *Store) ProducedLinks(ctx context.Context, kind, name string, n int) ([]VersionLink, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT kind, name, version, run_id, task, key, produced, created_at FROM version_links
-		WHERE kind = ? AND name = ? AND version = ? AND produced ORDER BY created_at, id`), kind, name, n)
-	if err != nil {
-		return nil, fmt.Errorf("producers of %s %s@v%d: %w", kind, name, n, err)
-	}
-	defer rows.Close()
-	var out []VersionLink
-	for rows.Next() {
-		var l VersionLink
-		var created int64
-		if err := rows.Scan(&l.Kind, &l.Name, &l.Version, &l.RunID, &l.Task, &l.Key, &l.Produced, &created); err != nil {
-			return nil, fmt.Errorf("producers of %s %s@v%d: %w", kind, name, n, err)
-		}
-		l.CreatedAt = fromMS(created)
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return s.versionLinks(ctx, fmt.Sprintf("producers of %s %s@v%d", kind, name, n),
+		"WHERE kind = ? AND name = ? AND version = ? AND produced", kind, name, n)
 }
