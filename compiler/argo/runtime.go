@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -42,7 +44,42 @@ func PodSpecPatch(image string) string {
 	return p
 }
 
+// podSpecPatch renders the pod spec patch for image and mounts. It is the
+// same JSON for every workflow with the same image and mounts, so it is
+// rendered once and kept (a few images at most: kubeline's own).
 func podSpecPatch(image string, mounts []corev1.VolumeMount) (string, error) {
+	var key strings.Builder
+	key.WriteString(image)
+	for _, m := range mounts {
+		if m != (corev1.VolumeMount{Name: m.Name, MountPath: m.MountPath}) {
+			return renderPodSpecPatch(image, mounts)
+		}
+		key.WriteByte(0)
+		key.WriteString(m.Name)
+		key.WriteByte(0)
+		key.WriteString(m.MountPath)
+	}
+	if p, ok := patches.Load(key.String()); ok {
+		return p.(string), nil
+	}
+	p, err := renderPodSpecPatch(image, mounts)
+	if err == nil && patchCount.Load() < maxPatches {
+		patchCount.Add(1)
+		patches.Store(key.String(), p)
+	}
+	return p, err
+}
+
+// patches holds rendered pod spec patches by image and mounts; at most
+// maxPatches are kept.
+var (
+	patches    sync.Map
+	patchCount atomic.Int32
+)
+
+const maxPatches = 64
+
+func renderPodSpecPatch(image string, mounts []corev1.VolumeMount) (string, error) {
 	env := []corev1.EnvVar{
 		{Name: "KUBELINE_WORKFLOW", Value: "{{workflow.name}}"},
 		{Name: "KUBELINE_WORKFLOW_UID", Value: "{{workflow.uid}}"},
