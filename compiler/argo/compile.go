@@ -1,13 +1,10 @@
 package argo
 
 import (
-	"bytes"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/kubeflow/pipelines/api/v2alpha1/go/pipelinespec"
@@ -72,7 +69,12 @@ type compiler struct {
 	errs     spec.Errors
 	wf       *wfv1.Workflow
 	tmplKeys map[string]string // content (JSON) -> template name
-	names    map[string]bool   // template names in use
+	// unkeyed holds, by print, the shared templates not in tmplKeys yet
+	// (indexes into wf.Spec.Templates); keyed marks prints whose templates
+	// are all in tmplKeys (see addShared).
+	unkeyed map[uint64][]int
+	keyed   map[uint64]bool
+	names   map[string]bool // template names in use
 	// needDescriptor marks component outputs whose artifact must also travel as
 	// a descriptor parameter: "component/output".
 	needDescriptor map[string]bool
@@ -89,6 +91,8 @@ func Compile(p *kfp.Pipeline, opts Options) (*wfv1.Workflow, error) {
 	c := &compiler{
 		p: p, opts: opts,
 		tmplKeys:       map[string]string{},
+		unkeyed:        map[uint64][]int{},
+		keyed:          map[uint64]bool{},
 		names:          map[string]bool{},
 		needDescriptor: map[string]bool{},
 		execs:          p.Deployment.GetExecutors(),
@@ -163,42 +167,6 @@ func (c *compiler) tmplName(base string) string {
 	c.names[name] = true
 	return name
 }
-
-// addShared adds tmpl under a name derived from base unless a template with the
-// same content exists; it returns the name to call.
-func (c *compiler) addShared(base string, tmpl wfv1.Template) string {
-	// The template is encoded where it would stay (encoding the parameter
-	// would copy it to the heap) and taken back if it is not new; the JSON
-	// is written into a pooled buffer, and only a new template's key is
-	// copied out.
-	ts := append(c.wf.Spec.Templates, tmpl)
-	last := &ts[len(ts)-1]
-	k := keyBufs.Get().(*keyBuf)
-	defer keyBufs.Put(k)
-	k.buf.Reset()
-	_ = k.enc.Encode(last)
-	if name, ok := c.tmplKeys[string(k.buf.Bytes())]; ok {
-		*last = wfv1.Template{}
-		c.wf.Spec.Templates = ts[:len(ts)-1]
-		return name
-	}
-	last.Name = c.tmplName(base)
-	c.tmplKeys[k.buf.String()] = last.Name
-	c.wf.Spec.Templates = ts
-	return last.Name
-}
-
-// keyBuf is addShared's JSON buffer and the encoder writing into it.
-type keyBuf struct {
-	buf bytes.Buffer
-	enc *json.Encoder
-}
-
-var keyBufs = sync.Pool{New: func() any {
-	k := &keyBuf{}
-	k.enc = json.NewEncoder(&k.buf)
-	return k
-}}
 
 // dns1123 lowercases s and keeps [a-z0-9-], at most max characters.
 func dns1123(s string, max int) string {
