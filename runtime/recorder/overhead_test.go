@@ -75,12 +75,14 @@ type dropping struct{ r *Recorder }
 func (d dropping) Sampled(dep string) bool     { return d.r.Sampled(dep) }
 func (d dropping) Record(p serving.Prediction) {}
 
-// run is one run's sorted latencies and the CPU time this process used
-// meanwhile (client, endpoint and worker; the predictor is another
-// process).
+// run is one run's sorted latencies and what this process used meanwhile
+// (client, endpoint and worker; the predictor is another process): CPU
+// time, bytes allocated and garbage collections.
 type run struct {
-	lat []time.Duration
-	cpu time.Duration
+	lat   []time.Duration
+	cpu   time.Duration
+	alloc uint64
+	gcs   uint32
 }
 
 func (r run) pct(p float64) float64 {
@@ -116,10 +118,14 @@ func benchOverhead(b *testing.B, c overheadCase) {
 		}
 		w.rec.SetRate("bench", rate)
 		runtime.GC()
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
 		c0 := cpuTime()
 		lat := sendAll(b, client, u, n)
 		w.rec.Flush(context.Background()) // the worker's last batch is this run's
-		return run{lat: lat, cpu: cpuTime() - c0}
+		cpu := cpuTime() - c0
+		runtime.ReadMemStats(&m1)
+		return run{lat: lat, cpu: cpu, alloc: m1.TotalAlloc - m0.TotalAlloc, gcs: m1.NumGC - m0.NumGC}
 	}
 	measure(false) // warm: connections, the predictor, the store's pages
 	measure(true)
@@ -140,6 +146,10 @@ func benchOverhead(b *testing.B, c overheadCase) {
 	st := w.rec.Stats()
 	b.ReportMetric(float64(st.Recorded)/float64(max(st.Batches, 1)), "predictions/batch")
 	b.ReportMetric(float64(st.Dropped), "dropped")
+	if st.Dropped != 0 || st.Failed != 0 {
+		// The figures are of recording every request, or they are wrong.
+		b.Fatalf("the recorder dropped %d and failed %d predictions at this load: %+v", st.Dropped, st.Failed, st)
+	}
 	// The machine's 1-minute load average before and after: the
 	// latencies mean little on a loaded machine.
 	b.ReportMetric(load, "load-before")
@@ -228,6 +238,28 @@ func reportOverhead(b *testing.B, offs, ons []run, n int) {
 	// load, unlike the latencies.
 	b.ReportMetric(cpu(offs), "off-cpu-µs/req")
 	b.ReportMetric(cpu(ons)-cpu(offs), "added-cpu-µs/req")
+	// Bytes allocated a request and garbage collections a run: the
+	// collector's work slows the requests in flight while it marks, and
+	// more garbage means more collections; like the CPU time, these do
+	// not depend on the machine's load.
+	alloc := func(rs []run) float64 {
+		var a uint64
+		for _, r := range rs {
+			a += r.alloc
+		}
+		return float64(a) / float64(len(rs)*n)
+	}
+	gcs := func(rs []run) float64 {
+		var g uint32
+		for _, r := range rs {
+			g += r.gcs
+		}
+		return float64(g) / float64(len(rs))
+	}
+	b.ReportMetric(alloc(offs), "off-B/req")
+	b.ReportMetric(alloc(ons)-alloc(offs), "added-B/req")
+	b.ReportMetric(gcs(offs), "off-gc/run")
+	b.ReportMetric(gcs(ons)-gcs(offs), "added-gc/run")
 }
 
 // medianCI is the median of xs and a distribution-free confidence

@@ -1,12 +1,10 @@
 package recorder
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,12 +53,14 @@ type Recorder struct {
 	// droppedLogged is when a full queue was last logged (UnixNano).
 	droppedLogged atomic.Int64
 	// since counts each deployment's predictions since it was last
-	// trimmed (the worker's own).
-	since map[string]int
+	// trimmed, gathered is the batch being gathered (the worker's own).
+	since    map[string]int
+	gathered gathering
 }
 
 // New returns a recorder writing summaries to sum and bodies through put
-// and del (an artifact store's Put and Delete).
+// and del (an artifact store's Put and Delete; put must not keep data
+// after it returns: the worker writes its next batch's lines into it).
 func New(sum Summaries, put func(ctx context.Context, key string, data []byte) error, del func(ctx context.Context, key string) error, o Options) *Recorder {
 	if o.Queue == 0 {
 		o.Queue = 4096
@@ -77,7 +77,8 @@ func New(sum Summaries, put func(ctx context.Context, key string, data []byte) e
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &Recorder{sum: sum, put: put, del: del, opts: o, q: make(chan serving.Prediction, o.Queue), since: map[string]int{}}
+	r := &Recorder{sum: sum, put: put, del: del, opts: o, q: make(chan serving.Prediction, o.Queue), since: map[string]int{},
+		gathered: gathering{index: map[string]int{}}}
 	r.rates.Store(&map[string]float64{})
 	return r
 }
@@ -193,87 +194,86 @@ const gatherPolls = 10
 // rather than receiving predictions one by one as they come: a request's
 // Record then only copies its prediction into the queue's buffer and
 // does not wake the worker (a goroutine switch per request, with the
-// channel's lock held meanwhile).
+// channel's lock held meanwhile). It encodes what it took at once (a
+// payload line and the summary's rows each): the encoding's CPU is spread
+// over the Gather in small steps, where it was a burst at its end that
+// the requests in flight waited behind, and the bodies it took are
+// garbage a few milliseconds after their request rather than a whole
+// Gather later.
 func (r *Recorder) batch(ctx context.Context, p serving.Prediction) {
-	ps := append(make([]serving.Prediction, 0, r.opts.Batch), p)
+	g := &r.gathered
+	g.add(p)
 	deadline := time.Now().Add(r.opts.Gather)
 	poll := max(r.opts.Gather/gatherPolls, time.Millisecond)
 	for {
 	take:
-		for len(ps) < r.opts.Batch {
+		for g.n < r.opts.Batch {
 			select {
 			case q := <-r.q:
-				ps = append(ps, q)
+				g.add(q)
 			default:
 				break take
 			}
 		}
 		left := time.Until(deadline)
-		if len(ps) >= r.opts.Batch || left <= 0 {
+		if g.n >= r.opts.Batch || left <= 0 {
 			break
 		}
 		time.Sleep(min(poll, left))
 	}
-	defer r.pending.Add(-int64(len(ps)))
-	if err := r.write(ctx, ps); err != nil {
-		r.failed.Add(int64(len(ps)))
-		r.opts.Log.Warn("recording predictions failed: they are lost", "predictions", len(ps), "err", err)
+	n := g.n
+	defer r.pending.Add(-int64(n))
+	if err := r.commit(ctx); err != nil {
+		r.failed.Add(int64(n))
+		r.opts.Log.Warn("recording predictions failed: they are lost", "predictions", n, "err", err)
 		return
 	}
-	r.recorded.Add(int64(len(ps)))
+	r.recorded.Add(int64(n))
 	r.batches.Add(1)
 }
 
-// yieldEvery is how many predictions the worker encodes before it lets
-// the requests waiting for its processor run: Go preempts a goroutine
-// only after 10 ms, and a batch's encoding done in one go held one of the
-// processors for its whole length, so the requests queued behind it
-// waited that long (the tail of BenchmarkRecordingOverhead's latencies).
-const yieldEvery = 16
-
-// write stores one batch: per deployment a JSON-lines payload object, then
-// the summaries; then trims each deployment and notifies.
+// write stores ps as one batch (tests and BenchmarkWrite).
 func (r *Recorder) write(ctx context.Context, ps []serving.Prediction) error {
-	byDep := map[string][]serving.Prediction{}
-	var order []string
 	for _, p := range ps {
-		if _, ok := byDep[p.Deployment]; !ok {
-			order = append(order, p.Deployment)
-		}
-		byDep[p.Deployment] = append(byDep[p.Deployment], p)
+		r.gathered.add(p)
 	}
-	var sums []store.Prediction
+	return r.commit(ctx)
+}
+
+// commit stores the gathered batch: per deployment its JSON-lines payload
+// object, then all the summaries in one transaction; then trims each
+// deployment and notifies. The batch's buffers are kept for the next one.
+func (r *Recorder) commit(ctx context.Context) error {
+	g := &r.gathered
+	defer g.reset()
 	stamp := time.Now().UTC().Format("20060102T150405.000000000")
-	for _, dep := range order {
-		key := fmt.Sprintf("predictions/%s/%s.jsonl", dep, stamp)
-		var buf bytes.Buffer
-		for i, p := range byDep[dep] {
-			req, resp := appendPayload(&buf, p)
-			b := buf.Bytes()
-			in, out := compactRows(p.Protocol, b[req[0]:req[1]:req[1]], b[resp[0]:resp[1]:resp[1]])
-			sums = append(sums, store.Prediction{Deployment: dep, Model: p.Model, Protocol: p.Protocol, At: p.At, Latency: p.Latency,
-				Status: p.Status, Inputs: in, Outputs: out, PayloadKey: key, PayloadLine: i})
-			if i%yieldEvery == yieldEvery-1 {
-				runtime.Gosched()
-			}
+	all := g.all[:0]
+	deps := make([]string, 0, g.used) // Notify's: it may keep them
+	for _, d := range g.deps[:g.used] {
+		key := "predictions/" + d.name + "/" + stamp + ".jsonl"
+		if err := r.put(ctx, key, d.lines.Bytes()); err != nil {
+			return fmt.Errorf("payloads of %s: %w", d.name, err)
 		}
-		if err := r.put(ctx, key, buf.Bytes()); err != nil {
-			return fmt.Errorf("payloads of %s: %w", dep, err)
+		for i := range d.sums {
+			d.sums[i].PayloadKey = key
 		}
+		all = append(all, d.sums...)
+		deps = append(deps, d.name)
 	}
-	if err := r.sum.AddPredictions(ctx, sums); err != nil {
+	g.all = all
+	if err := r.sum.AddPredictions(ctx, all); err != nil {
 		return err
 	}
-	for _, dep := range order {
+	for _, d := range g.deps[:g.used] {
 		// Trim once a tenth of Keep more were recorded: a deployment
 		// holds at most Keep + Keep/10 + Batch summaries.
-		if r.since[dep] += len(byDep[dep]); r.since[dep] < max(r.opts.Keep/10, 1) {
+		if r.since[d.name] += len(d.sums); r.since[d.name] < max(r.opts.Keep/10, 1) {
 			continue
 		}
-		r.since[dep] = 0
-		gone, err := r.sum.TrimPredictions(ctx, dep, r.opts.Keep)
+		r.since[d.name] = 0
+		gone, err := r.sum.TrimPredictions(ctx, d.name, r.opts.Keep)
 		if err != nil {
-			r.opts.Log.Warn("trim recorded predictions", "deployment", dep, "err", err)
+			r.opts.Log.Warn("trim recorded predictions", "deployment", d.name, "err", err)
 			continue
 		}
 		for _, k := range gone {
@@ -283,7 +283,7 @@ func (r *Recorder) write(ctx context.Context, ps []serving.Prediction) error {
 		}
 	}
 	if r.opts.Notify != nil {
-		r.opts.Notify(order)
+		r.opts.Notify(deps)
 	}
 	return nil
 }

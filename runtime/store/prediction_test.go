@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,39 @@ func testPredictionsMigration(t *testing.T, s *Store) {
 	}
 	if gone, err := s.TrimPredictions(ctx, "a", 2); err != nil || strings.Join(gone, ",") != "pa/1" {
 		t.Fatalf("trim to 2: %v %v, want pa/1", gone, err)
+	}
+}
+
+// TestAddPredictionsKeepsWriterSynchronous: a batch of predictions is
+// committed without an fsync (lazyTx), and the writer then goes back to
+// the synchronous mode it had — SQLite's FULL, or the DSN's own — so the
+// other writes keep theirs (mutation-checked: without the restore the
+// writer stayed at NORMAL, 1).
+func TestAddPredictionsKeepsWriterSynchronous(t *testing.T) {
+	for _, c := range []struct {
+		dsn  string
+		want int
+	}{{"", 2}, {"?_pragma=synchronous(3)", 3}} {
+		ctx := context.Background()
+		s, err := Open(ctx, filepath.Join(t.TempDir(), "k.db")+c.dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for i := 0; i < 3; i++ {
+			if err := s.AddPredictions(ctx, recorded("a", fmt.Sprintf("pa/%d", i), 2*i, 2)); err != nil {
+				t.Fatal(err)
+			}
+			var mode int
+			if err := s.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if mode != c.want {
+				t.Fatalf("DSN %q: the writer's synchronous mode after batch %d is %d, want %d", c.dsn, i, mode, c.want)
+			}
+		}
+		if ps, err := s.Predictions(ctx, "a", 0, 10); err != nil || cmp.Diff(wantInputs(0, 6), inputsOf(ps)) != "" {
+			t.Fatalf("DSN %q: predictions %v %v", c.dsn, inputsOf(ps), err)
+		}
 	}
 }
