@@ -190,6 +190,9 @@ type Step struct {
 	b               *Bwrap
 	uid             uint32
 	private, shared []string
+
+	mu     sync.Mutex
+	ending []*ending // of the commands wrapped since the last Seal
 }
 
 // UID is the uid (and gid) the step's commands run as.
@@ -239,12 +242,20 @@ func (s *Step) Wrap(cmd *exec.Cmd, readOnly ...string) error {
 	if cmd.Dir != "" {
 		args = append(args, "--chdir", cmd.Dir)
 	}
-	id := strconv.FormatUint(uint64(s.uid), 10)
-	args = append(args, "--", s.b.setpriv, "--reuid", id, "--regid", id, "--clear-groups",
-		"--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--")
 	if len(cmd.Args) == 0 {
 		return errors.New("sandbox: no command")
 	}
+	info, end, err := infoFD(cmd)
+	if err != nil {
+		return err
+	}
+	args = append(args, info...)
+	s.mu.Lock()
+	s.ending = append(s.ending, end)
+	s.mu.Unlock()
+	id := strconv.FormatUint(uint64(s.uid), 10)
+	args = append(args, "--", s.b.setpriv, "--reuid", id, "--regid", id, "--clear-groups",
+		"--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--")
 	cmd.Args = append(args, cmd.Args...)
 	cmd.Path, cmd.Err = s.b.bwrap, nil // the command is found on the sandbox's PATH
 	if !hasVar(cmd.Env, "PATH") {
@@ -337,11 +348,26 @@ func chownTree(root string, uid int) error {
 	})
 }
 
-// Seal is called when a wrapped command has ended (its pid namespace, and
-// every process in it, died with it), before the engine reads what it
-// wrote: it refuses symlinks and special files in the step's private
-// directories, removing them, so the engine never follows one outside.
+// Seal is called when a wrapped command has ended, before the engine reads
+// what it wrote. It first makes sure that no process of the step runs any
+// more: one the command left in the background (detached with setsid, a
+// double fork, nohup) could otherwise plant a link or swap a file after
+// the check below, or while the engine reads. Every wrapped command's pid
+// namespace is killed and waited for through a pidfd of its init. Then it
+// refuses symlinks and special files in the step's private directories,
+// removing them, so the engine never follows one outside.
 func (s *Step) Seal() error {
+	s.mu.Lock()
+	ending := s.ending
+	s.ending = nil
+	s.mu.Unlock()
+	var errs []error
+	for _, e := range ending {
+		errs = append(errs, e.wait())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 	var bad []string
 	for _, root := range s.private {
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

@@ -259,7 +259,7 @@ func TestDiesWithParent(t *testing.T) {
 		t.Fatal(err)
 	}
 	parent := exec.Command("sh", append([]string{"-c", `"$@" & wait`, "sh"}, cmd.Args...)...)
-	parent.Env = cmd.Env
+	parent.Env, parent.ExtraFiles = cmd.Env, cmd.ExtraFiles // bwrap's --info-fd
 	if err := parent.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -23,10 +23,16 @@
 // --engine argo, where each step is a pod.
 //
 // Seal closes the gap left by the server's in-process work on a step's
-// files (reading outputs, uploading artifacts): it runs after the sandbox's
-// last process died with its pid namespace, and refuses symlinks and
-// special files in the step's writable directories, so nothing the step
-// left leads the server outside them.
+// files (reading outputs, uploading artifacts). It first ends the step's
+// sandboxes for good: a process the step left in the background (setsid, a
+// double fork, nohup) outlives the command bwrap waited for, inside the
+// sandbox's pid namespace, and could plant a link or swap a file after the
+// check or while the server reads. bwrap reports the pid of the
+// namespace's init (--info-fd); Seal kills it through a pidfd and waits for
+// it to exit, which the kernel lets happen only once every other process
+// of the namespace is gone. Then Seal refuses symlinks and special files in
+// the step's writable directories, so nothing the step left leads the
+// server outside them.
 //
 // sandbox imports nothing from kubeline; engines and the serving manager
 // receive it through small interfaces and cmd/kubeline wires it.
