@@ -26,14 +26,13 @@ type payload struct {
 // are in buf (0, 0 for a body that is not JSON), for Rows to read them
 // without decoding them again.
 func appendPayload(buf *bytes.Buffer, p serving.Prediction) (request, response [2]int) {
-	buf.WriteString(`{"at":`)
-	at, _ := p.At.MarshalJSON()
-	buf.Write(at)
-	buf.WriteString(`,"model":`)
-	model, _ := json.Marshal(p.Model)
-	buf.Write(model)
-	buf.WriteString(`,"status":`)
-	buf.WriteString(strconv.Itoa(p.Status))
+	// The time and the model are appended in place (time.MarshalJSON
+	// and json.Marshal allocated each, for every prediction).
+	b := append(buf.AvailableBuffer(), `{"at":"`...)
+	b = append(p.At.AppendFormat(b, time.RFC3339Nano), `","model":`...)
+	b = appendString(b, p.Model)
+	b = strconv.AppendInt(append(b, `,"status":`...), int64(p.Status), 10)
+	buf.Write(b)
 	buf.WriteString(`,"request":`)
 	request = appendBody(buf, p.Request)
 	buf.WriteString(`,"response":`)
@@ -56,4 +55,17 @@ func appendBody(buf *bytes.Buffer, b []byte) [2]int {
 	s, _ := json.Marshal(string(b))
 	buf.Write(s)
 	return [2]int{}
+}
+
+// appendString appends s as a JSON string: as it is, quoted, when nothing
+// in it needs escaping (a model's NAME@vN), else as json.Marshal writes
+// it.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	return append(append(append(b, '"'), s...), '"')
 }

@@ -225,7 +225,11 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 func TestPayloadLine(t *testing.T) {
 	for _, body := range []string{`{"instances": [1,
 	2]}`, "not json\nat all", "", `{"s":"<a href='x'>&</a>","u":"é\u2028"}`, `[1,2`, `"a string"`} {
-		p := serving.Prediction{Model: "m@v1\t\"x\"", Status: 200, At: time.Date(2026, 12, 3, 1, 2, 3, 4, time.UTC),
+		model := "m@v1"
+		if len(body)%2 == 0 {
+			model = "m@v1\t\"x\"<é>"
+		}
+		p := serving.Prediction{Model: model, Status: 200, At: time.Date(2026, 12, 3, 1, 2, 3, 4, time.UTC),
 			Request: []byte(body), Response: []byte(`{"predictions":[1]}`), Truncated: body == ""}
 		var buf bytes.Buffer
 		appendPayload(&buf, p)
