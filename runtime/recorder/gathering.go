@@ -16,6 +16,7 @@ import (
 // a recorded request cost the process's garbage collector.
 type gathering struct {
 	n     int            // predictions
+	bytes int            // of payload lines
 	deps  []*gathered    // deps[:used] are this batch's
 	used  int            //
 	index map[string]int // deployment -> deps index
@@ -57,7 +58,9 @@ func (g *gathering) add(p serving.Prediction) {
 		g.index[p.Deployment] = i
 	}
 	d := g.deps[i]
+	before := d.lines.Len()
 	req, resp := appendPayload(&d.lines, p)
+	g.bytes += d.lines.Len() - before
 	b := d.lines.Bytes()
 	in, out := compactRows(p.Protocol, b[req[0]:req[1]:req[1]], b[resp[0]:resp[1]:resp[1]])
 	d.sums = append(d.sums, store.Prediction{Deployment: p.Deployment, Model: p.Model, Protocol: p.Protocol, At: p.At, Latency: p.Latency,
@@ -89,5 +92,5 @@ func (g *gathering) reset() {
 	clear(g.all)
 	g.all = g.all[:0]
 	clear(g.index)
-	g.used, g.n = 0, 0
+	g.used, g.n, g.bytes = 0, 0, 0
 }

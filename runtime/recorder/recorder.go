@@ -24,8 +24,14 @@ type Options struct {
 	// Queue is how many predictions may wait for the worker (4096 when
 	// 0); beyond it they are dropped and counted.
 	Queue int
-	// Batch is how many predictions one write takes at most (256 when 0).
-	Batch int
+	// Batch is how many predictions one write takes at most (1024 when
+	// 0), BatchBytes how many bytes of payload lines (4 MiB when 0): a
+	// write's cost is mostly the same whatever its size (an artifact-store
+	// object and a store transaction), and a batch of 256 filled in 35 ms
+	// at 7,000 requests a second, so it was written three times as often
+	// as Gather asks for.
+	Batch      int
+	BatchBytes int
 	// Keep is how many summaries each deployment keeps (100,000 when 0).
 	Keep int
 	// Gather is how long the worker waits for more predictions to fill a
@@ -66,7 +72,10 @@ func New(sum Summaries, put func(ctx context.Context, key string, data []byte) e
 		o.Queue = 4096
 	}
 	if o.Batch == 0 {
-		o.Batch = 256
+		o.Batch = 1024
+	}
+	if o.BatchBytes == 0 {
+		o.BatchBytes = 4 << 20
 	}
 	if o.Keep == 0 {
 		o.Keep = 100000
@@ -190,7 +199,7 @@ const Gather = 100 * time.Millisecond
 const gatherPolls = 10
 
 // batch writes p and what else arrives within Gather, up to Batch
-// predictions. The worker takes what is queued every Gather/gatherPolls
+// predictions or BatchBytes of payload lines. The worker takes what is queued every Gather/gatherPolls
 // rather than receiving predictions one by one as they come: a request's
 // Record then only copies its prediction into the queue's buffer and
 // does not wake the worker (a goroutine switch per request, with the
@@ -207,7 +216,7 @@ func (r *Recorder) batch(ctx context.Context, p serving.Prediction) {
 	poll := max(r.opts.Gather/gatherPolls, time.Millisecond)
 	for {
 	take:
-		for g.n < r.opts.Batch {
+		for !r.full() {
 			select {
 			case q := <-r.q:
 				g.add(q)
@@ -216,7 +225,7 @@ func (r *Recorder) batch(ctx context.Context, p serving.Prediction) {
 			}
 		}
 		left := time.Until(deadline)
-		if g.n >= r.opts.Batch || left <= 0 {
+		if r.full() || left <= 0 {
 			break
 		}
 		time.Sleep(min(poll, left))
@@ -230,6 +239,11 @@ func (r *Recorder) batch(ctx context.Context, p serving.Prediction) {
 	}
 	r.recorded.Add(int64(n))
 	r.batches.Add(1)
+}
+
+// full says the batch being gathered is as large as a batch may be.
+func (r *Recorder) full() bool {
+	return r.gathered.n >= r.opts.Batch || r.gathered.bytes >= r.opts.BatchBytes
 }
 
 // write stores ps as one batch (tests and BenchmarkWrite).

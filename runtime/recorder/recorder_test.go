@@ -226,3 +226,26 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	}
 }
+
+// TestBatchBytes: a batch is written once its payload lines reach
+// BatchBytes, without waiting out Gather; the rest stay queued for the
+// next.
+func TestBatchBytes(t *testing.T) {
+	w := newWorld(t, Options{BatchBytes: 1000, Gather: time.Minute})
+	ctx := context.Background()
+	body := `{"instances":["` + strings.Repeat("x", 200) + `"]}`
+	for i := 0; i < 10; i++ {
+		w.rec.Record(pred("a", i, body))
+	}
+	var line bytes.Buffer
+	appendPayload(&line, pred("a", 0, body))
+	want := (1000 + line.Len() - 1) / line.Len() // the first count of lines of 1000 bytes or more
+	start := time.Now()
+	w.rec.batch(ctx, <-w.rec.q)
+	if time.Since(start) > 30*time.Second {
+		t.Fatal("the batch waited for Gather")
+	}
+	if st := w.rec.Stats(); st.Recorded != int64(want) || st.Queued != 10-want || st.Batches != 1 {
+		t.Fatalf("stats %+v, want %d recorded (lines of %d bytes) and %d queued", st, want, line.Len(), 10-want)
+	}
+}
