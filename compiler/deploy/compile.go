@@ -47,11 +47,7 @@ func (d *Deployment) InferenceService(storageURI string) map[string]any {
 		version = strconv.Itoa(n)
 	}
 	predictor := map[string]any{"containers": []any{d.container(d.Spec.Predictor, storageURI, true)}}
-	replicas := 1
-	if d.Spec.Replicas != nil {
-		replicas = *d.Spec.Replicas
-	}
-	predictor["minReplicas"], predictor["maxReplicas"] = replicas, replicas
+	predictor["minReplicas"], predictor["maxReplicas"] = d.Spec.replicaRange()
 	if c := d.Spec.Canary; c != nil {
 		predictor["canaryTrafficPercent"] = c.TrafficPercent
 	}
@@ -94,17 +90,7 @@ func (d *Deployment) container(c Component, storageURI string, predictor bool) m
 	}
 	out["env"] = env
 	if r := d.Spec.Resources; predictor && r != nil {
-		limits := map[string]any{}
-		if r.CPU != "" {
-			limits["cpu"] = r.CPU
-		}
-		if r.Memory != "" {
-			limits["memory"] = r.Memory
-		}
-		if r.GPUs > 0 {
-			limits["nvidia.com/gpu"] = strconv.Itoa(r.GPUs)
-		}
-		out["resources"] = map[string]any{"limits": limits, "requests": limits}
+		out["resources"] = r.kserve()
 	}
 	return out
 }

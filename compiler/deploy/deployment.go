@@ -29,8 +29,12 @@ type Spec struct {
 	Predictor   Component  `json:"predictor"`
 	Transformer *Component `json:"transformer,omitempty"`
 	Resources   *Resources `json:"resources,omitempty"`
-	Replicas    *int       `json:"replicas,omitempty"`
-	Canary      *Canary    `json:"canary,omitempty"`
+	// Replicas is a fixed count of predictor replicas; MinReplicas and
+	// MaxReplicas instead let KServe scale between them (replicas.go).
+	Replicas    *int    `json:"replicas,omitempty"`
+	MinReplicas *int    `json:"minReplicas,omitempty"`
+	MaxReplicas *int    `json:"maxReplicas,omitempty"`
+	Canary      *Canary `json:"canary,omitempty"`
 }
 
 // Component is a predictor or a transformer: a container image with its
@@ -48,13 +52,6 @@ type Component struct {
 type EnvVar struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
-}
-
-// Resources of each predictor replica.
-type Resources struct {
-	CPU    string `json:"cpu,omitempty"`
-	Memory string `json:"memory,omitempty"`
-	GPUs   int    `json:"gpus,omitempty"`
 }
 
 // Canary serves another model version to a share of the traffic.
@@ -76,6 +73,8 @@ func Decode(doc *yaml.Node) (*Deployment, error) {
 var (
 	modelRef = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9._-]*)@(v[0-9]+|latest)$`)
 	dnsName  = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$`)
+	// envName is Kubernetes' rule for a container's environment variable.
+	envName = regexp.MustCompile(`^[-._a-zA-Z][-._a-zA-Z0-9]*$`)
 )
 
 // ParseModel splits NAME@vN (n 0 for latest).
@@ -113,11 +112,9 @@ func (d *Deployment) Validate() error {
 	if s.Transformer != nil {
 		s.Transformer.validate("spec.transformer", s.Target, &es)
 	}
-	if s.Replicas != nil && (*s.Replicas < 1 || *s.Replicas > 100) {
-		es.Add("spec.replicas", nil, "want 1..100, got %d", *s.Replicas)
-	}
-	if r := s.Resources; r != nil && r.GPUs < 0 {
-		es.Add("spec.resources.gpus", nil, "want 0 or more, got %d", r.GPUs)
+	s.validateReplicas(&es)
+	if r := s.Resources; r != nil {
+		r.validate("spec.resources", &es)
 	}
 	if c := s.Canary; c != nil {
 		if _, _, ok := ParseModel(c.Model); !ok {
@@ -141,8 +138,8 @@ func (c *Component) validate(at, target string, es *spec.Errors) {
 		es.Add(at+".protocol", nil, "want v1 or v2, got %q", c.Protocol)
 	}
 	for i, e := range c.Env {
-		if e.Name == "" {
-			es.Add(spec.Index(at+".env", i)+".name", nil, "required")
+		if !envName.MatchString(e.Name) {
+			es.Add(spec.Index(at+".env", i)+".name", nil, "want a variable name of letters, digits, '_', '-' and '.', not starting with a digit, got %q", e.Name)
 		}
 	}
 }
