@@ -45,8 +45,8 @@ spec:
 func TestReplicaRange(t *testing.T) {
 	n := func(i int) *int { return &i }
 	for _, c := range []struct {
-		name         string
-		s            Spec
+		name           string
+		s              Spec
 		wantLo, wantHi int
 	}{
 		{"nothing", Spec{}, 1, 1},
