@@ -49,7 +49,7 @@ func BenchmarkConsolePages(b *testing.B) {
 		{"datasets", "#/datasets"}, {"featuresets", "#/featuresets"}, {"code", "#/code"}, {"models", "#/models"},
 		{"model-versions", "#/{kind}/{name}"}, {"model-version", "#/{kind}/{name}/v{version}"}, {"dataset-version", "#/{kind}/{name}/v{version}"},
 		{"big-dataset-version", "#/{kind}/{name}/v{version}"},
-		{"catalog", "#/catalog"}, {"deployments", "#/deployments"}, {"deployment", "#/deployments/{name}"},
+		{"catalog", "#/catalog"}, {"deployments", "#/deployments"}, {"deployment", "#/deployments/{name}"}, {"deployment-edit", "#/deployments/{name}/edit"},
 		{"pools", "#/pools"}, {"queue", "#/queue"}, {"hpo", "#/hpo"}, {"hpo-experiment", "#/hpo/{id}"},
 		{"compare", "#/compare"}, {"ides", "#/ides"}, {"users", "#/users"}, {"groups", "#/groups"}, {"images", "#/images"},
 	} {
@@ -120,7 +120,7 @@ func (w *benchWorld) values(page string) map[string]string {
 		v["kind"], v["name"], v["version"] = "datasets", "d", "1"
 	case "big-dataset-version":
 		v["kind"], v["name"], v["version"] = "datasets", "big", "1"
-	case "deployment":
+	case "deployment", "deployment-edit":
 		v["name"] = "m-serve"
 	}
 	return v

@@ -446,6 +446,15 @@ func TestConsole(t *testing.T) {
 	op.run("give pool train 2 GPUs", chromedp.SetValue(chromedp.CSS("#gpus-train-n1"), "2"), chromedp.Click(chromedp.CSS(`form.pool-form[data-pool="train"] button`)))
 	op.waitFor("pool train holds 2 GPUs", `document.querySelector('#pool-train').parentNode.textContent.includes('of 2 GPUs')`, 10*time.Second)
 	op.noErrorBanner("pools after the change")
+	// The default pool's GPUs are all pool train's now: its card says so
+	// (the default pool holds every GPU no other pool was given).
+	if got, want := op.text("#default-pool-empty"), "No GPUs left for the default pool: all 2 of the cluster's GPUs are in pool train. "+
+		"It gets GPUs back when an operator takes them from another pool; until then, runs of groups b, default that need GPUs wait (0 now)."; got != want {
+		t.Errorf("the default pool's card says %q, want %q", got, want)
+	}
+	if strings.Contains(op.text("main"), "0 of 0") {
+		t.Errorf("the pools page still reads 0 of 0 GPUs: %q", op.text("main"))
+	}
 	op.visit("#/queue")
 	op.waitFor("big-train runs", `Array.from(document.querySelectorAll('main tbody tr')).some(r => r.textContent.includes('big-train') && /Starting|Running/.test(r.textContent))`, 20*time.Second)
 	op.shot("queue-started")
@@ -474,13 +483,14 @@ func TestConsole(t *testing.T) {
 	// (console_forms_browser_test.go).
 	consoleOperatorForms(t, w, browser)
 	consoleCanary(t, w, browser)
+	consoleDeployForm(t, w, browser) // console_deploy_browser_test.go
 
 	// Every page as the operator: calls, no error banner, accessibility.
 	for _, c := range []struct{ route, hash string }{
 		{"#/projects", "#/projects"}, {"#/projects/{name}", "#/projects/churn"}, {"#/runs", "#/runs"},
 		{"#/datasets", "#/datasets"}, {"#/featuresets", "#/featuresets"}, {"#/code", "#/code"}, {"#/models", "#/models"},
 		{"#/{kind}/{name}", "#/models/m"}, {"#/{kind}/{name}/v{version}", "#/models/m/v1"}, {"#/{kind}/{name}/v{version}", "#/datasets/d/v1"},
-		{"#/catalog", "#/catalog"}, {"#/deployments", "#/deployments"}, {"#/deployments/{name}", "#/deployments/m-serve"},
+		{"#/catalog", "#/catalog"}, {"#/deployments", "#/deployments"}, {"#/deployments/{name}", "#/deployments/m-serve"}, {"#/deployments/{name}/edit", "#/deployments/m-serve/edit"},
 		{"#/pools", "#/pools"}, {"#/queue", "#/queue"}, {"#/hpo", "#/hpo"}, {"#/hpo/{id}", "#/hpo/" + w.experiment},
 		{"#/compare", "#/compare?run_id=" + w.trainRun}, {"#/ides", "#/ides"}, {"#/users", "#/users"}, {"#/groups", "#/groups"}, {"#/images", "#/images"},
 	} {

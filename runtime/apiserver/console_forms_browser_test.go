@@ -87,6 +87,9 @@ func consoleOperatorForms(t *testing.T, w *consoleWorld, browser context.Context
 	op.run("create pool spare", chromedp.SendKeys(css("#pool-name"), "spare"), chromedp.SetValue(css("#pool-gpus-n1"), "1"),
 		chromedp.Click(css("#pool-form button[type=submit]")))
 	op.resultSays("spare created", "Pool spare created with 1 GPU of type t4")
+	if got := op.text("#default-pool-empty"); !strings.HasPrefix(got, "No GPUs left for the default pool: all 2 of the cluster's GPUs are in pools spare, train.") {
+		t.Errorf("with pools spare and train holding every GPU the default pool's card says %q", got)
+	}
 	if r := do(t, "GET", k.kl()+"/pools/spare", w.op, nil); r.code != 200 || r.body["total_gpus"] != 1.0 {
 		t.Fatalf("pool spare after the console's form: %d %s", r.code, r.raw)
 	}

@@ -294,15 +294,34 @@ func process(c deploy.Component) serving.Process {
 	return p
 }
 
+// deploymentView is a deployment as GET shows it: its status and the spec
+// of the Deployment it was made from (what the console's edit form fills
+// in); an imported one has none.
+type deploymentView struct {
+	serving.Status
+	Spec *deploy.Spec `json:"spec,omitempty"`
+}
+
 func (s *Server) getDeployment(ctx context.Context, name string) (any, error) {
 	st, err := s.serving.Get(name)
 	if errors.Is(err, serving.ErrNotFound) {
 		return nil, notFoundErr("deployment %s not found", name)
 	}
-	if err == nil && st.Cluster != "" {
-		return s.refreshRemote(ctx, st), nil
+	if err != nil {
+		return nil, err
 	}
-	return st, err
+	var sp *deploy.Spec
+	if d, ok := s.deployDocs.Load(name); ok {
+		sp = &d.(*deploy.Deployment).Spec
+	}
+	if st.Cluster != "" {
+		m := s.refreshRemote(ctx, st)
+		if sp != nil {
+			m["spec"] = sp
+		}
+		return m, nil
+	}
+	return deploymentView{Status: st, Spec: sp}, nil
 }
 
 // deploymentAction is POST /deployments/NAME:stop.

@@ -44,6 +44,7 @@ var Pages = []Page{
 	{"#/catalog", "Catalog", "catalog", []string{kl + "/catalog", kl + "/models"}},
 	{"#/deployments", "Deployments", "catalog", []string{kl + "/deployments"}},
 	{"#/deployments/{name}", "Deployment", "catalog", []string{kl + "/deployments/{name}", kl + "/deployments/{name}/traffic?seconds=300&step=5"}},
+	{"#/deployments/{name}/edit", "Change deployment", "catalog", []string{kl + "/deployments/{name}", kl + "/catalog"}},
 	{"#/pools", "GPU pools", "view", []string{kl + "/pools?history_seconds=3600"}},
 	{"#/queue", "Queue", "view", []string{kl + "/queue"}},
 	{"#/hpo", "HPO experiments", "view", []string{kl + "/hpo/experiments"}},

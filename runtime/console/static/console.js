@@ -167,6 +167,7 @@ const ROUTES = [
   [/^#\/(datasets|featuresets|code|models)\/([^/]+)$/, pageVersions],
   [/^#\/(datasets|featuresets|code|models)\/([^/]+)\/v(\d+)$/, pageVersion],
   [/^#\/catalog$/, pageCatalog], [/^#\/deployments$/, pageDeployments], [/^#\/deployments\/([^/]+)$/, pageDeployment],
+  [/^#\/deployments\/([^/]+)\/edit$/, pageDeploymentEdit],
   [/^#\/pools$/, pagePools], [/^#\/queue$/, pageQueue], [/^#\/hpo$/, pageHPOList], [/^#\/hpo\/([^/]+)$/, pageHPO],
   [/^#\/compare(?:\?(.*))?$/, pageCompare], [/^#\/ides$/, pageIDEs], [/^#\/users$/, pageUsers],
   [/^#\/groups$/, pageGroups], [/^#\/images$/, pageImages], [/^#\/signin$/, pageSignin],
@@ -396,42 +397,14 @@ async function pageCatalog(main) {
   ${publish ? h`<h2>Publish</h2>${table('Latest model versions not in the catalog', ['Model version', 'Group', 'Action'],
     candidates.map((m) => [h`<a href="${versionHref('model', m.name, m.latest_version)}">${m.name}@v${m.latest_version}</a>`, m.group,
       h`<button type="button" class="publish" data-name="${m.name}" data-version="${m.latest_version}">Publish ${m.name}@v${m.latest_version}</button>`]))}` : ''}
-  ${can('deploy') && entries.length ? h`<h2>Deploy</h2><form class="inline" id="deploy-form">
-    <label for="deploy-model">Model version<select id="deploy-model" required>${entries.map((e) => h`<option value="${e.name}@v${e.version}">${e.name}@v${e.version}</option>`)}</select></label>
-    <label for="deploy-name">Deployment name<input id="deploy-name" required pattern="[a-z0-9][a-z0-9-]*"></label>
-    <label for="deploy-command">Predictor command<input id="deploy-command" required size="40" placeholder="python3 /srv/predictor.py"></label>
-    <label for="deploy-image">Predictor image<input id="deploy-image" value="python:3.12-slim"></label>
-    <fieldset><legend>Transformer (optional: pre- and postprocessing)</legend>
-      <label for="deploy-transformer-command">Transformer command<input id="deploy-transformer-command" size="36" placeholder="python3 /srv/transformer.py"></label>
-      <label for="deploy-transformer-image">Transformer image<input id="deploy-transformer-image" value="python:3.12-slim"></label></fieldset>
-    <fieldset><legend>Canary (optional: a share of the traffic to another version)</legend>
-      <label for="deploy-canary">Canary model version<select id="deploy-canary"><option value="">No canary</option>${entries.map((e) => h`<option value="${e.name}@v${e.version}">${e.name}@v${e.version}</option>`)}</select></label>
-      <label for="deploy-canary-percent">Canary traffic (%)<input id="deploy-canary-percent" type="number" min="1" max="99" value="10"></label></fieldset>
-    <button class="primary" type="submit">Deploy</button></form>` : ''}`);
+  ${can('deploy') && entries.length ? h`<h2>Deploy</h2>${deployForm(entries, null)}` : ''}`);
   for (const b of $$('button.publish', main)) {
     b.addEventListener('click', () => act(async () => {
       await api(KL + '/models/' + enc(b.dataset.name) + '/versions/v' + b.dataset.version + ':publish', { method: 'POST', body: {} });
       await route();
     }));
   }
-  const f = $('#deploy-form', main);
-  if (f) {
-    f.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      act(async () => {
-        const name = $('#deploy-name').value.trim();
-        const words = (id) => $(id).value.trim().split(/\s+/).filter(Boolean);
-        const spec = { model: $('#deploy-model').value, target: 'local',
-          predictor: { image: $('#deploy-image').value.trim(), command: words('#deploy-command'), protocol: 'v1' } };
-        if (words('#deploy-transformer-command').length) {
-          spec.transformer = { image: $('#deploy-transformer-image').value.trim(), command: words('#deploy-transformer-command'), protocol: 'v1' };
-        }
-        if ($('#deploy-canary').value) spec.canary = { model: $('#deploy-canary').value, trafficPercent: Number($('#deploy-canary-percent').value) };
-        await api(KL + '/deployments', { method: 'POST', body: { apiVersion: 'kubeline.io/v1alpha1', kind: 'Deployment', metadata: { name }, spec } });
-        location.hash = '#/deployments/' + enc(name);
-      });
-    });
-  }
+  wireDeployForm(main); // deploy.js
 }
 
 async function pageDeployments(main) {
@@ -445,6 +418,8 @@ async function pageDeployment(main, name) {
   const traffic = () => api(KL + '/deployments/' + enc(name) + '/traffic?seconds=300&step=5');
   const [d, t] = await Promise.all([api(KL + '/deployments/' + enc(name)), traffic()]);
   set(main, h`<h1>Deployment ${d.name}</h1>${fields(d, ['model', 'canary', 'canary_traffic_percent', 'transformer', 'state', 'url', 'cluster', 'started_at'])}
+  ${servingFields(d)}
+  ${can('deploy') && d.spec && !d.cluster ? h`<p><a href="#/deployments/${enc(d.name)}/edit" id="edit-deployment">Change deployment ${d.name}</a></p>` : ''}
   ${can('deploy') ? h`<button type="button" id="stop-deployment">Stop deployment ${d.name}</button>` : ''}
   <h2>Requests and latency, last 5 minutes (live)</h2><div id="traffic"></div>`);
   const stop = $('#stop-deployment', main);
@@ -480,7 +455,7 @@ async function pagePools(main) {
   const operate = can('operate');
   set(main, h`<h1>GPU pools</h1>${operate ? actionResult() : ''}<p>${d.cluster_gpus ?? ''} GPUs in the cluster. <a href="#/queue">The queue</a> says why runs wait.</p>
   <div class="cards">${pools.map((p) => h`<section class="card" aria-labelledby="pool-${p.name}"><h2 id="pool-${p.name}">Pool ${p.name}${p.gpu_type ? ' (' + p.gpu_type + ')' : ''}</h2>
-    <p>${p.used_gpus} of ${p.total_gpus} GPUs in use, ${p.queued_runs} runs waiting${p.groups && p.groups.length ? ', groups ' + p.groups.join(', ') : ''}.</p>
+    ${poolSummary(p, d.cluster_gpus, pools)}
     ${poolChart(p)}
     ${operate && !p.default ? h`<form class="inline pool-form" data-pool="${p.name}" data-type="${p.gpu_type || ''}">${nodes.map((n) => h`<label for="gpus-${p.name}-${n}">GPUs of ${p.name} on node ${n}
       <input type="number" min="0" id="gpus-${p.name}-${n}" data-node="${n}" value="${((p.nodes || []).find((x) => x.name === n) || { gpus: 0 }).gpus}"></label>`)}
@@ -498,6 +473,19 @@ async function pagePools(main) {
       });
     });
   }
+}
+
+// poolSummary says what a pool holds. The default pool holds every GPU no
+// other pool was given: with none left it says where they are, not "0 of 0".
+function poolSummary(p, clusterGPUs, pools) {
+  const named = p.groups && p.groups.length; // operators see which groups use a pool
+  if (!p.default || p.total_gpus > 0) {
+    return h`<p>${p.used_gpus} of ${p.total_gpus} GPUs in use, ${p.queued_runs} runs waiting${named ? ', groups ' + p.groups.join(', ') : ''}.</p>`;
+  }
+  const waiting = `${named ? 'runs of groups ' + p.groups.join(', ') : 'runs on it'} that need GPUs wait (${p.queued_runs} now)`;
+  if (!clusterGPUs) return h`<p id="default-pool-empty">The cluster has no GPUs: ${waiting}.</p>`;
+  const others = pools.filter((x) => !x.default && x.total_gpus > 0).map((x) => x.name);
+  return h`<p id="default-pool-empty">No GPUs left for the default pool: all ${clusterGPUs} of the cluster's GPUs are in ${others.length === 1 ? 'pool' : 'pools'} ${others.join(', ')}. It gets GPUs back when an operator takes them from another pool; until then, ${waiting}.</p>`;
 }
 
 function poolChart(p) {
