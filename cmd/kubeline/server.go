@@ -221,7 +221,10 @@ func recoverRuns(ctx context.Context, st *store.Store, home string) error {
 		if queued[r.ID] {
 			continue
 		}
-		reason, ok := reasons["run-"+r.ID[:min(8, len(r.ID))]]
+		reason, ok := reasons[apiserver.WorkflowName(r.ID)]
+		if !ok { // a run of an older server: its workflow had 8 characters of the id
+			reason, ok = reasons["run-"+r.ID[:min(8, len(r.ID))]]
+		}
 		if !ok {
 			reason = stoppedByCrash
 		}

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeline/kubeline/e2e/cluster"
+	"github.com/kubeline/kubeline/runtime/apiserver"
 )
 
 // startOnArgo starts `kubeline server --engine argo` on namespace n of the
@@ -127,8 +128,8 @@ func TestServerOnArgo(t *testing.T) {
 	if !slices.Contains(states, "PENDING") || !slices.Contains(states, "RUNNING") || states[len(states)-1] != "SUCCEEDED" {
 		t.Fatalf("state history %v", states)
 	}
-	if ran := mainExits(t, n, "run-"+ok[:8]); !slices.Equal(ran, []int32{0}) {
-		t.Fatalf("the run's pods' main containers exited %v, want one step exiting 0\n%s", ran, n.Pods("run-"+ok[:8]))
+	if ran := mainExits(t, n, apiserver.WorkflowName(ok)); !slices.Equal(ran, []int32{0}) {
+		t.Fatalf("the run's pods' main containers exited %v, want one step exiting 0\n%s", ran, n.Pods(apiserver.WorkflowName(ok)))
 	}
 	var list struct {
 		Runs []struct {
@@ -146,7 +147,7 @@ func TestServerOnArgo(t *testing.T) {
 
 	held := createFileRun(t, c, "testdata/hold.yaml", nil)
 	waitRunState(t, c, held, "RUNNING")
-	wfName := "run-" + held[:8]
+	wfName := apiserver.WorkflowName(held)
 	waitPodRunning(t, n, wfName)
 	if err := c.call("POST", "/apis/v2beta1/runs/"+held+":terminate", nil, nil); err != nil {
 		t.Fatal(err)
@@ -246,8 +247,8 @@ func TestServerOnArgoVersions(t *testing.T) {
 	uploadRows(t, c, "d", "a\nb\nc\nd\n")
 	id := createFileRun(t, c, "../../examples/train-model/pipeline.yaml", map[string]any{"data": "dataset://d@v1", "lr": 0.1})
 	run := waitRunState(t, c, id, "SUCCEEDED")
-	if ran := mainExits(t, n, "run-"+id[:8]); !slices.Equal(ran, []int32{0, 0, 0}) {
-		t.Fatalf("main containers exited %v, want importer, train and evaluate exiting 0\n%s", ran, n.Pods("run-"+id[:8]))
+	if ran := mainExits(t, n, apiserver.WorkflowName(id)); !slices.Equal(ran, []int32{0, 0, 0}) {
+		t.Fatalf("main containers exited %v, want importer, train and evaluate exiting 0\n%s", ran, n.Pods(apiserver.WorkflowName(id)))
 	}
 
 	var v map[string]any

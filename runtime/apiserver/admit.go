@@ -262,7 +262,7 @@ func (s *Server) terminate(ctx context.Context, run store.Run) (any, error) {
 			return nil, err
 		}
 	}
-	return map[string]any{}, s.engine.Stop(ctx, "run-"+run.ID[:8])
+	return map[string]any{}, s.engine.Stop(ctx, WorkflowName(run.ID))
 }
 
 // requeue puts a retried run back in its pool's queue.

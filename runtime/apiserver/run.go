@@ -128,6 +128,7 @@ func (s *Server) createRunFrom(ctx context.Context, b runBody, scheduledAt time.
 	}
 	wfJSON, _ := json.Marshal(wf)
 	run.Workflow = string(wfJSON)
+	run.ID = s.newRunID()
 	if err := s.store.CreateRun(ctx, run); err != nil {
 		return nil, err
 	}
@@ -275,7 +276,7 @@ func paramString(v any) string {
 // start submits a run's workflow and follows it, recording its state.
 func (s *Server) start(run store.Run, wf *wfv1.Workflow) {
 	wf = wf.DeepCopy()
-	wf.Name = "run-" + run.ID[:8]
+	wf.Name = WorkflowName(run.ID)
 	if wf.Annotations == nil {
 		wf.Annotations = map[string]string{}
 	}

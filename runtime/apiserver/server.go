@@ -72,6 +72,8 @@ type Server struct {
 	inflight inflight
 	// ideOpts say how IDEs run on the engine (ide.go).
 	ideOpts IDEOptions
+	// runIDs makes new runs' ids (runname.go); nil lets the store.
+	runIDs func() string
 	// uiDir is the Pipelines UI build served at / (ui.go); "" for none.
 	uiDir string
 	// storeOnly is why a server that starts nothing refuses the routes

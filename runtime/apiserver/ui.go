@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
-	"github.com/kubeline/kubeline/runtime/store"
 )
 
 // WithUI serves a Kubeflow Pipelines UI build (its build/ directory) at /
@@ -126,22 +125,7 @@ func (s *Server) ownsObject(ctx context.Context, key string) bool {
 	if len(parts) < 3 || parts[0] != "kubeline" {
 		return false
 	}
-	// A run's workflow is named run-ID[:8] (start); every page of the
-	// caller's runs is looked at, not only the newest.
-	opts := s.visible(ctx, store.ListOptions{PageSize: 200, SortBy: "created_at desc"})
-	for {
-		runs, page, err := s.store.ListRunSummaries(ctx, "", "", opts)
-		if err != nil {
-			return false
-		}
-		for _, r := range runs {
-			if len(r.ID) >= 8 && "run-"+r.ID[:8] == parts[1] {
-				return true
-			}
-		}
-		if page.NextPageToken == "" {
-			return false
-		}
-		opts.PageToken = page.NextPageToken
-	}
+	// A run's workflow is named after it (WorkflowName).
+	_, ok := s.runOfWorkflow(ctx, parts[1])
+	return ok
 }

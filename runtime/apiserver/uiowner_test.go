@@ -23,7 +23,11 @@ func TestUIArtifactOfAnOldRun(t *testing.T) {
 	}
 	h := newHostile(t, serverOptions{with: func(api *apiserver.Server, _ context.Context) { api.WithUI(ui) }})
 	ctx := context.Background()
-	old := &store.Run{DisplayName: "old", Namespace: "a", State: "SUCCEEDED", CreatedAt: time.Now().Add(-time.Hour)}
+	// A run of an older server: its workflow's name kept 8 characters of
+	// its id (found by its stored workflow's name).
+	id := store.NewID()
+	old := &store.Run{ID: id, DisplayName: "old", Namespace: "a", State: "SUCCEEDED", CreatedAt: time.Now().Add(-time.Hour),
+		Workflow: `{"metadata":{"name":"run-` + id[:8] + `"}}`}
 	if err := h.k.st.CreateRun(ctx, old); err != nil {
 		t.Fatal(err)
 	}
@@ -48,4 +52,13 @@ func TestUIArtifactOfAnOldRun(t *testing.T) {
 	}
 	fake := "kubeline/run-zzzzzzzz/run-zzzzzzzz-train/model"
 	hiddenLike(t, "GET /artifacts/get of a's old artifact", get("b-ds", key), get("b-ds", fake), key, fake)
+	// A run of b's whose id starts with the same 8 characters (its
+	// workflow has the whole id in its name) does not make a's old
+	// artifact b's.
+	twin := id[:8] + store.NewID()[8:]
+	if err := h.k.st.CreateRun(ctx, &store.Run{ID: twin, DisplayName: "twin", Namespace: "b", State: "SUCCEEDED",
+		Workflow: `{"metadata":{"name":"` + apiserver.WorkflowName(twin) + `"}}`}); err != nil {
+		t.Fatal(err)
+	}
+	hiddenLike(t, "GET /artifacts/get of a's old artifact by b, whose run's id starts alike", get("b-ds", key), get("b-ds", fake), key, fake)
 }
