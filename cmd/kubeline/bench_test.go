@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -147,6 +149,107 @@ func BenchmarkRunParallelFor(b *testing.B) {
 			b.ReportMetric(peakRSS(), "peak-RSS-MB")
 		})
 	}
+	b.Run("ratio", benchmarkParallelForRatio)
+}
+
+// ratioRounds is how many times BenchmarkRunParallelFor/ratio runs each size.
+const ratioRounds = 3
+
+// benchmarkParallelForRatio is issue 25's per-step figure: 1,000 → 10,000
+// items within 1.3× per item. Each op runs `kubeline run` of the
+// ParallelFor above (the same CLI code path as items=N) at 1,000 and
+// 10,000 items ratioRounds times each, alternating (1k, 10k, 1k, ...), after
+// one untimed 100-item run that pays the process's first-use costs (page
+// faults of the binary, lazily built tables), which would otherwise fall on
+// the first 1,000-item run alone. It reports the median ms per item of each
+// size and their ratio (10k/1k), the median seconds of a 10,000-item run,
+// the largest peak RSS of a 10,000-item run (MB, VmHWM reset before each
+// run), and the median CPU ms per item of each size (this process and the
+// step processes it waited for, rusage: what the machine spent, which a
+// loaded machine changes less than it changes the time).
+func benchmarkParallelForRatio(b *testing.B) {
+	dir := b.TempDir()
+	home := filepath.Join(dir, "home")
+	b.Setenv("KUBELINE_HOME", home)
+	files := map[int]string{}
+	for _, n := range []int{100, 1000, 10000} {
+		files[n] = filepath.Join(dir, fmt.Sprintf("loop-%d.yaml", n))
+		if err := os.WriteFile(files[n], parallelForIR(n), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if _, err := runItems(home, files[100], 100); err != nil {
+		b.Fatal(err)
+	}
+	var rss float64
+	ms, cpu := map[int][]float64{}, map[int][]float64{}
+	for i := 0; i < b.N; i++ {
+		for r := 0; r < ratioRounds; r++ {
+			for _, n := range []int{1000, 10000} {
+				runtime.GC()
+				resetPeakRSS()
+				b.StartTimer()
+				m, err := runItems(home, files[n], n)
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				ms[n] = append(ms[n], float64(m.wall.Microseconds())/1000/float64(n))
+				cpu[n] = append(cpu[n], float64(m.cpu.Microseconds())/1000/float64(n))
+				if n == 10000 {
+					rss = max(rss, peakRSS())
+				}
+			}
+		}
+	}
+	b.ReportMetric(median(ms[1000]), "ms/item-1000")
+	b.ReportMetric(median(ms[10000]), "ms/item-10000")
+	b.ReportMetric(median(ms[10000])/median(ms[1000]), "ratio-10000/1000")
+	b.ReportMetric(median(ms[10000])*10, "s-10000")
+	b.ReportMetric(rss, "peak-RSS-MB-10000")
+	b.ReportMetric(median(cpu[1000]), "cpu-ms/item-1000")
+	b.ReportMetric(median(cpu[10000]), "cpu-ms/item-10000")
+}
+
+// itemsRun is what one `kubeline run` of the ParallelFor took: its time,
+// and the CPU of this process and of the step processes it waited for.
+type itemsRun struct{ wall, cpu time.Duration }
+
+// runItems runs `kubeline run file` (n items) as the CLI does, checks that
+// every item was echoed, and removes the run's directories.
+func runItems(home, file string, n int) (itemsRun, error) {
+	var stdout, stderr bytes.Buffer
+	cpu0, start := cpuTime(), time.Now()
+	code := run([]string{"run", file}, nil, &stdout, &stderr)
+	m := itemsRun{wall: time.Since(start), cpu: cpuTime() - cpu0}
+	if code != 0 {
+		return m, fmt.Errorf("exit %d: %s", code, tail(stderr.String()))
+	}
+	if got, err := itemsEchoed(home); got != n || err != nil {
+		return m, fmt.Errorf("%d items echoed, want %d (%v)", got, n, err)
+	}
+	return m, os.RemoveAll(filepath.Join(home, "runs"))
+}
+
+// cpuTime is the CPU time of this process and of its waited-for children.
+func cpuTime() time.Duration {
+	var self, kids syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	return time.Duration(self.Utime.Nano() + self.Stime.Nano() + kids.Utime.Nano() + kids.Stime.Nano())
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func tail(s string) string {

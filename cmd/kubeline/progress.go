@@ -23,14 +23,16 @@ const (
 // progress shows one line per step with its state and duration: redrawn in
 // place on a terminal, appended as lines change otherwise. It is fed the
 // nodes that changed (nodes, the embedded engine's OnNodes) and costs per
-// change, not per step of the workflow.
+// change, not per step of the workflow: a delivery's steps are named and
+// ordered once each (stepKey), and what it keeps of each node is a few
+// strings (the tree) and the phase it printed, not the node's status.
 type progress struct {
 	mu       sync.Mutex
 	w        io.Writer
 	tty      bool
 	drawn    int                        // lines drawn last time (tty)
-	tree     wfv1.Nodes                 // every node seen, slim: name, display name, boundary (stepName)
-	steps    map[string]wfv1.NodeStatus // step node id -> latest state
+	tree     nodeTree                   // every node seen: name, display name, boundary (stepName)
+	steps    map[string]wfv1.NodeStatus // step node id -> latest state, while a drawing needs it (tty)
 	printed  map[string]wfv1.NodePhase  // node id -> phase last printed (plain, scrolling)
 	order    []string                   // steps in the order they appeared (table)
 	running  map[string]bool            // running steps (scrolling)
@@ -40,7 +42,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer) *progress {
-	p := &progress{w: w, tree: wfv1.Nodes{}, steps: map[string]wfv1.NodeStatus{}, printed: map[string]wfv1.NodePhase{}, running: map[string]bool{}}
+	p := &progress{w: w, tree: nodeTree{}, steps: map[string]wfv1.NodeStatus{}, printed: map[string]wfv1.NodePhase{}, running: map[string]bool{}}
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb" {
 			p.tty = true
@@ -58,14 +60,13 @@ func (l logWriter) Write(b []byte) (int, error) {
 	p := l.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.tty {
-		p.clear()
-		fmt.Fprint(p.w, string(b))
-		p.draw()
-	} else {
-		fmt.Fprint(p.w, string(b))
+	if !p.tty {
+		return p.w.Write(b)
 	}
-	return len(b), nil
+	p.clear()
+	n, err := p.w.Write(b)
+	p.draw()
+	return n, err
 }
 
 func stepLine(n wfv1.NodeStatus, name string, now time.Time) string {
@@ -98,14 +99,17 @@ func (p *progress) update(wf *wfv1.Workflow) {
 	p.nodes(changed)
 }
 
-// line is step n's line, named by stepName.
-func (p *progress) line(n wfv1.NodeStatus, now time.Time) string {
-	return stepLine(n, stepName(n, p.tree), now)
-}
+// line is the line of step k.
+func line(k stepKey, now time.Time) string { return stepLine(k.n, k.name(), now) }
 
-// sortSteps orders steps as progress shows them (stepBefore).
-func (p *progress) sortSteps(steps []wfv1.NodeStatus) {
-	sort.SliceStable(steps, func(i, j int) bool { return stepBefore(steps[i], steps[j], p.tree) })
+// keyed names and orders steps as progress shows them (stepBefore).
+func (p *progress) keyed(steps []wfv1.NodeStatus) []stepKey {
+	keys := make([]stepKey, len(steps))
+	for i, n := range steps {
+		keys[i] = keyOf(n, p.tree)
+	}
+	sort.SliceStable(keys, func(i, j int) bool { return stepBefore(keys[i], keys[j]) })
+	return keys
 }
 
 // nodes receives the nodes that changed (the embedded engine's OnNodes).
@@ -115,23 +119,25 @@ func (p *progress) nodes(changed []wfv1.NodeStatus) {
 	defer p.mu.Unlock()
 	steps := make([]wfv1.NodeStatus, 0, len(changed))
 	for _, n := range changed {
-		p.tree[n.ID] = wfv1.NodeStatus{ID: n.ID, Name: n.Name, DisplayName: n.DisplayName, BoundaryID: n.BoundaryID}
+		p.tree[n.ID] = slim(n)
 		if n.Type == wfv1.NodeTypePod || n.Type == wfv1.NodeTypeSkipped {
 			steps = append(steps, n)
 		}
 	}
-	p.sortSteps(steps)
-	for _, n := range steps {
-		if _, seen := p.steps[n.ID]; !seen {
+	for _, k := range p.keyed(steps) {
+		n := k.n
+		if !p.tty {
+			if p.printed[n.ID] != n.Phase && n.Phase != wfv1.NodePending {
+				p.printed[n.ID] = n.Phase
+				fmt.Fprintln(p.w, line(k, now))
+			}
+			continue
+		}
+		if _, seen := p.steps[n.ID]; !seen && !p.scroll {
 			p.order = append(p.order, n.ID)
 		}
 		p.steps[n.ID] = n
 		switch {
-		case !p.tty:
-			if p.printed[n.ID] != n.Phase && n.Phase != wfv1.NodePending {
-				p.printed[n.ID] = n.Phase
-				fmt.Fprintln(p.w, p.line(n, now))
-			}
 		case n.Phase == wfv1.NodeRunning:
 			p.running[n.ID] = true
 		case n.Phase.Fulfilled(nil):
@@ -154,7 +160,8 @@ func (p *progress) clear() {
 
 // draw draws the table, or in scrolling mode prints the steps finished
 // since the last drawing and draws the running ones (callers hold p.mu
-// and have cleared the last drawing).
+// and have cleared the last drawing). Scrolling, a step printed finished
+// is forgotten but for its printed phase.
 func (p *progress) draw() {
 	now := time.Now()
 	if !p.scroll && len(p.steps) > tableSteps {
@@ -165,6 +172,7 @@ func (p *progress) draw() {
 				p.finished = append(p.finished, id)
 			}
 		}
+		p.order = nil
 	}
 	var lines []string
 	if !p.scroll {
@@ -173,15 +181,21 @@ func (p *progress) draw() {
 		for _, id := range p.order {
 			steps = append(steps, p.steps[id])
 		}
-		p.sortSteps(steps)
-		for _, n := range steps {
-			lines = append(lines, p.line(n, now))
+		for _, k := range p.keyed(steps) {
+			lines = append(lines, line(k, now))
 		}
 	} else {
 		for _, id := range p.finished {
-			if p.printed[id] != p.steps[id].Phase {
-				p.printed[id] = p.steps[id].Phase
-				fmt.Fprintln(p.w, p.line(p.steps[id], now))
+			n, ok := p.steps[id]
+			if !ok {
+				continue // listed twice, printed already
+			}
+			if p.printed[id] != n.Phase {
+				p.printed[id] = n.Phase
+				fmt.Fprintln(p.w, line(keyOf(n, p.tree), now))
+			}
+			if n.Phase.Fulfilled(nil) {
+				delete(p.steps, id)
 			}
 		}
 		p.finished = p.finished[:0]
@@ -200,14 +214,13 @@ func (p *progress) live(now time.Time) []string {
 	for id := range p.running {
 		run = append(run, p.steps[id])
 	}
-	p.sortSteps(run)
 	var lines []string
-	for i, n := range run {
+	for i, k := range p.keyed(run) {
 		if i == liveSteps-1 && len(run) > liveSteps {
 			lines = append(lines, fmt.Sprintf("… and %d more running", len(run)-i))
 			break
 		}
-		lines = append(lines, p.line(n, now))
+		lines = append(lines, line(k, now))
 	}
 	return lines
 }

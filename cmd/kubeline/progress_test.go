@@ -42,6 +42,10 @@ func TestProgressPlain(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("lines (-want +got):\n%s", diff)
 	}
+	// Off a terminal nothing is redrawn: no step's status is kept.
+	if len(p.steps) != 0 {
+		t.Errorf("%d step states kept, want none", len(p.steps))
+	}
 }
 
 var redraw = regexp.MustCompile(`\x1b\[(\d+)A\x1b\[J`)
@@ -111,6 +115,11 @@ func TestProgressTerminal(t *testing.T) {
 			// Bounds stated here, not read from the code under test.
 			if n == 300 && biggest > 40 {
 				t.Errorf("a redraw of %d lines: more than 40", biggest)
+			}
+			// Scrolling, a finished step is forgotten once printed: what is
+			// kept is the running steps' state (none at the end).
+			if n == 300 && len(p.steps) != 0 {
+				t.Errorf("%d step states kept at the end, want none", len(p.steps))
 			}
 			if n == 300 {
 				tail := out.String()[strings.LastIndex(out.String(), "s200"):]

@@ -12,11 +12,13 @@ import (
 )
 
 func TestStepName(t *testing.T) {
-	nodes := wfv1.Nodes{
-		"outer1": {ID: "outer1", DisplayName: "for-loop-2(1:b)", BoundaryID: "wf"},
-		"inner0": {ID: "inner0", DisplayName: "for-loop-4(0:7)", BoundaryID: "outer1"},
-		"long":   {ID: "long", DisplayName: `for-loop-6(3:{"a": 1, "b": "a long value indeed"})`, BoundaryID: "wf"},
-		"wf":     {ID: "wf", DisplayName: "wf"},
+	nodes := nodeTree{
+		"outer1": {display: "for-loop-2(1:b)", boundary: "wf"},
+		"inner0": {display: "for-loop-4(0:7)", boundary: "outer1"},
+		"long":   {display: `for-loop-6(3:{"a": 1, "b": "a long value indeed"})`, boundary: "wf"},
+		"wf":     {display: "wf"},
+		// A boundary loop (not made by Argo) ends the walk.
+		"self": {display: "for-loop-8(5:x)", boundary: "self"},
 	}
 	cases := []struct {
 		node wfv1.NodeStatus
@@ -27,6 +29,7 @@ func TestStepName(t *testing.T) {
 		{wfv1.NodeStatus{DisplayName: "fit", BoundaryID: "long"}, "fit [#3]"},
 		{wfv1.NodeStatus{DisplayName: "echo(2:x)", BoundaryID: "wf"}, "echo [x]"},
 		{wfv1.NodeStatus{DisplayName: "lost", BoundaryID: "gone"}, "lost"},
+		{wfv1.NodeStatus{DisplayName: "spin", BoundaryID: "self"}, "spin [x]"},
 	}
 	for _, tc := range cases {
 		assert.Equal(t, tc.want, stepName(tc.node, nodes))

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -424,7 +425,8 @@ func (p *pod) recordResources(d time.Duration) {
 }
 
 // prefixWriter writes step output to the engine's logs, line by line,
-// prefixed with the step's name.
+// prefixed with the step's name: the complete lines of a write go to the
+// logs in one write.
 type prefixWriter struct {
 	mu     sync.Mutex // stdout and stderr are copied concurrently
 	r      *run
@@ -436,13 +438,17 @@ func (w *prefixWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, b...)
-	for {
-		i := strings.IndexByte(string(w.buf), '\n')
-		if i < 0 {
-			break
-		}
-		w.r.logf("%s: %s", w.prefix, w.buf[:i])
-		w.buf = w.buf[i+1:]
+	end := bytes.LastIndexByte(w.buf, '\n')
+	if end < 0 {
+		return len(b), nil
 	}
+	var out []byte
+	for rest := w.buf[:end+1]; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		out = append(append(append(out, w.prefix...), ": "...), rest[:i+1]...)
+		rest = rest[i+1:]
+	}
+	w.buf = append(w.buf[:0], w.buf[end+1:]...)
+	w.r.writeLogs(out)
 	return len(b), nil
 }

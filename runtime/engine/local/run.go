@@ -273,6 +273,13 @@ func (r *run) globalParams() map[string]string {
 	return g
 }
 
+// writeLogs writes complete lines to the logs.
+func (r *run) writeLogs(b []byte) {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	_, _ = r.e.opts.Logs.Write(b)
+}
+
 // logf writes a line of the engine's own to the logs.
 func (r *run) logf(format string, args ...any) {
 	r.logMu.Lock()
