@@ -331,10 +331,24 @@ func (tc *trialCollector) add(name string, v float64) {
 	}
 }
 
+// open opens the collector's file. A sandboxed step's is read beneath its
+// working or outputs directory only, through no symlink, and must be a
+// regular file (openBeneath): the server reads nothing else for it.
+func (tc *trialCollector) open(path string, opts *Options) (*os.File, error) {
+	if opts.Sandbox == nil {
+		return os.Open(path)
+	}
+	dir, rel, ok := under(path, opts.WorkDir, opts.OutputsDir)
+	if !ok {
+		return nil, fmt.Errorf("%s is outside the step's working directory: a sandboxed trial's metrics file lies in it: %w", path, ErrRefused)
+	}
+	return openBeneath(dir, rel)
+}
+
 // readFile reads the File or Push collector's file after the command ended:
 // TEXT lines through the metrics formats, or JSON lines {"metric": value}.
-func (tc *trialCollector) readFile(path string) error {
-	f, err := os.Open(path)
+func (tc *trialCollector) readFile(path string, opts *Options) error {
+	f, err := tc.open(path, opts)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -455,7 +469,7 @@ func (tc *trialCollector) finish(opts *Options, s *step, runErr error) error {
 			file = filepath.Join(opts.OutputsDir, ".kfp", "trial-metrics")
 		}
 		if file != "" {
-			if err := tc.readFile(file); err != nil && runErr == nil {
+			if err := tc.readFile(file, opts); err != nil && runErr == nil {
 				runErr = err
 			}
 		}
