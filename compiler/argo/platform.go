@@ -67,6 +67,9 @@ type platformParams struct {
 	// PVC name, or volumeName) to the template's, for init container mounts.
 	volumes map[string]string
 	patch   []string // "key":value members of the template's podSpecPatch
+	// optional are the pod's entries named at run time, each of which the
+	// podSpecPatch deletes when its name arrives empty (see dropIfAbsent).
+	optional optionalEntries
 }
 
 // value returns constant, or a reference to a new template input bound to p
@@ -115,7 +118,7 @@ func (pp *platformParams) input(p *kfp.InputParam, path string) string {
 // addVolume adds a volume mounted into the main container. The volume is
 // named as KFP's driver names it (kfpName) when that is a constant valid
 // volume name not taken yet, else kind-N.
-func (pp *platformParams) addVolume(kind, kfpName string, src corev1.VolumeSource, mount corev1.VolumeMount) {
+func (pp *platformParams) addVolume(kind, kfpName string, src corev1.VolumeSource, mount corev1.VolumeMount) string {
 	name := kfpName
 	if name == "" || strings.Contains(name, "{{") || len(validation.IsDNS1123Label(name)) > 0 || pp.volumes[name] != "" {
 		name = fmt.Sprintf("%s-%d", kind, len(pp.tmpl.Volumes))
@@ -126,6 +129,7 @@ func (pp *platformParams) addVolume(kind, kfpName string, src corev1.VolumeSourc
 	pp.tmpl.Volumes = append(pp.tmpl.Volumes, corev1.Volume{Name: name, VolumeSource: src})
 	mount.Name = name
 	pp.tmpl.Container.VolumeMounts = append(pp.tmpl.Container.VolumeMounts, mount)
+	return name
 }
 
 // quantity parses a Kubernetes quantity of the config, reporting a bad one.
@@ -161,17 +165,19 @@ func (pp *platformParams) mountVolumes(k *kfp.KubernetesConfig) {
 		if name == "" {
 			continue
 		}
-		pp.addVolume("secret", name, corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name, Optional: ptr(sv.Optional != nil && *sv.Optional)}},
+		vol := pp.addVolume("secret", name, corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name, Optional: ptr(sv.Optional != nil && *sv.Optional)}},
 			corev1.VolumeMount{MountPath: sv.MountPath})
+		pp.optional.volume(name, vol, sv.MountPath)
 	}
 	for i, cv := range k.ConfigMapAsVolume {
 		name := pp.value(cv.ConfigMapName, cv.ConfigMapNameParameter, spec.Index(spec.Key(pp.path, "configMapAsVolume"), i))
 		if name == "" {
 			continue
 		}
-		pp.addVolume("configmap", name, corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		vol := pp.addVolume("configmap", name, corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: name}, Optional: ptr(cv.Optional != nil && *cv.Optional)}},
 			corev1.VolumeMount{MountPath: cv.MountPath})
+		pp.optional.volume(name, vol, cv.MountPath)
 	}
 	for i, ev := range k.GenericEphemeralVolume {
 		pp.ephemeral(ev, spec.Index(spec.Key(pp.path, "genericEphemeralVolume"), i))
@@ -227,6 +233,7 @@ func (pp *platformParams) env(k *kfp.KubernetesConfig) {
 		for _, ke := range se.KeyToEnv {
 			main.Env = append(main.Env, corev1.EnvVar{Name: ke.EnvVar, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 				LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: ke.SecretKey, Optional: se.Optional}}})
+			pp.optional.env(secret, ke.EnvVar)
 		}
 	}
 	for i, ce := range k.ConfigMapAsEnv {
@@ -237,6 +244,7 @@ func (pp *platformParams) env(k *kfp.KubernetesConfig) {
 		for _, ke := range ce.KeyToEnv {
 			main.Env = append(main.Env, corev1.EnvVar{Name: ke.EnvVar, ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
 				LocalObjectReference: corev1.LocalObjectReference{Name: cm}, Key: ke.ConfigMapKey, Optional: ce.Optional}}})
+			pp.optional.env(cm, ke.EnvVar)
 		}
 	}
 	for _, fe := range k.FieldPathAsEnv {
@@ -320,16 +328,30 @@ func (pp *platformParams) resourceList(m map[string]string, path string) corev1.
 }
 
 // pullSecrets adds the step pod's image pull secrets, as the driver sets
-// them on the pod (not the workflow), through the podSpecPatch.
+// them on the pod (not the workflow), through the podSpecPatch. When a name
+// arrives at run time the list is an Argo expression that leaves out the
+// names that arrive empty (an optional input not passed), as the driver
+// skips them.
 func (pp *platformParams) pullSecrets(ps []kfp.ImagePullSecret) {
-	var refs []string
+	var refs, names []string
+	runtime := false
 	for i, s := range ps {
 		name := pp.value(s.SecretName, s.SecretNameParameter, spec.Index(spec.Key(pp.path, "imagePullSecret"), i))
-		if name != "" {
-			refs = append(refs, mustJSON(corev1.LocalObjectReference{Name: name}))
+		if name == "" {
+			continue
+		}
+		refs = append(refs, mustJSON(corev1.LocalObjectReference{Name: name}))
+		if in, ok := runtimeInput(name); ok {
+			names, runtime = append(names, inputExpr(in)), true
+		} else {
+			names = append(names, exprString(name))
 		}
 	}
-	if len(refs) > 0 {
+	switch {
+	case runtime:
+		pp.patch = append(pp.patch, fmt.Sprintf(`"imagePullSecrets":{{=toJson(map(filter([%s], {# not in ['', 'null']}), { {'name': #} }))}}`,
+			strings.Join(names, ", ")))
+	case len(refs) > 0:
 		pp.patch = append(pp.patch, `"imagePullSecrets":[`+strings.Join(refs, ",")+`]`)
 	}
 }
@@ -371,13 +393,29 @@ func (pp *platformParams) resourceClaims(claims []kfp.PodResourceClaim) {
 }
 
 // writePatch joins the config's podSpecPatch members with the template's
-// own (resource placeholders).
+// own (resource placeholders), and adds the deletions of optional entries
+// to the main container's.
 func (pp *platformParams) writePatch() {
-	if len(pp.patch) == 0 {
+	members := append([]string{}, pp.patch...)
+	if v := pp.optional.volumes; len(v) > 0 {
+		members = append(members, `"volumes":[`+strings.Join(v, ",")+`]`)
+	}
+	main := pp.optional.mainMembers()
+	if len(members) == 0 && len(main) == 0 {
 		return
 	}
-	members := pp.patch
-	if old := strings.TrimSpace(pp.tmpl.PodSpecPatch); old != "" {
+	old := strings.TrimSpace(pp.tmpl.PodSpecPatch)
+	if len(main) > 0 {
+		var err error
+		if old, main, err = mergeMainContainer(old, main); err != nil {
+			pp.c.errs.Add(pp.path, nil, "pod spec patch: %v", err)
+			return
+		}
+		if len(main) > 0 {
+			members = append(members, `"containers":[{"name":"main",`+strings.Join(main, ",")+`}]`)
+		}
+	}
+	if old != "" {
 		members = append([]string{strings.TrimSuffix(strings.TrimPrefix(old, "{"), "}")}, members...)
 	}
 	pp.tmpl.PodSpecPatch = "{" + strings.Join(members, ",") + "}"

@@ -29,7 +29,8 @@ func (pp *platformParams) scheduling(k *kfp.KubernetesConfig) {
 			}
 		default:
 			if in := pp.input(ns.NodeSelectorJSON, path); in != "" {
-				pp.patch = append(pp.patch, `"nodeSelector":{{inputs.parameters.`+in+`}}`)
+				// Absent (an optional input left out): {} merges nothing.
+				pp.patch = append(pp.patch, fmt.Sprintf(`"nodeSelector":{{=%s ? '{}' : %s}}`, absentExpr(in), inputExpr(in)))
 			}
 		}
 	}
@@ -74,16 +75,22 @@ func (pp *platformParams) tolerations(tols []kfp.Toleration) {
 			pp.tmpl.Tolerations = append(pp.tmpl.Tolerations, list...)
 		default:
 			if in := pp.input(t.TolerationJSON, path); in != "" {
-				// One object or a list: an Argo expression flattens both
-				// into the patch's list when the pod is made.
-				runtime = append(runtime, fmt.Sprintf(`{{=toJson(flatten([jsonpath(inputs.parameters['%s'], '$')]))}}`, in))
+				runtime = append(runtime, in)
 			}
 		}
 	}
 	switch len(runtime) {
 	case 0:
 	case 1:
-		pp.patch = append(pp.patch, `"tolerations":`+runtime[0])
+		// One object or a list: an Argo expression flattens both into the
+		// patch's list when the pod is made, after the constant ones (the
+		// patch replaces the pod's list); absent, the constant ones alone.
+		consts := "[]"
+		if len(pp.tmpl.Tolerations) > 0 {
+			consts = mustJSON(pp.tmpl.Tolerations)
+		}
+		pp.patch = append(pp.patch, fmt.Sprintf(`"tolerations":{{=toJson(flatten([jsonpath(%s, '$'), %s ? [] : jsonpath(%s, '$')]))}}`,
+			exprString(consts), absentExpr(runtime[0]), inputExpr(runtime[0])))
 	default:
 		pp.c.errs.Add(spec.Key(pp.path, "tolerations"), nil, "more than one runtime tolerationJson in one executor: %v", spec.ErrUnsupported)
 	}
@@ -119,7 +126,7 @@ func (pp *platformParams) nodeAffinity(terms []kfp.NodeAffinityTerm) {
 			}
 		default:
 			if in := pp.input(na.NodeAffinityJSON, path); in != "" {
-				pp.patch = append(pp.patch, `"affinity":{"nodeAffinity":{{inputs.parameters.`+in+`}}}`)
+				pp.patch = append(pp.patch, fmt.Sprintf(`"affinity":{"nodeAffinity":{{=%s ? '{}' : %s}}}`, absentExpr(in), inputExpr(in)))
 			}
 		}
 	}
