@@ -352,7 +352,27 @@ func (c *compiler) descriptorOutput(s *scope, tmpl *wfv1.Template, name string, 
 		}
 		vf.Expression = b.String()
 	}
+	if c.dagOutputIsList(s.comp, name) && mayBeSkipped(s, sels) {
+		// A list collected from a task under a condition: where the
+		// condition is false the task is Skipped and Argo cannot resolve
+		// its output (the DAG, then each DAG above it, errors). The
+		// iteration then gives the empty list, which the launcher's
+		// flattening of collected descriptors drops: the collection holds
+		// the iterations whose producer ran, as KFP's does.
+		vf.Default = wfv1.AnyStringPtr("[]")
+	}
 	tmpl.Outputs.Parameters = append(tmpl.Outputs.Parameters, wfv1.Parameter{Name: name + ArtifactSuffix, ValueFrom: vf})
+}
+
+// mayBeSkipped tells whether a producer of the selected outputs has a
+// trigger condition (a KFP dsl.If / dsl.Elif / dsl.Else branch).
+func mayBeSkipped(s *scope, sels []*pipelinespec.DagOutputsSpec_ArtifactSelectorSpec) bool {
+	for _, sel := range sels {
+		if s.spec.GetDag().GetTasks()[sel.GetProducerSubtask()].GetTriggerPolicy().GetCondition() != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func oneOf(sels []*pipelinespec.DagOutputsSpec_ParameterSelectorSpec, refs []string) string {

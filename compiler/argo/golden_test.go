@@ -36,6 +36,7 @@ var goldenCases = map[string]string{
 	"workspace":        "critical/pipeline_with_workspace.yaml",
 	"importer_ws":      "critical/pipeline_with_importer_workspace.yaml", // downloadToWorkspace
 	"mixed_condition":  "pipeline_with_loops_and_conditions.yaml",
+	"collected_skip":   "artifacts_complex.yaml", // a list collected from a task under a condition
 }
 
 func TestGolden(t *testing.T) {
