@@ -24,7 +24,7 @@ func TestMergeMainContainer(t *testing.T) {
 		{"other container", `{"containers":[{"name":"side","image":"x"}]}`,
 			`{"containers":[{"image":"x","name":"side"},{"name":"main","env":[{"name":"A"}]}]}`, nil},
 	} {
-		got, rest, err := mergeMainContainer(c.patch, []string{env})
+		got, rest, err := mergeMainContainer(c.patch, []string{env}, "")
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -35,7 +35,11 @@ func TestMergeMainContainer(t *testing.T) {
 			t.Errorf("%s: %s is not JSON", c.name, got)
 		}
 	}
-	if _, _, err := mergeMainContainer(`{"containers":`, []string{env}); err == nil {
+	got, _, err := mergeMainContainer(`{"containers":[{"name":"main"}]}`, []string{env}, `{"name":"wait"}`)
+	if want := `{"containers":[{"name":"wait"},{"name":"main","env":[{"name":"A"}]}]}`; err != nil || got != want {
+		t.Errorf("with the wait container: got %s (%v), want %s", got, err, want)
+	}
+	if _, _, err := mergeMainContainer(`{"containers":`, []string{env}, ""); err == nil {
 		t.Error("a patch that is not JSON: no error")
 	}
 }

@@ -3,6 +3,7 @@ package argo
 import (
 	"encoding/json"
 	"fmt"
+	"path"
 	"strings"
 )
 
@@ -48,7 +49,7 @@ func deleteIfAbsent(in string) string {
 // elements of the podSpecPatch's lists: each merges into the entry of the
 // template (no change) or deletes it.
 type optionalEntries struct {
-	volumes, mounts, envs []string
+	volumes, mounts, waitMounts, envs []string
 }
 
 // volume records volume vol, mounted at mountPath, of the secret or config
@@ -60,6 +61,22 @@ func (o *optionalEntries) volume(name, vol, mountPath string) {
 	}
 	o.volumes = append(o.volumes, `{"name":`+mustJSON(vol)+deleteIfAbsent(in)+`}`)
 	o.mounts = append(o.mounts, `{"mountPath":`+mustJSON(mountPath)+deleteIfAbsent(in)+`}`)
+	// Argo mirrors the main container's mounts into its wait container
+	// under /mainctrfs (addOutputArtifactsVolumes).
+	o.waitMounts = append(o.waitMounts, `{"mountPath":`+mustJSON(path.Join(mainCtrFS, mountPath))+deleteIfAbsent(in)+`}`)
+}
+
+// mainCtrFS is where Argo's wait container sees the main container's
+// volumes (common.ExecutorMainFilesystemDir).
+const mainCtrFS = "/mainctrfs"
+
+// waitContainer is the wait container's member of the containers patch;
+// "" when it has nothing to change.
+func (o *optionalEntries) waitContainer() string {
+	if len(o.waitMounts) == 0 {
+		return ""
+	}
+	return `{"name":"wait","volumeMounts":[` + strings.Join(o.waitMounts, ",") + `]}`
 }
 
 // env records the main container's variable envVar read from the secret or
@@ -83,10 +100,11 @@ func (o *optionalEntries) mainMembers() []string {
 }
 
 // mergeMainContainer adds members to the main container of patch (a JSON
-// object, or ""): it returns the patch with them, or, when patch has no
+// object, or "") and container other (a patch element, or "") to its
+// containers: it returns the patch with them, or, when patch has no
 // containers, patch and members unchanged for a containers member of their
 // own.
-func mergeMainContainer(patch string, members []string) (string, []string, error) {
+func mergeMainContainer(patch string, members []string, other string) (string, []string, error) {
 	if patch == "" {
 		return "", members, nil
 	}
@@ -116,6 +134,11 @@ func mergeMainContainer(patch string, members []string) (string, []string, error
 	}
 	if !merged {
 		elems = append(elems, `{"name":"main",`+strings.Join(members, ",")+`}`)
+	}
+	if other != "" {
+		// First, as in the pod: a strategic merge orders the list as
+		// the patch does.
+		elems = append([]string{other}, elems...)
 	}
 	var out []string
 	for _, k := range sortedKeys(m) {

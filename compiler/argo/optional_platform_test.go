@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -120,7 +121,14 @@ func podOf(step *wfv1.Template, task *wfv1.DAGTask, given map[string]string) (*c
 	}
 	main := *tmpl.Container
 	main.Name = "main"
-	pod := corev1.PodSpec{Containers: []corev1.Container{main}, Volumes: tmpl.Volumes, NodeSelector: tmpl.NodeSelector,
+	// Argo's wait container comes first and mirrors the main container's
+	// mounts under /mainctrfs (addOutputArtifactsVolumes).
+	wait := corev1.Container{Name: "wait", Image: "argoexec"}
+	for _, m := range main.VolumeMounts {
+		m.MountPath = path.Join("/mainctrfs", m.MountPath)
+		wait.VolumeMounts = append(wait.VolumeMounts, m)
+	}
+	pod := corev1.PodSpec{Containers: []corev1.Container{wait, main}, Volumes: tmpl.Volumes, NodeSelector: tmpl.NodeSelector,
 		Tolerations: tmpl.Tolerations, Affinity: tmpl.Affinity}
 	if tmpl.PodSpecPatch == "" {
 		return &pod, nil
@@ -145,7 +153,10 @@ func podOf(step *wfv1.Template, task *wfv1.DAGTask, given map[string]string) (*c
 func checkOptionalPlatform(t *testing.T, label string, spec *corev1.PodSpec, given map[string]string) {
 	t.Helper()
 	has := func(n string) bool { return given[n] != "" && given[n] != "null" }
-	main := spec.Containers[0]
+	if len(spec.Containers) != 2 || spec.Containers[0].Name != "wait" || spec.Containers[1].Name != "main" {
+		t.Fatalf("%s: containers %+v, want wait and main", label, spec.Containers)
+	}
+	main := spec.Containers[1]
 	vols := map[string]bool{}
 	var secretVol, cmVol bool
 	for _, v := range spec.Volumes {
@@ -164,10 +175,14 @@ func checkOptionalPlatform(t *testing.T, label string, spec *corev1.PodSpec, giv
 		}
 	}
 	mounts := map[string]bool{}
-	for _, m := range main.VolumeMounts {
-		mounts[m.MountPath] = true
-		if !vols[m.Name] {
-			t.Errorf("%s: mount %s of volume %s, which the pod does not have", label, m.MountPath, m.Name)
+	for _, c := range spec.Containers {
+		for _, m := range c.VolumeMounts {
+			if c.Name == "main" {
+				mounts[m.MountPath] = true
+			}
+			if !vols[m.Name] {
+				t.Errorf("%s: container %s mounts %s of volume %s, which the pod does not have", label, c.Name, m.MountPath, m.Name)
+			}
 		}
 	}
 	envs := map[string]string{}

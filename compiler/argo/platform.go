@@ -400,19 +400,23 @@ func (pp *platformParams) writePatch() {
 	if v := pp.optional.volumes; len(v) > 0 {
 		members = append(members, `"volumes":[`+strings.Join(v, ",")+`]`)
 	}
-	main := pp.optional.mainMembers()
+	main, wait := pp.optional.mainMembers(), pp.optional.waitContainer()
 	if len(members) == 0 && len(main) == 0 {
 		return
 	}
 	old := strings.TrimSpace(pp.tmpl.PodSpecPatch)
 	if len(main) > 0 {
 		var err error
-		if old, main, err = mergeMainContainer(old, main); err != nil {
+		if old, main, err = mergeMainContainer(old, main, wait); err != nil {
 			pp.c.errs.Add(pp.path, nil, "pod spec patch: %v", err)
 			return
 		}
 		if len(main) > 0 {
-			members = append(members, `"containers":[{"name":"main",`+strings.Join(main, ",")+`}]`)
+			cs := `{"name":"main",` + strings.Join(main, ",") + `}`
+			if wait != "" { // first, as in the pod (the patch orders the list)
+				cs = wait + "," + cs
+			}
+			members = append(members, `"containers":[`+cs+`]`)
 		}
 	}
 	if old != "" {
