@@ -45,6 +45,10 @@ BRIDGE="kubeline$E2E_PORT_BASE"
 CGROUP_ROOT="/kubeline-e2e-$E2E_PORT_BASE"
 NODE_NAME="${NODE_NAME:-e2e-node}"
 E2E_NODE_GPUS="${E2E_NODE_GPUS:-8}"        # nvidia.com/gpu the real node advertises (nothing behind them)
+# The CPU weight of all the node's pods together ($CGROUP_ROOT's cpu.shares;
+# the kernel's default for a cgroup, and one session's, is 1024). 2048: the
+# node's 2 CPUs, what the kubelet gives its kubepods (e2e/README.md).
+E2E_NODE_CPU_SHARES="${E2E_NODE_CPU_SHARES:-2048}"
 E2E_NAMESPACE="${E2E_NAMESPACE:-argo}"     # the controller's ConfigMap; it watches every namespace
 E2E_NODES="${E2E_NODES:-2}"                # fake nodes (tainted: only pods that tolerate them go there)
 # The fake pods' IPs: loopback, so that nothing could ever send traffic to a
@@ -400,6 +404,13 @@ metadata:
   namespace: $E2E_NAMESPACE
 data:
   metricsConfig: |
+    enabled: false
+  # No Kubernetes Event for every node's and workflow's change: nothing here
+  # reads them, and each is an apiserver write and an etcd entry
+  # (e2e/README.md, "Speed").
+  nodeEvents: |
+    enabled: false
+  workflowEvents: |
     enabled: false
   # Argo's init and wait containers reach the apiserver in-cluster; with no
   # kube-proxy here the kubernetes Service's address leads nowhere, so they

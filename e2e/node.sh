@@ -48,11 +48,28 @@ cgroup_up() {
 			cat "$(dirname "$d")/cpuset.mems" >"$d/cpuset.mems"
 		fi
 	done
+	cgroup_weight
 	if cgroup_v2; then
 		local c want=""
 		for c in $(cat "/sys/fs/cgroup/cgroup.subtree_control"); do want="$want +$c"; done
 		[ -z "$want" ] || echo "$want" >"/sys/fs/cgroup$CGROUP_ROOT/cgroup.subtree_control"
 	fi
+}
+
+# cgroup_weight: the CPU weight of the node's pods together,
+# $E2E_NODE_CPU_SHARES (cgroup v1 cpu.shares; v2 cpu.weight = shares/1024*100).
+# On a shared machine every other session weighs 1024 (the kernel's
+# autogroups); left at 1024, all the node's pods together got what one
+# other session gets (e2e/README.md, "Speed").
+cgroup_weight() {
+	local d
+	for d in $(cgroup_dirs); do
+		if [ -f "$d/cpu.shares" ]; then
+			echo "$E2E_NODE_CPU_SHARES" >"$d/cpu.shares"
+		elif [ -f "$d/cpu.weight" ]; then
+			echo $((E2E_NODE_CPU_SHARES * 100 / 1024)) >"$d/cpu.weight"
+		fi
+	done
 }
 
 # cgroup_procs: every process in the node's cgroups (the pods' containers).

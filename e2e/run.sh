@@ -48,7 +48,10 @@ phase smoke-kwok bash e2e/smoke.sh --kwok || failed=1
 # E2E_SKIP (a go test -skip pattern) leaves tests out; .ci/run leaves out the
 # Python corpus in pods (TestParity/python, 88 pipelines: not yet timed to
 # the end on the shared machine; e2e/README.md).
-phase argo-engine gotest argo-engine -tags e2e -count=1 -timeout 45m ${E2E_SKIP:+-skip "$E2E_SKIP"} ./runtime/engine/argo/ || failed=1
+# -parallel: go test runs at most GOMAXPROCS (2 here) parallel subtests by
+# default, whatever TestParity's own limit (KUBELINE_E2E_PARITY_PARALLEL).
+export KUBELINE_E2E_PARITY_PARALLEL="${KUBELINE_E2E_PARITY_PARALLEL:-8}"
+phase argo-engine gotest argo-engine -tags e2e -count=1 -timeout 45m -parallel "$KUBELINE_E2E_PARITY_PARALLEL" ${E2E_SKIP:+-skip "$E2E_SKIP"} ./runtime/engine/argo/ || failed=1
 phase charts+argofake gotest charts -tags e2e -count=1 ./charts/ ./e2e/... || failed=1
 phase server gotest server -tags e2e -count=1 -timeout 20m -run 'TestServerOnArgo|TestIDEOnArgo|TestRunsLandWhereSent|TestDeployAndImportAcrossClusters' ./cmd/kubeline/ || failed=1
 exit "$failed"

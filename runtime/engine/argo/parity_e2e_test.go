@@ -4,10 +4,12 @@ package argo
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,6 +136,16 @@ func parityCases(t *testing.T) map[string][]parityCase {
 // that flip coins take the same branches.
 const seedPython = "import random\nrandom.seed(20261128)\n"
 
+// paritySecrets are the Kubernetes Secrets of TestParity's namespace, by
+// name and key.
+var paritySecrets = map[string]map[string]string{"test-secret-1": {"username": "parity-user"}}
+
+// secretValue is paritySecrets as the embedded engine's Options.Secrets.
+func secretValue(name, key string) (string, bool) {
+	v, ok := paritySecrets[name][key]
+	return v, ok
+}
+
 // TestParity runs each pipeline of testdata/parity.yaml on the embedded
 // engine (real host processes) and on the real node through the real Argo
 // controller (pods: kubeline's init container, `kubeline launch` under
@@ -156,6 +168,16 @@ func TestParity(t *testing.T) {
 		Data:       map[string]string{"sitecustomize.py": seedPython},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
+	}
+	// The Secrets corpus pipelines read (use_secret_as_env: test-secret-1's
+	// username), in the namespace for the pods and as the embedded engine's
+	// Options.Secrets: the step's value is compared like any other.
+	for name, data := range paritySecrets {
+		if _, err := c.Kube.CoreV1().Secrets(c.Name).Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name}, StringData: data,
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	groups := parityCases(t)
 	lim := make(limit, parityParallel(t))
@@ -204,7 +226,7 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	wf.Name, wf.GenerateName = dnsName(pc.Name+"-"+prefix, time.Now().UnixNano()%1e6), ""
 	ctx := context.Background()
 	if u := pc.Unschedulable; u != nil {
-		if _, err := local.New(local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonBuiltin, Store: c.localStore}).Run(ctx, wf.DeepCopy()); err != nil {
+		if _, err := local.New(local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonBuiltin, Store: c.localStore, Secrets: secretValue}).Run(ctx, wf.DeepCopy()); err != nil {
 			t.Fatalf("embedded engine: %v", err)
 		}
 		onArgo := wf.DeepCopy()
@@ -226,13 +248,18 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	go func() {
 		defer close(embeddedFinish)
 		t0 := time.Now()
-		want, errLocal = local.New(local.Options{Home: home, PythonExecutor: launcher.PythonBuiltin, Store: c.localStore}).Run(ctx, wf.DeepCopy())
+		want, errLocal = local.New(local.Options{Home: home, PythonExecutor: launcher.PythonBuiltin, Store: c.localStore, Secrets: secretValue}).Run(ctx, wf.DeepCopy())
 		tLocal = time.Since(t0)
 	}()
 	onArgo := wf.DeepCopy()
 	withPodEnv(onArgo, corev1.EnvVar{Name: "KUBELINE_PYTHON_EXECUTOR", Value: launcher.PythonBuiltin},
 		corev1.EnvVar{Name: "PYTHONPATH", Value: "/kubeline/python"})
 	withPythonSeed(onArgo)
+	// A succeeded pod goes at once (its outputs are in the workflow's status
+	// and S3): the kubelet and containerd then list a few pods' containers
+	// every second instead of every case's so far. Failed pods stay for
+	// the failure's message (c.Pods).
+	onArgo.Spec.PodGC = &wfv1.PodGC{Strategy: wfv1.PodGCOnPodSuccess}
 	t0 := time.Now()
 	got, errArgo := c.runErr(onArgo, 6*time.Minute)
 	tArgo := time.Since(t0)
@@ -257,7 +284,11 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	// run's KFP workspace is a directory of its own (a pod's is
 	// /kfp-workspace) and its workflow another object (its uid).
 	local := strings.NewReplacer(filepath.Join(home, "runs", wf.Name, "workspace"), "/kfp-workspace", string(want.UID), string(got.UID))
-	rewriteParams(want, local)
+	// A step's own input and output directories: the embedded engine's
+	// under the run's directory, a pod's /kubeline/in and /kubeline/out (a
+	// component may return an artifact's path as a value).
+	stepDirs := regexp.MustCompile(regexp.QuoteMeta(filepath.Join(home, "runs", wf.Name)) + `/[^/]+/(in|out)\b`)
+	rewriteParams(want, func(v string) string { return stepDirs.ReplaceAllString(local.Replace(v), "/kubeline/$1") })
 	compareRuns(t, c, want, got)
 	lw := lineage.Build([]lineage.Run{{ID: "r", Workflow: want}}, nil)
 	la := lineage.Build([]lineage.Run{{ID: "r", Workflow: got}}, nil)
@@ -266,7 +297,7 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	bucket := strings.NewReplacer("minio://"+localBucket+"/", "minio://"+argoBucket+"/")
 	for i := range lw.Nodes {
 		for k, v := range lw.Nodes[i].Params {
-			lw.Nodes[i].Params[k] = local.Replace(bucket.Replace(v))
+			lw.Nodes[i].Params[k] = stepDirs.ReplaceAllString(local.Replace(bucket.Replace(v)), "/kubeline/$1")
 		}
 	}
 	if d := cmp.Diff(lw, la); d != "" {
@@ -279,12 +310,12 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 
 // rewriteParams applies r to the input and output parameter values of
 // every node of w.
-func rewriteParams(w *wfv1.Workflow, r *strings.Replacer) {
+func rewriteParams(w *wfv1.Workflow, r func(string) string) {
 	for id, n := range w.Status.Nodes {
 		for _, io := range []*[]wfv1.Parameter{inputParams(&n), outputParams(&n)} {
 			for i := range *io {
 				if v := (*io)[i].Value; v != nil {
-					(*io)[i].Value = wfv1.AnyStringPtr(r.Replace(v.String()))
+					(*io)[i].Value = wfv1.AnyStringPtr(r(v.String()))
 				}
 			}
 		}
@@ -319,17 +350,24 @@ func unsucceeded(w *wfv1.Workflow) []string {
 }
 
 // parityParallel is how many parity cases run at once:
-// $KUBELINE_E2E_PARITY_PARALLEL, else 6. Each case's pods mostly wait
+// $KUBELINE_E2E_PARITY_PARALLEL, else 8. Each case's pods mostly wait
 // (on the controller, on pod start-up), so the node takes several cases'
-// pods at once although it has 2 CPUs.
+// pods at once although it has 2 CPUs. go test's -parallel (GOMAXPROCS by
+// default: 2 here) caps it too, so a lower -parallel is reported: e2e/run.sh
+// passes -parallel with the same number.
 func parityParallel(t *testing.T) int {
-	v := os.Getenv("KUBELINE_E2E_PARITY_PARALLEL")
-	if v == "" {
-		return 6
+	n := 8
+	if v := os.Getenv("KUBELINE_E2E_PARITY_PARALLEL"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			t.Fatalf("KUBELINE_E2E_PARITY_PARALLEL=%q: want a positive number", v)
+		}
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		t.Fatalf("KUBELINE_E2E_PARITY_PARALLEL=%q: want a positive number", v)
+	if f := flag.Lookup("test.parallel"); f != nil {
+		if p, err := strconv.Atoi(f.Value.String()); err == nil && p < n {
+			t.Logf("WARNING: go test -parallel %d caps the %d parity cases meant to run at once: pass -parallel %d", p, n, n)
+			n = p
+		}
 	}
 	return n
 }

@@ -139,3 +139,48 @@ func TestHelloParams(t *testing.T) {
 		t.Fatalf("shouted = %q\n%s", got, logs)
 	}
 }
+
+// TestSecretEnv: a step's env from a Kubernetes Secret (KFP's
+// use_secret_as_env, the Secret named by a pipeline parameter) gets the
+// value Options.Secrets gives, as a pod gets its cluster's Secret; without
+// Secrets it is left out.
+func TestSecretEnv(t *testing.T) {
+	wf := compileFile(t, corpus+"valid/parallel_and_nested/parallel_for_secret.yaml", nil)
+	secrets := func(name, key string) (string, bool) {
+		if name == "test-secret-1" && key == "username" {
+			return "user-1", true
+		}
+		return "", false
+	}
+	for _, tc := range []struct {
+		name    string
+		secrets func(string, string) (string, bool)
+		want    string
+	}{
+		{"with secrets", secrets, "user-1"},
+		{"without", nil, "not-set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := local.New(local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonBuiltin, Secrets: tc.secrets}).Run(context.Background(), wf.DeepCopy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status.Phase != wfv1.WorkflowSucceeded {
+				t.Fatalf("phase %s: %s", got.Status.Phase, got.Status.Message)
+			}
+			var outs []string
+			for _, n := range got.Status.Nodes {
+				if n.Type == wfv1.NodeTypePod && n.Outputs != nil {
+					for _, p := range n.Outputs.Parameters {
+						if p.Name == "Output" {
+							outs = append(outs, p.Value.String())
+						}
+					}
+				}
+			}
+			if want := []string{tc.want, tc.want, tc.want}; strings.Join(outs, ",") != strings.Join(want, ",") {
+				t.Errorf("the three steps returned %v, want %v", outs, want)
+			}
+		})
+	}
+}

@@ -175,7 +175,12 @@ func (p *pod) env(c *corev1.Container) []string {
 					env = append(env, e.Name+"="+v)
 				}
 			}
-			continue // secrets and config maps exist on Kubernetes only
+			if s := e.ValueFrom.SecretKeyRef; s != nil && p.r.e.opts.Secrets != nil {
+				if v, ok := p.r.e.opts.Secrets(s.Name, s.Key); ok {
+					env = append(env, e.Name+"="+v)
+				}
+			}
+			continue // config maps, and secrets unless Options.Secrets has them, exist on Kubernetes only
 		}
 		env = append(env, e.Name+"="+e.Value)
 	}

@@ -74,6 +74,11 @@ type Options struct {
 	// metadata store's (SQLite drops its locks when any descriptor of its
 	// file closes) — nor a directory holding them.
 	Protected []string
+	// Secrets gives the values of Kubernetes Secrets a step's env names
+	// (secretKeyRef: secret name, key), as a cluster's Secrets would; nil,
+	// or a key it does not have: the variable is left out (the embedded
+	// engine has no Secrets of its own).
+	Secrets func(name, key string) (string, bool)
 }
 
 // SandboxEnv is the base environment of sandboxed steps: nothing of the
