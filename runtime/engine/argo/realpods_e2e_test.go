@@ -12,6 +12,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeline/kubeline/e2e/cluster"
 	"github.com/kubeline/kubeline/runtime/artifact"
@@ -79,7 +80,13 @@ func (c *realCluster) runErr(wf *wfv1.Workflow, timeout time.Duration) (*wfv1.Wo
 		if last != nil {
 			phase = last.Status.Phase
 		}
-		return nil, fmt.Errorf("%s did not complete in %s (phase %s)\n%s", name, timeout, phase, c.Pods(name))
+		pods := c.Pods(name)
+		// A workflow left running would keep its pods on the node and slow
+		// every case after it (on a loaded machine they then time out too).
+		if err := c.e.wf.ArgoprojV1alpha1().Workflows(c.Name).Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+			pods += fmt.Sprintf("\n(deleting it: %v)", err)
+		}
+		return nil, fmt.Errorf("%s did not complete in %s (phase %s)\n%s", name, timeout, phase, pods)
 	}
 	return last, nil
 }

@@ -24,6 +24,7 @@ func TestParityListCoversPythonCorpus(t *testing.T) {
 		Params  map[string]string `json:"params"`
 		Shell   string            `json:"shell"`
 		Differs string            `json:"differs"`
+		CI      bool              `json:"ci"`
 		// Unschedulable cases check their pod instead of a run on Argo.
 		Unschedulable *struct {
 			Reason string            `json:"reason"`
