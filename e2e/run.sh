@@ -45,9 +45,9 @@ export KUBELINE_E2E_KUBECONFIG="$KUBECONFIG"
 failed=0
 phase smoke bash e2e/smoke.sh || failed=1
 phase smoke-kwok bash e2e/smoke.sh --kwok || failed=1
-# E2E_SKIP (a go test -skip pattern) leaves tests out; .ci/run leaves out the
-# Python corpus in pods (TestParity/python, 88 pipelines: not yet timed to
-# the end on the shared machine; e2e/README.md).
+# E2E_SKIP (a go test -skip pattern) leaves tests out;
+# KUBELINE_E2E_PARITY_PYTHON=ci (.ci/run) runs only the Python corpus's
+# ci: true cases (e2e/README.md, "Speed").
 # -parallel: go test runs at most GOMAXPROCS (2 here) parallel subtests by
 # default, whatever TestParity's own limit (KUBELINE_E2E_PARITY_PARALLEL).
 export KUBELINE_E2E_PARITY_PARALLEL="${KUBELINE_E2E_PARITY_PARALLEL:-8}"
