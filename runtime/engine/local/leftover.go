@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -50,11 +51,11 @@ func (p *pod) track() launcher.Tracker {
 	}
 	return func(pid int) func() {
 		start, _, err := procStat(pid)
-		owner, _, oerr := procStat(os.Getpid())
+		owner, oerr := ownStart()
 		if err != nil || oerr != nil {
 			return func() {}
 		}
-		rec := stepRecord{PID: pid, Start: start, Boot: bootID(), Owner: os.Getpid(), OwnerStart: owner,
+		rec := stepRecord{PID: pid, Start: start, Boot: thisBoot(), Owner: os.Getpid(), OwnerStart: owner,
 			Workflow: p.r.wf.Name, WorkflowUID: string(p.r.wf.UID), Node: p.id}
 		b, _ := json.Marshal(rec)
 		path := filepath.Join(stepsDir(home), strconv.Itoa(pid)+".json")
@@ -64,6 +65,16 @@ func (p *pod) track() launcher.Tracker {
 		return func() { os.Remove(path) }
 	}
 }
+
+// ownStart is this process's start time (procStat), read once: every
+// step record names it.
+var ownStart = sync.OnceValues(func() (uint64, error) {
+	start, _, err := procStat(os.Getpid())
+	return start, err
+})
+
+// thisBoot is bootID, read once.
+var thisBoot = sync.OnceValue(bootID)
 
 // Leftover is a step process group an engine that died left running.
 type Leftover struct {
