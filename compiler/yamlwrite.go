@@ -761,6 +761,14 @@ func v2Number(in string) bool {
 		return true
 	}
 	plain := strings.ReplaceAll(in, "_", "")
+	if !spec.IntChars(plain) {
+		// No integer in any base: only a float is left.
+		if yamlStyleFloat.MatchString(plain) {
+			_, err := strconv.ParseFloat(plain, 64)
+			return err == nil
+		}
+		return false
+	}
 	if _, err := strconv.ParseInt(plain, 0, 64); err == nil {
 		return true
 	}

@@ -49,15 +49,18 @@ func resolveNumber(in string) string {
 		return "!!timestamp"
 	}
 	plain := strings.ReplaceAll(in, "_", "")
-	_, err := strconv.ParseInt(plain, 0, 64)
-	if err == nil {
-		return "!!int"
-	}
-	// ParseInt is a sign and ParseUint: only a number out of its range
-	// can still be an unsigned one.
-	if errors.Is(err, strconv.ErrRange) {
-		if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
+	ints := IntChars(plain)
+	if ints {
+		_, err := strconv.ParseInt(plain, 0, 64)
+		if err == nil {
 			return "!!int"
+		}
+		// ParseInt is a sign and ParseUint: only a number out of its range
+		// can still be an unsigned one.
+		if errors.Is(err, strconv.ErrRange) {
+			if _, err := strconv.ParseUint(plain, 0, 64); err == nil {
+				return "!!int"
+			}
 		}
 	}
 	if yamlFloat(plain) {
@@ -70,7 +73,7 @@ func resolveNumber(in string) string {
 		base int
 		sign string
 	}{{"0b", 2, ""}, {"-0b", 2, "-"}, {"0o", 8, ""}, {"-0o", 8, "-"}} {
-		if !strings.HasPrefix(plain, prefix.p) {
+		if !ints || !strings.HasPrefix(plain, prefix.p) {
 			continue
 		}
 		digits := plain[len(prefix.p):]
@@ -154,4 +157,20 @@ func IsTimestamp(s string) bool {
 		}
 	}
 	return false
+}
+
+// IntChars says whether s holds only bytes that strconv.ParseInt and
+// ParseUint can accept in some base (a sign, digits, hex digits, the base
+// prefixes' letters, underscores): for any other s both fail, and their
+// error allocates, so callers resolving scalars skip them.
+func IntChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+		case c == '+', c == '-', c == '_', c == 'x', c == 'X', c == 'o', c == 'O':
+		default:
+			return false
+		}
+	}
+	return true
 }
