@@ -114,11 +114,15 @@ func Compile(name string, data []byte, opts Options) (*wfv1.Workflow, error) {
 // creationTimestamp: null, resources: {}) are dropped; they mean nothing to
 // Argo and would only grow the file.
 func Marshal(wf *wfv1.Workflow) ([]byte, error) {
-	if v, ok := structTree(wf); ok {
-		if out, ok := writeYAML(v, 0); ok {
+	// The tree is written and dropped: it is built in a pooled arena.
+	arena := newTreeArena()
+	if tree, ok := buildTree(wf, arena); ok {
+		if out, ok := writeYAML(tree, 0); ok {
+			arena.release()
 			return out, nil
 		}
 	}
+	arena.release()
 	b, err := json.Marshal(wf)
 	if err != nil {
 		return nil, fmt.Errorf("render workflow: %w", err)

@@ -23,8 +23,12 @@ import (
 // read back. ok is false for what it does not follow (a tag's ",string",
 // fields whose names collide, a map with keys that are not strings): Marshal
 // then takes the JSON path. TestStructTreeMatchesJSON holds it to yamlTree.
-func structTree(v any) (tree any, ok bool) {
-	t := treeBuilder{}
+func structTree(v any) (tree any, ok bool) { return buildTree(v, nil) }
+
+// buildTree is structTree with the tree's mappings and lists cut from
+// arena (allocated when arena is nil).
+func buildTree(v any, arena *treeArena) (tree any, ok bool) {
+	t := treeBuilder{arena: arena}
 	rv := reflect.ValueOf(v)
 	if !rv.IsValid() {
 		return nil, true
@@ -34,6 +38,7 @@ func structTree(v any) (tree any, ok bool) {
 }
 
 type treeBuilder struct {
+	arena *treeArena
 	err   error
 	jr    jsonReader
 	items []yamlv2.MapItem
@@ -204,7 +209,7 @@ func (t *treeBuilder) viaJSON(v any, key string) any {
 }
 
 func (t *treeBuilder) list(v reflect.Value, info *typeInfo) any {
-	l := make([]any, v.Len())
+	l := t.arena.list(v.Len())
 	for i := range l {
 		l[i] = t.value(v.Index(i), info.elem, "")
 	}
@@ -218,7 +223,7 @@ func (t *treeBuilder) mapping(v reflect.Value, info *typeInfo, key string) any {
 	if v.Type().Key().Kind() != reflect.String || v.Type().Key().Implements(textMarshalerType) {
 		return t.viaJSON(v.Interface(), key)
 	}
-	m := make(yamlv2.MapSlice, 0, v.Len())
+	m := t.arena.mapSlice(v.Len())[:0]
 	for it := v.MapRange(); it.Next(); {
 		k := t.str(it.Key().String()).(string)
 		e := t.value(it.Value(), info.elem, k)
@@ -250,7 +255,7 @@ func (t *treeBuilder) object(v reflect.Value, info *typeInfo) any {
 			t.items = append(t.items, yamlv2.MapItem{Key: f.key, Value: e})
 		}
 	}
-	m := make(yamlv2.MapSlice, len(t.items)-base)
+	m := t.arena.mapSlice(len(t.items) - base)
 	copy(m, t.items[base:])
 	clear(t.items[base:])
 	t.items = t.items[:base]

@@ -23,26 +23,7 @@ import (
 // rules (invalid UTF-8, embedded structs, Marshaler and TextMarshaler types,
 // floats, empty and nil collections, nil map values, big unsigned numbers).
 func TestStructTreeMatchesJSON(t *testing.T) {
-	var wfs []*wfv1.Workflow
-	files := corpusFiles(t)
-	for _, pattern := range []string{"../examples/*/*.yaml", "deploy/testdata/*.yaml", "imagebuild/testdata/*.yaml", "testdata/*.yaml"} {
-		more, _ := filepath.Glob(pattern)
-		files = append(files, more...)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wf, err := Compile(filepath.Base(f), data, Options{BaseDir: filepath.Dir(f)})
-		if err == nil {
-			wfs = append(wfs, wf)
-		}
-	}
-	if len(wfs) < 150 {
-		t.Fatalf("only %d workflows compiled", len(wfs))
-	}
-	wfs = append(wfs, edgeWorkflow())
+	wfs := testWorkflows(t)
 	for i, wf := range wfs {
 		got, ok := structTree(wf)
 		if !ok {
@@ -64,6 +45,72 @@ func TestStructTreeMatchesJSON(t *testing.T) {
 		if diff := cmp.Diff(string(wantYAML), string(gotYAML)); diff != "" {
 			t.Fatalf("workflow %d (%s) YAML (-from the JSON +from structTree):\n%s", i, wf.GenerateName, diff)
 		}
+	}
+}
+
+// testWorkflows are the workflows the corpus, the examples and the other
+// document kinds compile to, and edgeWorkflow.
+func testWorkflows(t *testing.T) []*wfv1.Workflow {
+	var wfs []*wfv1.Workflow
+	files := corpusFiles(t)
+	for _, pattern := range []string{"../examples/*/*.yaml", "deploy/testdata/*.yaml", "imagebuild/testdata/*.yaml", "testdata/*.yaml"} {
+		more, _ := filepath.Glob(pattern)
+		files = append(files, more...)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wf, err := Compile(filepath.Base(f), data, Options{BaseDir: filepath.Dir(f)})
+		if err == nil {
+			wfs = append(wfs, wf)
+		}
+	}
+	if len(wfs) < 150 {
+		t.Fatalf("only %d workflows compiled", len(wfs))
+	}
+	return append(wfs, edgeWorkflow())
+}
+
+// TestTreeArena: a tree built in an arena beside other trees and after
+// trees it released is the tree built without one and writes the same
+// YAML; a released arena holds no value of the trees cut from it.
+func TestTreeArena(t *testing.T) {
+	arena := &treeArena{}
+	for i, wf := range testWorkflows(t) {
+		want, _ := structTree(wf)
+		got, ok := buildTree(wf, arena)
+		if !ok || !sameTree(want, got) {
+			t.Fatalf("workflow %d (%s): the arena's tree differs (ok %v):\n%s", i, wf.GenerateName, ok, cmp.Diff(want, got, cmpopts.EquateEmpty()))
+		}
+		wantYAML, _ := writeYAML(want, 0)
+		gotYAML, _ := writeYAML(got, 0)
+		if string(wantYAML) != string(gotYAML) {
+			t.Fatalf("workflow %d (%s): the arena's YAML differs:\n%s", i, wf.GenerateName, cmp.Diff(string(wantYAML), string(gotYAML)))
+		}
+		if i%10 != 9 {
+			continue // several trees at a time: they span chunks
+		}
+		arena.items.reset()
+		arena.anys.reset()
+		for _, c := range arena.items.list {
+			for j := range c {
+				if c[j] != (yamlv2.MapItem{}) {
+					t.Fatalf("workflow %d: item %d of a released arena holds %v", i, j, c[j])
+				}
+			}
+		}
+		for _, c := range arena.anys.list {
+			for j := range c {
+				if c[j] != nil {
+					t.Fatalf("workflow %d: element %d of a released arena holds %v", i, j, c[j])
+				}
+			}
+		}
+	}
+	if len(arena.items.list) < 2 || len(arena.anys.list) < 1 {
+		t.Errorf("the trees took %d item chunks and %d list chunks: the test should span chunks", len(arena.items.list), len(arena.anys.list))
 	}
 }
 
