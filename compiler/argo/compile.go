@@ -107,6 +107,13 @@ func Compile(p *kfp.Pipeline, opts Options) (*wfv1.Workflow, error) {
 		},
 		Spec: wfv1.WorkflowSpec{Entrypoint: kfp.RootName},
 	}
+	// The root's template goes first, when its DAG is compiled (last);
+	// the slice is made at a size that usually holds every template.
+	n := 2
+	for _, d := range p.DAGs {
+		n += len(d.Order)
+	}
+	c.wf.Spec.Templates = make([]wfv1.Template, 1, n)
 	c.arguments()
 	c.runtime()
 	c.names[kfp.RootName] = true

@@ -50,7 +50,7 @@ func (c *compiler) dagTemplate(compName string, comp *pipelinespec.ComponentSpec
 		tmpl.Inputs.Artifacts = append(tmpl.Inputs.Artifacts, wfv1.Artifact{Name: art.Name, Optional: art.Optional})
 	}
 	tmpl.Name = kfp.RootName
-	c.wf.Spec.Templates = append([]wfv1.Template{tmpl}, c.wf.Spec.Templates...)
+	c.wf.Spec.Templates[0] = tmpl // kept for the root by Compile
 	return kfp.RootName
 }
 

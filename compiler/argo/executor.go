@@ -140,7 +140,8 @@ func stringsOfValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, f fun
 
 func (c *compiler) containerTemplate(comp *pipelinespec.ComponentSpec, a *taskArgs, ctr *containerSpec, t *pipelinespec.PipelineTaskSpec, expath string) wfv1.Template {
 	tmpl := wfv1.Template{}
-	args := []string{"--task", "{{inputs.parameters." + TaskParam + "}}", "--component", componentInterface(comp, a.finalStatus)}
+	args := make([]string, 0, 6+2*len(a.present)+len(ctr.GetCommand())+len(ctr.GetArgs()))
+	args = append(args, "--task", "{{inputs.parameters."+TaskParam+"}}", "--component", componentInterface(comp, a.finalStatus))
 	for _, name := range sortedKeys(a.present) {
 		tmpl.Inputs.Parameters = append(tmpl.Inputs.Parameters, wfv1.Parameter{Name: name})
 		if name != TaskParam {
