@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -17,19 +19,60 @@ import (
 // in one pass. ok is false for messages holding a well-known type it does not
 // write (Any, Duration, Timestamp, wrappers, ...).
 func sortedJSON(m proto.Message) (string, bool) {
-	w := jsonWriter{}
+	w := jsonWriters.Get().(*jsonWriter)
+	defer w.release()
 	if !w.message(m.ProtoReflect()) {
 		return "", false
 	}
 	return string(w.b), true
 }
 
-type jsonWriter struct{ b []byte }
+// jsonWriter writes sortedJSON's text. Its buffer and the stacks its
+// messages and maps gather their entries on are kept across uses (a
+// pool), so writing allocates only the result.
+type jsonWriter struct {
+	b      []byte
+	fields []jsonField
+	keys   []mapEntry
+	add    func(protoreflect.FieldDescriptor, protoreflect.Value) bool
+	addKey func(protoreflect.MapKey, protoreflect.Value) bool
+}
 
 type jsonField struct {
 	name string
 	fd   protoreflect.FieldDescriptor
 	v    protoreflect.Value
+}
+
+type mapEntry struct {
+	name string
+	v    protoreflect.Value
+}
+
+var jsonWriters = sync.Pool{New: func() any {
+	w := &jsonWriter{}
+	// Bound once: a closure made at every Range call escapes to the heap.
+	w.add = func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		w.fields = append(w.fields, jsonField{fd.JSONName(), fd, v})
+		return true
+	}
+	w.addKey = func(k protoreflect.MapKey, v protoreflect.Value) bool {
+		w.keys = append(w.keys, mapEntry{k.String(), v})
+		return true
+	}
+	return w
+}}
+
+// release clears what the writer holds and puts it back in the pool (a
+// buffer grown past 64 KiB is dropped).
+func (w *jsonWriter) release() {
+	clear(w.fields[:cap(w.fields)])
+	clear(w.keys[:cap(w.keys)])
+	w.b, w.fields, w.keys = w.b[:0], w.fields[:0], w.keys[:0]
+	if cap(w.b) > 64<<10 {
+		w.b = nil
+	}
+	jsonWriters.Put(w)
 }
 
 func (w *jsonWriter) message(m protoreflect.Message) bool {
@@ -40,20 +83,13 @@ func (w *jsonWriter) message(m protoreflect.Message) bool {
 	if m.Descriptor().FullName().Parent() == "google.protobuf" {
 		return false
 	}
-	var fields []jsonField
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		fields = append(fields, jsonField{fd.JSONName(), fd, v})
-		return true
-	})
-	slices.SortFunc(fields, func(a, b jsonField) int {
-		switch {
-		case a.name < b.name:
-			return -1
-		case a.name > b.name:
-			return 1
-		}
-		return 0
-	})
+	// The fields gather on the writer's stack above base; the fields of
+	// messages inside them go above (a grown stack leaves these in place).
+	base := len(w.fields)
+	m.Range(w.add)
+	fields := w.fields[base:len(w.fields):len(w.fields)]
+	defer func() { w.fields = w.fields[:base] }()
+	slices.SortFunc(fields, func(a, b jsonField) int { return strings.Compare(a.name, b.name) })
 	w.b = append(w.b, '{')
 	for i, f := range fields {
 		if i > 0 {
@@ -72,37 +108,22 @@ func (w *jsonWriter) message(m protoreflect.Message) bool {
 func (w *jsonWriter) field(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 	switch {
 	case fd.IsMap():
-		mp := v.Map()
 		// Values are taken as Range gives them: Get converts its key
-		// (an allocation per entry).
-		vals := make([]protoreflect.Value, 0, mp.Len())
-		names := make([]string, 0, mp.Len())
-		mp.Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
-			names = append(names, k.String())
-			vals = append(vals, v)
-			return true
-		})
-		order := make([]int, len(names))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int {
-			switch {
-			case names[a] < names[b]:
-				return -1
-			case names[a] > names[b]:
-				return 1
-			}
-			return 0
-		})
+		// (an allocation per entry). They gather on the writer's stack
+		// as a message's fields do.
+		base := len(w.keys)
+		v.Map().Range(w.addKey)
+		entries := w.keys[base:len(w.keys):len(w.keys)]
+		defer func() { w.keys = w.keys[:base] }()
+		slices.SortFunc(entries, func(a, b mapEntry) int { return strings.Compare(a.name, b.name) })
 		w.b = append(w.b, '{')
-		for j, i := range order {
+		for j, e := range entries {
 			if j > 0 {
 				w.b = append(w.b, ',')
 			}
-			w.str(names[i])
+			w.str(e.name)
 			w.b = append(w.b, ':')
-			if !w.single(fd.MapValue(), vals[i]) {
+			if !w.single(fd.MapValue(), e.v) {
 				return false
 			}
 		}
