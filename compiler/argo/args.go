@@ -236,10 +236,52 @@ func (c *compiler) collectedConversion(dagComp, prod, key string) string {
 		pipelinespec.ParameterType_NUMBER_DOUBLE:  "asFloat(#)",
 		pipelinespec.ParameterType_BOOLEAN:        "# == 'true'",
 	}[c.elementType(pt.GetComponentRef().GetName(), key)]
-	if conv == "" {
-		return ""
+	list := fmt.Sprintf("fromJSON(tasks[%s].outputs.parameters[%s])", quote(prod), quote(key))
+	skippable := c.fromConditional(pt.GetComponentRef().GetName(), key)
+	if skippable {
+		// The iterations whose producer was skipped gave SkippedOutput:
+		// the collection leaves them out, as KFP's does.
+		list = fmt.Sprintf("filter(%s, {# != %s})", list, quote(SkippedOutput))
 	}
-	return fmt.Sprintf("toJson(map(fromJSON(tasks[%s].outputs.parameters[%s]), {%s}))", quote(prod), quote(key), conv)
+	switch {
+	case conv != "":
+		return fmt.Sprintf("toJson(map(%s, {%s}))", list, conv)
+	case skippable:
+		return fmt.Sprintf("toJson(%s)", list)
+	}
+	return ""
+}
+
+// SkippedOutput is the value a loop body's output parameter takes in an
+// iteration whose producer was skipped (under a false condition): Argo's
+// controller cannot resolve a Skipped task's output and fails the DAG
+// unless the output has a valueFrom.default. Only collections read it, and
+// they drop it (collectedConversion).
+const SkippedOutput = "kubeline.io/skipped"
+
+// fromConditional tells whether output parameter key of DAG component comp
+// comes from a subtask with a trigger condition, in a loop body.
+func (c *compiler) fromConditional(comp, key string) bool {
+	d := c.p.DAGs[comp]
+	if d == nil || !c.loopBody(comp) {
+		return false
+	}
+	sel := d.Spec.GetDag().GetOutputs().GetParameters()[key].GetValueFromParameter()
+	st := d.Task(sel.GetProducerSubtask())
+	return st != nil && st.GetTriggerPolicy().GetCondition() != ""
+}
+
+// loopBody tells whether DAG component comp is the body of a loop (a
+// task with a parameter iterator runs it).
+func (c *compiler) loopBody(comp string) bool {
+	for _, d := range c.p.DAGs {
+		for _, t := range d.Spec.GetDag().GetTasks() {
+			if t.GetComponentRef().GetName() == comp && t.GetParameterIterator() != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // elementType is the type of what one iteration of loop body comp outputs as

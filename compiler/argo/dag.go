@@ -298,6 +298,9 @@ func (c *compiler) dagOutputs(s *scope, tmpl *wfv1.Template) {
 			if conv := c.collectedConversion(s.comp, sel.GetProducerSubtask(), sel.GetOutputParameterKey()); conv != "" {
 				vf.Parameter, vf.Expression = "", conv
 			}
+			if c.fromConditional(s.comp, name) {
+				vf.Default = wfv1.AnyStringPtr(SkippedOutput)
+			}
 		} else {
 			var refs []string
 			for _, sel := range o.GetValueFromOneof().GetParameterSelectors() {
