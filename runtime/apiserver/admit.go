@@ -139,6 +139,7 @@ func (s *Server) Admit(ctx context.Context) error {
 	d := admission.Decide(st, time.Now(), admission.Options{Aging: s.aging})
 	var admitted []admission.Allocation
 	defer func() { s.samplePools(ctx, st, admitted) }() // poolusage.go
+	defer s.admitChanged(st, d.Waiting, &admitted)
 	for _, a := range d.Admit {
 		if err := s.store.AdmitRun(ctx, a.Run, a.Pool, a.Nodes); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -186,6 +187,7 @@ func (s *Server) ended(ctx context.Context, id, status, msg string) error {
 	if err := s.store.UpdateRun(ctx, id, kfpStates[status], msg, "", time.Now()); err != nil {
 		return err
 	}
+	defer s.runChanged(ctx, id, "", false)
 	return s.store.SetRunStatus(ctx, id, status)
 }
 
@@ -224,6 +226,10 @@ func (s *Server) observe(id string, w *wfv1.Workflow, state string) error {
 	if err := s.store.UpdateRun(s.ctx, id, state, w.Status.Message, string(b), finished); err != nil {
 		return err
 	}
+	s.runChanged(s.ctx, id, a.Group, tracked) // changes.go
+	if ending && a.Pool != "" {
+		s.changed("pool", a.Pool, a.Group)
+	}
 	if w.Status.Phase.Completed() {
 		s.keepEnded(id) // runlist.go
 	}
@@ -257,6 +263,7 @@ func (s *Server) terminate(ctx context.Context, run store.Run) (any, error) {
 	if err := s.store.UpdateRun(ctx, run.ID, "CANCELING", "", "", time.Time{}); err != nil {
 		return nil, err
 	}
+	defer s.runChanged(ctx, run.ID, "", false)
 	if aerr == nil {
 		if err := s.store.SetRunStatus(ctx, run.ID, store.StatusStopping); err != nil {
 			return nil, err

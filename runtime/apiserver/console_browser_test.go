@@ -131,7 +131,7 @@ func (tb *tab) visit(hash string) []string {
 	tb.t.Helper()
 	// The page left stops polling; a call it had sent is not the next
 	// page's.
-	tb.exec(`S.serial++; S.timers.forEach(clearTimeout); S.timers = []`)
+	tb.exec(`S.serial++; S.timers.forEach(clearTimeout); S.timers = []; S.streams.forEach(c => c.abort()); S.streams = []`)
 	time.Sleep(100 * time.Millisecond)
 	tb.mu.Lock()
 	tb.calls = nil
@@ -205,6 +205,9 @@ func checkCalls(t *testing.T, page console.Page, hash string, calls []string) {
 	}
 	for _, c := range calls {
 		ok := strings.HasPrefix(c, "GET /apis/kubeline/v1/whoami") // once per sign-in
+		if stream, live := console.Streams[page.Route]; live {
+			ok = ok || callPattern(stream).MatchString(c)
+		}
 		for _, want := range page.Calls {
 			ok = ok || callPattern(want).MatchString(c)
 		}
@@ -414,6 +417,7 @@ func TestConsole(t *testing.T) {
 	pat.run("deploy", chromedp.Click(chromedp.CSS("#deploy-form button")))
 	pat.ready("#/deployments/m-serve")
 	pat.noErrorBanner("the new deployment")
+	pat.followsStream("the deployment's page", "/traffic") // console_live_browser_test.go
 	for i := range 6 {
 		if r := do(t, "POST", k.root+"/v1/models/m-serve:predict", w.pat, map[string]any{"instances": []any{0.5 * float64(i), 2}}); r.code != 200 {
 			t.Fatalf("predict: %d %s", r.code, r.raw)
@@ -439,6 +443,10 @@ func TestConsole(t *testing.T) {
 		t.Errorf("the queue does not say why big-train waits: %q", q)
 	}
 	dana.shot("queue-waiting")
+	dana.followsStream("dana's queue", "/apis/kubeline/v1/queue")
+	dana.visit("#/pools")
+	dana.followsStream("dana's pools page", "/apis/kubeline/v1/pools")
+	dana.exec(`window.kubelineMark = 2`)
 	op := signIn(t, browser, k.root, w.op)
 	op.visit("#/queue")
 	op.visit("#/pools")
@@ -455,6 +463,12 @@ func TestConsole(t *testing.T) {
 	if strings.Contains(op.text("main"), "0 of 0") {
 		t.Errorf("the pools page still reads 0 of 0 GPUs: %q", op.text("main"))
 	}
+	// dana's pools page, open meanwhile, shows it without a reload.
+	dana.waitFor("dana's pools page shows train's 2 GPUs", `(document.querySelector('.pool-live[data-pool="train"]') || {}).textContent.includes('of 2 GPUs')`, 15*time.Second)
+	if evalAs[int](dana, `window.kubelineMark || 0`) != 2 {
+		t.Errorf("dana's pools page reloaded instead of updating")
+	}
+	dana.noErrorBanner("dana's live pools page")
 	op.visit("#/queue")
 	op.waitFor("big-train runs", `Array.from(document.querySelectorAll('main tbody tr')).some(r => r.textContent.includes('big-train') && /Starting|Running/.test(r.textContent))`, 20*time.Second)
 	op.shot("queue-started")
@@ -469,6 +483,7 @@ func TestConsole(t *testing.T) {
 	w.experiment = exp.body["run_id"].(string)
 	dana.visit("#/hpo/" + w.experiment)
 	dana.exec(`window.kubelineMark = 1`)
+	dana.waitFor("the HPO page follows the change stream", `document.body.dataset.live === 'stream'`, 15*time.Second)
 	first := evalAs[int](dana, `Number(document.getElementById('main').dataset.trials)`)
 	dana.waitFor("more trials on the page", fmt.Sprintf(`Number(document.getElementById('main').dataset.trials) > %d && Number(document.getElementById('main').dataset.trials) < 5`, first), 60*time.Second)
 	dana.shot("hpo-running")
@@ -502,6 +517,8 @@ func TestConsole(t *testing.T) {
 		op.shot("operator-" + name[:min(len(name), 40)])
 		t.Logf("%s: %d API calls", c.hash, len(calls))
 	}
+	// Without the change stream, a live page polls.
+	mel.fallsBackToPolling("#/queue", "/apis/kubeline/v1/queue")
 	// The sign-in page and a Data Scientist's pages are checked too.
 	for _, hash := range []string{"#/projects/churn", "#/models/m/v1", "#/queue", "#/hpo/" + w.experiment} {
 		dana.visit(hash)

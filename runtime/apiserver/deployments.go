@@ -57,7 +57,18 @@ func (s *Server) deployRoutes(h func(string, func(*http.Request) (any, error)), 
 	h("GET "+kv1+"/deployments/{name}", func(r *http.Request) (any, error) { return s.getDeployment(r.Context(), r.PathValue("name")) })
 	h("POST "+kv1+"/deployments/{action}", s.deploymentAction)
 	h("GET "+kv1+"/deployments/{name}/traffic", s.deploymentTraffic)
-	s.serving.Routes(raw)
+	s.serving.Routes(func(pattern string, f http.HandlerFunc) {
+		if !strings.HasPrefix(pattern, "POST ") {
+			raw(pattern, f)
+			return
+		}
+		raw(pattern, func(w http.ResponseWriter, r *http.Request) { // a request served changes the deployment's traffic
+			f(w, r)
+			if s.changes.listening("deployment") {
+				go s.deploymentChanged(s.ctx, servedName(r)) // not on the answer's time
+			}
+		})
+	})
 }
 
 // publishModel is POST /models/NAME/versions/vN:publish: an ML Engineer
@@ -201,6 +212,7 @@ func (s *Server) createDeployment(r *http.Request) (any, error) {
 			return nil, err
 		}
 	}
+	s.changed("deployment", d.Metadata.Name, group) // changes.go
 	return st, nil
 }
 
@@ -344,6 +356,7 @@ func (s *Server) deploymentAction(r *http.Request) (any, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	s.deploymentChanged(r.Context(), name) // before Disown: its group is known until then
 	if err := s.store.Disown(r.Context(), store.KindDeployment, name); err != nil {
 		return nil, err
 	}

@@ -44,6 +44,7 @@ func (f *inflight) begin(w http.ResponseWriter, r *http.Request) func() {
 // server starts shutting down, before http.Server.Shutdown, which then
 // waits for those answers.
 func (s *Server) Drain(grace time.Duration) {
+	s.changes.close() // change streams end now: they would hold Shutdown up
 	f := &s.inflight
 	f.mu.Lock()
 	defer f.mu.Unlock()

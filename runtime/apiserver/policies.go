@@ -150,6 +150,7 @@ var policies = map[string]policy{
 	"PATCH " + kv1 + "/groups/{name}":             operate,
 	"DELETE " + kv1 + "/groups/{name}":            operate,
 	"GET " + kv1 + "/pools":                       anyUser,
+	"GET " + kv1 + "/events":                      anyUser, // each kind's permission is checked by the route (changes.go)
 	"POST " + kv1 + "/pools":                      operate,
 	"GET " + kv1 + "/pools/{name}":                anyUser,
 	"PATCH " + kv1 + "/pools/{name}":              operate,

@@ -213,6 +213,7 @@ func (s *Server) createPool(r *http.Request) (any, error) {
 	if err := s.store.CreatePool(r.Context(), &p); err != nil {
 		return nil, err
 	}
+	s.poolChanged(p.Name) // changes.go
 	r.SetPathValue("name", p.Name)
 	return s.getPool(r)
 }
@@ -238,6 +239,7 @@ func (s *Server) updatePool(r *http.Request) (any, error) {
 	if err := s.store.UpdatePool(r.Context(), p); err != nil {
 		return nil, err
 	}
+	s.poolChanged(name)
 	if err := s.Admit(s.ctx); err != nil {
 		return nil, err
 	}
@@ -268,5 +270,6 @@ func (s *Server) deletePool(r *http.Request) (any, error) {
 	if err := s.store.DeletePool(r.Context(), name); err != nil {
 		return nil, err
 	}
+	s.poolChanged(name)
 	return map[string]any{}, s.Admit(s.ctx)
 }

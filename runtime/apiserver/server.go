@@ -91,6 +91,8 @@ type Server struct {
 	// document for the retraining action's redeploy.
 	clusters   InferenceServices
 	deployDocs sync.Map // name -> *deploy.Deployment
+	// changes feeds the change streams (changes.go).
+	changes changeFeed
 }
 
 // New returns a server; ctx bounds the background run watchers.
@@ -186,6 +188,7 @@ func (s *Server) Handler() http.Handler {
 	s.metadataRoutes(mux)
 	s.uiRoutes(h, raw)
 	raw("GET "+console.Path, console.Handler().ServeHTTP) // the web console: files only, its data comes from the API
+	raw("GET "+kv1+"/events", s.events)                   // the change stream (changes.go)
 	s.telemetryRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFoundErr("no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -56,6 +56,17 @@ var Pages = []Page{
 	{"#/images", "Images", "view", []string{kl + "/images", kl + "/groups?page_size=200"}}, // groups: an operator's form
 }
 
+// Streams are the change streams pages follow to stay live (GET
+// /events?kinds=..., Server-Sent Events; a page polls its calls when the
+// stream fails). A stream is opened while the page renders, so it counts
+// among the page's calls.
+var Streams = map[string]string{
+	"#/deployments/{name}": kl + "/events?kinds=deployment",
+	"#/pools":              kl + "/events?kinds=pool",
+	"#/queue":              kl + "/events?kinds=run,ide",
+	"#/hpo/{id}":           kl + "/events?kinds=run",
+}
+
 // Handler serves the console's files under Path. They are the same for
 // every caller and hold no data: the pages ask the API for it.
 func Handler() http.Handler {

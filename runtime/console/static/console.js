@@ -10,7 +10,7 @@ const KINDS = { datasets: 'dataset', featuresets: 'featureset', code: 'code', mo
 const LIST_KEY = { datasets: 'datasets', featuresets: 'featuresets', code: 'codes', models: 'models' };
 const FINAL = ['SUCCEEDED', 'FAILED', 'CANCELED', 'SKIPPED'];
 
-const S = { token: sessionStorage.getItem('kubeline.token') || '', me: null, timers: [], serial: 0 };
+const S = { token: sessionStorage.getItem('kubeline.token') || '', me: null, timers: [], streams: [], serial: 0 };
 
 // ---- HTML building: every value is escaped unless it is Safe.
 class Safe { constructor(s) { this.s = s; } toString() { return this.s; } }
@@ -177,6 +177,10 @@ async function route() {
   S.serial++;
   S.timers.forEach(clearTimeout);
   S.timers = [];
+  S.streams.forEach((c) => c.abort()); // live.js
+  S.streams = [];
+  delete document.body.dataset.live;
+  delete document.body.dataset.pushes;
   const serial = S.serial;
   const hash = location.hash || '#/projects';
   document.body.dataset.ready = '';
@@ -444,8 +448,28 @@ async function pageDeployment(main, name) {
         { name: 'max latency ms', color: '#b3261e', dash: true, points: pts.filter((p) => p.requests).map((p) => [at(p), p.latency_max_ms]) }] })}
       <p role="status" id="traffic-total">${total} requests, ${errors} errors in the last 5 minutes</p>`);
   };
+  // Redrawn when the deployment changes (a request served, stopped) and
+  // when its oldest request leaves the 5-minute window.
+  let aging;
+  const redraw = async () => {
+    let tr;
+    try {
+      tr = await traffic();
+    } catch (e) {
+      if (e.status === 404) { await route(); return false; } // stopped: its page says so
+      throw e;
+    }
+    draw(tr);
+    clearTimeout(aging);
+    const first = (tr.points || []).find((p) => p.requests > 0);
+    if (first) {
+      aging = setTimeout(() => redraw().catch((e) => showError(e.message)), Math.max(1000, Date.parse(first.at) + (tr.seconds + tr.step_seconds) * 1000 - Date.now()));
+      S.timers.push(aging);
+    }
+    return true;
+  };
   draw(t);
-  every(2000, async () => draw(await traffic()));
+  follow(['deployment'], (c) => c.kind === 'deployment' && c.id === name, redraw, 2000); // live.js
 }
 
 async function pagePools(main) {
@@ -455,14 +479,26 @@ async function pagePools(main) {
   const operate = can('operate');
   set(main, h`<h1>GPU pools</h1>${operate ? actionResult() : ''}<p>${d.cluster_gpus ?? ''} GPUs in the cluster. <a href="#/queue">The queue</a> says why runs wait.</p>
   <div class="cards">${pools.map((p) => h`<section class="card" aria-labelledby="pool-${p.name}"><h2 id="pool-${p.name}">Pool ${p.name}${p.gpu_type ? ' (' + p.gpu_type + ')' : ''}</h2>
-    ${poolSummary(p, d.cluster_gpus, pools)}
-    ${poolChart(p)}
+    <div class="pool-live" data-pool="${p.name}">${poolLive(p, d)}</div>
     ${operate && !p.default ? h`<form class="inline pool-form" data-pool="${p.name}" data-type="${p.gpu_type || ''}">${nodes.map((n) => h`<label for="gpus-${p.name}-${n}">GPUs of ${p.name} on node ${n}
       <input type="number" min="0" id="gpus-${p.name}-${n}" data-node="${n}" value="${((p.nodes || []).find((x) => x.name === n) || { gpus: 0 }).gpus}"></label>`)}
       <button type="submit">Save pool ${p.name}</button>
       <button type="button" class="delete-pool" data-pool="${p.name}">Delete pool ${p.name}</button></form>` : ''}</section>`)}</div>
   ${operate ? poolAdmin(nodes) : ''}`);
   if (operate) wirePoolAdmin(main); // operator.js
+  // Live: each card's summary and chart are drawn again when a pool
+  // changes (the forms stay as the operator left them); another set of
+  // pools draws the page again.
+  const names = (x) => (x.pools || []).map((p) => p.name).join(',');
+  follow(['pool'], () => true, async () => {
+    const n = await api(KL + '/pools?history_seconds=3600');
+    if (names(n) !== names(d)) { whenFree(main, () => route()); return false; }
+    for (const p of n.pools || []) {
+      const el = $$('.pool-live', main).find((x) => x.dataset.pool === p.name);
+      if (el) el.innerHTML = part(poolLive(p, n));
+    }
+    return true;
+  }, 2000);
   for (const f of $$('form.pool-form', main)) {
     f.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -488,6 +524,10 @@ function poolSummary(p, clusterGPUs, pools) {
   return h`<p id="default-pool-empty">No GPUs left for the default pool: all ${clusterGPUs} of the cluster's GPUs are in ${others.length === 1 ? 'pool' : 'pools'} ${others.join(', ')}. It gets GPUs back when an operator takes them from another pool; until then, ${waiting}.</p>`;
 }
 
+function poolLive(p, d) {
+  return h`${poolSummary(p, d.cluster_gpus, d.pools || [])}${poolChart(p)}`;
+}
+
 function poolChart(p) {
   const hist = p.history || [];
   const now = Date.now() / 1000;
@@ -509,9 +549,10 @@ function poolChart(p) {
 async function pageQueue(main) {
   const draw = (d) => {
     const rows = (d.entries || []).map((e) => [e.position || '', e.kind === 'ide' ? `IDE ${e.ide}` : runLink(e.run_id, e.display_name),
-      e.group, e.owner, e.pool, e.status, e.gpus, e.reason || '', e.status === 'Queued' ? `${e.waiting_seconds} s` : '',
+      e.group, e.owner, e.pool, e.status, e.gpus, e.reason || '',
+      e.status === 'Queued' ? h`<span class="waited" data-since="${Date.now() - e.waiting_seconds * 1000}">${e.waiting_seconds} s</span>` : '',
       e.can_start_anyway && e.kind === 'run' ? h`<button type="button" class="start" data-run="${e.run_id}">Start ${e.display_name} anyway</button>` : '']);
-    set(main, h`<h1>Queue</h1><p>Runs waiting for GPUs in their pool's order, and what holds GPUs. Refreshed every 2 s.</p>
+    set(main, h`<h1>Queue</h1><p>Runs waiting for GPUs in their pool's order, and what holds GPUs. Updated as runs start, end and wait.</p>
     ${table('Waiting and running', ['Place', 'Run', 'Group', 'Owner', 'Pool', 'Status', 'GPUs', 'Why it waits', 'Waiting', 'Action'], rows)}`);
     for (const b of $$('button.start', main)) {
       b.addEventListener('click', () => act(async () => {
@@ -521,10 +562,11 @@ async function pageQueue(main) {
     }
   };
   draw(await api(KL + '/queue'));
-  every(2000, async () => {
+  tickWaits(main); // live.js
+  follow(['run', 'ide'], () => true, async () => {
     const d = await api(KL + '/queue');
-    if (!busy(main)) draw(d);
-  });
+    whenFree(main, () => draw(d));
+  }, 2000);
 }
 
 // busy says whether the keyboard is on a control of the page, which a
@@ -552,7 +594,7 @@ async function pageHPO(main, id) {
     set(main, h`<h1>HPO experiment ${e.name}</h1>
     ${fields(e, ['display_name', 'group', 'status', 'state', 'algorithm', 'objective', 'direction', 'goal', 'max_trials', 'parallel_trials'])}
     <p role="status" id="hpo-progress">${e.trials.length} of ${e.max_trials} trials${cond ? ' · ' + cond.type + ': ' + (cond.message || cond.reason || '') : ''}.
-      ${FINAL.includes(e.state) ? '' : 'Updating every 2 s.'} ${runLink(e.run_id, 'Open the run')}</p>
+      ${FINAL.includes(e.state) ? '' : 'Updating as trials run.'} ${runLink(e.run_id, 'Open the run')}</p>
     <figure>${chart({ title: `${e.objective} per trial and best so far (${e.direction})`, yLabel: e.objective,
       series: [{ name: 'trial', color: '#57606a', dots: true, points: vals }, { name: 'best so far', color: '#0b57d0', points: best }] })}</figure>
     ${table('Trials in the order they were created', ['#', 'Trial', 'State'].concat(e.parameters, [e.objective, 'Best so far']),
@@ -562,11 +604,12 @@ async function pageHPO(main, id) {
   let e = await get();
   draw(e);
   if (!FINAL.includes(e.state)) {
-    every(2000, async () => {
+    follow(['run'], (c) => c.kind === 'run' && c.id === id, async () => {
       e = await get();
-      if (!busy(main)) draw(e);
+      const d = e;
+      whenFree(main, () => draw(d));
       return !FINAL.includes(e.state);
-    });
+    }, 2000);
   }
 }
 
