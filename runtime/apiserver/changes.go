@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kubeline/kubeline/runtime/admission"
@@ -55,14 +56,16 @@ type changeFeed struct {
 	mu     sync.Mutex
 	subs   map[*follower]struct{}
 	closed bool
+	// served holds the deployments whose served request is about to be
+	// published (requestServed).
+	served sync.Map
 }
 
 // follower is one stream: the kinds it follows and whose changes it may
 // be sent (sees is nil for a single-user server's: everything).
 type follower struct {
 	kinds  map[string]bool
-	mu     sync.Mutex
-	sees   func(group string) bool
+	sees   atomic.Pointer[func(group string) bool]
 	ch     chan change
 	behind chan struct{} // signalled when ch was full: a change was lost
 	done   chan struct{} // closed when the feed closes
@@ -72,15 +75,17 @@ func (f *follower) may(c change) bool {
 	if !f.kinds[c.Kind] {
 		return false
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return c.public || f.sees == nil || f.sees(c.group)
+	sees := f.sees.Load()
+	return c.public || sees == nil || (*sees)(c.group)
 }
 
+// setSees sets whose changes f may be sent; nil: everyone's.
 func (f *follower) setSees(sees func(string) bool) {
-	f.mu.Lock()
-	f.sees = sees
-	f.mu.Unlock()
+	if sees == nil {
+		f.sees.Store(nil)
+		return
+	}
+	f.sees.Store(&sees)
 }
 
 // listening says whether any stream follows kind (publishers skip the
@@ -115,7 +120,8 @@ func (cf *changeFeed) publish(c change) {
 }
 
 func (cf *changeFeed) follow(kinds []string, sees func(string) bool) (*follower, func()) {
-	f := &follower{kinds: map[string]bool{}, sees: sees, ch: make(chan change, changeBuffer), behind: make(chan struct{}, 1), done: make(chan struct{})}
+	f := &follower{kinds: map[string]bool{}, ch: make(chan change, changeBuffer), behind: make(chan struct{}, 1), done: make(chan struct{})}
+	f.setSees(sees)
 	for _, k := range kinds {
 		f.kinds[k] = true
 	}
@@ -191,6 +197,23 @@ func (s *Server) deploymentChanged(ctx context.Context, name string) {
 		group = res.group
 	}
 	s.changed("deployment", name, group)
+}
+
+// requestServed publishes, a moment later and off the request's time, that
+// a deployment served a request: a burst of requests is one change, and
+// nothing is done while no stream follows deployments.
+func (s *Server) requestServed(name string) {
+	if name == "" || !s.changes.listening("deployment") {
+		return
+	}
+	if _, pending := s.changes.served.LoadOrStore(name, true); pending {
+		return
+	}
+	go func() {
+		time.Sleep(changeBatch)
+		s.changes.served.Delete(name)
+		s.deploymentChanged(s.ctx, name)
+	}()
 }
 
 // servedName is the deployment an inference request was for.

@@ -64,9 +64,7 @@ func (s *Server) deployRoutes(h func(string, func(*http.Request) (any, error)), 
 		}
 		raw(pattern, func(w http.ResponseWriter, r *http.Request) { // a request served changes the deployment's traffic
 			f(w, r)
-			if s.changes.listening("deployment") {
-				go s.deploymentChanged(s.ctx, servedName(r)) // not on the answer's time
-			}
+			s.requestServed(servedName(r)) // changes.go
 		})
 	})
 }
