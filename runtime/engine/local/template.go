@@ -69,13 +69,15 @@ func nodeType(t *wfv1.Template) wfv1.NodeType {
 func (r *run) executeBody(ctx context.Context, c call, tmpl *wfv1.Template) string {
 	switch {
 	case tmpl.DAG != nil:
+		in := inputsOf(tmpl) // copied before taking the run's lock
 		id := r.initNode(c.nodeName, c.display(), wfv1.NodeTypeDAG, c.tmplName, c.boundaryID, wfv1.NodeRunning, "")
-		r.setNode(id, func(n *wfv1.NodeStatus) { n.Inputs = inputsOf(tmpl) })
+		r.setNode(id, func(n *wfv1.NodeStatus) { n.Inputs = in })
 		r.executeDAG(ctx, id, c, tmpl)
 		return id
 	case tmpl.Container != nil || tmpl.Script != nil:
+		in := inputsOf(tmpl)
 		id := r.initNode(c.nodeName, c.display(), wfv1.NodeTypePod, c.tmplName, c.boundaryID, wfv1.NodePending, "")
-		r.setNode(id, func(n *wfv1.NodeStatus) { n.Inputs = inputsOf(tmpl) })
+		r.setNode(id, func(n *wfv1.NodeStatus) { n.Inputs = in })
 		r.executePod(ctx, id, c, tmpl)
 		return id
 	}
