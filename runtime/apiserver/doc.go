@@ -31,7 +31,11 @@
 // image a succeeded ImageBuild pushed into it. Lists of runs (runlist.go)
 // are served from each run's kept listing (store.RunListing: its task
 // details and inline spec as JSON, kept when it ends), so a page decodes
-// no spec or workflow; GET of one run renders it whole.
+// no spec or workflow; GET of one run renders it whole. changes.go is the
+// change stream (GET /events, Server-Sent Events) the console's live pages
+// follow: runs observed, admitted, ended or stopped, pools changed and
+// deployments started, stopped or serving publish a change, which only
+// callers who see its group are sent.
 //
 // Operators see the server through metrics.go and watch.go: GET /metrics
 // (Prometheus text; runs by status and pool queues and GPUs read from the

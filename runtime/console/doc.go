@@ -12,5 +12,9 @@
 // -o svg) with its runs and versions made links.
 //
 // Pages lists every page with the API calls it makes, which the browser
-// test holds the pages to and the render benchmark times.
+// test holds the pages to and the render benchmark times; Streams the
+// change streams the live pages (queue, pools, an HPO experiment, a
+// deployment) follow instead of polling (live.js), polling when a stream
+// fails. deploy.js is the Deploy form, on the catalog page and prefilled
+// on a deployment's edit page.
 package console
