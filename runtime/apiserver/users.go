@@ -275,6 +275,7 @@ func (s *Server) updateGroup(r *http.Request) (any, error) {
 	if err := s.store.SetGroupPool(r.Context(), r.PathValue("name"), b.Pool); err != nil {
 		return nil, err
 	}
+	s.changed("pool", b.Pool, r.PathValue("name")) // its groups changed (changes.go)
 	if err := s.Admit(s.ctx); err != nil {
 		return nil, err
 	}
