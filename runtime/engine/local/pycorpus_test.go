@@ -80,7 +80,7 @@ var pyCorpus = map[string]pyCase{
 	"if_else_with_oneof_artifacts.yaml":                                          {nil, succeeded},
 	"if_else_with_oneof_parameters.yaml":                                         {nil, succeeded},
 	"local_execution/local_execution_pipeline_with_exit_handler.yaml":            {nil, succeeded},
-	"local_execution/local_execution_pipeline_with_ignore_upstream_failure.yaml": {map[string]string{"marker_path": "kubeline"}, succeeded},
+	"local_execution/local_execution_pipeline_with_ignore_upstream_failure.yaml": {map[string]string{"marker_path": "cleanup-marker.txt"}, succeeded},
 	"local_execution/local_execution_pipeline_with_k8s_only_methods.yaml":        {nil, succeeded},
 	"local_execution/local_execution_pipeline_with_oneof.yaml":                   {nil, succeeded},
 	"local_execution/local_execution_pipeline_with_retry.yaml":                   {map[string]string{"counter_path": "flaky-counter.txt"}, all(succeeded, outputIs("Output", "attempt=2"), attempts("flaky", 2))},
