@@ -175,7 +175,7 @@ var (
 	suiteTime      = regexp.MustCompile(`\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?`)
 	suiteOwner     = regexp.MustCompile(`\b(alice|team|default|local)\b|((?:published_by|owner|group):[ \t]*|"(?:owner|group)": )("[^"]*"|[^\s,]*)`)
 	suitePublisher = regexp.MustCompile(`\(by [^)]*\)`)
-	suiteWorkflow  = regexp.MustCompile(`\b(train-model-[a-z0-9]{5}|run-[0-9a-f]{8})\b`)
+	suiteWorkflow  = regexp.MustCompile(`\b(train-model-[a-z0-9]{5}|run-ID|run-[0-9a-f]{8})\b`) // run-ID: a server run's workflow, run-<whole run id>, after suiteUUID
 	suitePod       = regexp.MustCompile(`WORKFLOW-(\w+)-\d+`)
 	suiteTask      = regexp.MustCompile(`WORKFLOW-\d+`)
 	suiteDigestIn  = regexp.MustCompile(`(uri|URI)=[^)\s]*`)
