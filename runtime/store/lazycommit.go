@@ -61,13 +61,5 @@ func (s *Store) lazyTx(ctx context.Context, f func(*sql.Tx) error) error {
 			}
 		}()
 	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return inTx(ctx, conn.BeginTx, f)
 }
