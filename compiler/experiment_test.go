@@ -71,6 +71,28 @@ func TestCompileExperiment(t *testing.T) {
 	if d := cmp.Diff(wantArgs, trialArgs); d != "" {
 		t.Fatalf("trial arguments (-want +got):\n%s", d)
 	}
+	// The next round's suggest step reads every trial's record: it runs
+	// only once every trial DAG succeeded, and a trial DAG's only leaf is
+	// its observe step (the DAG takes its phase), so a lost observation
+	// ends the experiment instead of leaving a record Running behind.
+	for _, task := range byName["hpo-experiment"].DAG.Tasks {
+		if task.Name == "next" && task.Depends != "trial.Succeeded" {
+			t.Errorf("the next round depends on %q: it must wait for every trial to be observed (trial.Succeeded)", task.Depends)
+		}
+	}
+	var leaves []string
+	for _, task := range byName["hpo-trial"].DAG.Tasks {
+		used := false
+		for _, other := range byName["hpo-trial"].DAG.Tasks {
+			used = used || strings.Contains(other.Depends, task.Name+".")
+		}
+		if !used {
+			leaves = append(leaves, task.Name)
+		}
+	}
+	if d := cmp.Diff([]string{"observe"}, leaves); d != "" {
+		t.Errorf("a trial DAG's leaves (-want +got):\n%s", d)
+	}
 }
 
 func TestCompileExperimentErrors(t *testing.T) {

@@ -55,10 +55,19 @@ func (e *Experiment) ConfigJSON() ([]byte, error) {
 // the trial pipeline already compiled by compiler/argo:
 //
 //	hpo-experiment: suggest → trials (withParam, up to parallelTrialCount)
-//	                → hpo-experiment again unless done, whatever the
-//	                trials' phases
+//	                → hpo-experiment again unless done, once every trial
+//	                was observed
 //	hpo-trial:      the pipeline's root DAG with the trial's parameters →
 //	                observe (whatever the pipeline's phase)
+//
+// A trial's DAG takes its observe step's phase (its only target): a trial
+// whose pipeline failed is observed as a Failed record and the experiment
+// goes on, but a trial whose observe step failed (its pod could not reach
+// the store, was killed, ...) has no record of how it ended, and the next
+// suggest step would take it for a running trial and suggest from a
+// history the other engine never saw. So the next round waits for every
+// trial DAG to succeed: an observation that was lost ends the experiment
+// with the observe step's error instead.
 //
 // The pipeline's templates are copied with the prefix "trial-"; every
 // reference to a pipeline parameter ({{workflow.parameters.P}}) becomes a
@@ -241,7 +250,7 @@ func loopTemplate(params []string, values map[string]string) wfv1.Template {
 		{Name: "suggest", Template: suggestTmpl},
 		{Name: "trial", Template: trialTmpl, Depends: "suggest", Arguments: wfv1.Arguments{Parameters: args},
 			WithParam: "{{tasks.suggest.outputs.parameters." + SuggestTrials + "}}"},
-		{Name: "next", Template: entry, Depends: "trial.Succeeded || trial.Failed || trial.Errored",
+		{Name: "next", Template: entry, Depends: "trial.Succeeded",
 			When: "{{tasks.suggest.outputs.parameters." + SuggestDone + "}} == false"},
 	}}}
 }

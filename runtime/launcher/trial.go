@@ -67,29 +67,52 @@ func (o *Options) objects() (artstore.Store, error) {
 	return artstore.Dir{Root: root}, nil
 }
 
+// The records' reads and writes are sent again while the store's server
+// could not be reached (artifact.RetryUnreached): an experiment's steps run
+// in pods whose first connections a loaded node may drop, and one lost
+// connection would otherwise end a trial or lose its observation.
+
 func (r records) put(ctx context.Context, rel string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = r.objects.Put(ctx, r.prefix+rel, bytes.NewReader(b), int64(len(b)))
-	return err
+	return artstore.RetryUnreached(ctx, func() error {
+		_, err := r.objects.Put(ctx, r.prefix+rel, bytes.NewReader(b), int64(len(b)))
+		return err
+	})
 }
 
 func (r records) get(ctx context.Context, key string, v any) error {
-	rc, _, err := r.objects.Get(ctx, key)
+	var b []byte
+	err := artstore.RetryUnreached(ctx, func() error {
+		rc, _, err := r.objects.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		if b, err = io.ReadAll(rc); err != nil {
+			return fmt.Errorf("read %s: %w", key, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", key, err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("read %s: %w", key, err)
 	}
 	return nil
+}
+
+func (r records) list(ctx context.Context, prefix string) ([]artstore.Object, error) {
+	var objs []artstore.Object
+	err := artstore.RetryUnreached(ctx, func() error {
+		var err error
+		objs, err = r.objects.List(ctx, prefix)
+		return err
+	})
+	return objs, err
 }
 
 // TaskReport is what one step of a trial reported.
@@ -127,7 +150,7 @@ func ReadExperiment(ctx context.Context, objects artstore.Store, uid string) ([]
 }
 
 func (r records) trials(ctx context.Context) ([]hpo.Record, error) {
-	objs, err := r.objects.List(ctx, r.prefix+"trials/")
+	objs, err := r.list(ctx, r.prefix+"trials/")
 	if err != nil {
 		return nil, fmt.Errorf("read trial records: %w", err)
 	}
@@ -178,6 +201,9 @@ func RunSuggest(c hpo.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if err := allObserved(records); err != nil {
+		return fmt.Errorf("experiment %s: %w", c.Name, err)
+	}
 	phase, next, st, err := hpo.Decide(c, records)
 	if err != nil {
 		return fmt.Errorf("experiment %s: %w", c.Name, err)
@@ -216,6 +242,24 @@ func RunSuggest(c hpo.Config, opts Options) error {
 	return nil
 }
 
+// allObserved checks that every trial so far has ended. A suggest step
+// runs after every trial of the rounds before it was observed (compiler/hpo
+// orders it so), so a record still Running is an observation that was lost
+// or has not landed: suggesting from it would take an ended trial for a
+// running one and diverge from what ran.
+func allObserved(records []hpo.Record) error {
+	var open []string
+	for _, r := range records {
+		if !r.Finished() {
+			open = append(open, r.Name)
+		}
+	}
+	if len(open) > 0 {
+		return fmt.Errorf("trial %s has no observation: its observe step did not record how it ended, so no next trial can be suggested", strings.Join(open, ", "))
+	}
+	return nil
+}
+
 // RunObserve is a trial's observe step: it merges the reports its steps
 // recorded and ends the trial record (hpo.Observe). pipelinePhase is the
 // Argo phase of the trial's pipeline.
@@ -229,7 +273,7 @@ func RunObserve(c hpo.Config, trial, pipelinePhase string, opts Options) error {
 	if err := rs.get(ctx, rs.prefix+"trials/"+trial+".json", &r); err != nil {
 		return fmt.Errorf("observe trial %s: %w", trial, err)
 	}
-	objs, err := rs.objects.List(ctx, rs.prefix+"tasks/"+trial+"/")
+	objs, err := rs.list(ctx, rs.prefix+"tasks/"+trial+"/")
 	if err != nil {
 		return fmt.Errorf("observe trial %s: %w", trial, err)
 	}

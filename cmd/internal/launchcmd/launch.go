@@ -163,7 +163,14 @@ func podArtifacts(ctx context.Context) (artifact.Store, error) {
 	if root == "" {
 		return nil, nil
 	}
-	st, err := artifact.OpenURL(ctx, root, func() (artifact.S3Config, error) { return artifact.S3ConfigFromEnv(os.Getenv) })
+	// OpenURL checks the bucket: the pod's first connection to the store,
+	// sent again while it cannot be made (a loaded node drops some).
+	var st artifact.Store
+	err := artifact.RetryUnreached(ctx, func() error {
+		var err error
+		st, err = artifact.OpenURL(ctx, root, func() (artifact.S3Config, error) { return artifact.S3ConfigFromEnv(os.Getenv) })
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("KUBELINE_ARTIFACT_ROOT %s: %w", root, err)
 	}

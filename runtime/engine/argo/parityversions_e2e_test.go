@@ -4,8 +4,10 @@ package argo
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +175,40 @@ func TestParityHPO(t *testing.T) {
 		t.Errorf("the experiment's status differs (-embedded +argo):\n%s", d)
 	}
 	t.Logf("%d trials on both; %+v", len(rg), sg.Conditions)
+	if t.Failed() {
+		t.Logf("the run on Argo, in time order:\n%s", hpoTimeline(ctx, got, c.argoStore))
+	}
+}
+
+// hpoTimeline is when each pod of an experiment's run started and ended
+// and when each of its records was last written, in time order: what a
+// failure of TestParityHPO is read from.
+func hpoTimeline(ctx context.Context, wf *wfv1.Workflow, objects artifact.Store) string {
+	type event struct {
+		at   time.Time
+		what string
+	}
+	var evs []event
+	for _, n := range wf.Status.Nodes {
+		if n.Type != wfv1.NodeTypePod {
+			continue
+		}
+		evs = append(evs, event{n.StartedAt.Time, "start " + n.Name})
+		if !n.FinishedAt.IsZero() {
+			evs = append(evs, event{n.FinishedAt.Time, fmt.Sprintf("end   %s: %s %s", n.Name, n.Phase, n.Message)})
+		}
+	}
+	objs, err := objects.List(ctx, launcher.RecordsPrefix(string(wf.UID)))
+	if err != nil {
+		return err.Error()
+	}
+	for _, o := range objs {
+		evs = append(evs, event{o.Modified, "wrote " + strings.TrimPrefix(o.Key, launcher.RecordsPrefix(string(wf.UID)))})
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at.Before(evs[j].at) })
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "%s %s\n", e.at.UTC().Format("15:04:05.000"), e.what)
+	}
+	return b.String()
 }
