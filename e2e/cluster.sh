@@ -73,7 +73,9 @@ ARGO_BIN="$E2E_CACHE/argo-$ARGO_VERSION"
 # shellcheck source=e2e/node.sh
 . "$HERE/node.sh"
 
-log() { printf '%s e2e: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+# log goes to stderr, or to fd $LOG_FD: the build's parts send their own
+# output to a file each but their log lines to the terminal.
+log() { printf '%s e2e: %s\n' "$(date -u +%H:%M:%S)" "$*" >&"${LOG_FD:-2}"; }
 die() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------- build
@@ -165,19 +167,54 @@ phase() {
 	log "phase $1: $((SECONDS - t))s"
 }
 
-# cmd_build [PART...]: every part (base etcd kwok argo kubernetes), or those named.
+# part NAME FUNCTION: build one part, its output (go's, debootstrap's) in
+# $E2E_CACHE/logs/build-NAME.log, printed whole if it fails; its log lines
+# and how long it took to the terminal.
+part() {
+	local t=$SECONDS out="$E2E_CACHE/logs/build-$1.log" rc=0
+	mkdir -p "$E2E_CACHE/logs"
+	# Started on its own, not as `(...) || rc=$?`: bash ignores set -e in
+	# anything run on the left of a || (a failed go build would go on to
+	# stamp the part built).
+	(LOG_FD=4 "$2") >"$out" 2>&1 &
+	wait "$!" || rc=$?
+	if [ "$rc" != 0 ]; then
+		cat "$out" >&2
+		log "phase $1: FAILED after $((SECONDS - t))s (its output above; also in $out)"
+		return "$rc"
+	fi
+	log "phase $1: $((SECONDS - t))s"
+}
+
+# cmd_build [PART...]: every part (base etcd kwok argo kubernetes), or those
+# named. They build at once, in three lanes: the base image (debootstrap:
+# the network and the disk), Kubernetes (the largest Go build: five
+# commands), and etcd, kwok and Argo one after the other. A go build is
+# CPU-bound only between its module downloads and its final links, so on
+# two cores two builds side by side fill each other's gaps (e2e/README.md,
+# "Speed").
 cmd_build() {
-	local t0=$SECONDS p parts="${*:-base etcd kwok argo kubernetes}"
+	local t0=$SECONDS p lane="" pids=() rc=0 parts="${*:-base etcd kwok argo kubernetes}"
 	for p in $parts; do
 		case "$p" in
-		base) phase base build_base ;;
-		etcd) phase etcd build_etcd ;;
-		kwok) phase kwok build_kwok ;;
-		argo) phase argo build_argo ;;
-		kubernetes) phase kubernetes build_k8s ;;
+		base | etcd | kwok | argo | kubernetes) ;;
 		*) die "build: no part $p (base etcd kwok argo kubernetes)" ;;
 		esac
 	done
+	exec 4>&2
+	for p in $parts; do
+		case "$p" in
+		base) part base build_base & pids+=($!) ;;
+		kubernetes) part kubernetes build_k8s & pids+=($!) ;;
+		*) lane="$lane $p" ;;
+		esac
+	done
+	if [ -n "$lane" ]; then
+		(for p in $lane; do part "$p" "build_$p"; done) & # set -e: the lane stops at a failed part
+		pids+=($!)
+	fi
+	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	[ "$rc" = 0 ] || die "build failed (above: the part that failed, with its output)"
 	log "build done in $((SECONDS - t0))s; binaries under $E2E_CACHE"
 }
 

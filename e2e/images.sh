@@ -92,12 +92,10 @@ build_images() {
 	local repo="$HERE/.." out="$E2E_DIR/images" st
 	mkdir -p "$out" "$E2E_DIR/bin"
 	log "images: building kubeline and kubeline-launch (static, as the Dockerfile does), pause and the registry"
+	# One go build for the four (static: the registry and pause too), so
+	# that their packages compile and the binaries link side by side.
 	(cd "$repo" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w -X main.version=e2e" \
-		-o "$E2E_DIR/bin/kubeline" ./cmd/kubeline)
-	(cd "$repo" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w -X main.version=e2e" \
-		-o "$E2E_DIR/bin/kubeline-launch" ./cmd/kubeline-launch)
-	(cd "$repo" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w" -o "$E2E_DIR/bin/pause" ./e2e/pause)
-	(cd "$repo" && "$GO" build -o "$E2E_DIR/bin/registry" ./e2e/registry)
+		-o "$E2E_DIR/bin/" ./cmd/kubeline ./cmd/kubeline-launch ./e2e/pause ./e2e/registry)
 
 	st="$(mktemp -d)"
 	mkdir -p "$st/usr/local/bin" "$st/var/lib/kubeline" "$st/kubeline"

@@ -34,9 +34,59 @@ gotest() {
 	echo "(whole output: $log)"
 	return "$rc"
 }
+# background NAME COMMAND...: phase NAME in the background, its output
+# held in $E2E_DIR/logs/phase-NAME.out until joined; joined NAME waits for
+# it, prints that output whole under a header with its duration, and notes
+# its duration (also when it fails). Concurrent phases thus print one after
+# the other, never interleaved.
+declare -A bg_pid=()
+background() {
+	local name="$1"
+	shift
+	mkdir -p "$E2E_DIR/logs"
+	(
+		t=$SECONDS rc=0
+		"$@" >"$E2E_DIR/logs/phase-$name.out" 2>&1 || rc=$?
+		echo "$rc $((SECONDS - t))" >"$E2E_DIR/logs/phase-$name.rc"
+	) &
+	bg_pid[$name]=$!
+}
+joined() {
+	local name="$1" rc=1 d=0
+	wait "${bg_pid[$name]}" || true
+	unset "bg_pid[$name]"
+	read -r rc d <"$E2E_DIR/logs/phase-$name.rc" || true
+	echo "=== phase $name: ${d}s$([ "$rc" = 0 ] || echo ", FAILED (exit $rc)")"
+	cat "$E2E_DIR/logs/phase-$name.out"
+	timings+=("$name ${d}s$([ "$rc" = 0 ] || echo " (failed)")")
+	return "$rc"
+}
+# Phases still running when run.sh exits early are stopped, with every
+# process they started, before the cluster goes down.
+kill_tree() {
+	local c
+	for c in $(pgrep -P "$1"); do kill_tree "$c"; done
+	kill -TERM "$1" 2>/dev/null || true
+}
+stop_background() {
+	local p
+	for p in "${bg_pid[@]}"; do kill_tree "$p"; done
+}
 report() { printf 'e2e phases: %s; total %ss\n' "$(IFS=,; echo "${timings[*]}")" "$((SECONDS - t_all))" >&2; }
-trap 'bash e2e/cluster.sh down || true; report' EXIT
+trap 'stop_background; bash e2e/cluster.sh down || true; report' EXIT
 
+# What this checkout compiles (the images' static binaries, the e2e test
+# packages) compiles beside the environment's build and start: on a fresh
+# machine (empty Go build cache) that is minutes of work that needs none of
+# it, and fills the CPUs while the build waits on downloads. go list
+# -export compiles without linking; the go build and go test below then
+# find the packages in the cache. (Cached: a few seconds.)
+e2e_pkgs=(./runtime/engine/argo/ ./charts/ ./e2e/... ./cmd/kubeline/)
+compile() {
+	CGO_ENABLED=0 go list -trimpath -deps -export ./cmd/kubeline ./cmd/kubeline-launch ./e2e/pause ./e2e/registry >/dev/null &&
+		go list -tags e2e -test -deps -export "${e2e_pkgs[@]}" >/dev/null
+}
+background compile compile
 phase build bash e2e/cluster.sh build
 phase up bash e2e/cluster.sh up
 eval "$(bash e2e/cluster.sh env)"
@@ -45,13 +95,23 @@ export KUBELINE_E2E_KUBECONFIG="$KUBECONFIG"
 failed=0
 phase smoke bash e2e/smoke.sh || failed=1
 phase smoke-kwok bash e2e/smoke.sh --kwok || failed=1
+joined compile || failed=1
 # E2E_SKIP (a go test -skip pattern) leaves tests out;
 # KUBELINE_E2E_PARITY_PYTHON=ci (.ci/run) runs only the Python corpus's
 # ci: true cases (e2e/README.md, "Speed").
-# -parallel: go test runs at most GOMAXPROCS (2 here) parallel subtests by
-# default, whatever TestParity's own limit (KUBELINE_E2E_PARITY_PARALLEL).
+# -parallel: go test runs at most GOMAXPROCS (2 here) parallel tests and
+# subtests at once by default, whatever TestParity's own limit
+# (KUBELINE_E2E_PARITY_PARALLEL). The package's other real-node tests run
+# beside TestParity's cases (t.Parallel), each holding one of go test's
+# slots: hence 8 more.
 export KUBELINE_E2E_PARITY_PARALLEL="${KUBELINE_E2E_PARITY_PARALLEL:-8}"
-phase argo-engine gotest argo-engine -tags e2e -count=1 -timeout 45m -parallel "$KUBELINE_E2E_PARITY_PARALLEL" ${E2E_SKIP:+-skip "$E2E_SKIP"} ./runtime/engine/argo/ || failed=1
-phase charts+argofake gotest charts -tags e2e -count=1 ./charts/ ./e2e/... || failed=1
-phase server gotest server -tags e2e -count=1 -timeout 20m -run 'TestServerOnArgo|TestIDEOnArgo|TestRunsLandWhereSent|TestDeployAndImportAcrossClusters' ./cmd/kubeline/ || failed=1
+# The three Go test phases run at once: their tests mostly wait on pods
+# (the kubelet's 1 s relist, the controller), not on the CPUs, and each has
+# namespaces and S3 servers of its own (e2e/README.md, "Speed").
+background argo-engine gotest argo-engine -tags e2e -count=1 -timeout 45m -parallel "$((KUBELINE_E2E_PARITY_PARALLEL + 8))" ${E2E_SKIP:+-skip "$E2E_SKIP"} ./runtime/engine/argo/
+background charts+argofake gotest charts -tags e2e -count=1 ./charts/ ./e2e/...
+background server gotest server -tags e2e -count=1 -timeout 20m -run 'TestServerOnArgo|TestIDEOnArgo|TestRunsLandWhereSent|TestDeployAndImportAcrossClusters' ./cmd/kubeline/
+joined charts+argofake || failed=1
+joined server || failed=1
+joined argo-engine || failed=1
 exit "$failed"

@@ -45,6 +45,7 @@ import (
 // through either run, the code reaching the Argo run's train task through
 // its parameter as Argo recorded it.
 func TestCodeFeatureSetsOnArgo(t *testing.T) {
+	t.Parallel()
 	c := newRealCluster(t, "codefs")
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "k.db"))

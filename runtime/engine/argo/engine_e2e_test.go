@@ -65,6 +65,7 @@ func lastWithin(t *testing.T, ch <-chan *wfv1.Workflow, d time.Duration) *wfv1.W
 }
 
 func TestSubmitWatch(t *testing.T) {
+	t.Parallel()
 	e := engine(t)
 	ctx := context.Background()
 	wf := &wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-hello-"}, Spec: wfv1.WorkflowSpec{

@@ -114,6 +114,7 @@ func killProcess(args []string, timeout time.Duration) bool {
 // fails), a step whose process is killed mid-step, and the S3 server stopped
 // while a step trains (its output artifact cannot be stored).
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	c := newRealCluster(t, "faults")
 
 	t.Run("exit 1 retried then failed", func(t *testing.T) {

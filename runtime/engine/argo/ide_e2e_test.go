@@ -44,6 +44,7 @@ func realNode(t *testing.T, e *Engine) string {
 // process runs, so the test holds the pod Running (kwok's hold label) and
 // says that the URL was not asked.
 func TestIDEWorkflowServes(t *testing.T) {
+	t.Parallel()
 	e := engine(t)
 	ctx := context.Background()
 	wf, err := ide.CompileWorkflow(ide.Spec{Name: "e2e-lab", Image: "python:3.12-slim",

@@ -19,6 +19,7 @@ import (
 // root could create before it became a volume of its own; the run ends
 // with the same outputs as the embedded engine's.
 func TestNonRootStep(t *testing.T) {
+	t.Parallel()
 	c := newRealCluster(t, "nonroot")
 	data, err := os.ReadFile("../../../examples/hello-params/pipeline.yaml")
 	if err != nil {

@@ -160,7 +160,12 @@ func secretValue(name, key string) (string, bool) {
 // uploading the artifacts to versitygw), then compares node for node the
 // status graphs, the output parameters and results, the artifacts' content
 // read back from each run's bucket, and the lineage of both runs.
+//
+// It runs beside the package's other real-node tests (t.Parallel: each has
+// a namespace and S3 server of its own), so it changes no process-wide
+// state: the embedded engine gets its environment through local.Options.Env.
 func TestParity(t *testing.T) {
+	t.Parallel()
 	c := newRealCluster(t, "parity")
 	ctx := context.Background()
 	// Python seeded on both engines: for the pods a ConfigMap mounted on
@@ -169,7 +174,7 @@ func TestParity(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(pyDir, "sitecustomize.py"), []byte(seedPython), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("PYTHONPATH", pyDir)
+	env := append(os.Environ(), "PYTHONPATH="+pyDir)
 	if _, err := c.Kube.CoreV1().ConfigMaps(c.Name).Create(ctx, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: "parity-python"},
 		Data:       map[string]string{"sitecustomize.py": seedPython},
@@ -190,25 +195,27 @@ func TestParity(t *testing.T) {
 	lim := make(limit, parityParallel(t))
 	var mu sync.Mutex
 	compared := map[string]int{}
-	for _, g := range []string{"corpus", "python", "local", "examples"} {
+	t.Cleanup(func() { t.Logf("nodes compared: %v", compared) })
+	// The groups run at once, their cases sharing lim: a group's slowest
+	// case does not hold back the next group's. The Python group, whose
+	// cases take longest, is started first.
+	for _, g := range []string{"python", "corpus", "local", "examples"} {
 		t.Run(g, func(t *testing.T) {
+			t.Parallel()
 			for i, pc := range groups[g] {
 				if g == "python" && !pc.CI && pythonSubset(t) {
 					continue
 				}
-				if pc.Shell == "bash" {
-					// Serial, before the group's parallel cases start: the
-					// embedded engine finds sh on this process's PATH.
-					t.Run(pc.Name, func(t *testing.T) {
-						t.Setenv("PATH", bashAsSh(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
-						compared[g] += paritySide(t, c, pc, fmt.Sprintf("p%d-%s", i, g[:2]))
-					})
-					continue
-				}
 				t.Run(pc.Name, func(t *testing.T) {
 					t.Parallel()
+					env := env
+					if pc.Shell == "bash" {
+						// The launcher finds a step's command on its
+						// environment's PATH: sh is bash there.
+						env = append(env[:len(env):len(env)], "PATH="+bashAsSh(t)+string(os.PathListSeparator)+os.Getenv("PATH"))
+					}
 					lim.do(func() {
-						n := paritySide(t, c, pc, fmt.Sprintf("p%d-%s", i, g[:2]))
+						n := paritySide(t, c, pc, fmt.Sprintf("p%d-%s", i, g[:2]), env)
 						mu.Lock()
 						compared[g] += n
 						mu.Unlock()
@@ -217,12 +224,11 @@ func TestParity(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("nodes compared: %v", compared)
 }
 
 // paritySide runs one case on both engines and compares; it returns the
 // number of nodes compared.
-func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int {
+func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string, env []string) int {
 	data, err := os.ReadFile(pc.File)
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +242,7 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	wf.Name, wf.GenerateName = dnsName(pc.Name+"-"+prefix, time.Now().UnixNano()%1e6), ""
 	ctx := context.Background()
 	if u := pc.Unschedulable; u != nil {
-		if _, err := local.New(local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonBuiltin, Store: c.localStore, Secrets: secretValue}).Run(ctx, wf.DeepCopy()); err != nil {
+		if _, err := local.New(local.Options{Home: t.TempDir(), PythonExecutor: launcher.PythonBuiltin, Store: c.localStore, Secrets: secretValue, Env: env}).Run(ctx, wf.DeepCopy()); err != nil {
 			t.Fatalf("embedded engine: %v", err)
 		}
 		onArgo := wf.DeepCopy()
@@ -258,7 +264,7 @@ func paritySide(t *testing.T, c *realCluster, pc parityCase, prefix string) int 
 	go func() {
 		defer close(embeddedFinish)
 		t0 := time.Now()
-		want, errLocal = local.New(local.Options{Home: home, PythonExecutor: launcher.PythonBuiltin, Store: c.localStore, Secrets: secretValue}).Run(ctx, wf.DeepCopy())
+		want, errLocal = local.New(local.Options{Home: home, PythonExecutor: launcher.PythonBuiltin, Store: c.localStore, Secrets: secretValue, Env: env}).Run(ctx, wf.DeepCopy())
 		tLocal = time.Since(t0)
 	}()
 	onArgo := wf.DeepCopy()

@@ -52,6 +52,7 @@ type produced struct {
 // contents as the embedded run, and the model version recorded from what
 // the pods wrote must be the embedded run's: m@v1 with the same digest.
 func TestParityVersions(t *testing.T) {
+	t.Parallel()
 	c := newRealCluster(t, "versions")
 	ctx := context.Background()
 	rows := filepath.Join(t.TempDir(), "rows.txt")
@@ -135,6 +136,7 @@ func compareRuns(t *testing.T, c *realCluster, want, got *wfv1.Workflow) {
 // parameters, metrics and phases, and the experiment's end must be the
 // same.
 func TestParityHPO(t *testing.T) {
+	t.Parallel()
 	c := newRealCluster(t, "hpo")
 	data, err := os.ReadFile("../../../examples/hpo/experiment.yaml")
 	if err != nil {

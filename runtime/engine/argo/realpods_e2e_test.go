@@ -34,6 +34,11 @@ const (
 	localBucket = "embedded-runs"
 )
 
+// The tests that use one run at once (t.Parallel): each has its namespace,
+// S3 server and buckets, and none changes process-wide state (environment,
+// working directory). A real-node test mostly waits for its pods, so
+// `make e2e` takes about as long as the longest of them rather than their
+// sum (e2e/README.md, "Speed").
 func newRealCluster(t *testing.T, prefix string) *realCluster {
 	t.Helper()
 	n := cluster.New(t, prefix, argoBucket)
