@@ -73,7 +73,19 @@ stop_background() {
 	for p in "${bg_pid[@]}"; do kill_tree "$p"; done
 }
 report() { printf 'e2e phases: %s; total %ss\n' "$(IFS=,; echo "${timings[*]}")" "$((SECONDS - t_all))" >&2; }
-trap 'stop_background; bash e2e/cluster.sh down || true; report' EXIT
+# On TERM (timeout, as .ci/run stops it) or ^C: stop everything, the
+# cluster too. Both arrive twice (from the signal to the process group and
+# from make passing it on), and a second one would kill bash in the middle
+# of its EXIT trap: the trap ignores them (so does `down`, inheriting that).
+on_exit() {
+	trap '' TERM INT
+	stop_background
+	bash e2e/cluster.sh down || true
+	report
+}
+trap on_exit EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # What this checkout compiles (the images' static binaries, the e2e test
 # packages) compiles beside the environment's build and start: on a fresh
