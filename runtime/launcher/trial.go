@@ -190,7 +190,8 @@ const (
 // OutputsDir/hpo-trials (a JSON list for withParam: one map per trial with
 // its name under TrialItem and each parameter's value under the parameter's
 // name) with hpo-done false.
-// An experiment that failed is an error naming the reason.
+// An experiment that failed is an error naming the reason, and so is a
+// trial of an earlier round that was never observed (allObserved).
 func RunSuggest(c hpo.Config, opts Options) error {
 	ctx := context.Background()
 	rs, err := opts.records()

@@ -14,9 +14,11 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubeline/kubeline/compiler"
 	"github.com/kubeline/kubeline/runtime/artifact"
+	"github.com/kubeline/kubeline/runtime/hpo"
 	"github.com/kubeline/kubeline/runtime/launcher"
 	"github.com/kubeline/kubeline/runtime/store"
 	"github.com/kubeline/kubeline/runtime/versioning"
@@ -146,14 +148,76 @@ func TestParityHPO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wf.Name, wf.GenerateName = dnsName("hpo", time.Now().UnixNano()%1e6), ""
+	parityExperiment(t, c, wf, "hpo")
+}
+
+// TestParityHPOFaults: a trial whose training step exits 1, is retried and
+// fails again (examples/hpo's pipeline fails when x > fail_above; the
+// step gets Argo's retryStrategy) is observed as a Failed record on both
+// engines, beside a trial that succeeded, and the experiment ends alike.
+func TestParityHPOFaults(t *testing.T) {
+	c := newRealCluster(t, "hpof")
+	const experiment = `apiVersion: kubeline.io/v1alpha1
+kind: Experiment
+metadata: {name: faults}
+spec:
+  objective: {type: minimize, objectiveMetricName: loss}
+  algorithm: {algorithmName: grid}
+  parallelTrialCount: 2
+  maxTrialCount: 2
+  maxFailedTrialCount: 1
+  parameters:
+  - {name: x, parameterType: discrete, feasibleSpace: {list: ["1", "3"]}}
+  trialTemplate:
+    pipelineFile: pipeline.yaml
+    trialParameters: [{name: x, reference: x}]
+    parameters: {x: "${trialParameters.x}", epochs: "1", fail_above: "2"}
+`
+	wf, err := compiler.Compile("experiment.yaml", []byte(experiment), compiler.Options{BaseDir: "../../../examples/hpo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retried := false
+	for i := range wf.Spec.Templates {
+		if tm := &wf.Spec.Templates[i]; tm.Name == "trial-train" {
+			one := intstr.FromInt(1)
+			tm.RetryStrategy, retried = &wfv1.RetryStrategy{Limit: &one}, true
+		}
+	}
+	if !retried {
+		t.Fatal("the compiled experiment has no trial-train template")
+	}
+	records, st := parityExperiment(t, c, wf, "hpof")
+	var states []string
+	for _, r := range records {
+		states = append(states, r.Name+" "+string(r.State))
+	}
+	if d := cmp.Diff([]string{"faults-1 Succeeded", "faults-2 Failed"}, states); d != "" {
+		t.Errorf("trial records on Argo (-want +got):\n%s", d)
+	}
+	if st.TrialsFailed != 1 || st.Conditions[len(st.Conditions)-1].Reason != hpo.ReasonMaxTrials {
+		t.Errorf("status on Argo: %+v", st)
+	}
+}
+
+// parityExperiment runs a compiled experiment on the embedded engine and on
+// the real node and compares the status graphs, the trial records and the
+// experiment's status; it returns Argo's records and status.
+func parityExperiment(t *testing.T, c *realCluster, wf *wfv1.Workflow, prefix string) ([]hpo.Record, hpo.Status) {
+	t.Helper()
+	wf.Name, wf.GenerateName = dnsName(prefix, time.Now().UnixNano()%1e6), ""
 	want, err := c.runLocal(t.TempDir(), wf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := c.run(t, wf.DeepCopy(), 15*time.Minute)
-	compareRuns(t, c, want, got)
 	ctx := context.Background()
+	defer func() {
+		if t.Failed() {
+			t.Logf("the run on Argo, in time order:\n%s", hpoTimeline(ctx, got, c.argoStore))
+		}
+	}()
+	compareRuns(t, c, want, got)
 	rw, err := launcher.ReadRecords(ctx, c.localStore, string(want.UID))
 	if err != nil {
 		t.Fatal(err)
@@ -177,9 +241,7 @@ func TestParityHPO(t *testing.T) {
 		t.Errorf("the experiment's status differs (-embedded +argo):\n%s", d)
 	}
 	t.Logf("%d trials on both; %+v", len(rg), sg.Conditions)
-	if t.Failed() {
-		t.Logf("the run on Argo, in time order:\n%s", hpoTimeline(ctx, got, c.argoStore))
-	}
+	return rg, sg
 }
 
 // hpoTimeline is when each pod of an experiment's run started and ended
