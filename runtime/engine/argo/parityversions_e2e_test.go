@@ -156,6 +156,7 @@ func TestParityHPO(t *testing.T) {
 // step gets Argo's retryStrategy) is observed as a Failed record on both
 // engines, beside a trial that succeeded, and the experiment ends alike.
 func TestParityHPOFaults(t *testing.T) {
+	t.Parallel()
 	c := newRealCluster(t, "hpof")
 	const experiment = `apiVersion: kubeline.io/v1alpha1
 kind: Experiment
