@@ -11,11 +11,13 @@ import (
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
 	"github.com/kubeline/kubeline/runtime/engine"
 	"github.com/kubeline/kubeline/runtime/engine/argo"
 	"github.com/kubeline/kubeline/runtime/engine/local"
+	"github.com/kubeline/kubeline/runtime/launcher"
 	"github.com/kubeline/kubeline/runtime/store"
 )
 
@@ -27,6 +29,10 @@ type engineFlags struct {
 	// cluster names a registered cluster (kubeline clusters add), which
 	// sets the others.
 	cluster string
+	// python is how KFP lightweight Python components run (server
+	// --python-executor): "" leaves it to the engine (the embedded one:
+	// auto; in pods: their own command, which pip-installs kfp).
+	python string
 }
 
 func (c *engineFlags) register(fs *pflag.FlagSet) {
@@ -42,6 +48,9 @@ func (c *engineFlags) open(lo local.Options) (engine.Engine, error) {
 	switch c.engine {
 	case "", "local":
 		lo.ArchiveLogs = true
+		if c.python != "" {
+			lo.PythonExecutor = c.python
+		}
 		return local.NewRunner(lo), nil
 	case "argo":
 		e, err := c.argo(lo.Store)
@@ -64,10 +73,30 @@ func (c *engineFlags) argo(objects artifact.Store) (*argo.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s3, ok := objects.(*artifact.S3); ok {
-		e.SetPodEnv(argo.PodEnv(s3))
-	}
+	e.SetPodEnv(c.podEnv(objects))
 	return e, nil
+}
+
+// podEnv is what the launcher steps' pods are given: the S3 store's
+// settings (argo.PodEnv) and the Python executor the flags chose.
+func (c *engineFlags) podEnv(objects artifact.Store) []corev1.EnvVar {
+	var env []corev1.EnvVar
+	if s3, ok := objects.(*artifact.S3); ok {
+		env = argo.PodEnv(s3)
+	}
+	if c.python != "" {
+		env = append(env, corev1.EnvVar{Name: "KUBELINE_PYTHON_EXECUTOR", Value: c.python})
+	}
+	return env
+}
+
+// checkPythonExecutor refuses an executor the launcher does not know.
+func checkPythonExecutor(flag, v string) error {
+	switch v {
+	case launcher.PythonAuto, launcher.PythonBuiltin, launcher.PythonVenv, launcher.PythonCommand:
+		return nil
+	}
+	return usagef("%s %q: want auto, builtin, venv or command", flag, v)
 }
 
 // run submits wf to Argo and follows it to the end, stopping it when ctx

@@ -26,6 +26,8 @@ func (c *clusterFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "least level logged: debug, info, warn or error")
 	fs.StringVar(&c.image, "image", "", "kubeline `IMAGE` of the init container of compiled workflows (default ghcr.io/kubeline/kubeline:latest)")
 	c.engine.register(fs)
+	fs.StringVar(&c.engine.python, "python-executor", "", "how KFP lightweight Python components run: command (as written: pip installs kfp), "+
+		"builtin (kubeline's KFP executor, no pip: for clusters without PyPI), venv or auto (default: auto on the embedded engine, command in pods)")
 }
 
 // logger returns the slog logger the flags ask for, writing to w.

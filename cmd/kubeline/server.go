@@ -69,6 +69,12 @@ func (o *serverOptions) run(stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kubeline server: %v\n", err)
 		return exitUsage
 	}
+	if o.cl.engine.python != "" {
+		if err := checkPythonExecutor("--python-executor", o.cl.engine.python); err != nil {
+			fmt.Fprintf(stderr, "kubeline server: %v\n", err)
+			return exitUsage
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx = withUI(withLimits(withCluster(ctx, o.cl, logger), o.lim), o.ui)

@@ -33,18 +33,32 @@ import (
 // repository names), and returns a client of its API.
 func startOnArgo(t *testing.T, n *cluster.Namespace) *apiClient {
 	t.Helper()
+	return startOnArgoWith(t, n, accessFlags{}, "", io.Discard)
+}
+
+// startOnArgoWith is startOnArgo with access flags acc (--multi-user) and
+// the Pipelines UI build ui served too (--ui; "" for none); what the
+// server prints goes to log.
+func startOnArgoWith(t *testing.T, n *cluster.Namespace, acc accessFlags, ui string, log io.Writer) *apiClient {
+	t.Helper()
 	t.Setenv("KUBELINE_HOME", t.TempDir())
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ctx = withCluster(ctx, clusterFlags{engine: engineFlags{engine: "argo", kubeconfig: n.Kubeconfig, namespace: n.Name}}, slog.New(slog.DiscardHandler))
+	// The e2e cluster reaches no PyPI: KFP Python components run with the
+	// builtin executor (--python-executor builtin).
+	ctx = withCluster(ctx, clusterFlags{engine: engineFlags{engine: "argo", kubeconfig: n.Kubeconfig, namespace: n.Name, python: "builtin"}},
+		slog.New(slog.DiscardHandler))
+	if ui != "" {
+		ctx = withUI(ctx, ui)
+	}
 	s3 := n.S3Config
 	s3.Bucket = n.Bucket
 	served := make(chan error, 1)
 	go func() {
-		served <- serveWith(ctx, l, "", storeFlags{url: "minio://" + n.Bucket, s3: s3}, accessFlags{}, io.Discard)
+		served <- serveWith(ctx, l, "", storeFlags{url: "minio://" + n.Bucket, s3: s3}, acc, log)
 	}()
 	t.Cleanup(func() { cancel(); <-served })
 	c := &apiClient{server: "http://" + l.Addr().String(), http: http.DefaultClient}

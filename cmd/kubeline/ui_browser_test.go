@@ -66,16 +66,27 @@ func startUIBackend(t *testing.T) *uiEnv {
 			t.Errorf("server: %v", err)
 		}
 	})
-	_, apiPort, _ := net.SplitHostPort(l.Addr().String())
+	env := &uiEnv{api: "http://" + l.Addr().String(), gw: gw}
+	env.ui = startUINode(t, l.Addr().String(), gw, "mlpipeline")
+	return env
+}
+
+// startUINode starts the Pipelines UI's own Node server for the kubeline
+// API at apiAddr (HOST:PORT), reading artifacts and archived step logs
+// from bucket of gw as a KFP deployment's UI reads its MinIO; env adds to
+// its environment. It returns the UI's http://HOST:PORT.
+func startUINode(t *testing.T, apiAddr string, gw *s3test.Gateway, bucket string, env ...string) string {
+	t.Helper()
+	_, apiPort, _ := net.SplitHostPort(apiAddr)
 	host, s3Port, _ := net.SplitHostPort(gw.Endpoint)
 	uiAddr := s3test.FreeAddr(t)
 	_, uiPort, _ := net.SplitHostPort(uiAddr)
 	node := exec.Command("node", uiServer, uiBuild, uiPort)
-	node.Env = append(os.Environ(), "ML_PIPELINE_SERVICE_HOST=127.0.0.1", "ML_PIPELINE_SERVICE_PORT="+apiPort,
+	node.Env = append(append(os.Environ(), "ML_PIPELINE_SERVICE_HOST=127.0.0.1", "ML_PIPELINE_SERVICE_PORT="+apiPort,
 		"METADATA_ENVOY_SERVICE_SERVICE_HOST=127.0.0.1", "METADATA_ENVOY_SERVICE_SERVICE_PORT="+apiPort,
 		"MINIO_HOST="+host, "MINIO_PORT="+s3Port, "MINIO_NAMESPACE=", "MINIO_ACCESS_KEY="+gw.Access,
-		"MINIO_SECRET_KEY="+gw.Secret, "MINIO_SSL=false", "ARGO_ARCHIVE_LOGS=true", "ARGO_ARCHIVE_BUCKETNAME=mlpipeline",
-		"ARGO_KEYFORMAT=kubeline/{{workflow.name}}/{{pod.name}}", "DISABLE_GKE_METADATA=true")
+		"MINIO_SECRET_KEY="+gw.Secret, "MINIO_SSL=false", "ARGO_ARCHIVE_LOGS=true", "ARGO_ARCHIVE_BUCKETNAME="+bucket,
+		"ARGO_KEYFORMAT=kubeline/{{workflow.name}}/{{pod.name}}", "DISABLE_GKE_METADATA=true"), env...)
 	var nodeLog bytes.Buffer
 	node.Stdout, node.Stderr = &nodeLog, &nodeLog
 	if err := node.Start(); err != nil {
@@ -88,10 +99,10 @@ func startUIBackend(t *testing.T) *uiEnv {
 			t.Logf("the UI's Node server said:\n%s", lastChars(nodeLog.String(), 4000))
 		}
 	})
-	env := &uiEnv{api: "http://" + l.Addr().String(), ui: "http://" + uiAddr, gw: gw}
+	ui := "http://" + uiAddr
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		res, err := http.Get(env.ui + "/apis/v2beta1/healthz")
+		res, err := http.Get(ui + "/apis/v2beta1/healthz")
 		if err == nil && res.StatusCode == 200 {
 			res.Body.Close()
 			break
@@ -101,7 +112,7 @@ func startUIBackend(t *testing.T) *uiEnv {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return env
+	return ui
 }
 
 func lastChars(s string, n int) string {

@@ -118,7 +118,8 @@ func TestArgoRepository(t *testing.T) {
 	}
 	if cm.Namespace != "team-a" || cm.Annotations["workflows.argoproj.io/default-artifact-repository"] != "kubeline" ||
 		repo.S3 == nil || repo.S3.Bucket != "models" || repo.S3.Endpoint != "minio.kubeflow:9000" || repo.S3.KeyFormat != artifact.KeyFormat ||
-		repo.S3.AccessKeySecret.Name != artifact.DefaultCredentialsSecret || repo.S3.Insecure == nil || !*repo.S3.Insecure {
+		repo.S3.AccessKeySecret.Name != artifact.DefaultCredentialsSecret || repo.S3.Insecure == nil || !*repo.S3.Insecure ||
+		!repo.IsArchiveLogs() {
 		t.Fatalf("config map:\n%s", out)
 	}
 	if code, _, _ := cli(t, "argo-repository", "--artifacts", "/tmp/x"); code != 2 {

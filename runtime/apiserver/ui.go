@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,7 +17,8 @@ import (
 // WithUI serves a Kubeflow Pipelines UI build (its build/ directory) at /
 // with the routes the UI's own Node server answers: artifact previews
 // (/artifacts/get and /artifacts/SOURCE/BUCKET/KEY), task logs
-// (/k8s/pod/logs, from the log archive in the artifact store), and the
+// (/k8s/pod/logs, from the log archive in the artifact store, else from
+// the step's pod on an engine that has pods), and the
 // /system and /visualizations questions it asks. With the API and ML
 // Metadata on the same port, one process is the whole backend.
 func (s *Server) WithUI(dir string) *Server {
@@ -106,13 +108,47 @@ func (s *Server) uiLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, err := s.artifacts(r.Context(), artifact.LogKey(wf.Name, podName))
-	if err != nil {
+	if err == nil {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(bytes.TrimRight(data, "\x00"))
+		return
+	}
+	// Not archived (yet): an engine whose steps are pods reads the log
+	// from the pod while it exists.
+	pl, ok := s.podLogs()
+	if !ok {
 		http.Error(w, "no archived log of pod "+podName+" (it has not ended, or kept no log)", http.StatusNotFound)
 		return
 	}
+	rc, err := pl.PodLog(r.Context(), wf.Name, podName)
+	if err != nil {
+		http.Error(w, "no log of pod "+podName+": neither archived nor in a pod ("+err.Error()+")", http.StatusNotFound)
+		return
+	}
+	defer rc.Close()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write(bytes.TrimRight(data, "\x00"))
+	_, _ = io.Copy(w, io.LimitReader(rc, maxLiveLog))
 }
+
+// podLogs is what an engine whose steps run as pods (Argo's) offers: the
+// log the main container of a pod of workflow has printed so far, while
+// the pod exists; a pod that is not the workflow's is an error.
+type podLogs interface {
+	PodLog(ctx context.Context, workflow, pod string) (io.ReadCloser, error)
+}
+
+// podLogs is the server's engine when its steps are pods.
+func (s *Server) podLogs() (podLogs, bool) {
+	eng := s.engine
+	if w, ok := eng.(watchedEngine); ok {
+		eng = w.Engine
+	}
+	pl, ok := eng.(podLogs)
+	return pl, ok
+}
+
+// maxLiveLog is how much of a pod's log the UI's log route sends.
+const maxLiveLog = 64 << 20
 
 // ownsObject says whether the caller sees the run whose workflow wrote key
 // (kubeline/WORKFLOW/...); single-user servers show every object.

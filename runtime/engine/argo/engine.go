@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
+	"path"
+	"slices"
+	"strings"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
@@ -17,6 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	kengine "github.com/kubeline/kubeline/runtime/engine"
 )
 
 // Engine runs workflows in one namespace of one cluster.
@@ -138,14 +142,56 @@ func (e *Engine) Watch(ctx context.Context, name string) (<-chan *wfv1.Workflow,
 	return out, nil
 }
 
-// normalise states a stopped workflow as the embedded engine does: Failed
-// with message "stopped".
+// normalise states a workflow as the embedded engine does: a stopped one
+// Failed with message "stopped", and the steps' outputs without the logs
+// Argo's executor archived (archiveLogs adds each container's log as an
+// output artifact CONTAINER-logs; the embedded engine archives logs at the
+// same keys without making them outputs, and the log route finds them by
+// key, artifact.LogKey).
 func normalise(w *wfv1.Workflow) *wfv1.Workflow {
-	if w.Spec.Shutdown != "" && w.Status.Phase.Completed() && w.Status.Phase != wfv1.WorkflowSucceeded {
-		w = w.DeepCopy()
+	stopped := w.Spec.Shutdown != "" && w.Status.Phase.Completed() && w.Status.Phase != wfv1.WorkflowSucceeded
+	logs := archivedLogNodes(w)
+	if !stopped && len(logs) == 0 {
+		return w
+	}
+	w = w.DeepCopy()
+	if stopped {
 		w.Status.Phase, w.Status.Message = wfv1.WorkflowFailed, "stopped"
 	}
+	for _, id := range logs {
+		n := w.Status.Nodes[id]
+		n.Outputs.Artifacts = slices.DeleteFunc(n.Outputs.Artifacts, func(a wfv1.Artifact) bool { return archivedLog(w, n, a) })
+		if len(n.Outputs.Artifacts) == 0 {
+			n.Outputs.Artifacts = nil
+		}
+		w.Status.Nodes[id] = n
+	}
 	return w
+}
+
+// archivedLogNodes are the nodes whose outputs hold an archived log.
+func archivedLogNodes(w *wfv1.Workflow) []string {
+	var ids []string
+	for id, n := range w.Status.Nodes {
+		if n.Outputs != nil && slices.ContainsFunc(n.Outputs.Artifacts, func(a wfv1.Artifact) bool { return archivedLog(w, n, a) }) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// archivedLog says whether a is the log Argo's executor archived for a
+// container of node n: named CONTAINER-logs, stored as CONTAINER.log, and
+// not an output the step's template declares.
+func archivedLog(w *wfv1.Workflow, n wfv1.NodeStatus, a wfv1.Artifact) bool {
+	container, ok := strings.CutSuffix(a.Name, "-logs")
+	if !ok || a.S3 == nil || path.Base(a.S3.Key) != container+".log" {
+		return false
+	}
+	if t := w.GetTemplateByName(n.TemplateName); t != nil && slices.ContainsFunc(t.Outputs.Artifacts, func(d wfv1.Artifact) bool { return d.Name == a.Name }) {
+		return false
+	}
+	return true
 }
 
 // Stop asks Argo to stop the workflow (shutdown strategy Stop: running
@@ -169,32 +215,38 @@ func (e *Engine) Logs(ctx context.Context, name, nodeID string) (io.ReadCloser, 
 	if !ok || n.Type != wfv1.NodeTypePod {
 		return nil, fmt.Errorf("logs of %s: no step %s: %w", name, nodeID, errNoStep)
 	}
-	pod := podName(wf, n)
-	return e.kube.CoreV1().Pods(e.namespace).GetLogs(pod, &corev1.PodLogOptions{Container: "main"}).Stream(ctx)
+	return e.PodLog(ctx, name, podName(wf, n))
 }
+
+// PodLog streams what the main container of pod, a step of workflow, has
+// printed, while the pod exists (the Kubernetes API's pods/log). A pod of
+// another workflow, or none of Argo's, is refused.
+func (e *Engine) PodLog(ctx context.Context, workflow, pod string) (io.ReadCloser, error) {
+	p, err := e.kube.CoreV1().Pods(e.namespace).Get(ctx, pod, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("log of pod %s: %w", pod, err)
+	}
+	if p.Labels[labelWorkflow] != workflow {
+		return nil, fmt.Errorf("log of pod %s: %w %s", pod, errNoStep, workflow)
+	}
+	rc, err := e.kube.CoreV1().Pods(e.namespace).GetLogs(pod, &corev1.PodLogOptions{Container: "main"}).Stream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("log of pod %s: %w", pod, err)
+	}
+	return rc, nil
+}
+
+// labelWorkflow is the label Argo gives a workflow's pods (its name).
+const labelWorkflow = "workflows.argoproj.io/workflow"
 
 var errNoStep = errors.New("not a step of the workflow")
 
 // podName is the name Argo gives a step's pod: with pod names v2 (Argo's
-// default, annotation workflows.argoproj.io/pod-name-format) WORKFLOW-
-// TEMPLATE-FNV32A(node name), the prefix cut to 62 characters; with v1 the
-// node id. It is written here rather than imported because Argo's
-// workflow/util package pulls in its persistence drivers (cgo SQLite).
+// default, annotation workflows.argoproj.io/pod-name-format)
+// engine.PodName; with v1 the node id.
 func podName(wf *wfv1.Workflow, n wfv1.NodeStatus) string {
 	if wf.Annotations["workflows.argoproj.io/pod-name-format"] == "v1" {
 		return n.ID
 	}
-	if wf.Name == n.Name {
-		return wf.Name
-	}
-	prefix := wf.Name
-	if n.TemplateName != "" {
-		prefix += "-" + n.TemplateName
-	}
-	if len(prefix) > 62 {
-		prefix = prefix[:62]
-	}
-	h := fnv.New32a()
-	h.Write([]byte(n.Name))
-	return fmt.Sprintf("%s-%d", prefix, h.Sum32())
+	return kengine.PodName(wf.Name, n.Name, n.TemplateName)
 }

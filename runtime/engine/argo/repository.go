@@ -15,10 +15,12 @@ import (
 // ArtifactRepository is the Argo artifact repository of the S3 store's
 // bucket, for the workflow controller's artifact-repositories config map or
 // a workflow's spec.artifactRepositoryRef target, with the key format the
-// compiler writes (artifact.KeyFormat). Argo reads the credentials from the
-// Kubernetes secret S3Config.CredentialsSecret, never from this process; a
-// CA file has no counterpart here (Argo takes a CA from a secret too,
-// caSecret, left for the Helm chart to set).
+// compiler writes (artifact.KeyFormat), archiving every step's log there
+// (archiveLogs: KEY/main.log, artifact.LogKey, where the log route and the
+// Pipelines UI's Node server find it once the pod is gone). Argo reads the
+// credentials from the Kubernetes secret S3Config.CredentialsSecret, never
+// from this process; a CA file has no counterpart here (Argo takes a CA
+// from a secret too, caSecret, left for the Helm chart to set).
 func ArtifactRepository(s *artifact.S3) wfv1.ArtifactRepository {
 	cfg := s.Config()
 	secret := cfg.CredentialsSecret
@@ -28,8 +30,8 @@ func ArtifactRepository(s *artifact.S3) wfv1.ArtifactRepository {
 	ref := func(key string) *corev1.SecretKeySelector {
 		return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key}
 	}
-	insecure := !cfg.Secure
-	return wfv1.ArtifactRepository{S3: &wfv1.S3ArtifactRepository{
+	insecure, archiveLogs := !cfg.Secure, true
+	return wfv1.ArtifactRepository{ArchiveLogs: &archiveLogs, S3: &wfv1.S3ArtifactRepository{
 		S3Bucket: wfv1.S3Bucket{
 			Endpoint:        cfg.Endpoint,
 			Bucket:          cfg.Bucket,

@@ -21,11 +21,11 @@ func TestArtifactRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	insecure := true
+	insecure, archiveLogs := true, true
 	ref := func(key string) *corev1.SecretKeySelector {
 		return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "mlpipeline-minio-artifact"}, Key: key}
 	}
-	want := wfv1.ArtifactRepository{S3: &wfv1.S3ArtifactRepository{
+	want := wfv1.ArtifactRepository{ArchiveLogs: &archiveLogs, S3: &wfv1.S3ArtifactRepository{
 		S3Bucket: wfv1.S3Bucket{Endpoint: "minio-service.kubeflow:9000", Bucket: "mlpipeline", Region: "us-east-1",
 			Insecure: &insecure, AccessKeySecret: ref("accesskey"), SecretKeySecret: ref("secretkey")},
 		KeyFormat: "kubeline/{{workflow.name}}/{{pod.name}}",
