@@ -115,12 +115,12 @@ joined compile || failed=1
 # subtests at once by default, whatever TestParity's own limit
 # (KUBELINE_E2E_PARITY_PARALLEL). The package's other real-node tests run
 # beside TestParity's cases (t.Parallel), each holding one of go test's
-# slots: hence 8 more.
+# slots: hence 16 more (room for the nine now).
 export KUBELINE_E2E_PARITY_PARALLEL="${KUBELINE_E2E_PARITY_PARALLEL:-8}"
 # The three Go test phases run at once: their tests mostly wait on pods
 # (the kubelet's 1 s relist, the controller), not on the CPUs, and each has
 # namespaces and S3 servers of its own (e2e/README.md, "Speed").
-background argo-engine gotest argo-engine -tags e2e -count=1 -timeout 45m -parallel "$((KUBELINE_E2E_PARITY_PARALLEL + 8))" ${E2E_SKIP:+-skip "$E2E_SKIP"} ./runtime/engine/argo/
+background argo-engine gotest argo-engine -tags e2e -count=1 -timeout 45m -parallel "$((KUBELINE_E2E_PARITY_PARALLEL + 16))" ${E2E_SKIP:+-skip "$E2E_SKIP"} ./runtime/engine/argo/
 background charts+argofake gotest charts -tags e2e -count=1 ./charts/ ./e2e/...
 background server gotest server -tags e2e -count=1 -timeout 20m -run 'TestServerOnArgo|TestIDEOnArgo|TestRunsLandWhereSent|TestDeployAndImportAcrossClusters' ./cmd/kubeline/
 joined charts+argofake || failed=1

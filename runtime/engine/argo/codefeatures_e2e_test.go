@@ -46,6 +46,7 @@ import (
 // its parameter as Argo recorded it.
 func TestCodeFeatureSetsOnArgo(t *testing.T) {
 	t.Parallel()
+	holdNodeSlot(t)
 	c := newRealCluster(t, "codefs")
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "k.db"))

@@ -115,6 +115,7 @@ func killProcess(args []string, timeout time.Duration) bool {
 // while a step trains (its output artifact cannot be stored).
 func TestFaults(t *testing.T) {
 	t.Parallel()
+	holdNodeSlot(t)
 	c := newRealCluster(t, "faults")
 
 	t.Run("exit 1 retried then failed", func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 // with the same outputs as the embedded engine's.
 func TestNonRootStep(t *testing.T) {
 	t.Parallel()
+	holdNodeSlot(t)
 	c := newRealCluster(t, "nonroot")
 	data, err := os.ReadFile("../../../examples/hello-params/pipeline.yaml")
 	if err != nil {

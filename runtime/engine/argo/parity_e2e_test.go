@@ -192,13 +192,14 @@ func TestParity(t *testing.T) {
 		}
 	}
 	groups := parityCases(t)
-	lim := make(limit, parityParallel(t))
+	lim := nodeLimit(t)
 	var mu sync.Mutex
 	compared := map[string]int{}
 	t.Cleanup(func() { t.Logf("nodes compared: %v", compared) })
-	// The groups run at once, their cases sharing lim: a group's slowest
-	// case does not hold back the next group's. The Python group, whose
-	// cases take longest, is started first.
+	// The groups run at once, their cases sharing the real node's slots
+	// with the package's other tests: a group's slowest case does not hold
+	// back the next group's. The Python group, whose cases take longest, is
+	// started first.
 	for _, g := range []string{"python", "corpus", "local", "examples"} {
 		t.Run(g, func(t *testing.T) {
 			t.Parallel()

@@ -55,6 +55,7 @@ type produced struct {
 // the pods wrote must be the embedded run's: m@v1 with the same digest.
 func TestParityVersions(t *testing.T) {
 	t.Parallel()
+	holdNodeSlot(t)
 	c := newRealCluster(t, "versions")
 	ctx := context.Background()
 	rows := filepath.Join(t.TempDir(), "rows.txt")
@@ -139,6 +140,7 @@ func compareRuns(t *testing.T, c *realCluster, want, got *wfv1.Workflow) {
 // same.
 func TestParityHPO(t *testing.T) {
 	t.Parallel()
+	holdNodeSlot(t)
 	c := newRealCluster(t, "hpo")
 	data, err := os.ReadFile("../../../examples/hpo/experiment.yaml")
 	if err != nil {
@@ -157,6 +159,7 @@ func TestParityHPO(t *testing.T) {
 // engines, beside a trial that succeeded, and the experiment ends alike.
 func TestParityHPOFaults(t *testing.T) {
 	t.Parallel()
+	holdNodeSlot(t)
 	c := newRealCluster(t, "hpof")
 	const experiment = `apiVersion: kubeline.io/v1alpha1
 kind: Experiment

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,11 +35,12 @@ const (
 	localBucket = "embedded-runs"
 )
 
-// The tests that use one run at once (t.Parallel): each has its namespace,
-// S3 server and buckets, and none changes process-wide state (environment,
-// working directory). A real-node test mostly waits for its pods, so
-// `make e2e` takes about as long as the longest of them rather than their
-// sum (e2e/README.md, "Speed").
+// The tests that use one run beside each other (t.Parallel, and
+// holdNodeSlot but for TestParity, whose cases take the slots): each has
+// its namespace, S3 server and buckets, and none changes process-wide state
+// (environment, working directory). A real-node test mostly waits for its
+// pods, so `make e2e` takes about as long as the longest of them rather
+// than their sum (e2e/README.md, "Speed").
 func newRealCluster(t *testing.T, prefix string) *realCluster {
 	t.Helper()
 	n := cluster.New(t, prefix, argoBucket)
@@ -144,4 +146,34 @@ func (l limit) do(f func()) {
 	l <- struct{}{}
 	defer func() { <-l }()
 	f()
+}
+
+// nodeSlots bounds how many of the package's workflows run on the real
+// node at once: TestParity's cases take one each, every other test of
+// newRealCluster one for its whole run (holdNodeSlot), together
+// KUBELINE_E2E_PARITY_PARALLEL (parityParallel). With every test at once
+// on top of TestParity's cases, pods sat PodInitializing for minutes and a
+// three-pod workflow ran past its 5-minute bound (load 40-90 here); this
+// many at once is what TestParity alone ran before, and the node's pods
+// then started in about 11 s.
+var (
+	nodeSlotsOnce sync.Once
+	nodeSlots     limit
+)
+
+func nodeLimit(t *testing.T) limit {
+	t.Helper()
+	nodeSlotsOnce.Do(func() { nodeSlots = make(limit, parityParallel(t)) })
+	if nodeSlots == nil {
+		t.Fatal("no real-node slots: see the first test's KUBELINE_E2E_PARITY_PARALLEL error")
+	}
+	return nodeSlots
+}
+
+// holdNodeSlot takes one of nodeSlots until t ends.
+func holdNodeSlot(t *testing.T) {
+	t.Helper()
+	l := nodeLimit(t)
+	l <- struct{}{}
+	t.Cleanup(func() { <-l })
 }
