@@ -50,7 +50,9 @@ type Options struct {
 	Grace time.Duration
 	// LocalURIs makes every artifact's URI its local path, as kfp.local does:
 	// the embedded engine runs steps on this machine, where a component that
-	// opens its artifact's .uri must find the file.
+	// opens its artifact's .uri must find the file. Not for the builtin
+	// Python executor, which gets the URIs where the artifacts are stored
+	// and their local paths apart (pythonPaths), on both engines.
 	LocalURIs bool
 	// Python says how KFP lightweight Python components run.
 	Python PythonEnv
@@ -420,12 +422,10 @@ func (s *step) prepareOutputs() error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create output artifact %q: %w", name, err)
 		}
-		a := &artifact{Name: name, Type: def.GetArtifactType().GetSchemaTitle(), Path: filepath.Join(dir, "data"),
+		// URI is where the artifact is stored; with localURIs the step
+		// is shown Path instead (runtimeArtifacts, artifactAttr).
+		s.outArts[name] = &artifact{Name: name, Type: def.GetArtifactType().GetSchemaTitle(), Path: filepath.Join(dir, "data"),
 			URI: s.outputURI(name), Metadata: map[string]any{}}
-		if s.opts.LocalURIs {
-			a.URI = a.Path
-		}
-		s.outArts[name] = a
 	}
 	s.execOutput = filepath.Join(kfpDir, "executor_output.json")
 	return nil

@@ -81,14 +81,10 @@ func (s *step) writeArtifact(name string, eo *pipelinespec.ExecutorOutput) error
 			a.Metadata["kubeline.io/reported-uri"] = s.reportedURI(u)
 		}
 	}
-	// What is stored names where the artifact is stored, also when the
-	// step itself saw its local path (LocalURIs): a pod and the embedded
-	// engine leave the same metadata and descriptor.
-	stored := *a
-	if s.localURIs {
-		stored.URI = s.outputURI(name)
-	}
-	b, err := json.Marshal(stored)
+	// What is stored names where the artifact is stored (a.URI), also when
+	// the step itself saw its local path (LocalURIs): a pod and the
+	// embedded engine leave the same metadata and descriptor.
+	b, err := json.Marshal(a)
 	if err != nil {
 		return fmt.Errorf("output artifact %q: %w", name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -120,7 +121,7 @@ func (s *step) runPython(ctx context.Context, lw *lightweight) (bool, error) {
 		case err == nil:
 			python = filepath.Join(venv, "bin", "python")
 			fmt.Fprintf(log, "kubeline: %s runs in the venv %s\n", s.opts.Task, venv)
-			return true, s.execPython(ctx, lw, python, nil)
+			return true, s.execPython(ctx, lw, python, false, nil)
 		case pe.Executor == PythonVenv:
 			return true, err
 		default:
@@ -132,19 +133,30 @@ func (s *step) runPython(ctx context.Context, lw *lightweight) (bool, error) {
 		return true, err
 	}
 	fmt.Fprintf(log, "kubeline: %s runs with kubeline's builtin KFP executor%s\n", s.opts.Task, why)
-	return true, s.execPython(ctx, lw, python, []string{"PYTHONPATH=" + joinPath(dir, envValue(s.opts.Env, "PYTHONPATH"))}, dir)
+	return true, s.execPython(ctx, lw, python, true, []string{"PYTHONPATH=" + joinPath(dir, envValue(s.opts.Env, "PYTHONPATH"))}, dir)
 }
 
-// execPython runs python -m kfp.dsl.executor_main on the component, with
-// artifact URIs given as local paths.
-func (s *step) execPython(ctx context.Context, lw *lightweight, python string, extraEnv []string, readOnly ...string) error {
+// execPython runs python -m kfp.dsl.executor_main on the component. The
+// kfp SDK (a venv) derives an artifact's .path from its .uri, so it gets
+// the local paths as URIs, as kfp.local gives them. The builtin executor
+// (builtin) gets what KFP on a cluster gives: each artifact's URI where it
+// is stored (a pod's S3 URI, which a later importer reads back), and its
+// local path apart (pythonPaths).
+func (s *step) execPython(ctx context.Context, lw *lightweight, python string, builtin bool, extraEnv []string, readOnly ...string) error {
 	src := filepath.Join(s.opts.OutputsDir, ".kfp", "ephemeral_component.py")
 	if err := os.WriteFile(src, []byte(lw.source), 0o644); err != nil {
 		return fmt.Errorf("write component source: %w", err)
 	}
 	localURIs := s.localURIs
-	s.localURIs, s.execInput = true, ""
+	s.localURIs, s.execInput = !builtin, ""
 	defer func() { s.localURIs = localURIs }()
+	if builtin {
+		paths, err := s.pythonPaths()
+		if err != nil {
+			return err
+		}
+		extraEnv = append(extraEnv, pathsEnv+"="+paths)
+	}
 	rest, err := s.resolveArgs(lw.rest)
 	if err != nil {
 		return err
@@ -191,6 +203,35 @@ func (s *step) execPython(ctx context.Context, lw *lightweight, python string, e
 		return fmt.Errorf("run %s: %w", python, err)
 	}
 	return nil
+}
+
+// pathsEnv names the file that gives the builtin executor each
+// artifact's local path by its URI (pyexec's artifact_types.py reads it).
+const pathsEnv = "KUBELINE_ARTIFACT_PATHS"
+
+// pythonPaths writes the local path of every input and output artifact of
+// the step by its URI, as JSON {URI: PATH}, and returns the file's path. An
+// artifact given twice (two inputs of the same URI) has the same content
+// at either path.
+func (s *step) pythonPaths() (string, error) {
+	paths := map[string]string{}
+	for _, arts := range s.inArts {
+		for _, a := range arts {
+			paths[a.URI] = a.Path
+		}
+	}
+	for _, a := range s.outArts {
+		paths[a.URI] = a.Path
+	}
+	b, err := json.Marshal(paths)
+	if err != nil {
+		return "", fmt.Errorf("artifact paths: %w", err)
+	}
+	f := filepath.Join(s.opts.OutputsDir, ".kfp", "artifact_paths.json")
+	if err := os.WriteFile(f, b, 0o644); err != nil {
+		return "", fmt.Errorf("write artifact paths: %w", err)
+	}
+	return f, nil
 }
 
 var missingModuleRE = regexp.MustCompile(`No module named '([^'.]+)`)

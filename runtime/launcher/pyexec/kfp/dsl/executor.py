@@ -46,6 +46,12 @@ class Executor:
         # dsl.get_uri() builds on the directory of executor_output.json.
         artifact_types.CONTAINER_TASK_ROOT = os.path.split(
             self.executor_output_path)[0]
+        # kubeline's launcher gives the artifacts' uris (where they are
+        # stored) in executor_input and their local paths in a file.
+        paths_file = os.environ.get('KUBELINE_ARTIFACT_PATHS')
+        if paths_file:
+            with open(paths_file, encoding='utf-8') as f:
+                artifact_types.set_local_paths(json.load(f))
 
         self.annotations = _resolved_annotations(self.func)
         self.input_artifacts: Dict[str, Union[Artifact, List[Artifact]]] = {}

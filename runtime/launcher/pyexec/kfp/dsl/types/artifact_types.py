@@ -1,10 +1,13 @@
 """Artifact classes, with the semantics of kfp.dsl.types.artifact_types (2.x).
 
 An artifact has a name, a uri and a metadata dict. ``path`` is the local
-path of the uri: gs://, s3:// and minio:// map to the /gcs/, /s3/ and
-/minio/ mounts as in KFP, file:// is stripped, and anything else (kubeline
-gives local absolute paths) is the path itself. Setting ``path`` sets the
-uri back; ``set_path(p)`` (KFP 2.14+) sets ``custom_path`` instead.
+path of the uri: a uri kubeline's launcher gave a local path of (the step's
+artifacts: set_local_paths) maps to it, gs://, s3:// and minio:// map to
+the /gcs/, /s3/ and /minio/ mounts as in KFP, file:// is stripped, and
+anything else is the path itself. So a step's artifacts have the uri where
+they are stored (as on KFP) and the path where the step reads and writes
+them. Setting ``path`` sets the uri back; ``set_path(p)`` (KFP 2.14+) sets
+``custom_path`` instead.
 """
 
 import os
@@ -21,7 +24,24 @@ S3_REMOTE_PREFIX = 's3://'
 FILE_PREFIX = 'file://'
 
 
+# The step's artifacts: local path by uri, and back (set_local_paths).
+_LOCAL_PATHS: Dict[str, str] = {}
+_URIS: Dict[str, str] = {}
+
+
+def set_local_paths(paths: Dict[str, str]) -> None:
+    """Gives the local path of each uri: kubeline's launcher fetched the
+    step's input artifacts and takes its output artifacts from there."""
+    _LOCAL_PATHS.clear()
+    _URIS.clear()
+    for uri, path in sorted(paths.items()):
+        _LOCAL_PATHS[uri] = path
+        _URIS.setdefault(path, uri)
+
+
 def _remote_to_local(uri: str) -> str:
+    if uri in _LOCAL_PATHS:
+        return _LOCAL_PATHS[uri]
     # Module-level prefixes are read at call time so that they can be
     # patched (KFP's own tests do that).
     if uri.startswith(GCS_REMOTE_PREFIX):
@@ -36,7 +56,10 @@ def _remote_to_local(uri: str) -> str:
 
 
 def convert_local_path_to_remote_path(path: str) -> str:
-    """Maps a local mount path back to its remote uri (KFP's rule)."""
+    """Maps a local mount path back to its remote uri (KFP's rule); a local
+    path of one of the step's artifacts to its uri."""
+    if path in _URIS:
+        return _URIS[path]
     if path.startswith(_GCS_LOCAL_MOUNT_PREFIX):
         return GCS_REMOTE_PREFIX + path[len(_GCS_LOCAL_MOUNT_PREFIX):]
     if path.startswith(_MINIO_LOCAL_MOUNT_PREFIX):
