@@ -23,7 +23,10 @@ type Importer struct {
 
 // RunImporter runs a KFP importer step: it resolves the URI, copies the
 // object into the output artifact "artifact" when it can be read here (so the
-// artifact repository holds it), and records the URI and metadata.
+// artifact repository holds it), and records the URI and metadata. A URI
+// no reader reaches (ErrElsewhere: gs://, another bucket) is recorded
+// without its content; one that should be readable here (the step's own
+// store, a local path) but fails, fails the importer.
 func RunImporter(imp Importer, opts Options) error {
 	s := &step{opts: &opts, params: map[string]*structpb.Value{}, inArts: map[string][]*artifact{},
 		outParamFiles: map[string]string{}, outArts: map[string]*artifact{}}
@@ -54,9 +57,13 @@ func RunImporter(imp Importer, opts Options) error {
 	a.URI = uri
 	src, err := s.resolve(uri)
 	switch {
-	case errors.Is(err, ErrRefused):
+	case errors.Is(err, ErrElsewhere):
+		if opts.Stderr != nil {
+			fmt.Fprintf(opts.Stderr, "kubeline: importer: %s is recorded without its content: %v\n", uri, err)
+		}
+	case err != nil:
 		return fmt.Errorf("importer: %w", err)
-	case err == nil:
+	default:
 		if err := artstore.CopyTree(context.Background(), src, a.Path); err != nil {
 			return fmt.Errorf("importer: copy %s: %w", uri, err)
 		}

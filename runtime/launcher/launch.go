@@ -88,6 +88,11 @@ type Sandbox interface {
 // import root of a multi-user server, another run's artifact).
 var ErrRefused = errors.New("refused")
 
+// ErrElsewhere is a URI no reader of this step's reaches (another store, a
+// scheme kubeline does not read): an importer records it without its
+// content. Any other error reading a URI fails the importer.
+var ErrElsewhere = errors.New("not readable here")
+
 // Terminate makes cmd a pod-like process: it leads its own process group,
 // which cancelling cmd's context stops the way a pod is stopped (SIGTERM,
 // then SIGKILL after grace, 10s when zero), and on Linux it is killed when
@@ -403,7 +408,7 @@ func (s *step) resolve(uri string) (string, error) {
 	if filepath.IsAbs(uri) {
 		return uri, nil
 	}
-	return "", fmt.Errorf("cannot read %s here: no artifact store configured", uri)
+	return "", fmt.Errorf("cannot read %s here: no artifact store configured: %w", uri, ErrElsewhere)
 }
 
 // prepareOutputs creates output directories and assigns URIs and files.

@@ -204,7 +204,7 @@ func (r *storeResolver) resolve(uri string) (string, error) {
 	prefix := strings.TrimSuffix(r.objects.URI("x"), "x")
 	key, ok := strings.CutPrefix(uri, prefix)
 	if !ok {
-		return "", fmt.Errorf("cannot read %s in this pod: it is not in the pod's artifact store (%s)", uri, prefix)
+		return "", fmt.Errorf("cannot read %s in this pod: it is not in the pod's artifact store (%s): %w", uri, prefix, launcher.ErrElsewhere)
 	}
 	if r.dir == "" {
 		dir, err := os.MkdirTemp("", "kubeline-resolved-")

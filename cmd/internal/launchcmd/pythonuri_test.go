@@ -165,3 +165,59 @@ func files(t *testing.T, path string) map[string]string {
 	}
 	return got
 }
+
+// TestImporterReadsOrFails: an importer in a pod copies a URI of the pod's
+// store; one of that store that cannot be read (no such object) fails the
+// step, naming it, rather than record an artifact without content (its
+// consumers then failed on a missing file); a URI no reader of the pod
+// reaches (gs://, another bucket) is recorded without content, as before.
+func TestImporterReadsOrFails(t *testing.T) {
+	gw := s3test.Start(t)
+	s, err := artifact.NewS3(artifact.S3Config{Endpoint: gw.Endpoint, Bucket: "runs", AccessKey: gw.Access, SecretKey: gw.Secret, Region: gw.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.EnsureBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "kubeline/wf-0/p/out/data", strings.NewReader("rows\n"), 5); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(gw.Endpoint)
+	for k, v := range map[string]string{"KUBELINE_ARTIFACT_ROOT": "minio://runs", "OBJECTSTORECONFIG_HOST": host, "OBJECTSTORECONFIG_PORT": port,
+		"OBJECTSTORECONFIG_REGION": gw.Region, "OBJECTSTORECONFIG_ACCESSKEY": gw.Access, "OBJECTSTORECONFIG_SECRETACCESSKEY": gw.Secret,
+		"KUBELINE_WORKFLOW": "wf-1", "KUBELINE_POD": "wf-1-importer"} {
+		t.Setenv(k, v)
+	}
+	for _, c := range []struct {
+		uri, data, stderr string
+		code              int
+	}{
+		{"minio://runs/kubeline/wf-0/p/out/data", "rows\n", "", 0},
+		{"minio://runs/kubeline/wf-0/p/none/data", "", "importer: read minio://runs/kubeline/wf-0/p/none/data", 1},
+		{"gs://bucket/rows", "", "gs://bucket/rows is recorded without its content", 0},
+		{"minio://other/rows", "", "minio://other/rows is recorded without its content", 0},
+	} {
+		t.Run(c.uri, func(t *testing.T) {
+			out := t.TempDir()
+			t.Setenv("KUBELINE_INPUTS_DIR", t.TempDir())
+			t.Setenv("KUBELINE_OUTPUTS_DIR", out)
+			var stdout, stderr bytes.Buffer
+			code := Launch([]string{"--task", "importer", "--component", importer, "--importer", `{"uriParameter":"uri"}`, "--in", "uri=" + c.uri}, &stdout, &stderr)
+			if code != c.code || !strings.Contains(stderr.String(), c.stderr) {
+				t.Fatalf("exit %d, want %d; stderr %q, want it to say %q", code, c.code, stderr.String(), c.stderr)
+			}
+			if code != 0 {
+				return
+			}
+			b, _ := os.ReadFile(filepath.Join(out, "artifact", "data"))
+			if string(b) != c.data {
+				t.Errorf("imported %q, want %q", b, c.data)
+			}
+			if md, _ := os.ReadFile(filepath.Join(out, "artifact", "metadata.json")); !strings.Contains(string(md), `"uri":"`+c.uri+`"`) {
+				t.Errorf("metadata.json %s does not record %s", md, c.uri)
+			}
+		})
+	}
+}

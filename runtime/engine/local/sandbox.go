@@ -146,7 +146,7 @@ func (p *pod) resolveURI(ctx context.Context, uri string) (string, error) {
 	}
 	path, ok := strings.CutPrefix(uri, "file://")
 	if !ok && !filepath.IsAbs(uri) {
-		return "", fmt.Errorf("cannot read %s here: it is neither a local file nor in the engine's artifact store (%s)", uri, st.URI(""))
+		return "", fmt.Errorf("cannot read %s here: it is neither a local file nor in the engine's artifact store (%s): %w", uri, st.URI(""), launcher.ErrElsewhere)
 	}
 	if !ok {
 		path = uri

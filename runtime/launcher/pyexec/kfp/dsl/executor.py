@@ -15,6 +15,10 @@ not parse is left to the launcher); file:// uris are accepted; an output
 artifact whose content the component put elsewhere than its declared path
 (set_path(), a changed uri, a returned artifact built on dsl.get_uri()) is
 copied to the declared path, where kubeline's launcher looks for it.
+
+Artifacts' uris are where kubeline stores them (an S3 uri in a pod, as on
+KFP on a cluster); their local paths come from the file named by
+$KUBELINE_ARTIFACT_PATHS ({uri: path}), which ``.path`` reads.
 """
 
 import inspect
