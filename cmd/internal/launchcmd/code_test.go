@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/kubeline/kubeline/runtime/artifact"
-	"github.com/kubeline/kubeline/runtime/artifact/s3test"
 )
 
 // TestCodeDirInPod: `kubeline launch` in a pod given the S3 store (as
@@ -19,15 +18,8 @@ import (
 // the command with $KUBELINE_CODE_DIR (and $KUBELINE_CODE_DIR_CODE) there;
 // without the store the step fails saying it cannot read the version.
 func TestCodeDirInPod(t *testing.T) {
-	gw := s3test.Start(t)
-	s, err := artifact.NewS3(artifact.S3Config{Endpoint: gw.Endpoint, Bucket: "data", AccessKey: gw.Access, SecretKey: gw.Secret, Region: gw.Region})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gw, s := podStore(t, "data")
 	ctx := context.Background()
-	if err := s.EnsureBucket(ctx); err != nil {
-		t.Fatal(err)
-	}
 	tree := t.TempDir()
 	os.MkdirAll(filepath.Join(tree, "lib"), 0o755)
 	os.WriteFile(filepath.Join(tree, "train.sh"), []byte("echo script v2"), 0o644)

@@ -7,9 +7,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/kubeline/kubeline/runtime/artifact"
-	"github.com/kubeline/kubeline/runtime/artifact/s3test"
 )
 
 // TestUserCommandWithoutStoreCredentials: in a pod given the artifact
@@ -54,15 +51,8 @@ func TestUserCommandWithoutStoreCredentials(t *testing.T) {
 // URIs in that store are downloaded (an importer's source, descriptors);
 // a URI elsewhere is an error naming the pod's store.
 func TestStoreResolver(t *testing.T) {
-	gw := s3test.Start(t)
-	s, err := artifact.NewS3(artifact.S3Config{Endpoint: gw.Endpoint, Bucket: "data", AccessKey: gw.Access, SecretKey: gw.Secret, Region: gw.Region})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gw, s := podStore(t, "data")
 	ctx := context.Background()
-	if err := s.EnsureBucket(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := s.Put(ctx, "kubeline/versions/datasets/d/abc", strings.NewReader("a\nb\n"), 4); err != nil {
 		t.Fatal(err)
 	}

@@ -62,15 +62,8 @@ const (
 // the real node: "importer: copy /kubeline/in/d/data: lstat ...: no such
 // file or directory").
 func TestPythonURIInPod(t *testing.T) {
-	gw := s3test.Start(t)
-	s, err := artifact.NewS3(artifact.S3Config{Endpoint: gw.Endpoint, Bucket: "runs", AccessKey: gw.Access, SecretKey: gw.Secret, Region: gw.Region})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gw, s := podStore(t, "runs")
 	ctx := context.Background()
-	if err := s.EnsureBucket(ctx); err != nil {
-		t.Fatal(err)
-	}
 	host, port, _ := net.SplitHostPort(gw.Endpoint)
 	for k, v := range map[string]string{"KUBELINE_ARTIFACT_ROOT": "minio://runs", "OBJECTSTORECONFIG_HOST": host, "OBJECTSTORECONFIG_PORT": port,
 		"OBJECTSTORECONFIG_REGION": gw.Region, "OBJECTSTORECONFIG_ACCESSKEY": gw.Access, "OBJECTSTORECONFIG_SECRETACCESSKEY": gw.Secret,
@@ -172,15 +165,8 @@ func files(t *testing.T, path string) map[string]string {
 // consumers then failed on a missing file); a URI no reader of the pod
 // reaches (gs://, another bucket) is recorded without content, as before.
 func TestImporterReadsOrFails(t *testing.T) {
-	gw := s3test.Start(t)
-	s, err := artifact.NewS3(artifact.S3Config{Endpoint: gw.Endpoint, Bucket: "runs", AccessKey: gw.Access, SecretKey: gw.Secret, Region: gw.Region})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gw, s := podStore(t, "runs")
 	ctx := context.Background()
-	if err := s.EnsureBucket(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := s.Put(ctx, "kubeline/wf-0/p/out/data", strings.NewReader("rows\n"), 5); err != nil {
 		t.Fatal(err)
 	}
@@ -220,4 +206,19 @@ func TestImporterReadsOrFails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// podStore starts a real S3 server (versitygw) with bucket, the store a
+// step in a pod is given.
+func podStore(t *testing.T, bucket string) (*s3test.Gateway, *artifact.S3) {
+	t.Helper()
+	gw := s3test.Start(t)
+	s, err := artifact.NewS3(artifact.S3Config{Endpoint: gw.Endpoint, Bucket: bucket, AccessKey: gw.Access, SecretKey: gw.Secret, Region: gw.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureBucket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return gw, s
 }
