@@ -3,17 +3,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -59,16 +55,8 @@ func createPipelineRun(t *testing.T, c *apiClient, pipelineID, experimentID, nam
 // uploadPipelineAs uploads the pipeline file path as c's caller.
 func uploadPipelineAs(t *testing.T, c *apiClient, path, name string) string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("uploadfile", filepath.Base(path))
-	fw.Write(data)
-	mw.Close()
-	raw, err := c.send(c.http, "POST", "/apis/v2beta1/pipelines/upload?name="+name, mw.FormDataContentType(), &body)
+	body, contentType := pipelineForm(t, path)
+	raw, err := c.send(c.http, "POST", "/apis/v2beta1/pipelines/upload?name="+name, contentType, body)
 	if err != nil {
 		t.Fatalf("upload %s: %v", path, err)
 	}

@@ -147,16 +147,8 @@ func apiJSON(t *testing.T, method, u string, body any) map[string]any {
 
 func uploadPipeline(t *testing.T, api, path, name string) string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("uploadfile", filepath.Base(path))
-	fw.Write(data)
-	mw.Close()
-	res, err := http.Post(api+"/apis/v2beta1/pipelines/upload?name="+name, mw.FormDataContentType(), &body)
+	body, contentType := pipelineForm(t, path)
+	res, err := http.Post(api+"/apis/v2beta1/pipelines/upload?name="+name, contentType, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +158,22 @@ func uploadPipeline(t *testing.T, api, path, name string) string {
 		t.Fatalf("upload %s: %d %v", path, res.StatusCode, p)
 	}
 	return p["pipeline_id"].(string)
+}
+
+// pipelineForm is the multipart upload form of the pipeline file path, as
+// the KFP client sends it (field uploadfile), and its content type.
+func pipelineForm(t *testing.T, path string) (*bytes.Buffer, string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("uploadfile", filepath.Base(path))
+	fw.Write(data)
+	mw.Close()
+	return &body, mw.FormDataContentType()
 }
 
 // runToEnd starts a run of the pipeline's latest version and waits for it.
