@@ -6,7 +6,7 @@
 # this machine. See e2e/README.md.
 #
 #   e2e/cluster.sh build [PART...]  build every binary and the base image into
-#                           $E2E_CACHE (skips what is built); PART: base etcd kwok argo kubernetes
+#                           $E2E_CACHE (skips what is built); PART: base kubernetes argo
 #   e2e/cluster.sh up       start the cluster; writes $E2E_DIR/kubeconfig
 #   e2e/cluster.sh down     stop every process `up` started
 #   e2e/cluster.sh status   what runs, and whether it answers
@@ -16,10 +16,14 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 GO="${GO:-go}"
 
+# Two Go builds make every binary, each in a wrapper module whose go.mod
+# pins these versions (and stamps what it built): Kubernetes and etcd share
+# one module (e2e/k8s), Argo and kwok the other (e2e/argo), so that each
+# set of libraries compiles once.
 K8S_VERSION=v1.35.4       # k8s.io/kubernetes; staging modules at v0.35.4 (e2e/k8s/go.mod)
-ETCD_VERSION=v3.6.8       # go.etcd.io/etcd/server/v3 (e2e/etcd/go.mod)
-KWOK_VERSION=v0.8.0       # sigs.k8s.io/kwok
-ARGO_VERSION=v3.7.9       # github.com/argoproj/argo-workflows/v3 (a patched copy of its module)
+ETCD_VERSION=v3.6.8       # go.etcd.io/etcd/server/v3 (e2e/k8s/go.mod, e2e/k8s/etcd)
+KWOK_VERSION=v0.7.0       # sigs.k8s.io/kwok (e2e/argo/go.mod)
+ARGO_VERSION=v3.7.9       # github.com/argoproj/argo-workflows/v3 (e2e/argo/go.mod; a patched copy of its module)
 
 E2E_CACHE="${E2E_CACHE:-$HOME/.cache/kubeline-e2e}"
 E2E_DIR="${E2E_DIR:-${TMPDIR:-/tmp}/kubeline-e2e}"
@@ -63,10 +67,10 @@ E2E_POD_CIDR="${E2E_POD_CIDR:-127.16.0.1/16}"      # kwok's fake pods
 # KFP workspaces and CreatePVC steps on the one real node).
 KCM_CONTROLLERS="${KCM_CONTROLLERS:-namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller}"
 
-K8S_BIN="$E2E_CACHE/k8s-$K8S_VERSION"
-ETCD_BIN="$E2E_CACHE/etcd-$ETCD_VERSION"
-KWOK_BIN="$E2E_CACHE/kwok-$KWOK_VERSION"
-ARGO_BIN="$E2E_CACHE/argo-$ARGO_VERSION"
+K8S_BIN="$E2E_CACHE/k8s-$K8S_VERSION"       # and etcd
+ARGO_BIN="$E2E_CACHE/argo-$ARGO_VERSION"    # and kwok
+ETCD_BIN="$K8S_BIN"
+KWOK_BIN="$ARGO_BIN"
 
 # shellcheck source=e2e/images.sh
 . "$HERE/images.sh"
@@ -94,68 +98,60 @@ is_built() { # bindir stamp
 }
 mark_built() { echo "$2" >"$1/.built"; }
 
+# The binaries are stripped (-s -w), so the compiler need not write the
+# DWARF that the linker would throw away: a tenth less compile time
+# (e2e/README.md, "Speed").
+GO_BUILD_FLAGS=(-gcflags=all=-dwarf=false)
+
+# Kubernetes' five commands and etcd: one go build in e2e/k8s, sharing
+# gRPC, protobuf, OpenTelemetry, Prometheus and zap.
 build_k8s() {
-	local st; st="$(stamp_of k8s "$K8S_VERSION")"
-	if is_built "$K8S_BIN" "$st"; then log "kubernetes $K8S_VERSION: built"; return; fi
-	log "kubernetes $K8S_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet"
+	local st; st="$(stamp_of k8s "$K8S_VERSION etcd $ETCD_VERSION")"
+	if is_built "$K8S_BIN" "$st"; then log "kubernetes $K8S_VERSION, etcd $ETCD_VERSION: built"; return; fi
+	log "kubernetes $K8S_VERSION, etcd $ETCD_VERSION: building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, etcd"
 	mkdir -p "$K8S_BIN"
 	local v="$K8S_VERSION" minor; minor="$(echo "$v" | cut -d. -f2)"
 	local ld="-s -w"
 	for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 		ld="$ld -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
 	done
-	(cd "$HERE/k8s" && "$GO" build -ldflags "$ld" -o "$K8S_BIN/" \
+	(cd "$HERE/k8s" && "$GO" build "${GO_BUILD_FLAGS[@]}" -ldflags "$ld" -o "$K8S_BIN/" \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet)
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet \
+		./etcd)
 	mark_built "$K8S_BIN" "$st"
 }
 
-build_etcd() {
-	local st; st="$(stamp_of etcd "$ETCD_VERSION")"
-	if is_built "$ETCD_BIN" "$st"; then log "etcd $ETCD_VERSION: built"; return; fi
-	log "etcd $ETCD_VERSION: building"
-	mkdir -p "$ETCD_BIN"
-	(cd "$HERE/etcd" && "$GO" build -ldflags "-s -w" -o "$ETCD_BIN/etcd" .)
-	mark_built "$ETCD_BIN" "$st"
-}
-
-build_kwok() {
-	local st; st="$(stamp_of "" "$KWOK_VERSION")"
-	if is_built "$KWOK_BIN" "$st"; then log "kwok $KWOK_VERSION: built"; return; fi
-	log "kwok $KWOK_VERSION: go install"
-	mkdir -p "$KWOK_BIN"
-	(cd "$KWOK_BIN" && GOBIN="$KWOK_BIN" "$GO" install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION")
-	mark_built "$KWOK_BIN" "$st"
-}
-
-# Argo's go.mod has a replace (tablewriter), so `go install ...@v3.7.9` is
-# refused; and its healthz listener is hard-wired to ":6060" (every
-# interface). So it builds from a writable copy of its module, patched to
-# listen on $ARGO_HEALTHZ_ADDR (default 127.0.0.1:6060). The controller and
-# the executor (argoexec, which runs in every pod: static, as Argo's
-# Makefile builds it) come from one `go build`, sharing its packages.
+# Argo's workflow-controller and argoexec, and kwok: one go build in a copy
+# of e2e/argo (Kubernetes' client libraries at v0.33.1 for all three).
+# Argo's healthz listener is hard-wired to ":6060" (every interface, with
+# net/http/pprof on it), so Argo's module is copied and patched to listen on
+# $ARGO_HEALTHZ_ADDR (default 127.0.0.1:6060), and the copy's go.mod
+# replaces Argo with it (an -overlay may not replace module cache files).
+# argoexec runs in every pod: static, as Argo's Makefile builds it.
 build_argo() {
-	local st; st="$(stamp_of "" "$ARGO_VERSION") workflow-controller+argoexec cgo=0"
-	if is_built "$ARGO_BIN" "$st"; then log "argo $ARGO_VERSION: built"; return; fi
-	log "argo $ARGO_VERSION: building workflow-controller and argoexec"
+	local st; st="$(stamp_of argo "$ARGO_VERSION kwok $KWOK_VERSION") cgo=0"
+	if is_built "$ARGO_BIN" "$st"; then log "argo $ARGO_VERSION, kwok $KWOK_VERSION: built"; return; fi
+	log "argo $ARGO_VERSION, kwok $KWOK_VERSION: building workflow-controller, argoexec, kwok"
 	local p=github.com/argoproj/argo-workflows/v3
-	local dir; dir="$(cd / && "$GO" mod download -json "$p@$ARGO_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
-	[ -d "$dir" ] || die "go mod download $p@$ARGO_VERSION gave no directory"
+	local dir; dir="$(cd "$HERE/argo" && "$GO" mod download -json "$p" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+	[ -d "$dir" ] || die "go mod download $p gave no directory"
 	local src="$E2E_CACHE/src/argo-$ARGO_VERSION"
 	rm -rf "$src"; mkdir -p "$src" "$ARGO_BIN/crds"
-	cp -r "$dir/." "$src/"; chmod -R u+w "$src"
-	local main="$src/cmd/workflow-controller/main.go"
+	cp "$HERE/argo/go.mod" "$HERE/argo/go.sum" "$src/"
+	cp -r "$dir/." "$src/argo/"; chmod -R u+w "$src"
+	local main="$src/argo/cmd/workflow-controller/main.go"
 	grep -q 'http.ListenAndServe(":6060", nil)' "$main" || die "argo: healthz listener not found in $main"
 	# argoexec's Linux signal code is a symlink in Argo's repository
 	# (signal_linux.go -> signal_darwin.go); module zips drop symlinks.
-	local os="$src/workflow/executor/osspecific"
+	local os="$src/argo/workflow/executor/osspecific"
 	[ -f "$os/signal_linux.go" ] || cp "$os/signal_darwin.go" "$os/signal_linux.go"
 	sed -i 's|http.ListenAndServe(":6060", nil)|http.ListenAndServe(func() string { if a := os.Getenv("ARGO_HEALTHZ_ADDR"); a != "" { return a }; return "127.0.0.1:6060" }(), nil)|' "$main"
-	(cd "$src" && CGO_ENABLED=0 "$GO" build \
+	(cd "$src" && "$GO" mod edit -replace "$p=./argo" && CGO_ENABLED=0 "$GO" build "${GO_BUILD_FLAGS[@]}" \
 		-ldflags "-s -w -X $p.version=$ARGO_VERSION -X $p.gitTreeState=clean" \
-		-o "$ARGO_BIN/" ./cmd/workflow-controller ./cmd/argoexec)
+		-o "$ARGO_BIN/" "$p/cmd/workflow-controller" "$p/cmd/argoexec" sigs.k8s.io/kwok/cmd/kwok)
 	# Argo's minimal CRDs (no OpenAPI schema; what Argo's own dev setup uses).
-	cp "$src"/manifests/base/crds/minimal/argoproj.io_*.yaml "$ARGO_BIN/crds/"
+	cp "$src"/argo/manifests/base/crds/minimal/argoproj.io_*.yaml "$ARGO_BIN/crds/"
 	rm -rf "$src"; rmdir "$E2E_CACHE/src" 2>/dev/null || true
 	mark_built "$ARGO_BIN" "$st"
 }
@@ -186,33 +182,26 @@ part() {
 	log "phase $1: $((SECONDS - t))s"
 }
 
-# cmd_build [PART...]: every part (base etcd kwok argo kubernetes), or those
-# named. They build at once, in three lanes: the base image (debootstrap:
-# the network and the disk), Kubernetes (the largest Go build: five
-# commands), and etcd, kwok and Argo one after the other. A go build is
-# CPU-bound only between its module downloads and its final links, so on
-# two cores two builds side by side fill each other's gaps (e2e/README.md,
-# "Speed").
+# cmd_build [PART...]: every part (base kubernetes argo), or those named.
+# They build at once: the base image (debootstrap: the network and the
+# disk) beside the two Go builds. A go build is CPU-bound only between its
+# module downloads and its final links, so on two cores builds side by side
+# fill each other's gaps (e2e/README.md, "Speed").
 cmd_build() {
-	local t0=$SECONDS p lane="" pids=() rc=0 parts="${*:-base etcd kwok argo kubernetes}"
+	local t0=$SECONDS p pids=() rc=0 parts="${*:-base kubernetes argo}"
 	for p in $parts; do
 		case "$p" in
-		base | etcd | kwok | argo | kubernetes) ;;
-		*) die "build: no part $p (base etcd kwok argo kubernetes)" ;;
+		base | kubernetes | argo) ;;
+		*) die "build: no part $p (base kubernetes argo)" ;;
 		esac
 	done
 	exec 4>&2
 	for p in $parts; do
 		case "$p" in
-		base) part base build_base & pids+=($!) ;;
 		kubernetes) part kubernetes build_k8s & pids+=($!) ;;
-		*) lane="$lane $p" ;;
+		*) part "$p" "build_$p" & pids+=($!) ;;
 		esac
 	done
-	if [ -n "$lane" ]; then
-		(for p in $lane; do part "$p" "build_$p"; done) & # set -e: the lane stops at a failed part
-		pids+=($!)
-	fi
 	for p in "${pids[@]}"; do wait "$p" || rc=1; done
 	[ "$rc" = 0 ] || die "build failed (above: the part that failed, with its output)"
 	log "build done in $((SECONDS - t0))s; binaries under $E2E_CACHE"
@@ -580,6 +569,7 @@ cmd_status() {
 
 cmd_env() {
 	echo "export KUBECONFIG=$KUBECONFIG_PATH"
+	echo "export KUBELINE_E2E_KUBECONFIG=$KUBECONFIG_PATH"
 	echo "export PATH=$K8S_BIN:\$PATH"
 	# For the e2e tests: the address pods reach this host on (an S3 server
 	# for pods listens there), and the kubeline binary of the images.

@@ -24,6 +24,9 @@ BASE_BIN="$E2E_CACHE/base-$BASE_SUITE"
 KUBELINE_IMAGE="${KUBELINE_IMAGE:-ghcr.io/kubeline/kubeline:e2e}"
 ARGOEXEC_IMAGE="quay.io/argoproj/argoexec:$ARGO_VERSION"
 PAUSE_IMAGE="registry.k8s.io/pause:3.10"
+# The Go flags of this checkout's binaries (with CGO_ENABLED=0); e2e/run.sh
+# sets the same for the e2e tests it compiles, so that they share packages.
+E2E_GOFLAGS="${E2E_GOFLAGS:--trimpath -gcflags=all=-dwarf=false}"
 
 # debian_mirror: the archive apt uses here (its first deb source), so that
 # debootstrap goes through the same mirror; $DEBIAN_MIRROR overrides.
@@ -94,7 +97,8 @@ build_images() {
 	log "images: building kubeline and kubeline-launch (static, as the Dockerfile does), pause and the registry"
 	# One go build for the four (static: the registry and pause too), so
 	# that their packages compile and the binaries link side by side.
-	(cd "$repo" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w -X main.version=e2e" \
+	# $E2E_GOFLAGS: e2e/run.sh compiles its tests with the same flags.
+	(cd "$repo" && CGO_ENABLED=0 GOFLAGS="$E2E_GOFLAGS" "$GO" build -trimpath -ldflags "-s -w -X main.version=e2e" \
 		-o "$E2E_DIR/bin/" ./cmd/kubeline ./cmd/kubeline-launch ./e2e/pause ./e2e/registry)
 
 	st="$(mktemp -d)"

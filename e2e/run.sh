@@ -25,7 +25,7 @@ gotest() {
 	local log="$E2E_DIR/logs/test-$1.log" rc=0
 	shift
 	mkdir -p "$E2E_DIR/logs"
-	go test -v "$@" >"$log" 2>&1 || rc=$?
+	e2e_go test -v "$@" >"$log" 2>&1 || rc=$?
 	if [ "$rc" = 0 ]; then
 		grep -E '^(--- (PASS|FAIL|SKIP)|ok |FAIL|panic:)' "$log" || true
 	else
@@ -87,22 +87,32 @@ trap on_exit EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-# What this checkout compiles (the images' static binaries, the e2e test
-# packages) compiles beside the environment's build and start: on a fresh
-# machine (empty Go build cache) that is minutes of work that needs none of
-# it, and fills the CPUs while the build waits on downloads. go list
-# -export compiles without linking; the go build and go test below then
-# find the packages in the cache. (Cached: a few seconds.)
+# One Go configuration for all this checkout compiles here: the images'
+# binaries (e2e/images.sh: static and -trimpath, as the Dockerfile builds
+# them), the e2e test binaries and the kubeline binaries those tests build
+# (they inherit go test's environment). Go's build cache keys every package
+# by its configuration, so with one configuration each package compiles
+# once, not once for the images and once for the tests (e2e/README.md,
+# "Speed"). No DWARF: nothing here reads it, the images' binaries are
+# stripped, and the compiler spends a tenth of its time writing it.
+export E2E_GOFLAGS="-trimpath -gcflags=all=-dwarf=false"
+e2e_go() { CGO_ENABLED=0 GOFLAGS="$E2E_GOFLAGS" go "$@"; }
+
+# What this checkout compiles (the images' binaries, the e2e test packages)
+# compiles beside the environment's build and start: on a fresh machine
+# (empty Go build cache) that is minutes of work that needs none of it, and
+# fills the CPUs while the build waits on downloads. go list -export
+# compiles without linking; the go build and go test below then find the
+# packages in the cache. (Cached: a few seconds.)
 e2e_pkgs=(./runtime/engine/argo/ ./charts/ ./e2e/... ./cmd/kubeline/)
 compile() {
-	CGO_ENABLED=0 go list -trimpath -deps -export ./cmd/kubeline ./cmd/kubeline-launch ./e2e/pause ./e2e/registry >/dev/null &&
-		go list -tags e2e -test -deps -export "${e2e_pkgs[@]}" >/dev/null
+	e2e_go list -deps -export ./cmd/kubeline ./cmd/kubeline-launch ./e2e/pause ./e2e/registry >/dev/null &&
+		e2e_go list -tags e2e -test -deps -export "${e2e_pkgs[@]}" >/dev/null
 }
 background compile compile
 phase build bash e2e/cluster.sh build
 phase up bash e2e/cluster.sh up
 eval "$(bash e2e/cluster.sh env)"
-export KUBELINE_E2E_KUBECONFIG="$KUBECONFIG"
 # Every test phase runs, even after one failed; make e2e fails if any did.
 failed=0
 phase smoke bash e2e/smoke.sh || failed=1
