@@ -174,13 +174,15 @@ func TestServerOnArgo(t *testing.T) {
 	if wf.Spec.Shutdown != wfv1.ShutdownStrategyStop || wf.Status.Phase != wfv1.WorkflowFailed {
 		t.Fatalf("on Argo: shutdown %q, phase %s (%s)", wf.Spec.Shutdown, wf.Status.Phase, wf.Status.Message)
 	}
-	// The sleeping step was killed, not left running.
+	// The sleeping step was killed, not left running: its pod ended, or
+	// (the kubelet updates the phase on a later sync, which under load
+	// came more than a minute after) every container in it has.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		pods, _ := n.Kube.CoreV1().Pods(n.Name).List(context.Background(), metav1.ListOptions{LabelSelector: "workflows.argoproj.io/workflow=" + wfName})
 		running := 0
 		for _, p := range pods.Items {
-			if p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending {
+			if (p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending) && !allTerminated(p) {
 				running++
 			}
 		}
@@ -192,6 +194,21 @@ func TestServerOnArgo(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// allTerminated says whether every container of pod p (init containers
+// too) has a terminated state.
+func allTerminated(p corev1.Pod) bool {
+	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+	if len(statuses) < len(p.Spec.InitContainers)+len(p.Spec.Containers) {
+		return false
+	}
+	for _, c := range statuses {
+		if c.State.Terminated == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // mainExits is the exit code of every pod's main container of workflow wf.
