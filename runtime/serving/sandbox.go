@@ -32,19 +32,24 @@ func (m *Manager) baseEnv() []string {
 }
 
 // isolate wraps cmd, a process of deployment name, in its sandbox (when
-// the manager has one): it writes workDir and reads modelDir.
-func (m *Manager) isolate(cmd *exec.Cmd, name, workDir, modelDir string) error {
+// the manager has one): it writes workDir and reads modelDir. The caller
+// seals the returned step (nil without a sandbox) once cmd has ended: that
+// kills what the process left running, and until then the step holds the
+// read end of bwrap's --info-fd pipe (dropped, the garbage collector
+// closed it and bwrap died of SIGPIPE writing its pid: TestHostileUser's
+// spy predictor under load).
+func (m *Manager) isolate(cmd *exec.Cmd, name, workDir, modelDir string) (sandbox.Box, error) {
 	if m.Sandbox == nil {
-		return nil
+		return nil, nil
 	}
 	box, err := m.Sandbox.Step("deployment/"+name, nil, []string{workDir})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := readable(modelDir); err != nil {
-		return err
+		return nil, err
 	}
-	return box.Wrap(cmd, append([]string{modelDir}, scriptsOf(cmd.Args)...)...)
+	return box, box.Wrap(cmd, append([]string{modelDir}, scriptsOf(cmd.Args)...)...)
 }
 
 // readable opens a model tree (fetched by the server, 0600) to the

@@ -183,7 +183,8 @@ func (m *Manager) startProcess(ctx context.Context, s Spec, p Process, role stri
 	cmd.Env = append(append(append(m.baseEnv(), env...), "PORT="+addr[strings.LastIndex(addr, ":")+1:]), p.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	launcher.Terminate(cmd, 5*time.Second)
-	if err := m.isolate(cmd, s.Name, s.WorkDir, modelDir); err != nil {
+	box, err := m.isolate(cmd, s.Name, s.WorkDir, modelDir)
+	if err != nil {
 		cancel()
 		logf.Close()
 		return nil, fmt.Errorf("deployment %s: %s: %w", s.Name, role, err)
@@ -194,7 +195,16 @@ func (m *Manager) startProcess(ctx context.Context, s Spec, p Process, role stri
 		return nil, fmt.Errorf("deployment %s: start %s %q: %w", s.Name, role, p.Command[0], err)
 	}
 	b := &backend{proc: cmd, cancel: cancel, done: make(chan struct{}), addr: addr}
-	go func() { b.err = cmd.Wait(); logf.Close(); close(b.done) }()
+	go func() {
+		b.err = cmd.Wait()
+		if box != nil {
+			if err := box.Seal(); err != nil && b.err == nil {
+				b.err = err
+			}
+		}
+		logf.Close()
+		close(b.done)
+	}()
 	timeout := m.StartTimeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
