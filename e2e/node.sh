@@ -126,6 +126,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   address = "$CONTAINERD_SOCK"
 [ttrpc]
   address = "$CONTAINERD_SOCK.ttrpc"
+# Go's pprof for containerd (ctr pprof --debug-socket ...; e2e/README.md, "Speed").
+[debug]
+  address = "$CONTAINERD_SOCK.debug"
 [plugins."io.containerd.internal.v1.opt"]
   path = "$E2E_DIR/containerd/opt"
 [plugins."io.containerd.grpc.v1.cri"]

@@ -139,7 +139,7 @@ func TestFaults(t *testing.T) {
 		want := (<-done).get(t)
 		gotc := make(chan result, 1)
 		go func() { w, err := c.runErr(wf.DeepCopy(), 4*time.Minute); gotc <- result{w, err} }()
-		if !killProcess([]string{"sleep", "300.4242"}, 3*time.Minute) {
+		if !killProcess([]string{"sleep", "300.4242"}, c.bound(3*time.Minute)) {
 			t.Fatalf("the pod's step never slept\n%s", c.Pods(wf.Name))
 		}
 		compareFailures(t, c, want, (<-gotc).get(t), "exit code 137")
@@ -151,7 +151,7 @@ func TestFaults(t *testing.T) {
 		onArgo := compileFile(t, "testdata/slow_model.yaml", map[string]string{"pause": "25.4242"}, "s3stop")
 		gotc := make(chan result, 1)
 		go func() { w, err := c.runErr(onArgo.DeepCopy(), 6*time.Minute); gotc <- result{w, err} }()
-		if !waitProcess([]string{"sleep", "25.4242"}, 3*time.Minute) {
+		if !waitProcess([]string{"sleep", "25.4242"}, c.bound(3*time.Minute)) {
 			t.Fatalf("the pod's step never trained\n%s", c.Pods(onArgo.Name))
 		}
 		embedded := onArgo.DeepCopy()

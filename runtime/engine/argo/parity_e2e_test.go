@@ -389,7 +389,7 @@ func parityParallel(t *testing.T) int {
 	return n
 }
 
-// parityBound is how long a case may run on Argo:
+// parityBound is how long a case may run on Argo before boundScale:
 // $KUBELINE_E2E_PARITY_TIMEOUT (a Go duration), else 6 minutes. On a loaded
 // machine (load average 60-75 here, the cluster getting 0.4 CPU) the
 // corpus's larger cases take longer than that.
