@@ -33,7 +33,8 @@ func (m *Manager) baseEnv() []string {
 
 // isolate wraps cmd, a process of deployment name, in its sandbox (when
 // the manager has one): it writes workDir and reads modelDir. The caller
-// seals the returned step (nil without a sandbox) once cmd has ended: that
+// seals the returned step (nil without a sandbox; returned with Wrap's
+// error too) once cmd has ended or failed to start: that
 // kills what the process left running, and until then the step holds the
 // read end of bwrap's --info-fd pipe (dropped, the garbage collector
 // closed it and bwrap died of SIGPIPE writing its pid: TestHostileUser's

@@ -184,12 +184,23 @@ func (m *Manager) startProcess(ctx context.Context, s Spec, p Process, role stri
 	cmd.Stdout, cmd.Stderr = logf, logf
 	launcher.Terminate(cmd, 5*time.Second)
 	box, err := m.isolate(cmd, s.Name, s.WorkDir, modelDir)
+	// seal ends the sandbox step whichever way cmd ends, a failed start
+	// too (the step's --info-fd pipe is closed then), as the local
+	// engine's runCommand does.
+	seal := func() error {
+		if box == nil {
+			return nil
+		}
+		return box.Seal()
+	}
 	if err != nil {
+		_ = seal() // the start failed: that error is the one to report
 		cancel()
 		logf.Close()
 		return nil, fmt.Errorf("deployment %s: %s: %w", s.Name, role, err)
 	}
 	if err := cmd.Start(); err != nil {
+		_ = seal() // the start failed: that error is the one to report
 		cancel()
 		logf.Close()
 		return nil, fmt.Errorf("deployment %s: start %s %q: %w", s.Name, role, p.Command[0], err)
@@ -197,10 +208,8 @@ func (m *Manager) startProcess(ctx context.Context, s Spec, p Process, role stri
 	b := &backend{proc: cmd, cancel: cancel, done: make(chan struct{}), addr: addr}
 	go func() {
 		b.err = cmd.Wait()
-		if box != nil {
-			if err := box.Seal(); err != nil && b.err == nil {
-				b.err = err
-			}
+		if err := seal(); err != nil && b.err == nil {
+			b.err = err
 		}
 		logf.Close()
 		close(b.done)
